@@ -1,0 +1,123 @@
+"""Configuration, in two layers.
+
+`Paths` is where the studio keeps its data; it comes from the environment (or launch.py flags)
+because the database itself lives there. `Settings` is what a user edits on the Settings page; it
+is persisted in the database's settings table and every field carries its help text (a test fails
+when one does not).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path
+    logs_dir: Path
+    database_url: str
+
+    @property
+    def inputs_dir(self) -> Path:
+        return self.data_dir / "inputs"
+
+    @property
+    def default_outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def run_logs_dir(self) -> Path:
+        return self.logs_dir / "runs"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when the URL points at SQLite, else None."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url[len(prefix):])
+        return None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Paths:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("STUDIO_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+        # Logs sit in the project's logs/ by default; a custom data folder keeps its own logs/ so
+        # that tests and second studios never write into the project.
+        default_logs = data_dir / "logs" if env.get("STUDIO_DATA_DIR") else PROJECT_ROOT / "logs"
+        logs_dir = Path(env.get("STUDIO_LOGS_DIR") or default_logs).resolve()
+        url = env.get("STUDIO_DATABASE_URL") or f"sqlite:///{data_dir / 'studio.db'}"
+        return cls(data_dir=data_dir, logs_dir=logs_dir, database_url=url)
+
+
+class Settings(BaseModel):
+    """User-editable settings. Add a field here with a description and it appears on the Settings
+    page and is persisted; nothing else needs changing."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    output_dir: str = Field(
+        "",
+        title="Output folder",
+        description="Where finished videos, posters and thumbnails are written. Empty means the "
+        "'outputs' folder inside the studio's data folder. Existing runs keep their files where they are.",
+    )
+    model_dirs: list[str] = Field(
+        default_factory=list,
+        title="Model folders",
+        description="Extra folders searched for model weights, one per line. A folder may hold a "
+        "model directly (it has model_index.json) or hold one sub-folder per model, named like the hub "
+        "id with '/' replaced by '--'. The huggingface cache is always searched too.",
+    )
+    default_engine: str = Field(
+        "",
+        title="Default engine",
+        description="Engine preselected on the Generate page. Empty picks the first installed "
+        "diffusion model, or the built-in camera-motion engine when no weights are installed.",
+    )
+    device: Literal["auto", "cuda", "cpu"] = Field(
+        "auto",
+        title="Device",
+        description="Where diffusion models run. 'auto' uses the GPU when one is present, else the CPU "
+        "(slow, minutes per step for large models).",
+    )
+    precision: Literal["auto", "fp16", "bf16", "fp32"] = Field(
+        "auto",
+        title="Precision",
+        description="Number format for model weights. 'auto' uses each model's recommended half "
+        "precision on a GPU and fp32 on the CPU.",
+    )
+    memory_mode: Literal["auto", "full_gpu", "model_offload", "lowest"] = Field(
+        "auto",
+        title="Memory mode",
+        description="How much of the model stays on the GPU. 'auto' picks from free VRAM and the "
+        "model's estimate; 'model_offload' and 'lowest' trade speed for memory.",
+    )
+    developer_mode: bool = Field(
+        False,
+        title="Developer mode",
+        description="Shows developer-only engines (tiny random test pipelines) and extra diagnostics.",
+    )
+    sweep_confirm_above: int = Field(
+        12,
+        title="Sweep confirmation threshold",
+        description="A parameter sweep that would queue more runs than this asks for confirmation first.",
+        ge=1,
+        le=1000,
+    )
+
+    @field_validator("model_dirs", mode="before")
+    @classmethod
+    def _split_lines(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [line.strip() for line in value.splitlines() if line.strip()]
+        return value
+
+    def outputs_dir(self, paths: Paths) -> Path:
+        return Path(self.output_dir).expanduser().resolve() if self.output_dir else paths.default_outputs_dir

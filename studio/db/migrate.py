@@ -1,0 +1,97 @@
+"""Bring a database to the code's schema: Alembic upgrade to head, with a copy of an existing SQLite
+file taken first, and a clear refusal when the database was written by newer code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlite3
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from studio.config import PROJECT_ROOT
+
+
+class DatabaseTooNew(RuntimeError):
+    """The database carries a revision this code does not know: it was migrated by newer code."""
+
+
+@dataclass(frozen=True)
+class MigrationOutcome:
+    before: str | None
+    after: str
+    backup: Path | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_not_newer(engine: Engine) -> str | None:
+    current = current_revision(engine)
+    if current is not None:
+        script = ScriptDirectory.from_config(alembic_config())
+        try:
+            script.get_revision(current)
+        except Exception:
+            raise DatabaseTooNew(
+                f"The database is at schema revision {current}, which this version of the studio does "
+                "not know: it was used by a newer version. Update the studio (git pull) or point "
+                "STUDIO_DATA_DIR at another folder."
+            ) from None
+    return current
+
+
+def upgrade(engine: Engine, sqlite_path: Path | None = None) -> MigrationOutcome:
+    """Migrate to head. An existing SQLite file is copied aside first (studio.db.bak-<time>-<rev>)."""
+    before = check_not_newer(engine)
+    head = head_revision()
+    backup = None
+    if before != head and before is not None and sqlite_path is not None and sqlite_path.exists():
+        backup = sqlite_path.with_name(f"{sqlite_path.name}.bak-{datetime.now():%Y%m%d-%H%M%S}-{before}")
+        _copy_sqlite(engine, backup)
+    if before != head:
+        run(engine, "upgrade", "head")
+    return MigrationOutcome(before=before, after=head, backup=backup)
+
+
+def run(engine: Engine, action: str, target: str) -> None:
+    """Run an Alembic upgrade/downgrade on this engine's connection (used by tests and the CLI)."""
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, target)
+
+
+def _copy_sqlite(engine: Engine, destination: Path) -> None:
+    # SQLite's online backup API copies a consistent snapshot even with WAL pages not yet merged.
+    raw = engine.raw_connection()
+    try:
+        target = sqlite3.connect(destination)
+        try:
+            raw.driver_connection.backup(target)
+        finally:
+            target.close()
+    finally:
+        raw.close()

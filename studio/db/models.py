@@ -1,0 +1,158 @@
+"""ORM models for the history database. The runs table is also the job queue.
+
+Every schema change goes through an Alembic migration in migrations/versions; a test fails when
+these models and the migrations drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints make batch-mode migrations on SQLite (which recreate tables) reproducible.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled", "interrupted")
+ACTIVE_STATUSES = ("queued", "running")
+FINISHED_STATUSES = ("succeeded", "failed", "canceled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Image(Base):
+    """An input image, stored once by content hash so re-runs share it."""
+
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Sweep(Base):
+    """A group of runs that vary one or two parameters over a base request."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    base_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    axes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"param": "guidance", "values": [6, 9, 12]}]
+    compare_video_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    runs: Mapped[list[Run]] = relationship(back_populates="sweep", order_by="Run.id")
+
+
+class Run(Base):
+    """One generation: its request, its progress while queued/running, and its results."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    engine: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    # Promoted from params because the gallery filters and sorts on them.
+    seed: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    steps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    guidance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the full validated request
+    memory_mode: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    input_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), nullable=True)
+    video_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    poster_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    thumb_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    load_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    infer_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    encode_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_vram_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)  # input, oom, weights, crash
+    retry_mode: Mapped[str | None] = mapped_column(String(32), nullable=True)  # lower memory mode offered after OOM
+
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True)
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id", ondelete="SET NULL"), nullable=True)
+    favorite: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # Queue bookkeeping: who holds the run and whether it is still alive.
+    worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # in the trash when set
+
+    input_image: Mapped[Image | None] = relationship()
+    sweep: Mapped[Sweep | None] = relationship(back_populates="runs")
+    tags: Mapped[list[RunTag]] = relationship(cascade="all, delete-orphan", order_by="RunTag.tag")
+
+    __table_args__ = (
+        Index("ix_runs_status_id", "status", "id"),  # the worker's claim query
+        Index("ix_runs_deleted_at_id", "deleted_at", "id"),  # the gallery's default listing
+        Index("ix_runs_engine", "engine"),
+        Index("ix_runs_sweep_id", "sweep_id"),
+        Index("ix_runs_parent_id", "parent_id"),
+        Index("ix_runs_favorite", "favorite"),
+        Index("ix_runs_seed", "seed"),
+        Index("ix_runs_queued_at", "queued_at"),
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.tag for t in self.tags]
+
+
+class RunTag(Base):
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_run_tags_tag", "tag"),)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

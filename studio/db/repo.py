@@ -1,0 +1,286 @@
+"""Repository functions: every SQL statement the studio runs lives here. The caller owns the session
+(and so the transaction); nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from studio.config import Settings
+from studio.db.models import Image, Run, RunTag, Setting, Sweep, utcnow
+
+# Columns promoted out of params because the gallery filters and sorts on them.
+PROMOTED = ("seed", "steps", "guidance", "frames", "fps", "width", "height")
+# After this many interrupted attempts a run fails instead of returning to the queue: a job that
+# kills its process every time (e.g. the OOM killer) must not crash-loop the studio.
+MAX_ATTEMPTS = 3
+
+
+# ----- settings ---------------------------------------------------------------------------------
+
+def load_settings(session: Session) -> Settings:
+    stored = {row.key: row.value for row in session.scalars(select(Setting))}
+    known = {k: v for k, v in stored.items() if k in Settings.model_fields}
+    return Settings.model_validate(known)
+
+
+def save_settings(session: Session, settings: Settings) -> None:
+    for key, value in settings.model_dump(mode="json").items():
+        row = session.get(Setting, key)
+        if row is None:
+            session.add(Setting(key=key, value=value))
+        elif row.value != value:
+            row.value = value
+
+
+def get_setting_value(session: Session, key: str, default: Any = None) -> Any:
+    row = session.get(Setting, key)
+    return default if row is None else row.value
+
+
+def set_setting_value(session: Session, key: str, value: Any) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+# ----- images -----------------------------------------------------------------------------------
+
+def get_or_add_image(session: Session, *, sha256: str, path: str, width: int, height: int,
+                     size_bytes: int, original_name: str) -> Image:
+    image = session.scalar(select(Image).where(Image.sha256 == sha256))
+    if image is None:
+        image = Image(sha256=sha256, path=path, width=width, height=height,
+                      size_bytes=size_bytes, original_name=original_name[:255])
+        session.add(image)
+        session.flush()
+    return image
+
+
+# ----- runs: creation and lookup ------------------------------------------------------------------
+
+def add_run(session: Session, *, engine: str, model_id: str | None, params: dict[str, Any],
+            input_image_id: int | None, parent_id: int | None = None, sweep_id: int | None = None) -> Run:
+    run = Run(
+        status="queued",
+        engine=engine,
+        model_id=model_id,
+        prompt=params.get("prompt", ""),
+        negative_prompt=params.get("negative_prompt", ""),
+        params=dict(params),
+        input_image_id=input_image_id,
+        parent_id=parent_id,
+        sweep_id=sweep_id,
+        memory_mode=params.get("memory_mode"),
+        queued_at=utcnow(),
+        **{name: params.get(name) for name in PROMOTED},
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.scalar(
+        select(Run).where(Run.id == run_id).options(selectinload(Run.tags), selectinload(Run.input_image))
+    )
+
+
+def get_runs(session: Session, run_ids: Sequence[int]) -> list[Run]:
+    rows = session.scalars(
+        select(Run).where(Run.id.in_(run_ids)).options(selectinload(Run.tags), selectinload(Run.input_image))
+    ).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id[i] for i in run_ids if i in by_id]
+
+
+def add_sweep(session: Session, *, name: str, base_params: dict[str, Any], axes: list[Any]) -> Sweep:
+    sweep = Sweep(name=name, base_params=base_params, axes=axes)
+    session.add(sweep)
+    session.flush()
+    return sweep
+
+
+@dataclass
+class RunQuery:
+    """What the gallery asks for. Empty fields filter nothing."""
+
+    statuses: Sequence[str] = ()
+    engines: Sequence[str] = ()
+    text: str = ""
+    favorites_only: bool = False
+    sweep_id: int | None = None
+    in_trash: bool = False
+    page: int = 1
+    page_size: int = 24
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunPage:
+    runs: list[Run]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def list_runs(session: Session, query: RunQuery) -> RunPage:
+    conditions = [Run.deleted_at.is_not(None) if query.in_trash else Run.deleted_at.is_(None)]
+    if query.statuses:
+        conditions.append(Run.status.in_(query.statuses))
+    if query.engines:
+        conditions.append(Run.engine.in_(query.engines))
+    if query.favorites_only:
+        conditions.append(Run.favorite.is_(True))
+    if query.sweep_id is not None:
+        conditions.append(Run.sweep_id == query.sweep_id)
+    if query.text.strip():
+        words = query.text.strip().split()
+        conditions.extend(or_(Run.prompt.ilike(f"%{w}%"), Run.negative_prompt.ilike(f"%{w}%")) for w in words)
+    total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
+    page = max(1, min(query.page, max(1, -(-total // query.page_size))))
+    rows = session.scalars(
+        select(Run).where(*conditions).order_by(Run.id.desc())
+        .limit(query.page_size).offset((page - 1) * query.page_size)
+        .options(selectinload(Run.tags))
+    ).all()
+    return RunPage(runs=list(rows), total=total, page=page, page_size=query.page_size)
+
+
+def active_runs(session: Session) -> list[Run]:
+    """Queued and running runs, in the order the worker takes them."""
+    return list(session.scalars(
+        select(Run).where(Run.status.in_(("queued", "running")), Run.deleted_at.is_(None)).order_by(Run.id)
+    ))
+
+
+def engines_in_history(session: Session) -> list[str]:
+    return list(session.scalars(select(Run.engine).distinct().order_by(Run.engine)))
+
+
+def set_tags(session: Session, run: Run, tags: Iterable[str]) -> None:
+    wanted = sorted({t.strip().lower()[:64] for t in tags if t.strip()})
+    run.tags = [RunTag(run_id=run.id, tag=t) for t in wanted]
+
+
+# ----- runs: the queue --------------------------------------------------------------------------
+
+def claim_next(session: Session, worker_id: str) -> Run | None:
+    """Atomically move the oldest queued run to running for this worker. The conditional UPDATE is
+    the lock: of two workers racing for the same row only one sees rowcount 1."""
+    for _ in range(5):
+        run_id = session.scalar(
+            select(Run.id).where(Run.status == "queued", Run.deleted_at.is_(None)).order_by(Run.id).limit(1)
+        )
+        if run_id is None:
+            return None
+        now = utcnow()
+        claimed = session.execute(
+            update(Run).where(Run.id == run_id, Run.status == "queued").values(
+                status="running", worker_id=worker_id, started_at=now, heartbeat_at=now,
+                attempts=Run.attempts + 1, step=0, error=None, error_kind=None,
+            )
+        ).rowcount
+        if claimed == 1:
+            session.flush()
+            return get_run(session, run_id)
+    return None
+
+
+def record_progress(session: Session, run_id: int, step: int, total: int) -> bool:
+    """Store progress and heartbeat; returns whether a cancel has been requested meanwhile."""
+    session.execute(
+        update(Run).where(Run.id == run_id).values(step=step, total_steps=total, heartbeat_at=utcnow())
+    )
+    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def heartbeat(session: Session, run_id: int) -> None:
+    session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=utcnow()))
+
+
+def cancel_requested(session: Session, run_id: int) -> bool:
+    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def update_run(session: Session, run_id: int, **values: Any) -> None:
+    session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def finish_run(session: Session, run_id: int, status: str, **values: Any) -> None:
+    session.execute(
+        update(Run).where(Run.id == run_id).values(status=status, finished_at=utcnow(), **values)
+    )
+
+
+def request_cancel(session: Session, run_id: int) -> str | None:
+    """Queued runs are canceled at once; running ones are flagged for the worker. Returns the new
+    state, or None when the run is already finished."""
+    run = session.get(Run, run_id)
+    if run is None or run.status not in ("queued", "running"):
+        return None
+    if run.status == "queued":
+        run.status = "canceled"
+        run.finished_at = utcnow()
+        return "canceled"
+    run.cancel_requested = True
+    return "canceling"
+
+
+def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | None], bool],
+                        stale_after: timedelta) -> list[int]:
+    """Return runs left behind by dead workers (or by a clean shutdown) to the queue.
+
+    A run counts as abandoned when its status is interrupted, or it is running and its worker is
+    known dead or has not sent a heartbeat for `stale_after`."""
+    cutoff = utcnow() - stale_after
+    recovered: list[int] = []
+    candidates = session.scalars(select(Run).where(Run.status.in_(("running", "interrupted")))).all()
+    for run in candidates:
+        abandoned = (
+            run.status == "interrupted"
+            or worker_is_dead(run.worker_id)
+            or (run.heartbeat_at is not None and run.heartbeat_at < cutoff)
+        )
+        if not abandoned:
+            continue
+        if run.attempts >= MAX_ATTEMPTS:
+            run.status = "failed"
+            run.error_kind = "crash"
+            run.error = (f"The run was interrupted {run.attempts} times (the studio stopped while it was "
+                         "running). It is not retried again automatically; re-run it when ready.")
+            run.finished_at = utcnow()
+        else:
+            run.status = "queued"
+            run.worker_id = None
+            run.step = 0
+        recovered.append(run.id)
+    return recovered
+
+
+def queue_position(session: Session, run_id: int) -> int:
+    """How many queued runs are ahead of this one."""
+    return session.scalar(
+        select(func.count()).select_from(Run).where(Run.status == "queued", Run.id < run_id, Run.deleted_at.is_(None))
+    ) or 0
+
+
+def recent_durations(session: Session, engine: str, limit: int = 10) -> list[float]:
+    """Seconds of recent successful runs of an engine, for ETA estimates."""
+    rows = session.execute(
+        select(Run.started_at, Run.finished_at).where(Run.engine == engine, Run.status == "succeeded")
+        .order_by(Run.id.desc()).limit(limit)
+    ).all()
+    return [(f - s).total_seconds() for s, f in rows if s and f]
+

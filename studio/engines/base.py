@@ -1,0 +1,273 @@
+"""The one engine protocol every generator implements, and the data that describes an engine.
+
+Pages build their form from `EngineInfo.params`; the queue and the worker call `validate` before a
+run is stored and again before it runs, so the CLI or a second worker can never run an invalid
+request. Nothing here imports torch: the launcher and the pages must stay light.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from PIL import Image
+
+ParamKind = Literal["int", "float", "choice", "bool"]
+MemoryMode = Literal["auto", "full_gpu", "model_offload", "lowest", "cpu"]
+
+# Parameters every request carries whatever the engine; engines list the rest as ParamSpecs.
+COMMON_FIELDS = ("prompt", "negative_prompt", "seed")
+
+
+class InputError(ValueError):
+    """A request breaks a rule. Names the parameter, says the rule and, when one exists, the nearest
+    valid value so the UI can offer it in one click."""
+
+    def __init__(self, param: str, message: str, suggestion: Any | None = None):
+        super().__init__(message)
+        self.param = param
+        self.message = message
+        self.suggestion = suggestion
+
+
+class Cancelled(Exception):
+    """Raised inside `generate` when `cancelled()` turns true; the run ends as canceled."""
+
+
+class OutOfMemory(Exception):
+    """The device (or host) ran out of memory. `advice` names what to lower; `retry_mode` is the
+    lower-memory mode to offer for a one-click retry, or None when there is none lower."""
+
+    def __init__(self, advice: str, retry_mode: str | None = None):
+        super().__init__(advice)
+        self.advice = advice
+        self.retry_mode = retry_mode
+
+
+class WeightsMissing(Exception):
+    """The engine's weights are not installed (or are unusable); `hint` says how to get them."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One engine parameter: what the form shows, what validation enforces, what sweeps vary."""
+
+    name: str
+    label: str
+    kind: ParamKind
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+    multiple_of: int | None = None
+    # (m, r): the value must satisfy value % m == r, e.g. Wan's "frames = 4k+1" is (4, 1).
+    congruent: tuple[int, int] | None = None
+    sweepable: bool = True
+
+    @property
+    def rule(self) -> str:
+        """The constraint in words, as shown next to the widget and in errors."""
+        parts = []
+        if self.minimum is not None and self.maximum is not None:
+            parts.append(f"between {_fmt(self.minimum)} and {_fmt(self.maximum)}")
+        elif self.minimum is not None:
+            parts.append(f"at least {_fmt(self.minimum)}")
+        if self.multiple_of:
+            parts.append(f"a multiple of {self.multiple_of}")
+        if self.congruent:
+            m, r = self.congruent
+            parts.append(f"of the form {m}k+{r}")
+        if self.choices:
+            parts.append("one of " + ", ".join(_fmt(c) for c in self.choices))
+        return ", ".join(parts)
+
+    def coerce(self, value: Any) -> Any:
+        """Turn a form/CLI/JSON value into this parameter's type, or raise InputError."""
+        try:
+            if self.kind == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                return int(value) if not isinstance(value, str) else int(value.strip())
+            if self.kind == "float":
+                number = float(value)
+                if not math.isfinite(number):
+                    raise ValueError
+                return number
+            if self.kind == "bool":
+                if isinstance(value, str):
+                    lowered = value.strip().lower()
+                    if lowered in {"1", "true", "yes", "on"}:
+                        return True
+                    if lowered in {"0", "false", "no", "off"}:
+                        return False
+                    raise ValueError
+                return bool(value)
+        except (TypeError, ValueError):
+            raise InputError(
+                self.name, f"{self.label} must be {'a whole number' if self.kind == 'int' else 'a number' if self.kind == 'float' else 'true or false'}; got {value!r}.", self.default
+            ) from None
+        # choice: compare as the choices' own type so "512" from a CLI matches 512
+        for choice in self.choices:
+            if value == choice or str(value) == str(choice):
+                return choice
+        raise InputError(self.name, f"{self.label} must be {self.rule}; got {value!r}.", self.default)
+
+    def check(self, value: Any) -> Any:
+        """Coerce and enforce the rules; on failure the error carries the nearest valid value."""
+        value = self.coerce(value)
+        if self.kind not in ("int", "float"):
+            return value
+        nearest = self.nearest(value)
+        if nearest != value:
+            raise InputError(
+                self.name,
+                f"{self.label} must be {self.rule}; {_fmt(value)} is not. Nearest valid value: {_fmt(nearest)}.",
+                nearest,
+            )
+        return value
+
+    def nearest(self, value: float) -> float:
+        """The valid value closest to `value` (ties go up, as larger is usually what was meant)."""
+        lo = self.minimum if self.minimum is not None else -math.inf
+        hi = self.maximum if self.maximum is not None else math.inf
+        candidate = min(max(value, lo), hi)
+        if self.kind == "int":
+            candidate = int(round(candidate))
+            step = self.multiple_of or (self.congruent[0] if self.congruent else 1)
+            offset = self.congruent[1] if self.congruent else 0
+            if step > 1:
+                down = (candidate - offset) // step * step + offset
+                options = [v for v in (down, down + step) if lo <= v <= hi] or [down + step]
+                candidate = min(options, key=lambda v: (abs(v - value), -v))
+        return candidate
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """Everything the UI, the CLI and preflight need to know about an engine, without loading it."""
+
+    id: str
+    label: str
+    description: str
+    family: str
+    params: tuple[ParamSpec, ...]
+    needs_weights: bool = True
+    model_id: str | None = None
+    supports_prompt: bool = True
+    supports_negative_prompt: bool = True
+    recommended_fps: int = 8
+    weights_gb: float = 0.0
+    # GB of VRAM each memory mode needs at the default size; "auto" picks the first that fits.
+    vram_gb: Mapping[str, float] = field(default_factory=dict)
+    developer_only: bool = False
+
+    def param(self, name: str) -> ParamSpec:
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def has_param(self, name: str) -> bool:
+        return any(spec.name == name for spec in self.params)
+
+    def defaults(self) -> dict[str, Any]:
+        return {spec.name: spec.default for spec in self.params}
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    state: Literal["ready", "missing", "unusable"]
+    detail: str
+    hint: str = ""
+    location: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """How to run (not what to make): resolved by the worker from settings and the request."""
+
+    device: str = "cpu"
+    dtype: str = "float32"
+    memory_mode: str = "full_gpu"
+    attention: str = "default"
+
+
+@dataclass
+class GenerationResult:
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    load_seconds: float = 0.0
+    infer_seconds: float = 0.0
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+StepCallback = Callable[[int, int], None]
+
+
+class Engine(Protocol):
+    info: EngineInfo
+
+    def weights_status(self) -> WeightsStatus: ...
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a complete, normalised parameter dict or raise InputError."""
+        ...
+
+    def generate(
+        self,
+        image: Image.Image,
+        params: Mapping[str, Any],
+        runtime: RuntimeOptions,
+        *,
+        on_step: StepCallback,
+        cancelled: Callable[[], bool],
+    ) -> GenerationResult:
+        """Make frames from an RGB image already fitted to params' width x height."""
+        ...
+
+    def release(self) -> None:
+        """Free any loaded pipeline and its device memory."""
+        ...
+
+
+def validate_params(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The shared validation every engine starts from: fill defaults, reject unknown names,
+    coerce and check each value. Engines add cross-parameter rules on top."""
+    unknown = sorted(set(params) - {s.name for s in info.params} - set(COMMON_FIELDS))
+    if unknown:
+        raise InputError(unknown[0], f"{info.label} has no parameter {unknown[0]!r}.")
+    clean: dict[str, Any] = {}
+    for spec in info.params:
+        raw = params.get(spec.name)
+        clean[spec.name] = spec.default if raw is None or raw == "" else spec.check(raw)
+    prompt = str(params.get("prompt") or "")
+    negative = str(params.get("negative_prompt") or "")
+    if len(prompt) > 2000 or len(negative) > 2000:
+        raise InputError("prompt", "Prompts are limited to 2000 characters.")
+    clean["prompt"] = prompt if info.supports_prompt else ""
+    clean["negative_prompt"] = negative if info.supports_negative_prompt else ""
+    seed = params.get("seed")
+    if seed is not None and seed != "":
+        seed_spec = ParamSpec("seed", "Seed", "int", 0, "", minimum=0, maximum=2**32 - 1)
+        clean["seed"] = seed_spec.check(seed)
+    else:
+        clean["seed"] = None
+    return clean
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,63 @@
+"""Which engines exist. Built once by the composition root; pages, the queue, the worker and the
+CLI all look engines up here. Importing this module must stay light (no torch/diffusers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from studio.config import Paths, Settings
+from studio.engines.base import Engine, EngineInfo, InputError, WeightsStatus
+
+
+class Registry:
+    def __init__(self, engines: Iterable[Engine]):
+        self._engines: dict[str, Engine] = {}
+        for engine in engines:
+            if engine.info.id in self._engines:
+                raise ValueError(f"duplicate engine id {engine.info.id!r}")
+            self._engines[engine.info.id] = engine
+
+    def get(self, engine_id: str) -> Engine:
+        try:
+            return self._engines[engine_id]
+        except KeyError:
+            known = ", ".join(self._engines)
+            raise InputError("engine", f"Unknown engine {engine_id!r}. Known engines: {known}.") from None
+
+    def __contains__(self, engine_id: object) -> bool:
+        return engine_id in self._engines
+
+    def engines(self, *, include_developer: bool = True) -> list[Engine]:
+        return [e for e in self._engines.values() if include_developer or not e.info.developer_only]
+
+    def infos(self, *, include_developer: bool = True) -> list[EngineInfo]:
+        return [e.info for e in self.engines(include_developer=include_developer)]
+
+    def status(self, engine_id: str) -> WeightsStatus:
+        return self.get(engine_id).weights_status()
+
+    def default_engine_id(self, settings: Settings) -> str:
+        """The user's choice when it is usable; else the first installed diffusion model; else motion."""
+        if settings.default_engine in self._engines and self.status(settings.default_engine).ready:
+            return settings.default_engine
+        for engine in self.engines(include_developer=settings.developer_mode):
+            if engine.info.needs_weights and engine.weights_status().ready:
+                return engine.info.id
+        return "motion"
+
+
+EngineFactory = Callable[[Settings, Paths], Iterable[Engine]]
+
+
+def build_registry(settings: Settings, paths: Paths) -> Registry:
+    """Every engine the studio knows, built-in first. Diffusion engines are cheap to construct:
+    they load nothing until their first job."""
+    from studio.engines.motion import MotionEngine
+
+    engines: list[Engine] = [MotionEngine()]
+    try:
+        from studio.engines.families import diffusion_engines
+    except ImportError:  # the diffusion families are optional until their module lands
+        return Registry(engines)
+    engines.extend(diffusion_engines(settings, paths))
+    return Registry(engines)

@@ -1,0 +1,117 @@
+"""Submitting, cancelling and re-running jobs. The queue is the runs table: a submitted run is a row
+with status 'queued', and the worker (in this process or another) claims it from there."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image as PILImage
+from sqlalchemy.orm import Session, sessionmaker
+
+from studio.db import repo
+from studio.db.engine import session_scope
+from studio.engines.base import InputError
+from studio.engines.registry import Registry
+from studio.storage import Storage
+
+# How to run rather than what to make: accepted on every request, checked here, not by engines.
+MEMORY_MODES = ("auto", "full_gpu", "model_offload", "lowest")
+RUNTIME_KEYS = ("memory_mode",)
+
+
+@dataclass
+class SubmitRequest:
+    engine: str
+    params: Mapping[str, Any]
+    image: PILImage.Image | None = None  # an intake-normalised RGB image (studio.media.images)
+    image_id: int | None = None  # or an image already in the history (re-runs)
+    image_name: str = ""
+    parent_id: int | None = None
+    sweep_id: int | None = None
+
+
+@dataclass
+class ValidatedRequest:
+    engine: str
+    model_id: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_request(registry: Registry, engine_id: str, params: Mapping[str, Any]) -> ValidatedRequest:
+    """The full check a run must pass to be queued, and again before it runs."""
+    engine = registry.get(engine_id)
+    engine_params = {k: v for k, v in params.items() if k not in RUNTIME_KEYS}
+    clean = engine.validate(engine_params)
+    mode = params.get("memory_mode") or "auto"
+    if mode not in MEMORY_MODES:
+        raise InputError("memory_mode", f"Memory mode must be one of {', '.join(MEMORY_MODES)}; got {mode!r}.", "auto")
+    if engine.info.needs_weights:
+        clean["memory_mode"] = mode
+    return ValidatedRequest(engine=engine_id, model_id=engine.info.model_id, params=clean)
+
+
+class JobQueue:
+    def __init__(self, session_factory: sessionmaker[Session], registry: Registry, storage: Storage,
+                 on_submit: Callable[[], None] | None = None):
+        self._sessions = session_factory
+        self._registry = registry
+        self._storage = storage
+        # Wakes the in-process worker at once instead of at its next poll.
+        self._on_submit = on_submit or (lambda: None)
+
+    def submit(self, request: SubmitRequest) -> int:
+        return self.submit_many([request])[0]
+
+    def submit_many(self, requests: Sequence[SubmitRequest], *, sweep: dict[str, Any] | None = None) -> list[int]:
+        """Validate every request first, then queue them all in one transaction (all or nothing)."""
+        validated = [validate_request(self._registry, r.engine, r.params) for r in requests]
+        for v in validated:
+            if v.params.get("seed") is None:
+                # Random by default, but always recorded so the run can be reproduced.
+                v.params["seed"] = secrets.randbelow(2**32)
+        stored_images: dict[int, tuple[str, Any]] = {}
+        for i, r in enumerate(requests):
+            if r.image is None and r.image_id is None:
+                raise InputError("image", "Choose an input image: upload one or pick a sample.")
+            if r.image is not None:
+                stored_images[i] = self._storage.save_input(r.image)
+        run_ids: list[int] = []
+        with session_scope(self._sessions) as session:
+            sweep_id = None
+            if sweep is not None:
+                sweep_id = repo.add_sweep(session, **sweep).id
+            for i, (r, v) in enumerate(zip(requests, validated, strict=True)):
+                image_id = r.image_id
+                if i in stored_images:
+                    sha, path = stored_images[i]
+                    image_id = repo.get_or_add_image(
+                        session, sha256=sha, path=str(path), width=r.image.width, height=r.image.height,
+                        size_bytes=path.stat().st_size, original_name=r.image_name,
+                    ).id
+                run = repo.add_run(session, engine=v.engine, model_id=v.model_id, params=v.params,
+                                   input_image_id=image_id, parent_id=r.parent_id,
+                                   sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id)
+                run_ids.append(run.id)
+        self._on_submit()
+        return run_ids
+
+    def cancel(self, run_id: int) -> str | None:
+        with session_scope(self._sessions) as session:
+            return repo.request_cancel(session, run_id)
+
+    def rerun(self, run_id: int, *, new_seed: bool = False, overrides: Mapping[str, Any] | None = None) -> int:
+        """A new run with the same input and parameters, linked to its parent. `new_seed` draws a
+        fresh seed; `overrides` changes named parameters (e.g. a lower memory mode after an OOM)."""
+        with session_scope(self._sessions) as session:
+            parent = repo.get_run(session, run_id)
+            if parent is None:
+                raise InputError("run", f"Run {run_id} does not exist.")
+            params = dict(parent.params)
+            engine, image_id = parent.engine, parent.input_image_id
+        if new_seed:
+            params["seed"] = None
+        params.update(overrides or {})
+        return self.submit(SubmitRequest(engine=engine, params=params, image_id=image_id, parent_id=run_id))

@@ -1,0 +1,62 @@
+"""The composition root: builds every service once from the paths, and nothing else does.
+
+The Streamlit server (app.py's lifespan and every page, through studio.ui.runtime), the headless
+worker and the CLI all start here, so they see the same database, engines and storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from studio.config import Paths, Settings
+from studio.db import migrate
+from studio.db.engine import make_engine, make_session_factory
+from studio.engines.registry import Registry, build_registry
+from studio.history import History
+from studio.jobs.queue import JobQueue
+from studio.jobs.worker import Worker
+from studio.storage import Storage
+
+
+@dataclass
+class Services:
+    paths: Paths
+    db: Engine
+    sessions: sessionmaker[Session]
+    registry: Registry
+    storage: Storage
+    history: History
+    queue: JobQueue
+    worker: Worker
+
+    def settings(self) -> Settings:
+        return self.history.settings()
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.db.dispose()
+
+
+def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: float = 1.0) -> Services:
+    """Everything the studio needs, with the database at the code's schema. The worker is built
+    but not started: the caller decides whether this process runs jobs."""
+    logging.getLogger("studio").setLevel(logging.INFO)
+    db = make_engine(paths.database_url)
+    if migrate_db:
+        migrate.upgrade(db, paths.sqlite_path)
+    sessions = make_session_factory(db)
+    history = History(sessions, paths)
+    settings = history.settings()
+    storage = Storage(inputs_dir=paths.inputs_dir, outputs_dir=settings.outputs_dir(paths),
+                      run_logs_dir=paths.run_logs_dir)
+    registry = build_registry(settings, paths)
+    worker = Worker(session_factory=sessions, registry=registry, storage=storage, paths=paths,
+                    poll_interval=poll_interval)
+    queue = JobQueue(sessions, registry, storage, on_submit=worker.wake)
+    return Services(paths=paths, db=db, sessions=sessions, registry=registry, storage=storage,
+                    history=history, queue=queue, worker=worker)
+

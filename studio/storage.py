@@ -1,0 +1,81 @@
+"""Where files live. Inputs are content-addressed (re-runs share one copy); outputs are named with
+the run id and time and written through a temporary name so no half-written file is ever visible."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+
+class DiskFull(OSError):
+    """Not enough free space to write what was asked; the message says where and how much."""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    video: Path
+    gif: Path
+    poster: Path
+    thumb: Path
+    sidecar: Path
+
+
+@dataclass(frozen=True)
+class Storage:
+    inputs_dir: Path
+    outputs_dir: Path
+    run_logs_dir: Path
+    # Refuse to start a job below this much free space: an encode that fails half-way wastes the run.
+    min_free_bytes: int = 200 * 1024 * 1024
+
+    def save_input(self, image: Image.Image) -> tuple[str, Path]:
+        """Store an intake-normalised RGB image as PNG under its sha256; returns (sha256, path).
+        Hashing the decoded pixels (not the upload's bytes) makes the same picture dedupe even when
+        re-encoded or re-uploaded with other metadata."""
+        digest = hashlib.sha256()
+        digest.update(f"{image.width}x{image.height}:".encode())
+        digest.update(image.tobytes())
+        sha = digest.hexdigest()
+        path = self.inputs_dir / sha[:2] / f"{sha}.png"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.ensure_free_space(path.parent)
+            tmp = path.with_name(f".{path.name}.partial")
+            image.save(tmp, format="PNG")
+            os.replace(tmp, path)
+        return sha, path
+
+    def run_files(self, run_id: int, when: datetime) -> RunFiles:
+        folder = self.outputs_dir / f"{when:%Y-%m}"
+        stem = f"run-{run_id:06d}-{when:%Y%m%d-%H%M%S}"
+        return RunFiles(
+            video=folder / f"{stem}.mp4",
+            gif=folder / f"{stem}.gif",
+            poster=folder / f"{stem}.poster.jpg",
+            thumb=folder / f"{stem}.thumb.jpg",
+            sidecar=folder / f"{stem}.json",
+        )
+
+    def run_log(self, run_id: int) -> Path:
+        return self.run_logs_dir / f"run-{run_id:06d}.log"
+
+    def ensure_free_space(self, folder: Path, needed: int | None = None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        need = needed if needed is not None else self.min_free_bytes
+        if free < need:
+            raise DiskFull(
+                f"Only {free / 1e6:.0f} MB free in {folder}; the studio needs at least {need / 1e6:.0f} MB "
+                "to write this run. Free some space or choose another output folder in Settings."
+            )
+
+    def outputs_size_bytes(self) -> int:
+        if not self.outputs_dir.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.outputs_dir.rglob("*") if p.is_file())
