@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from studio.config import Paths
 from studio.db.engine import make_engine
+from studio.db.migrate import include_name
 from studio.db.models import Base
 
 target_metadata = Base.metadata
@@ -18,6 +19,7 @@ def run_migrations(connection) -> None:
         # SQLite cannot ALTER most things; batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import column, func, select, table, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from studio.config import Settings
@@ -146,8 +146,7 @@ def list_runs(session: Session, query: RunQuery) -> RunPage:
     if query.sweep_id is not None:
         conditions.append(Run.sweep_id == query.sweep_id)
     if query.text.strip():
-        words = query.text.strip().split()
-        conditions.extend(or_(Run.prompt.ilike(f"%{w}%"), Run.negative_prompt.ilike(f"%{w}%")) for w in words)
+        conditions.append(prompt_matches(session, query.text))
     total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
     page = max(1, min(query.page, max(1, -(-total // query.page_size))))
     rows = session.scalars(
@@ -156,6 +155,18 @@ def list_runs(session: Session, query: RunQuery) -> RunPage:
         .options(selectinload(Run.tags))
     ).all()
     return RunPage(runs=list(rows), total=total, page=page, page_size=query.page_size)
+
+
+def prompt_matches(session: Session, search: str):
+    """Full-text condition: every word of `text` (as a prefix) appears in the prompt or negative
+    prompt. Uses the index migration 0002 built for the database in use."""
+    words = [w for w in search.split() if w.strip('"')]
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.to_tsvector("simple", func.coalesce(Run.prompt, "") + " " + func.coalesce(Run.negative_prompt, ""))
+        return vector.op("@@")(func.plainto_tsquery("simple", " ".join(words)))
+    # FTS5 query syntax: each word quoted (so punctuation is literal) and starred (prefix match).
+    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return Run.id.in_(select(column("rowid")).select_from(table("runs_fts")).where(text("runs_fts MATCH :q").bindparams(q=fts_query)))
 
 
 def active_runs(session: Session) -> list[Run]:
