@@ -1,0 +1,322 @@
+"""Checks run before the studio serves (and by `python launch.py --check`): each says what it found
+and, when something is wrong, what to do about it.
+
+Every check returns a CheckResult and never raises: a check that crashes becomes a FAIL naming the
+error, so one broken check cannot hide the others. Only the GPU check imports torch, and it runs in
+a thread while the others run, because importing torch takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from studio.config import Paths
+
+Status = Literal["OK", "WARN", "FAIL"]
+
+MIN_PYTHON = (3, 11)
+# Import names of the packages the studio cannot start without (requirements.txt installs them).
+REQUIRED_MODULES = (
+    "streamlit", "starlette", "uvicorn", "sqlalchemy", "alembic", "pydantic", "PIL", "numpy",
+    "imageio_ffmpeg", "torch", "diffusers", "transformers", "accelerate", "safetensors", "huggingface_hub",
+)
+DISK_WARN_BYTES = 5 * 1024**3  # a few videos of a large model fill this quickly
+REINSTALL_HINT = "run `python launch.py` again: it reinstalls missing requirements into .venv (or delete .venv to start afresh)"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    hint: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
+
+    def line(self) -> str:
+        """One printed line: `[OK]   name: detail`, with ` → hint` when there is one to follow."""
+        text = f"{'[' + self.status + ']':<6} {self.name}: {self.detail}"
+        return f"{text} → {self.hint}" if self.hint and self.status != "OK" else text
+
+
+def has_failures(results: list[CheckResult]) -> bool:
+    return any(r.failed for r in results)
+
+
+def run_checks(paths: Paths, *, host: str = "127.0.0.1", port: int | None = 8501,
+               on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """All checks, in a fixed order. `port=None` skips the port check (commands that do not serve).
+    `on_result` sees each result as soon as it is known, for printing as the checks go."""
+    results: list[CheckResult] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-gpu") as pool:
+        gpu = pool.submit(_guarded, "gpu", check_gpu)
+        for result in _ordered_checks(paths, host, port):
+            results.append(result)
+            if on_result:
+                on_result(result)
+        gpu_result = gpu.result()
+    results.append(gpu_result)
+    if on_result:
+        on_result(gpu_result)
+    return results
+
+
+def _ordered_checks(paths: Paths, host: str, port: int | None) -> Iterator[CheckResult]:
+    yield _guarded("python", check_python)
+    packages = _guarded("packages", check_packages)
+    yield packages
+    if packages.failed:
+        return  # the rest import those packages
+    yield _guarded("ffmpeg", check_ffmpeg)
+    outputs_dir = _outputs_dir(paths)
+    yield _guarded("disk", lambda: check_disk(outputs_dir))
+    yield _guarded("folders", lambda: check_folders(paths, outputs_dir))
+    if port is not None:
+        yield _guarded("port", lambda: check_port(host, port))
+    database = _guarded("database", lambda: check_database(paths))
+    yield database
+    if not database.failed:
+        yield from _guarded_many("engines", lambda: check_engines(paths))
+
+
+def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+    try:
+        return check()
+    except Exception as exc:  # a crashing check is a finding, not a crash of the launcher
+        return CheckResult(name, "FAIL", f"the check itself failed: {type(exc).__name__}: {exc}",
+                           "run `python launch.py --check --debug` and see the log for details")
+
+
+def _guarded_many(name: str, check: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+    try:
+        return check()
+    except Exception as exc:
+        return [CheckResult(name, "FAIL", f"the check itself failed: {type(exc).__name__}: {exc}",
+                            "run `python launch.py models` for details")]
+
+
+# ----- the checks -------------------------------------------------------------------------------
+
+def check_python(version: tuple[int, ...] | None = None) -> CheckResult:
+    version = tuple(version or sys.version_info[:3])
+    text = ".".join(str(v) for v in version)
+    if version[:2] < MIN_PYTHON:
+        return CheckResult("python", "FAIL", f"Python {text} is too old",
+                           f"install Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer and run launch.py with it")
+    return CheckResult("python", "OK", f"Python {text}")
+
+
+def check_packages(modules: tuple[str, ...] = REQUIRED_MODULES) -> CheckResult:
+    # find_spec locates a package without importing it: torch alone would take seconds.
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        return CheckResult("packages", "FAIL", f"missing: {', '.join(missing)}", REINSTALL_HINT)
+    return CheckResult("packages", "OK", f"{len(modules)} required packages present")
+
+
+def check_gpu() -> CheckResult:
+    if importlib.util.find_spec("torch") is None:
+        return CheckResult("gpu", "FAIL", "torch is not installed", REINSTALL_HINT)
+    import torch
+
+    if not torch.cuda.is_available():
+        return CheckResult("gpu", "WARN", "no CUDA GPU found: diffusion models would run on the CPU (minutes per step)",
+                           "the built-in camera-motion engine works without one; for diffusion models use a machine "
+                           "with an NVIDIA GPU and a CUDA build of torch")
+    index = torch.cuda.current_device()
+    name = torch.cuda.get_device_name(index)
+    free, total = torch.cuda.mem_get_info(index)
+    detail = f"{name}, {free / 1024**3:.1f} GB of {total / 1024**3:.1f} GB VRAM free (torch {torch.__version__})"
+    if free < 4 * 1024**3:
+        return CheckResult("gpu", "WARN", detail,
+                           "little VRAM is free: close other GPU programs, or pick the 'lowest' memory mode in Settings")
+    return CheckResult("gpu", "OK", detail)
+
+
+def check_ffmpeg() -> CheckResult:
+    import imageio_ffmpeg
+
+    try:
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        return CheckResult("ffmpeg", "FAIL", f"no ffmpeg binary: {exc}", REINSTALL_HINT)
+    try:
+        completed = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CheckResult("ffmpeg", "FAIL", f"{exe} does not run: {exc}", REINSTALL_HINT)
+    if completed.returncode != 0:
+        return CheckResult("ffmpeg", "FAIL", f"{exe} -version exited {completed.returncode}", REINSTALL_HINT)
+    first_line = (completed.stdout.splitlines() or ["ffmpeg"])[0]
+    version = first_line.split(" Copyright")[0]
+    return CheckResult("ffmpeg", "OK", version)
+
+
+def check_disk(folder: Path, *, minimum: int | None = None, warn_below: int = DISK_WARN_BYTES) -> CheckResult:
+    if minimum is None:
+        from studio.storage import Storage
+
+        minimum = Storage.min_free_bytes
+    existing = _nearest_existing(folder)
+    free = shutil.disk_usage(existing).free
+    detail = f"{_gb(free)} free for outputs in {folder}"
+    if free < minimum:
+        return CheckResult("disk", "FAIL", detail,
+                           f"the studio needs at least {_gb(minimum)} free to write a run: free some space or "
+                           "choose another output folder in Settings (or --data-dir)")
+    if free < warn_below:
+        return CheckResult("disk", "WARN", detail, "videos and model weights need several GB: free some space soon")
+    return CheckResult("disk", "OK", detail)
+
+
+def check_folders(paths: Paths, outputs_dir: Path) -> CheckResult:
+    folders = [("data", paths.data_dir), ("outputs", outputs_dir), ("logs", paths.logs_dir)]
+    if paths.sqlite_path is not None:
+        folders.append(("database", paths.sqlite_path.parent))
+    problems = []
+    for label, folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            problems.append(f"{label} folder {folder} is not writable ({exc.strerror or exc})")
+    if problems:
+        return CheckResult("folders", "FAIL", "; ".join(problems),
+                           "fix the folder's permissions, or use --data-dir to put the studio's data elsewhere")
+    return CheckResult("folders", "OK", f"data {paths.data_dir}, outputs {outputs_dir}, logs {paths.logs_dir}")
+
+
+def check_port(host: str, port: int) -> CheckResult:
+    if port_is_free(host, port):
+        return CheckResult("port", "OK", f"{host}:{port} is free")
+    suggestion = find_free_port(host)
+    return CheckResult("port", "FAIL", f"port {port} on {host} is already in use (another studio or program)",
+                       f"choose another with --port {suggestion}, or stop the program using port {port}")
+
+
+def check_database(paths: Paths) -> CheckResult:
+    from studio.db import migrate
+    from studio.db.engine import make_engine
+
+    engine = make_engine(paths.database_url)
+    try:
+        outcome = migrate.upgrade(engine, paths.sqlite_path)
+    except migrate.DatabaseTooNew as exc:
+        return CheckResult("database", "FAIL", str(exc),
+                           "update the studio to the newer version, or use --data-dir with another folder")
+    finally:
+        engine.dispose()
+    where = paths.sqlite_path or _redacted(paths.database_url)
+    if outcome.before is None:
+        return CheckResult("database", "OK", f"created {where} at schema {outcome.after}")
+    if outcome.changed:
+        backup = f"; backup of the old file: {outcome.backup}" if outcome.backup else ""
+        return CheckResult("database", "OK", f"migrated {where} from {outcome.before} to {outcome.after}{backup}")
+    return CheckResult("database", "OK", f"{where} at schema {outcome.after} (current)")
+
+
+def check_engines(paths: Paths) -> list[CheckResult]:
+    """One line per engine the user can pick: ready, or what is missing and the command to fix it."""
+    from studio.db.engine import make_engine, make_session_factory
+    from studio.engines.registry import build_registry
+    from studio.history import History
+
+    db = make_engine(paths.database_url)
+    try:
+        settings = History(make_session_factory(db), paths).settings()
+    finally:
+        db.dispose()
+    registry = build_registry(settings, paths)
+    results = [engine_result(e.info, e.weights_status()) for e in registry.engines(include_developer=settings.developer_mode)]
+    if importlib.util.find_spec("studio.engines.families") is None:
+        results.append(CheckResult("engines", "WARN", "diffusion model engines are not part of this build "
+                                   "(module studio.engines.families is missing); only built-in engines are offered"))
+    return results
+
+
+def engine_result(info, status) -> CheckResult:
+    """The preflight line for one engine (EngineInfo, WeightsStatus)."""
+    name = f"engine {info.id}"
+    if status.ready:
+        where = f" ({status.location})" if status.location else ""
+        return CheckResult(name, "OK", f"{info.label}: ready{where}")
+    if status.state == "missing":
+        return CheckResult(name, "WARN", f"{info.label}: weights not installed ({status.detail})",
+                           download_command(info.model_id) if info.model_id else status.hint)
+    return CheckResult(name, "WARN", f"{info.label}: unusable: {status.detail}", status.hint)
+
+
+def download_command(model_id: str) -> str:
+    return f"python launch.py download {model_id}"
+
+
+# ----- small helpers shared with launch.py ------------------------------------------------------
+
+def port_is_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR as the server sets it: a port in TIME_WAIT is usable, one being listened on is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def find_free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _outputs_dir(paths: Paths) -> Path:
+    """Where outputs go: the Settings page's choice when the database has one, else the default."""
+    if paths.sqlite_path is not None and not paths.sqlite_path.exists():
+        return paths.default_outputs_dir
+    try:
+        from studio.db import repo
+        from studio.db.engine import make_engine, make_session_factory, session_scope
+
+        db = make_engine(paths.database_url)
+        try:
+            with session_scope(make_session_factory(db)) as session:
+                output_dir = repo.get_setting_value(session, "output_dir", "")
+        finally:
+            db.dispose()
+    except Exception:  # no settings table yet (an unmigrated database): the default applies
+        return paths.default_outputs_dir
+    return Path(output_dir).expanduser().resolve() if output_dir else paths.default_outputs_dir
+
+
+def _nearest_existing(folder: Path) -> Path:
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return candidate
+    return Path(os.sep)
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1024**3:.1f} GB"
+
+
+def _redacted(url: str) -> str:
+    # A database URL may carry a password; preflight lines go to the console and the log.
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
