@@ -1,0 +1,1 @@
+"""Tiny randomly initialised versions of the real pipelines, built in code for tests and developer runs."""

@@ -1,0 +1,67 @@
+"""Tiny T5-family tokenizer and text encoders for the test pipelines, built entirely in code.
+
+The real Wan, LTX-Video and CogVideoX checkpoints ship a SentencePiece/Unigram T5 tokenizer and a
+(UM)T5 encoder; nothing may be fetched, so the tokenizer's vocabulary is written here and the
+encoders start from random weights. Heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# A few dozen words a test prompt is likely to use; anything else falls back to single letters,
+# so every prompt tokenizes to something, never only <unk>.
+_WORDS = (
+    "a an the and of in on at with over under into from to is are slowly quickly camera pans zooms "
+    "moves walks runs flies waves clouds sky sea sun sunset light dark red green blue white black "
+    "cat dog bird tree trees hills city street water fire smoke snow rain wind person face hand "
+    "video frame motion still blurry static low quality high detailed"
+).split()
+_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+# Pipelines pad prompts to max_sequence_length; the tokenizer's own limit must not be lower.
+TOKENIZER_MAX_LENGTH = 512
+
+
+def tiny_t5_tokenizer() -> Any:
+    """A T5 (Unigram) tokenizer with a small fixed vocabulary: <pad>=0, </s>=1, <unk>=2 as in T5."""
+    from transformers import T5Tokenizer
+
+    vocab: list[tuple[str, float]] = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    vocab += [("\u2581" + word, -3.0 - index % 5) for index, word in enumerate(_WORDS)]
+    vocab += [(letter, -10.0) for letter in _LETTERS]
+    # extra_ids=0: the sentinel tokens are for T5's span-corruption training, not for encoding prompts.
+    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=TOKENIZER_MAX_LENGTH)
+
+
+def _t5_config_kwargs(tokenizer: Any, d_model: int) -> dict[str, Any]:
+    return dict(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        d_kv=4,
+        d_ff=2 * d_model,
+        num_layers=1,
+        num_decoder_layers=1,
+        num_heads=2,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=16,
+        feed_forward_proj="gated-gelu",  # as in T5 v1.1 / UMT5, which these models use
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+
+
+def tiny_t5_encoder(tokenizer: Any, d_model: int) -> Any:
+    """A randomly initialised T5EncoderModel whose hidden size is `d_model` (the pipeline's text dim)."""
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(T5Config(**_t5_config_kwargs(tokenizer, d_model))).eval()
+
+
+def tiny_umt5_encoder(tokenizer: Any, d_model: int) -> Any:
+    """A randomly initialised UMT5EncoderModel (Wan's text encoder) of hidden size `d_model`."""
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    return UMT5EncoderModel(UMT5Config(**_t5_config_kwargs(tokenizer, d_model))).eval()

@@ -1,0 +1,139 @@
+"""Tiny, randomly initialised Wan pipelines for tests and developer runs.
+
+Two shapes, as on the Hub:
+- Wan2.2 TI2V-5B: a folder saved as `WanPipeline` with `expand_timesteps=True`, the 48-channel
+  VAE (16x spatial, 4x temporal) and no image encoder. Image-to-video loads that same folder with
+  `WanImageToVideoPipeline.from_pretrained`, which conditions by replacing the first latent frame.
+- Wan2.1 I2V-14B: `WanImageToVideoPipeline` with a CLIP vision image encoder and the 16-channel VAE
+  (8x spatial, 4x temporal).
+Both use a UMT5 text encoder and a T5 tokenizer built in code (studio.engines.tiny.text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from studio.engines.tiny.saving import save_pipeline
+from studio.engines.tiny.text import tiny_t5_tokenizer, tiny_umt5_encoder
+
+_TEXT_DIM = 16
+_HEADS, _HEAD_DIM = 2, 12  # rotary embeddings split the head dim three ways (frames, height, width)
+
+
+def _transformer(*, in_channels: int, out_channels: int, image_dim: int | None = None) -> Any:
+    from diffusers import WanTransformer3DModel
+
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=_HEADS,
+        attention_head_dim=_HEAD_DIM,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        text_dim=_TEXT_DIM,
+        freq_dim=16,
+        ffn_dim=16,
+        num_layers=1,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+        image_dim=image_dim,
+        # Wan2.1 I2V attends to the CLIP tokens through extra key/value projections of the model width.
+        added_kv_proj_dim=_HEADS * _HEAD_DIM if image_dim is not None else None,
+    )
+
+
+def build_tiny_wan22_ti2v_pipeline() -> Any:
+    """The tiny Wan2.2 TI2V pipeline in memory, as `WanPipeline` (the class its Hub folder names)."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        vae = AutoencoderKLWan(
+            base_dim=4,
+            z_dim=48,
+            in_channels=12,  # the 2.2 VAE works on 2x2-patchified pixels: 3 x 4 channels
+            out_channels=12,
+            is_residual=True,
+            patch_size=2,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+            latents_mean=[0.0] * 48,
+            latents_std=[1.0] * 48,
+            scale_factor_spatial=16,
+            scale_factor_temporal=4,
+        )
+        torch.manual_seed(0)
+        transformer = _transformer(in_channels=48, out_channels=48)
+        torch.manual_seed(0)
+        tokenizer = tiny_t5_tokenizer()
+        text_encoder = tiny_umt5_encoder(tokenizer, _TEXT_DIM)
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0)
+    return WanPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        scheduler=scheduler,
+        transformer=transformer,
+        transformer_2=None,
+        boundary_ratio=None,
+        expand_timesteps=True,
+    )
+
+
+def build_tiny_wan21_i2v_pipeline() -> Any:
+    """The tiny Wan2.1 I2V pipeline in memory (CLIP image encoder, 16-channel VAE)."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        vae = AutoencoderKLWan(
+            base_dim=4,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        )
+        torch.manual_seed(0)
+        image_encoder = CLIPVisionModel(
+            CLIPVisionConfig(
+                hidden_size=8,
+                num_hidden_layers=2,  # the pipeline reads the second-to-last hidden state
+                num_attention_heads=2,
+                intermediate_size=16,
+                image_size=32,
+                patch_size=8,
+            )
+        ).eval()
+        torch.manual_seed(0)
+        transformer = _transformer(in_channels=36, out_channels=16, image_dim=8)  # 16 noise + 4 mask + 16 image
+        torch.manual_seed(0)
+        tokenizer = tiny_t5_tokenizer()
+        text_encoder = tiny_umt5_encoder(tokenizer, _TEXT_DIM)
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32)
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+    return WanImageToVideoPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        scheduler=scheduler,
+        image_processor=image_processor,
+        image_encoder=image_encoder,
+        transformer=transformer,
+        transformer_2=None,
+    )
+
+
+def build_tiny_wan22_ti2v(folder: Path) -> Path:
+    """Build the tiny Wan2.2 TI2V pipeline and save it to `folder`; load it for image-to-video with
+    `WanImageToVideoPipeline.from_pretrained(folder, use_safetensors=True)`."""
+    return save_pipeline(build_tiny_wan22_ti2v_pipeline(), Path(folder))
+
+
+def build_tiny_wan21_i2v(folder: Path) -> Path:
+    """Build the tiny Wan2.1 I2V pipeline and save it to `folder`; returns `folder`."""
+    return save_pipeline(build_tiny_wan21_i2v_pipeline(), Path(folder))
