@@ -1,0 +1,330 @@
+"""Frames to files with the ffmpeg binary that imageio-ffmpeg ships, so no system ffmpeg is needed.
+
+MP4s are H.264 High, yuv420p, BT.709-tagged, with the index (moov) at the front: the combination
+every browser plays inline and can start before the whole file has arrived. Studio parameters ride
+along as MP4 metadata tags so a video found on disk can be turned back into a request.
+
+ffmpeg is run directly (rather than through imageio_ffmpeg.write_frames) because the studio needs
+its exit status and error text: write_frames lets a failed encode look like a success, and the
+difference between "disk full" and "bad frames" matters to the person reading the error.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studio.media.atomic import atomic_path
+from studio.storage import DiskFull
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+# Metadata keys become MP4 'mdta' keys; keeping them to identifier characters keeps every tool happy.
+_METADATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+# Convert with the BT.709 matrix and say so in the stream, so browsers show the colours we rendered
+# (left untagged, players guess — and guess differently for SD and HD sizes).
+_COLOUR = ("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+           "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709")
+
+_PROBE_TIMEOUT_S = 120
+
+
+class EncodeError(RuntimeError):
+    """ffmpeg could not write the file; the message says what happened in words a user can act on."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    frames: int
+    fps: float
+    codec: str
+    pix_fmt: str
+    duration: float
+
+
+def ffmpeg_exe() -> str:
+    """Path of the bundled ffmpeg binary."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def write_mp4(
+    frames: np.ndarray | Iterable[np.ndarray],
+    fps: int,
+    path: Path | str,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    crf: int = 18,
+    preset: str = "medium",
+) -> Path:
+    """Encode RGB frames ((T, H, W, 3) uint8, or an iterable of (H, W, 3) uint8 frames) to an
+    H.264 MP4 at `path`, atomically. Returns `path`.
+
+    Odd widths or heights are padded by one pixel, repeating the last row/column: yuv420p stores
+    colour for 2x2 pixel blocks so x264 needs even sides, and repeating the edge (unlike black bars
+    or rescaling the whole frame) is invisible.
+    """
+    if not 0 <= int(crf) <= 51:
+        raise ValueError(f"crf must be between 0 (lossless) and 51; got {crf}.")
+    if preset not in X264_PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}; got {preset!r}.")
+    tags = _check_metadata(metadata or {})
+    first, rest = _first_frame(frames)
+    height, width = first.shape[:2]
+    padded = (width + width % 2, height + height % 2)
+
+    output_args = [
+        "-an", "-vf", _COLOUR,
+        "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-profile:v", "high",
+        # faststart: moov in front so playback starts at once; use_metadata_tags: keep any key.
+        "-movflags", "+faststart+use_metadata_tags",
+    ]
+    for key, value in tags.items():
+        output_args += ["-metadata", f"{key}={value}"]
+    output_args += ["-f", "mp4"]
+
+    stream = (_pad_even(frame) for frame in _checked(first, rest))
+    return _encode(stream, fps, padded, Path(path), output_args, what="video")
+
+
+def write_gif(
+    frames: np.ndarray | Iterable[np.ndarray],
+    fps: int,
+    path: Path | str,
+    *,
+    max_side: int = 480,
+) -> Path:
+    """An animated GIF (looping, scaled so its longer side is at most `max_side`), written
+    atomically. Uses a palette computed from the whole clip, so gradients do not band badly."""
+    if max_side < 2:
+        raise ValueError(f"max_side must be at least 2; got {max_side}.")
+    first, rest = _first_frame(frames)
+    height, width = first.shape[:2]
+    scale = min(1.0, max_side / max(width, height))
+    out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
+    graph = (f"scale={out_w}:{out_h}:flags=lanczos,split[a][b];"
+             "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a")
+    output_args = ["-an", "-filter_complex", graph, "-loop", "0", "-f", "gif"]
+    return _encode(_checked(first, rest), fps, (width, height), Path(path), output_args, what="GIF")
+
+
+def read_mp4_metadata(path: Path | str) -> dict[str, str]:
+    """The container-level metadata tags of a video (ours and ffmpeg's own, e.g. 'encoder')."""
+    path = Path(path)
+    result = _run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"], path)
+    if result.returncode != 0:
+        raise EncodeError(f"Could not read the metadata of {path.name}: {_last_lines(result.stderr)}")
+    return _parse_ffmetadata(result.stdout)
+
+
+def probe_video(path: Path | str) -> VideoInfo:
+    """Size, frame count, frame rate, codec and pixel format of the first video stream. Frames are
+    counted by copying packets to a null output, which reads the file without decoding it."""
+    path = Path(path)
+    result = _run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+                   "-map", "0:v:0", "-c", "copy", "-f", "null", "-"], path)
+    text = result.stderr
+    if result.returncode != 0:
+        raise EncodeError(f"{path.name} is not a readable video: {_last_lines(text)}")
+    stream = re.search(r"Stream #0:\d+.*?: Video: (.*)", text)
+    if stream is None:
+        raise EncodeError(f"{path.name} has no video stream.")
+    # Drop the parenthesised details, which contain commas of their own:
+    # "h264 (High) (avc1 / 0x...), yuv420p(tv, bt709, progressive), 512x512 [SAR 1:1], 24 fps"
+    fields = [f.strip() for f in re.sub(r"\([^()]*\)", "", stream.group(1)).split(",")]
+    size = next((m for m in (re.fullmatch(r"(\d+)x(\d+)(?: \[.*\])?", f) for f in fields) if m), None)
+    fps = re.search(r"([\d.]+) fps", stream.group(1)) or re.search(r"([\d.]+) tbr", stream.group(1))
+    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
+    frames = re.findall(r"frame=\s*(\d+)", text)
+    return VideoInfo(
+        width=int(size.group(1)) if size else 0,
+        height=int(size.group(2)) if size else 0,
+        frames=int(frames[-1]) if frames else 0,
+        fps=float(fps.group(1)) if fps else 0.0,
+        codec=fields[0].split()[0] if fields and fields[0] else "",
+        pix_fmt=fields[1].split()[0] if len(fields) > 1 and fields[1] else "",
+        duration=(int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3))) if duration else 0.0,
+    )
+
+
+def read_video_frames(path: Path | str, *, max_frames: int | None = None) -> np.ndarray:
+    """Decode a video to (T, H, W, 3) uint8 RGB, e.g. for side-by-side comparison."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    try:
+        meta = next(reader)
+        width, height = meta["size"]
+        frames = []
+        for raw in reader:
+            frames.append(np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3))
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    finally:
+        reader.close()
+    return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path: Path,
+            output_args: list[str], *, what: str) -> Path:
+    """Pipe raw RGB frames into ffmpeg writing to a temporary name, then rename into place."""
+    if not 0 < fps <= 240:
+        raise ValueError(f"fps must be between 1 and 240; got {fps}.")
+    width, height = size
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise EncodeError(f"Cannot write {path.name}: {path.parent} (or a folder above it) is a file, not a folder.") from None
+    except OSError as error:
+        raise EncodeError(f"Cannot create the folder {path.parent} for {path.name}: {error.strerror or error}.") from None
+    with tempfile.TemporaryFile() as stderr, atomic_path(path) as tmp:
+        command = [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
+            "-i", "pipe:0", *output_args, str(tmp),
+        ]
+        # stderr goes to a file, not a pipe: a pipe nobody reads while we write frames can fill up
+        # and deadlock both processes.
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+        _widen_pipe(process.stdin)
+        try:
+            for frame in frames:
+                process.stdin.write(memoryview(frame).cast("B"))
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early; its exit status and message say why, below
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        returncode = process.wait()
+        if returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+            stderr.seek(0)
+            raise _encode_failure(stderr.read().decode("utf-8", "replace"), path, what)
+    return path
+
+
+def _encode_failure(log: str, path: Path, what: str) -> Exception:
+    if "No space left on device" in log:
+        return DiskFull(f"The disk is full: could not write the {what} {path.name} in {path.parent}. "
+                        "Free some space or choose another output folder in Settings.")
+    if "Permission denied" in log:
+        return EncodeError(f"No permission to write the {what} in {path.parent}. Choose a folder you can write to.")
+    return EncodeError(f"ffmpeg could not write the {what} {path.name}: {_last_lines(log) or 'no error message'}")
+
+
+def _first_frame(frames: np.ndarray | Iterable[np.ndarray]) -> tuple[np.ndarray, Iterator[np.ndarray]]:
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames must have shape (T, H, W, 3); got {frames.shape}.")
+    iterator = iter(frames)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        raise ValueError("There are no frames to encode.") from None
+    first = np.asarray(first)
+    if first.ndim != 3 or first.shape[-1] != 3 or first.dtype != np.uint8:
+        raise ValueError(f"Each frame must be an (H, W, 3) uint8 RGB array; got {first.shape} {first.dtype}.")
+    return first, iterator
+
+
+def _checked(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Yield frames as contiguous arrays, stopping with ValueError at the first that does not
+    match the first frame (ffmpeg would silently misread it as shifted pixels)."""
+    yield np.ascontiguousarray(first)
+    for index, frame in enumerate(rest, start=1):
+        frame = np.asarray(frame)
+        if frame.shape != first.shape or frame.dtype != np.uint8:
+            raise ValueError(f"Frame {index} is {frame.shape} {frame.dtype}; every frame must be {first.shape} uint8 like frame 0.")
+        yield np.ascontiguousarray(frame)
+
+
+def _pad_even(frame: np.ndarray) -> np.ndarray:
+    height, width = frame.shape[:2]
+    if height % 2 == 0 and width % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+
+
+def _check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    tags = {}
+    for key, value in metadata.items():
+        if not _METADATA_KEY.match(str(key)):
+            raise ValueError(f"Metadata key {key!r} must start with a letter and use only letters, digits and '_'.")
+        text = str(value)
+        if "\x00" in text:
+            raise ValueError(f"Metadata value for {key!r} contains a NUL character.")
+        tags[str(key)] = text
+    return tags
+
+
+def _parse_ffmetadata(text: str) -> dict[str, str]:
+    """Parse ffmpeg's ffmetadata format: 'key=value' lines where '=', ';', '#', backslash and newline
+    inside keys/values are escaped with a backslash. Only the global section is read."""
+    tags: dict[str, str] = {}
+    lines = iter(text.split("\n"))
+    for line in lines:
+        if line.startswith((";", "#")) or not line:
+            continue
+        if line.startswith("["):
+            break  # stream/chapter sections follow the global tags
+        key, value, seen_equals, escaped = [], [], False, False
+        while True:
+            for char in line:
+                target = value if seen_equals else key
+                if escaped:
+                    target.append(char)
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == "=" and not seen_equals:
+                    seen_equals = True
+                else:
+                    target.append(char)
+            if not escaped:
+                break
+            # a backslash at the end of a line escapes the newline itself
+            (value if seen_equals else key).append("\n")
+            escaped = False
+            line = next(lines, "")
+        if seen_equals:
+            tags["".join(key)] = "".join(value)
+    return tags
+
+
+def _run(command: list[str], path: Path) -> subprocess.CompletedProcess[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"No such video: {path}")
+    try:
+        return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                              timeout=_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise EncodeError(f"ffmpeg took longer than {_PROBE_TIMEOUT_S} s to read {path.name}.") from None
+
+
+def _widen_pipe(pipe: object) -> None:
+    """Ask Linux for a 1 MiB pipe (default 64 KiB): fewer wake-ups per 2-6 MB frame. Best effort."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
+def _last_lines(log: str, count: int = 3) -> str:
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:])[:500]
