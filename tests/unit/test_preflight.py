@@ -1,0 +1,127 @@
+"""Preflight checks against the real machine: real sockets, SQLite files, ffmpeg and folders."""
+
+import socket
+
+import pytest
+from sqlalchemy import text
+
+from studio import preflight
+from studio.config import Paths
+from studio.db import migrate
+from studio.db.engine import make_engine
+from studio.engines.base import EngineInfo, WeightsStatus
+from studio.preflight import CheckResult
+
+
+@pytest.fixture()
+def paths(data_dir):
+    return Paths.from_env()
+
+
+def test_lines_show_status_detail_and_hint():
+    assert CheckResult("python", "OK", "Python 3.11.7").line() == "[OK]   python: Python 3.11.7"
+    assert CheckResult("gpu", "WARN", "no GPU", "use the motion engine").line() == "[WARN] gpu: no GPU → use the motion engine"
+    assert CheckResult("port", "FAIL", "in use", "--port 8502").line() == "[FAIL] port: in use → --port 8502"
+
+
+def test_python_version():
+    assert preflight.check_python().status == "OK"
+    old = preflight.check_python((3, 10, 12))
+    assert old.status == "FAIL" and "3.10.12" in old.detail and "3.11" in old.hint
+
+
+def test_missing_package_is_named():
+    result = preflight.check_packages(("json", "no_such_package_for_studio"))
+    assert result.status == "FAIL"
+    assert "no_such_package_for_studio" in result.detail
+    assert preflight.check_packages(("json", "sqlite3")).status == "OK"
+
+
+def test_ffmpeg_binary_runs():
+    result = preflight.check_ffmpeg()
+    assert result.status == "OK" and "ffmpeg" in result.detail
+
+
+def test_port_taken_fails_and_names_a_free_port():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        result = preflight.check_port("127.0.0.1", port)
+        assert result.status == "FAIL" and str(port) in result.detail
+        assert "--port" in result.hint
+        suggested = int(result.hint.split("--port ")[1].split(",")[0])
+        assert suggested != port and preflight.port_is_free("127.0.0.1", suggested)
+    assert preflight.check_port("127.0.0.1", port).status == "OK"
+
+
+def test_disk_thresholds(tmp_path):
+    assert preflight.check_disk(tmp_path / "not" / "yet", minimum=1, warn_below=1).status == "OK"
+    assert preflight.check_disk(tmp_path, minimum=1, warn_below=10**18).status == "WARN"
+    failed = preflight.check_disk(tmp_path, minimum=10**18)
+    assert failed.status == "FAIL" and "free" in failed.hint
+
+
+def test_unwritable_folder_fails(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    paths = Paths(data_dir=blocker / "data", logs_dir=tmp_path / "logs", database_url="sqlite:///:memory:")
+    result = preflight.check_folders(paths, tmp_path / "outputs")
+    assert result.status == "FAIL" and "data folder" in result.detail and "--data-dir" in result.hint
+
+
+def test_database_created_then_current(paths):
+    first = preflight.check_database(paths)
+    assert first.status == "OK" and "created" in first.detail
+    again = preflight.check_database(paths)
+    assert again.status == "OK" and "(current)" in again.detail
+
+
+def test_old_database_is_migrated_with_a_backup(paths):
+    engine = make_engine(paths.database_url)
+    migrate.run(engine, "upgrade", "0001")
+    engine.dispose()
+    result = preflight.check_database(paths)
+    assert result.status == "OK" and "migrated" in result.detail and "backup" in result.detail
+    assert list(paths.data_dir.glob("studio.db.bak-*-0001"))
+
+
+def test_database_newer_than_code_fails(paths):
+    engine = make_engine(paths.database_url)
+    migrate.upgrade(engine, paths.sqlite_path)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed9999'"))
+    engine.dispose()
+    result = preflight.check_database(paths)
+    assert result.status == "FAIL" and "f00dfeed9999" in result.detail and "newer" in result.detail
+
+
+def test_engine_lines_give_the_install_command():
+    info = EngineInfo(id="svd", label="Stable Video Diffusion", description="", family="svd", params=(),
+                      model_id="owner/model")
+    missing = preflight.engine_result(info, WeightsStatus("missing", "not found in the cache"))
+    assert missing.status == "WARN" and missing.hint == "python launch.py download owner/model"
+    ready = preflight.engine_result(info, WeightsStatus("ready", "ok", location="/models/x"))
+    assert ready.status == "OK" and "/models/x" in ready.detail
+    broken = preflight.engine_result(info, WeightsStatus("unusable", "only pickled weights", "get safetensors"))
+    assert broken.status == "WARN" and "pickled" in broken.detail and broken.hint == "get safetensors"
+
+
+def test_all_checks_in_order_with_the_builtin_engine_ready(paths, free_port):
+    seen = []
+    results = preflight.run_checks(paths, port=free_port, on_result=seen.append)
+    assert results == seen
+    names = [r.name for r in results]
+    assert names[:7] == ["python", "packages", "ffmpeg", "disk", "folders", "port", "database"]
+    assert names[-1] == "gpu"
+    motion = next(r for r in results if r.name == "engine motion")
+    assert motion.status == "OK"
+    assert not preflight.has_failures(results)
+
+
+def test_a_crashing_check_becomes_a_fail():
+    def broken():
+        raise RuntimeError("boom")
+
+    result = preflight._guarded("thing", broken)
+    assert result.status == "FAIL" and "boom" in result.detail
