@@ -52,12 +52,7 @@ EngineFactory = Callable[[Settings, Paths], Iterable[Engine]]
 def build_registry(settings: Settings, paths: Paths) -> Registry:
     """Every engine the studio knows, built-in first. Diffusion engines are cheap to construct:
     they load nothing until their first job."""
+    from studio.engines.families import diffusion_engines
     from studio.engines.motion import MotionEngine
 
-    engines: list[Engine] = [MotionEngine()]
-    try:
-        from studio.engines.families import diffusion_engines
-    except ImportError:  # the diffusion families are optional until their module lands
-        return Registry(engines)
-    engines.extend(diffusion_engines(settings, paths))
-    return Registry(engines)
+    return Registry([MotionEngine(), *diffusion_engines(settings, paths)])

@@ -1,0 +1,418 @@
+"""The one diffusion engine: loads a diffusers pipeline for a model family and runs it.
+
+What is the same for every family lives here — finding and loading the weights, keeping the loaded
+pipeline for the next job, memory modes, per-step progress, cancel, out-of-memory handling, the
+reproducibility manifest. What truly differs lives in a small `PipelineAdapter` per family (which
+pipeline class, how the request becomes call arguments, how progress can be observed, how the
+output becomes frames); the data about each family (defaults, constraints, sizes) is in families.py.
+
+torch and diffusers are imported inside methods only, so building the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import platform
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from studio.engines import runtime as rt
+from studio.engines import weights
+from studio.engines.base import (
+    COMMON_FIELDS,
+    Cancelled,
+    EngineInfo,
+    GenerationResult,
+    InputError,
+    OutOfMemory,
+    RuntimeOptions,
+    StepCallback,
+    WeightsMissing,
+    WeightsStatus,
+    validate_params,
+)
+
+if TYPE_CHECKING:
+    from studio.config import Paths, Settings
+    from studio.engines.families import Family
+
+
+class PipelineAdapter:
+    """What differs between pipeline families. Subclass it once per family and keep it small.
+
+    step_mechanism — how the engine observes each denoising step:
+      "callback_on_step_end"  the pipeline calls callback_on_step_end once per step (modern pipelines);
+      "callback"              the legacy callback/callback_steps arguments;
+      "denoiser_hook"         the pipeline has no callback at all: a forward hook on `denoiser`
+                              counts steps (valid only where the denoiser runs once per step).
+    """
+
+    step_mechanism: str = "callback_on_step_end"
+    denoiser: str = "transformer"
+    # Short notes on workarounds this adapter applies, copied into every manifest.
+    compat_notes: tuple[str, ...] = ()
+
+    def pipeline_class(self) -> type:
+        raise NotImplementedError
+
+    def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
+        """The pipeline's keyword arguments for one run (without callbacks; the engine adds those)."""
+        raise NotImplementedError
+
+    def total_steps(self, params: Mapping[str, Any]) -> int:
+        return int(params["steps"])
+
+    def after_load(self, pipe: Any, runtime: RuntimeOptions) -> list[str]:
+        """Family-specific tweaks right after loading; returns notes for the manifest."""
+        return []
+
+    def to_frames(self, output: Any, params: Mapping[str, Any]) -> np.ndarray:
+        """Pipeline output (called with output_type='np') -> (T, H, W, 3) uint8."""
+        frames = output.frames[0] if hasattr(output, "frames") else output[0][0]
+        if hasattr(frames, "detach"):  # a torch tensor
+            frames = frames.detach().float().cpu().numpy()
+        frames = np.asarray(frames)
+        if frames.dtype != np.uint8:
+            frames = (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+        return frames
+
+
+def load_adapter(reference: str) -> PipelineAdapter:
+    """'package.module:ClassName' -> an adapter instance."""
+    module_name, _, class_name = reference.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)()
+
+
+@dataclass
+class _Loaded:
+    key: tuple[str, ...]
+    pipe: Any
+    location: Path
+    notes: list[str] = field(default_factory=list)
+    attention: str = "default"
+    variant: str | None = None
+
+
+class DiffusionEngine:
+    """An Engine (see base.Engine) for one model family entry."""
+
+    def __init__(self, family: Family, settings: Settings, paths: Paths):
+        self.family = family
+        self.info: EngineInfo = family.info()
+        self._settings = settings
+        self._paths = paths
+        self._loaded: _Loaded | None = None
+
+    # -- weights --------------------------------------------------------------------------------
+
+    def weights_status(self) -> WeightsStatus:
+        family = self.family
+        if family.adapter is None:
+            return WeightsStatus(
+                "unusable",
+                f"{family.label} is listed but this version of the studio cannot run it yet.",
+                "Choose another engine; support for this model family is still being added.",
+            )
+        missing = [name for name in family.requires if importlib.util.find_spec(name) is None]
+        if missing:
+            return WeightsStatus(
+                "unusable",
+                f"{family.label} needs the Python package {', '.join(missing)}, which is not installed.",
+                "Install the studio's requirements again: python launch.py (it installs requirements.txt).",
+            )
+        if family.builder:
+            folder = self.tiny_folder()
+            if not (folder / weights.MODEL_INDEX).is_file():
+                return WeightsStatus("ready", f"Tiny random pipeline; built in code on first use at {folder}.", "", str(folder))
+            return weights.check_folder(folder, family.engine_id)
+        return weights.locate(family.hub_id, self._settings.model_dirs, index_classes=family.index_classes)
+
+    @property
+    def pipeline(self) -> Any | None:
+        """The loaded diffusers pipeline, or None (for diagnostics and tests; do not keep it)."""
+        return self._loaded.pipe if self._loaded is not None else None
+
+    def tiny_folder(self) -> Path:
+        """Where a developer-only tiny pipeline is kept: <data_dir>/tiny-models/<engine id>."""
+        return tiny_models_dir(self._paths) / self.family.engine_id
+
+    def _location(self) -> Path:
+        family = self.family
+        if family.builder:
+            folder = self.tiny_folder()
+            if not (folder / weights.MODEL_INDEX).is_file():
+                module_name, _, func = family.builder.partition(":")
+                getattr(importlib.import_module(module_name), func)(folder)
+        status = self.weights_status()
+        if not status.ready or not status.location:
+            raise WeightsMissing(status.detail, status.hint)
+        return Path(status.location)
+
+    # -- validation -----------------------------------------------------------------------------
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        clean = validate_params(self.info, params)
+        self.family.check(clean)
+        return clean
+
+    # -- running --------------------------------------------------------------------------------
+
+    def generate(
+        self,
+        image: Image.Image,
+        params: Mapping[str, Any],
+        runtime: RuntimeOptions,
+        *,
+        on_step: StepCallback,
+        cancelled: Callable[[], bool],
+    ) -> GenerationResult:
+        import torch
+
+        family = self.family
+        if family.adapter is None:
+            raise InputError("engine", f"{family.label} cannot run in this version of the studio yet; choose another engine.")
+        # Runtime keys such as memory_mode ride along in a stored run's params; they are not the engine's.
+        known = {spec.name for spec in self.info.params} | set(COMMON_FIELDS)
+        params = self.validate({k: v for k, v in params.items() if k in known})
+        adapter = load_adapter(family.adapter)
+        runtime = self._concrete(runtime)
+        seed = params["seed"] if params.get("seed") is not None else random.randrange(2**32)
+        if cancelled():
+            raise Cancelled()
+
+        oom: str | None = None
+        try:
+            pipe, load_seconds = self._pipeline(adapter, runtime)
+            if cancelled():
+                raise Cancelled()
+            started = time.perf_counter()
+            if runtime.device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            frames, steps_run = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled)
+            infer_seconds = time.perf_counter() - started
+        except (torch.OutOfMemoryError, MemoryError) as exc:
+            # Only a string leaves this block: the exception's traceback holds the tensors that
+            # filled memory, and they can be freed only once it is gone.
+            oom = type(exc).__name__
+        if oom is not None:
+            self.release()
+            raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
+
+        manifest = self._manifest(adapter, runtime, seed, steps_run)
+        return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest)
+
+    def release(self) -> None:
+        """Drop the loaded pipeline and give its memory back."""
+        if self._loaded is None:
+            return
+        self._loaded = None
+        rt.free_device_memory()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _concrete(self, runtime: RuntimeOptions) -> RuntimeOptions:
+        """Resolve 'auto' and a CUDA request without CUDA, so the cache key and manifest are exact."""
+        device, mode = runtime.device, runtime.memory_mode
+        if device.startswith("cuda") and not rt.cuda_available():
+            device = "cpu"
+        if mode == "auto":
+            mode = "cpu" if device == "cpu" else rt.auto_mode(self.info)
+        if mode == "cpu" and device != "cpu":
+            device = "cpu"
+        dtype = runtime.dtype if device != "cpu" else "float32"
+        return RuntimeOptions(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
+
+    def _pipeline(self, adapter: PipelineAdapter, runtime: RuntimeOptions) -> tuple[Any, float]:
+        """The loaded pipeline for `runtime`, reused when the same one is already loaded."""
+        location = self._location()
+        key = (str(location), runtime.dtype, runtime.memory_mode, runtime.device, runtime.attention)
+        if self._loaded is not None and self._loaded.key == key:
+            return self._loaded.pipe, 0.0
+        self.release()  # one pipeline at a time: free the old one before loading the next
+
+        started = time.perf_counter()
+        want_half = runtime.dtype != "float32"
+        variant = "fp16" if weights.variant_in(location, "fp16") and (want_half or not weights.plain_weights_in(location)) else None
+        pipe = adapter.pipeline_class().from_pretrained(
+            str(location),
+            dtype=rt.torch_dtype(runtime.dtype),
+            variant=variant,
+            use_safetensors=True,
+            local_files_only=True,
+        )
+        pipe.set_progress_bar_config(disable=True)
+        notes = adapter.after_load(pipe, runtime)
+        notes += rt.apply_memory_mode(pipe, runtime)
+        attention = rt.apply_attention_backend(pipe, runtime.attention)
+        if attention != runtime.attention:
+            notes.append(f"attention backend {runtime.attention!r} is not supported here; used the default")
+        self._loaded = _Loaded(key=key, pipe=pipe, location=location, notes=notes, attention=attention, variant=variant)
+        return pipe, time.perf_counter() - started
+
+    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled) -> tuple[np.ndarray, int]:
+        import torch
+
+        total = adapter.total_steps(params)
+        fault = self._fault()
+        state = {"done": 0, "cancel": False}
+
+        def step_done() -> None:
+            """Called once per finished denoising step, whatever the mechanism."""
+            state["done"] += 1
+            if fault is not None:
+                fault.maybe_raise(state["done"], runtime.memory_mode)
+            on_step(state["done"], total)
+            if cancelled():
+                state["cancel"] = True
+                if _has_interrupt(pipe):
+                    pipe._interrupt = True  # the loop skips its remaining steps
+                else:
+                    raise Cancelled()
+
+        def on_step_end(_pipe, _index, _timestep, callback_kwargs):
+            step_done()
+            return callback_kwargs
+
+        def legacy(_index, _timestep, _latents):
+            step_done()
+
+        def decoder_guard(_module, _inputs):
+            # After an interrupt the pipeline would still decode; a cancelled run must not pay for it.
+            if state["cancel"]:
+                raise Cancelled()
+
+        # A CPU generator gives the same noise for a seed on every device.
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        kwargs = adapter.call_kwargs(image, params, generator)
+        kwargs["output_type"] = "np"
+        handles = []
+        decoder = getattr(getattr(pipe, "vae", None), "decoder", None)
+        if isinstance(decoder, torch.nn.Module):
+            handles.append(decoder.register_forward_pre_hook(decoder_guard))
+        if adapter.step_mechanism == "callback_on_step_end":
+            kwargs["callback_on_step_end"] = on_step_end
+        elif adapter.step_mechanism == "callback":
+            kwargs["callback"], kwargs["callback_steps"] = legacy, 1
+        elif adapter.step_mechanism == "denoiser_hook":
+            denoiser = getattr(pipe, adapter.denoiser)
+            handles.append(denoiser.register_forward_hook(lambda _m, _i, _o: step_done()))
+        else:
+            raise ValueError(f"unknown step mechanism {adapter.step_mechanism!r}")
+
+        # Some pipelines also draw from the global generator (I2VGen-XL samples its image latents
+        # without `generator`); seeding it inside a forked scope keeps runs reproducible without
+        # disturbing anyone else's random state.
+        devices = [torch.device(runtime.device).index or 0] if runtime.device.startswith("cuda") else []
+        try:
+            with torch.random.fork_rng(devices=devices), torch.inference_mode():
+                torch.manual_seed(seed)
+                output = pipe(image=image, **kwargs)
+        except BaseException:
+            _reset_offload(pipe)
+            raise
+        finally:
+            for handle in handles:
+                handle.remove()
+        if state["cancel"]:
+            raise Cancelled()
+        frames = adapter.to_frames(output, params)
+        expected = (params["frames"], params["height"], params["width"], 3)
+        if frames.shape != expected:
+            raise RuntimeError(
+                f"{self.info.label} returned frames of shape {frames.shape}, expected {expected} "
+                "(frames, height, width, RGB)."
+            )
+        return frames, state["done"]
+
+    def _fault(self):
+        """The injected fault for tests of the out-of-memory path — tiny engines only."""
+        if not self.family.builder:
+            return None
+        from studio.engines.tiny import fault_from_env
+
+        return fault_from_env()
+
+    def _oom_advice(self, params: Mapping[str, Any], runtime: RuntimeOptions) -> str:
+        lower = rt.next_lower_mode(runtime.memory_mode)
+        where = "GPU" if runtime.device.startswith("cuda") else "host"
+        size = f"{params['width']}x{params['height']}"
+        tips = [f"fewer frames (now {params['frames']})", f"a smaller size (now {size})"]
+        if lower:
+            tips.append(f"memory mode '{lower}'")
+        return (
+            f"{self.info.label} ran out of {where} memory at {size}, {params['frames']} frames, "
+            f"in {runtime.memory_mode} mode. Try " + ", ".join(tips[:-1]) + f" or {tips[-1]}."
+        )
+
+    def _manifest(self, adapter: PipelineAdapter, runtime: RuntimeOptions, seed: int, steps_run: int) -> dict[str, Any]:
+        import torch
+
+        loaded = self._loaded
+        assert loaded is not None
+        manifest: dict[str, Any] = {
+            "engine": self.info.id,
+            "model_id": self.family.hub_id,
+            "model_revision": weights.snapshot_revision(loaded.location),
+            "model_path": str(loaded.location),
+            "pipeline_class": type(loaded.pipe).__name__,
+            "device": runtime.device,
+            "device_name": rt.device_name(runtime.device),
+            "dtype": runtime.dtype,
+            "variant": loaded.variant,
+            "memory_mode": runtime.memory_mode,
+            "memory_notes": list(loaded.notes),
+            "attention": loaded.attention,
+            "seed": seed,
+            "generator": "cpu",
+            "steps_run": steps_run,
+            "compat": list(adapter.compat_notes),
+            "versions": _versions(),
+        }
+        if runtime.device.startswith("cuda"):
+            manifest["peak_vram_bytes"] = int(torch.cuda.max_memory_allocated())
+        return manifest
+
+
+def tiny_models_dir(paths: Paths) -> Path:
+    return paths.data_dir / "tiny-models"
+
+
+def _has_interrupt(pipe: Any) -> bool:
+    return isinstance(getattr(type(pipe), "interrupt", None), property)
+
+
+def _reset_offload(pipe: Any) -> None:
+    """After a run stopped midway, put offloaded models back where the offload hooks expect them."""
+    try:
+        pipe.maybe_free_model_hooks()
+    except Exception:  # best effort: the pipeline may be the reason we are here
+        pass
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in ("torch", "diffusers", "transformers", "accelerate", "huggingface_hub", "safetensors"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    try:
+        import torch
+
+        found["cuda"] = torch.version.cuda or "none"
+    except ImportError:  # pragma: no cover
+        pass
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        found["cuda_visible_devices"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return found

@@ -1,0 +1,295 @@
+"""The diffusion model families the studio knows, as data.
+
+One `Family` per engine: the hub id and pipeline class, the parameters it takes with their defaults
+(from each model card) and rules (frames of the form 4k+1, sizes a multiple of 32, …), the frame rate
+its videos are meant to play at, and what it costs — download size and a VRAM estimate per memory
+mode at the default settings (approximate: measured or taken from the model cards, rounded up).
+Nothing here loads a model; `diffusion_engines` wraps each entry in a DiffusionEngine.
+
+Size rules come from how far each model shrinks a frame before its denoiser sees it (VAE factor x
+the denoiser's own downsampling or patch size); a size off that grid fails inside the pipeline or
+silently crops, so validation offers the nearest valid value instead.
+
+A family whose `adapter` is None is listed (so `launch.py models` shows it) but reports that this
+version cannot run it yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from studio.config import Paths, Settings
+from studio.engines import params as p
+from studio.engines.base import Engine, EngineInfo, ParamSpec
+
+
+@dataclass(frozen=True)
+class Family:
+    engine_id: str
+    label: str
+    description: str
+    family: str
+    hub_id: str | None  # None for tiny pipelines, which are built in code
+    pipeline_class: str  # the diffusers class name, as the manifest records it
+    adapter: str | None  # "module:Class" of its PipelineAdapter; None = cannot run yet
+    params: tuple[ParamSpec, ...]
+    supports_prompt: bool = True
+    supports_negative_prompt: bool = True
+    recommended_fps: int = 8
+    weights_gb: float = 0.0
+    vram_gb: Mapping[str, float] = field(default_factory=dict)
+    precision: str = "fp16"  # the half precision the model was released in, used on GPUs
+    requires: tuple[str, ...] = ()  # extra Python packages the pipeline imports
+    # model_index.json class names that identify this model in a folder not named after it; only
+    # for families whose class is unambiguous (two SVD checkpoints share one class, for example).
+    index_classes: tuple[str, ...] = ()
+    cpu_seconds_per_step: float = 60.0  # rough, at the default settings, for describe_plan
+    suggested_negative_prompt: str = ""
+    builder: str | None = None  # "module:function" building a tiny pipeline folder (tiny engines)
+    developer_only: bool = False
+
+    def info(self) -> EngineInfo:
+        return EngineInfo(
+            id=self.engine_id,
+            label=self.label,
+            description=self.description,
+            family=self.family,
+            params=self.params,
+            needs_weights=True,
+            model_id=self.hub_id,
+            supports_prompt=self.supports_prompt,
+            supports_negative_prompt=self.supports_negative_prompt,
+            recommended_fps=self.recommended_fps,
+            weights_gb=self.weights_gb,
+            vram_gb=dict(self.vram_gb),
+            developer_only=self.developer_only,
+        )
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        """Rules across parameters, run after each value passed its own ParamSpec. The families
+        here have none; a family that does (say, a pixel budget) subclasses and raises InputError."""
+
+
+# --- parameters specific to some families ------------------------------------------------------
+
+def _motion_bucket(default: int = 127) -> ParamSpec:
+    return ParamSpec("motion_bucket_id", "Motion amount", "int", default,
+                     "How much the video moves (motion bucket id). Higher means more motion; 127 is the model's default.",
+                     minimum=1, maximum=255, step=1)
+
+
+def _noise_aug(default: float = 0.02) -> ParamSpec:
+    return ParamSpec("noise_aug_strength", "Noise augmentation", "float", default,
+                     "Noise added to the input image. More lets the video depart further from the image and move more.",
+                     minimum=0.0, maximum=1.0, step=0.01)
+
+
+def _fps_condition(default: int) -> ParamSpec:
+    return ParamSpec("fps_condition", "Conditioning fps", "int", default,
+                     "The frame rate the model is told to aim for (a conditioning input). It changes motion speed; "
+                     "the playback speed is set by 'Frames per second'.",
+                     minimum=1, maximum=30, step=1)
+
+
+def _decode_chunk(default: int, maximum: int) -> ParamSpec:
+    return ParamSpec("decode_chunk_size", "Decode chunk", "int", default,
+                     "Frames decoded at once. Lower needs less memory, higher is a little faster and smoother.",
+                     minimum=1, maximum=maximum, step=1, sweepable=False)
+
+
+def _decode_timestep(default: float) -> ParamSpec:
+    return ParamSpec("decode_timestep", "Decode timestep", "float", default,
+                     "Noise level the VAE decodes at. The model card recommends 0.03; 0 decodes the latents as they are.",
+                     minimum=0.0, maximum=1.0, step=0.01)
+
+
+def _decode_noise(default: float) -> ParamSpec:
+    return ParamSpec("decode_noise_scale", "Decode noise", "float", default,
+                     "Noise mixed into the latents before decoding; a little hides blockiness.",
+                     minimum=0.0, maximum=1.0, step=0.005)
+
+
+def _fixed_size(width: int, height: int) -> tuple[ParamSpec, ParamSpec]:
+    note = f"This model only makes {width}x{height} videos."
+    return (
+        ParamSpec("width", "Width (px)", "int", width, f"Output width in pixels. {note}", minimum=width, maximum=width),
+        ParamSpec("height", "Height (px)", "int", height, f"Output height in pixels. {note}", minimum=height, maximum=height),
+    )
+
+
+# --- the families ------------------------------------------------------------------------------
+
+# I2VGen-XL was trained at 1280x704 and works well from 256 up; its VAE shrinks 8x and its UNet
+# halves three times more, so sizes move on a 64 px grid (256, 512, 768, 1024 and 704 all on it).
+# The grid is the rule rather than four fixed presets, so non-square sizes such as 1280x704 stay possible.
+I2VGEN_XL = Family(
+    engine_id="i2vgen-xl",
+    label="I2VGen-XL",
+    description="Alibaba's image-to-video model: follows a text prompt, 16 frames at 8 fps, square or wide.",
+    family="i2vgen-xl",
+    hub_id="ali-vilab/i2vgen-xl",
+    pipeline_class="I2VGenXLPipeline",
+    adapter="studio.engines.i2vgen_xl:I2VGenXLAdapter",
+    params=(*p.size(512, 512, multiple_of=64, minimum=256, maximum=1280), p.frames(16, minimum=2, maximum=32),
+            p.fps(8), p.steps(50), p.guidance(9.0), p.FIT),
+    recommended_fps=8,
+    weights_gb=5.1,  # the fp16 variant files
+    vram_gb={"full_gpu": 14.0, "model_offload": 9.0, "lowest": 4.0},
+    precision="fp16",
+    index_classes=("I2VGenXLPipeline",),
+    cpu_seconds_per_step=90.0,
+    suggested_negative_prompt="Distorted, discontinuous, Ugly, blurry, low resolution, motionless, static, "
+    "disfigured, disconnected limbs, Ugly faces, incomplete arms",
+)
+
+SVD_XT = Family(
+    engine_id="svd-xt",
+    label="Stable Video Diffusion XT",
+    description="Stability AI's image-only model (no prompt): 25 frames at 1024x576; motion set by a number.",
+    family="svd",
+    hub_id="stabilityai/stable-video-diffusion-img2vid-xt",
+    pipeline_class="StableVideoDiffusionPipeline",
+    adapter=None,
+    params=(*p.size(1024, 576, multiple_of=64, minimum=256, maximum=1280), p.frames(25, minimum=2, maximum=25),
+            p.fps(7), p.steps(25), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
+            _noise_aug(), _decode_chunk(8, 25), p.FIT),
+    supports_prompt=False,
+    supports_negative_prompt=False,
+    recommended_fps=7,
+    weights_gb=4.3,
+    vram_gb={"full_gpu": 18.0, "model_offload": 12.0, "lowest": 6.0},
+    precision="fp16",
+    cpu_seconds_per_step=240.0,
+)
+
+SVD = replace(
+    SVD_XT,
+    engine_id="svd",
+    label="Stable Video Diffusion",
+    description="Stability AI's first image-only model (no prompt): 14 frames at 1024x576.",
+    hub_id="stabilityai/stable-video-diffusion-img2vid",
+    params=(*p.size(1024, 576, multiple_of=64, minimum=256, maximum=1280), p.frames(14, minimum=2, maximum=14),
+            p.fps(7), p.steps(25), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
+            _noise_aug(), _decode_chunk(8, 14), p.FIT),
+    vram_gb={"full_gpu": 14.0, "model_offload": 10.0, "lowest": 5.0},
+    cpu_seconds_per_step=140.0,
+)
+
+# Wan 2.2's VAE shrinks 16x and its transformer patches 2x2: sizes on a 32 px grid.
+WAN22_TI2V_5B = Family(
+    engine_id="wan2.2-ti2v-5b",
+    label="Wan 2.2 TI2V 5B",
+    description="Wan-AI's 5B text-and-image-to-video model: 720p, 121 frames at 24 fps (4k+1 frames).",
+    family="wan",
+    hub_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+    pipeline_class="WanImageToVideoPipeline",
+    adapter=None,
+    params=(*p.size(1280, 704, multiple_of=32, minimum=256, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
+            p.fps(24), p.steps(50), p.guidance(5.0), p.FIT),
+    recommended_fps=24,
+    weights_gb=34.0,
+    vram_gb={"full_gpu": 40.0, "model_offload": 24.0, "lowest": 12.0},
+    precision="bf16",
+    requires=("ftfy",),
+    cpu_seconds_per_step=1800.0,
+)
+
+# Wan 2.1's VAE shrinks 8x and its transformer patches 2x2: sizes on a 16 px grid.
+WAN21_I2V_14B_480P = Family(
+    engine_id="wan2.1-i2v-14b-480p",
+    label="Wan 2.1 I2V 14B 480P",
+    description="Wan-AI's 14B image-to-video model at 480p: 81 frames at 16 fps (4k+1 frames). Needs a large GPU.",
+    family="wan",
+    hub_id="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+    pipeline_class="WanImageToVideoPipeline",
+    adapter=None,
+    params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), p.frames(81, minimum=5, maximum=161, congruent=(4, 1)),
+            p.fps(16), p.steps(50), p.guidance(5.0), p.FIT),
+    recommended_fps=16,
+    weights_gb=82.0,
+    vram_gb={"full_gpu": 70.0, "model_offload": 40.0, "lowest": 14.0},
+    precision="bf16",
+    requires=("ftfy",),
+    cpu_seconds_per_step=3600.0,
+)
+
+# LTX-Video's VAE shrinks 32x: sizes on a 32 px grid, frames 8k+1.
+LTX_VIDEO = Family(
+    engine_id="ltx-video",
+    label="LTX-Video",
+    description="Lightricks' fast video model: 704x480, 161 frames at 24 fps (8k+1 frames).",
+    family="ltx",
+    hub_id="Lightricks/LTX-Video",
+    pipeline_class="LTXImageToVideoPipeline",
+    adapter=None,
+    params=(*p.size(704, 480, multiple_of=32, minimum=256, maximum=1280), p.frames(161, minimum=9, maximum=257, congruent=(8, 1)),
+            p.fps(24), p.steps(50), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
+    recommended_fps=24,
+    weights_gb=28.0,
+    vram_gb={"full_gpu": 22.0, "model_offload": 12.0, "lowest": 6.0},
+    precision="bf16",
+    index_classes=("LTXPipeline", "LTXImageToVideoPipeline"),
+    cpu_seconds_per_step=600.0,
+    suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
+)
+
+# CogVideoX-5B-I2V has learned position embeddings for one size only; frames 8k+1 up to 49.
+COGVIDEOX_5B_I2V = Family(
+    engine_id="cogvideox-5b-i2v",
+    label="CogVideoX 5B I2V",
+    description="THUDM's image-to-video model: 720x480, 49 frames at 8 fps (8k+1 frames).",
+    family="cogvideox",
+    hub_id="THUDM/CogVideoX-5b-I2V",
+    pipeline_class="CogVideoXImageToVideoPipeline",
+    adapter=None,
+    params=(*_fixed_size(720, 480), p.frames(49, minimum=9, maximum=49, congruent=(8, 1)),
+            p.fps(8), p.steps(50), p.guidance(6.0), p.FIT),
+    recommended_fps=8,
+    weights_gb=21.0,
+    vram_gb={"full_gpu": 26.0, "model_offload": 16.0, "lowest": 5.0},
+    precision="bf16",
+    index_classes=("CogVideoXImageToVideoPipeline",),
+    cpu_seconds_per_step=1200.0,
+)
+
+# The tiny I2VGen-XL: same classes and loading path as the real one, a few thousand random weights.
+# Its VAE shrinks 8x like the real one and its UNet halves once: sizes on a 16 px grid.
+TINY_I2VGEN_XL = replace(
+    I2VGEN_XL,
+    engine_id="tiny-i2vgen-xl",
+    label="Tiny I2VGen-XL (test)",
+    description="Randomly initialised, tiny I2VGen-XL for tests and developer checks: makes noise, fast on CPU.",
+    hub_id=None,
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(4, minimum=2, maximum=32),
+            p.fps(8), p.steps(2), p.guidance(9.0), p.FIT),
+    weights_gb=0.001,
+    vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
+    index_classes=(),
+    cpu_seconds_per_step=0.05,
+    builder="studio.engines.tiny.i2vgen_xl:build_tiny_i2vgen_xl",
+    developer_only=True,
+)
+
+FAMILIES: tuple[Family, ...] = (
+    I2VGEN_XL,
+    SVD_XT,
+    SVD,
+    WAN22_TI2V_5B,
+    WAN21_I2V_14B_480P,
+    LTX_VIDEO,
+    COGVIDEOX_5B_I2V,
+    TINY_I2VGEN_XL,
+)
+
+
+def family_for(engine_id: str) -> Family | None:
+    return next((f for f in FAMILIES if f.engine_id == engine_id), None)
+
+
+def diffusion_engines(settings: Settings, paths: Paths) -> list[Engine]:
+    """One engine per family, cheap to build: nothing loads until a job runs."""
+    from studio.engines.diffusion import DiffusionEngine
+
+    return [DiffusionEngine(family, settings, paths) for family in FAMILIES]
