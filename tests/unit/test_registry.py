@@ -1,0 +1,225 @@
+"""The model families as data: every engine is listed, its rules reject bad values with the nearest
+valid one, its defaults pass, its parameters exist in the diffusers pipeline it names; and the
+runtime decisions (device, memory mode, the plan shown before a run) made from that data."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.config import PROJECT_ROOT, Paths, Settings
+from studio.engines import families, runtime
+from studio.engines.base import InputError
+from studio.engines.registry import build_registry
+from studio.engines.tiny import Fault, fault_from_env, parse_fault
+
+ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v", "tiny-i2vgen-xl"]
+
+
+@pytest.fixture()
+def registry(tmp_path):
+    return build_registry(Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://"))
+
+
+def test_every_family_is_registered_with_its_hub_id(registry):
+    ids = [info.id for info in registry.infos()]
+    assert ids[0] == "motion" and ids[1:] == ENGINE_IDS
+    hub = {info.id: info.model_id for info in registry.infos()}
+    assert hub["i2vgen-xl"] == "ali-vilab/i2vgen-xl"
+    assert hub["svd-xt"] == "stabilityai/stable-video-diffusion-img2vid-xt"
+    assert hub["svd"] == "stabilityai/stable-video-diffusion-img2vid"
+    assert hub["wan2.2-ti2v-5b"] == "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+    assert hub["wan2.1-i2v-14b-480p"] == "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"
+    assert hub["ltx-video"] == "Lightricks/LTX-Video"
+    assert hub["cogvideox-5b-i2v"] == "THUDM/CogVideoX-5b-I2V"
+    assert hub["tiny-i2vgen-xl"] is None  # built in code, never downloaded
+    shown = [info.id for info in registry.infos(include_developer=False)]
+    assert "tiny-i2vgen-xl" not in shown and "i2vgen-xl" in shown
+
+
+def test_defaults_follow_the_model_cards(registry):
+    i2v = registry.get("i2vgen-xl").info.defaults()
+    assert (i2v["width"], i2v["height"], i2v["frames"], i2v["fps"], i2v["steps"], i2v["guidance"]) == (512, 512, 16, 8, 50, 9.0)
+    svd_xt = registry.get("svd-xt").info
+    assert (svd_xt.defaults()["width"], svd_xt.defaults()["height"], svd_xt.defaults()["frames"]) == (1024, 576, 25)
+    assert not svd_xt.supports_prompt and not svd_xt.supports_negative_prompt
+    assert registry.get("svd").info.defaults()["frames"] == 14
+    cog = registry.get("cogvideox-5b-i2v").info.defaults()
+    assert (cog["width"], cog["height"], cog["frames"], cog["fps"]) == (720, 480, 49, 8)
+    assert registry.get("ltx-video").info.defaults()["decode_timestep"] == 0.03
+
+
+@pytest.mark.parametrize("engine_id", ENGINE_IDS)
+def test_each_engine_accepts_its_own_defaults(registry, engine_id):
+    engine = registry.get(engine_id)
+    clean = engine.validate({})
+    assert clean == {**engine.info.defaults(), "prompt": "", "negative_prompt": "", "seed": None}
+    info = engine.info
+    assert set(info.vram_gb) == {"full_gpu", "model_offload", "lowest"}
+    assert info.vram_gb["full_gpu"] >= info.vram_gb["model_offload"] >= info.vram_gb["lowest"] > 0
+    assert info.weights_gb > 0 and info.recommended_fps == info.defaults()["fps"]
+    assert info.developer_only == engine_id.startswith("tiny-")
+
+
+@pytest.mark.parametrize(
+    ("engine_id", "param", "value", "nearest", "rule"),
+    [
+        ("i2vgen-xl", "width", 500, 512, "multiple of 64"),
+        ("i2vgen-xl", "height", 100, 256, "between 256 and 1280"),
+        ("i2vgen-xl", "frames", 40, 32, "between 2 and 32"),
+        ("svd-xt", "frames", 30, 25, "between 2 and 25"),
+        ("svd", "frames", 20, 14, "between 2 and 14"),
+        ("svd-xt", "motion_bucket_id", 300, 255, "between 1 and 255"),
+        ("svd-xt", "noise_aug_strength", 1.5, 1.0, "between 0 and 1"),
+        ("svd-xt", "width", 1000, 1024, "multiple of 64"),
+        ("wan2.2-ti2v-5b", "frames", 80, 81, "4k+1"),
+        ("wan2.2-ti2v-5b", "width", 1000, 992, "multiple of 32"),
+        ("wan2.1-i2v-14b-480p", "frames", 83, 85, "4k+1"),
+        ("wan2.1-i2v-14b-480p", "height", 470, 464, "multiple of 16"),
+        ("ltx-video", "frames", 100, 97, "8k+1"),
+        ("ltx-video", "height", 500, 512, "multiple of 32"),
+        ("ltx-video", "decode_timestep", 2, 1.0, "between 0 and 1"),
+        ("cogvideox-5b-i2v", "frames", 50, 49, "8k+1"),
+        ("cogvideox-5b-i2v", "width", 768, 720, "between 720 and 720"),
+        ("cogvideox-5b-i2v", "height", 576, 480, "between 480 and 480"),
+        ("tiny-i2vgen-xl", "width", 40, 48, "multiple of 16"),
+    ],
+)
+def test_rules_reject_bad_values_and_offer_the_nearest_valid_one(registry, engine_id, param, value, nearest, rule):
+    with pytest.raises(InputError) as caught:
+        registry.get(engine_id).validate({param: value})
+    assert caught.value.param == param
+    assert caught.value.suggestion == nearest
+    assert rule in caught.value.message
+    registry.get(engine_id).validate({param: nearest})  # and the suggestion is accepted
+
+
+def test_unknown_parameters_are_rejected_by_name(registry):
+    with pytest.raises(InputError, match="motion_bucket_id"):
+        registry.get("i2vgen-xl").validate({"motion_bucket_id": 100})
+
+
+# The call argument each family's parameters become; checked against the installed diffusers, so a
+# renamed argument fails here rather than in a user's run.
+CALL_ARGUMENTS = {
+    "i2vgen-xl": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
+                  "guidance_scale", "target_fps", "generator", "output_type"},
+    "svd-xt": {"width", "height", "num_frames", "num_inference_steps", "max_guidance_scale", "fps",
+               "motion_bucket_id", "noise_aug_strength", "decode_chunk_size", "callback_on_step_end"},
+    "wan2.2-ti2v-5b": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
+                       "guidance_scale", "callback_on_step_end"},
+    "ltx-video": {"prompt", "negative_prompt", "width", "height", "num_frames", "frame_rate", "num_inference_steps",
+                  "guidance_scale", "decode_timestep", "decode_noise_scale", "callback_on_step_end"},
+    "cogvideox-5b-i2v": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
+                         "guidance_scale", "callback_on_step_end"},
+}
+
+
+@pytest.mark.parametrize("engine_id", sorted(CALL_ARGUMENTS))
+def test_each_family_names_a_pipeline_that_takes_its_parameters(engine_id):
+    import diffusers
+
+    family = families.family_for(engine_id)
+    pipeline = getattr(diffusers, family.pipeline_class)
+    accepted = set(inspect.signature(pipeline.__call__).parameters)
+    assert CALL_ARGUMENTS[engine_id] <= accepted
+
+
+def test_i2vgen_xl_pipeline_has_no_step_callback_so_its_adapter_hooks_the_unet():
+    """Why the I2VGen-XL adapter counts UNet calls: the pipeline offers no callback of any kind."""
+    import diffusers
+
+    from studio.engines.i2vgen_xl import I2VGenXLAdapter
+
+    accepted = set(inspect.signature(diffusers.I2VGenXLPipeline.__call__).parameters)
+    assert not accepted & {"callback", "callback_on_step_end"}
+    assert (I2VGenXLAdapter.step_mechanism, I2VGenXLAdapter.denoiser) == ("denoiser_hook", "unet")
+
+
+@pytest.mark.parametrize("engine_id", ["svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v"])
+def test_families_without_an_adapter_are_listed_and_say_so(registry, engine_id):
+    engine = registry.get(engine_id)
+    status = engine.weights_status()
+    if families.family_for(engine_id).adapter is not None:
+        pytest.skip("this family can run now")
+    assert status.state == "unusable" and "cannot run it yet" in status.detail
+    with pytest.raises(InputError) as caught:
+        engine.generate(None, {}, runtime.RuntimeOptions(), on_step=lambda s, t: None, cancelled=lambda: False)
+    assert caught.value.param == "engine"
+
+
+def test_importing_the_registry_and_families_stays_light():
+    code = ("import sys, studio.engines.registry, studio.engines.families, studio.engines.runtime, "
+            "studio.engines.weights, studio.engines.diffusion, studio.engines.tiny; "
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --- runtime -----------------------------------------------------------------------------------
+
+
+def test_on_a_cpu_everything_runs_in_float32(monkeypatch):
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    info = families.I2VGEN_XL.info()
+    assert runtime.resolve_runtime(info, Settings(), None) == runtime.RuntimeOptions("cpu", "float32", "cpu", "default")
+    assert runtime.resolve_runtime(info, Settings(precision="fp16"), "full_gpu").memory_mode == "cpu"
+    # 'lowest' still means something on a CPU (VAE slicing and tiling), so an explicit request stays.
+    assert runtime.resolve_runtime(info, Settings(), "lowest").memory_mode == "lowest"
+
+
+def test_the_plan_on_a_cpu_warns_and_estimates_from_the_settings(monkeypatch):
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    info = families.I2VGEN_XL.info()
+    plan = runtime.describe_plan(info, Settings(), None)
+    assert plan.startswith("No GPU: runs on CPU")
+    assert "fp32" in plan and "est. about 75 min" in plan and plan.endswith("slow.")
+    half = runtime.describe_plan(info, Settings(), None, {"frames": 8, "steps": 25})
+    assert "est. about 19 min" in half
+    assert "under a minute" in runtime.describe_plan(families.TINY_I2VGEN_XL.info(), Settings(), None)
+
+
+def test_the_plan_on_a_gpu_names_the_card_mode_precision_and_memory(monkeypatch):
+    monkeypatch.setattr(runtime, "resolve_runtime", lambda info, settings, mode: runtime.RuntimeOptions("cuda", "float16", "full_gpu"))
+    monkeypatch.setattr(runtime, "gpu_memory", lambda: (80.0, 81.5))
+    monkeypatch.setattr(runtime, "device_name", lambda device: "NVIDIA H100 80GB HBM3")
+    plan = runtime.describe_plan(families.I2VGEN_XL.info(), Settings(), None)
+    assert plan == "Will run on NVIDIA H100 80GB HBM3 in full_gpu mode, fp16, ~14 GB of 80 GB free."
+    monkeypatch.setattr(runtime, "gpu_memory", lambda: (10.0, 12.0))
+    assert "may run out of memory" in runtime.describe_plan(families.I2VGEN_XL.info(), Settings(), None)
+
+
+@pytest.mark.parametrize(("free_gb", "mode"), [(80, "full_gpu"), (16, "full_gpu"), (12, "model_offload"), (5, "lowest"), (1, "lowest")])
+def test_auto_picks_the_fastest_mode_that_fits(free_gb, mode):
+    assert runtime.auto_mode(families.I2VGEN_XL.info(), free_gb=free_gb) == mode
+
+
+def test_after_out_of_memory_the_next_mode_is_leaner():
+    chain = ["full_gpu"]
+    while (lower := runtime.next_lower_mode(chain[-1])) is not None:
+        chain.append(lower)
+    assert chain == ["full_gpu", "model_offload", "lowest"]
+    assert runtime.next_lower_mode("cpu") == "lowest"
+
+
+def test_fault_injection_format():
+    assert parse_fault("oom@full_gpu:2") == Fault("oom", "full_gpu", 2)
+    assert fault_from_env({"STUDIO_TINY_FAULT": "memory@*:1"}) == Fault("memory", "*", 1)
+    assert fault_from_env({}) is None
+    for bad in ("oom", "oom@full_gpu", "boom@full_gpu:1", "oom@full_gpu:0", "oom@full_gpu:two"):
+        with pytest.raises(ValueError, match="STUDIO_TINY_FAULT"):
+            parse_fault(bad)
+    Fault("oom", "full_gpu", 2).maybe_raise(2, "model_offload")  # other mode: nothing happens
+    with pytest.raises(MemoryError):
+        Fault("memory", "*", 3).maybe_raise(3, "lowest")
+
+
+def test_weights_status_of_a_tiny_engine_before_and_after_its_folder_exists(registry, tmp_path):
+    engine = registry.get("tiny-i2vgen-xl")
+    assert engine.tiny_folder() == Path(tmp_path) / "tiny-models" / "tiny-i2vgen-xl"
+    status = engine.weights_status()
+    assert status.ready and "built in code on first use" in status.detail
