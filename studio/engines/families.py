@@ -135,7 +135,7 @@ I2VGEN_XL = Family(
     params=(*p.size(512, 512, multiple_of=64, minimum=256, maximum=1280), p.frames(16, minimum=2, maximum=32),
             p.fps(8), p.steps(50), p.guidance(9.0), p.FIT),
     recommended_fps=8,
-    weights_gb=5.1,  # the fp16 variant files
+    weights_gb=5.0,  # the fp16 variant files (UNet 2.8, image encoder 1.3, text encoder 0.7, VAE 0.2)
     vram_gb={"full_gpu": 14.0, "model_offload": 9.0, "lowest": 4.0},
     precision="fp16",
     index_classes=("I2VGenXLPipeline",),

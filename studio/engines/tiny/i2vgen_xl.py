@@ -65,7 +65,7 @@ def build_tiny_i2vgen_xl_pipeline(tokenizer_dir: Path) -> Any:
         CLIPVisionModelWithProjection,
     )
 
-    vocab, merges = _write_vocabulary(Path(tokenizer_dir))
+    vocab, merges = write_clip_vocabulary(Path(tokenizer_dir))
     tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=MODEL_MAX_LENGTH)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -158,7 +158,7 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, (chr(c) for c in chars)))
 
 
-def _write_vocabulary(folder: Path) -> tuple[Path, Path]:
+def write_clip_vocabulary(folder: Path) -> tuple[Path, Path]:
     """vocab.json with every byte (alone and word-final) plus a few merges, so any prompt tokenizes."""
     folder.mkdir(parents=True, exist_ok=True)
     alphabet = list(_bytes_to_unicode().values())
@@ -188,7 +188,7 @@ def _write_released_layout(folder: Path) -> None:
     tokenizer = folder / "tokenizer"
     for stale in tokenizer.iterdir():
         stale.unlink()
-    _write_vocabulary(tokenizer)
+    write_clip_vocabulary(tokenizer)
     specials = {"bos_token": _SPECIAL[0], "eos_token": _SPECIAL[1], "unk_token": _SPECIAL[1], "pad_token": _SPECIAL[1]}
     (tokenizer / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n", encoding="utf-8")
     config = {"tokenizer_class": "CLIPTokenizer", "model_max_length": MODEL_MAX_LENGTH, "do_lower_case": True,
