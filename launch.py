@@ -231,19 +231,30 @@ class Console:
         self.quiet, self.debug_on = quiet, debug
         self.log_path: Path | None = None
         self._log = None
+        self._pending: list[str] = []
         self._lock = threading.Lock()
 
     def open_log(self, logs_dir: Path, command: str) -> Path:
         logs_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = logs_dir / f"{command}-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
-        self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)
-        self.write_log(f"launch.py {' '.join(sys.argv[1:])} (python {sys.version.split()[0]}, pid {os.getpid()})")
+        with self._lock:
+            self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)
+            self._log.write(f"launch.py {' '.join(sys.argv[1:])} (python {sys.version.split()[0]}, pid {os.getpid()})\n")
+            self._log.writelines(self._pending)  # what was said before the log folder was known
+            self._pending.clear()
         return self.log_path
 
     def write_log(self, text: str) -> None:
-        if self._log is not None:
-            with self._lock:
-                self._log.write(f"{datetime.now():%H:%M:%S} {text}\n")
+        line = f"{datetime.now():%H:%M:%S} {text}\n"
+        with self._lock:
+            if self._log is not None:
+                self._log.write(line)
+            else:
+                self._pending.append(line)
+
+    def check(self, result) -> None:
+        """One preflight line: OK lines are quiet-able, WARN and FAIL are not."""
+        (self.info if result.status == "OK" else self.important)(result.line())
 
     def info(self, text: str) -> None:
         self.write_log(text)
@@ -281,17 +292,15 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["STUDIO_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     bootstrap(args.command, argv)
 
-    from studio.config import Paths
-
-    paths = Paths.from_env()
     console = Console(quiet=args.quiet, debug=args.debug)
-    console.open_log(paths.logs_dir, args.command or ("check" if args.check else "serve"))
-    _configure_logging(console)
-    handlers = {
-        None: cmd_serve, "run": cmd_run, "worker": cmd_worker, "models": cmd_models,
-        "download": cmd_download, "set-password": cmd_set_password, "test": cmd_test,
-    }
     try:
+        if args.command is None:
+            return cmd_serve(args, console)  # opens its log once the server is on its way
+        handlers = {
+            "run": cmd_run, "worker": cmd_worker, "models": cmd_models, "download": cmd_download,
+            "set-password": cmd_set_password, "test": cmd_test,
+        }
+        paths = start_log(console, args.command)
         return handlers[args.command](args, paths, console)
     finally:
         console.close()
@@ -307,31 +316,40 @@ def _configure_logging(console: Console) -> None:
     file_handler = logging.FileHandler(console.log_path, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
+    for noisy in ("alembic.runtime.plugins", "torch"):  # setup chatter, not findings
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if console.debug_on:
         root.addHandler(logging.StreamHandler(sys.stderr))
 
 
 # ----- 3. serve ---------------------------------------------------------------------------------
 
-def preflight(args, paths, console: Console, *, port: int | None) -> bool:
+def start_log(console: Console, name: str):
+    """Open this launch's log under the studio's logs folder; returns the studio's Paths."""
+    from studio.config import Paths
+
+    paths = Paths.from_env()
+    console.open_log(paths.logs_dir, name)
+    _configure_logging(console)
+    return paths
+
+
+def preflight(args, paths, console: Console, *, port: int | None, **options) -> bool:
     """Run the checks, printing each line; True when none failed."""
     from studio import preflight as checks
 
-    def show(result) -> None:
-        if result.status == "OK":
-            console.info(result.line())
-        else:
-            console.important(result.line())
-
-    results = checks.run_checks(paths, host=args.host, port=port, on_result=show)
+    results = checks.run_checks(paths, host=args.host, port=port, on_result=console.check, **options)
     counts = {s: sum(r.status == s for r in results) for s in ("OK", "WARN", "FAIL")}
     console.info(f"Checks: {counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL.")
     return not checks.has_failures(results)
 
 
-def cmd_serve(args, paths, console: Console) -> int:
+def cmd_serve(args, console: Console) -> int:
     from studio.web import auth
 
+    if auth.is_loopback(args.host) and not args.check:
+        return _serve_on_loopback(args, console)
+    paths = start_log(console, "check" if args.check else "serve")
     console.info(f"Log: {console.log_path}")
     exposed = not auth.is_loopback(args.host)
     if exposed:
@@ -349,17 +367,43 @@ def cmd_serve(args, paths, console: Console) -> int:
     if not passed:
         console.error("Not starting: fix the FAIL lines above (each ends with what to do), then run the same command again.")
         return 1
-    env = _server_environment(args, paths)
-    if password_hash:
-        env[auth.PASSWORD_HASH_ENV] = password_hash
-    return _serve(args, console, env)
+    env = _server_environment(args)
+    env[auth.PASSWORD_HASH_ENV] = password_hash
+    child = _start_server(args, env, console)
+    return _supervise(args, console, child)
 
 
-def _server_environment(args, paths) -> dict[str, str]:
+def _serve_on_loopback(args, console: Console) -> int:
+    """Start the server as soon as its port is known to be free, and check everything else while
+    it starts (the server migrates the database itself); a FAIL stops it again. The GPU check,
+    which only informs, may print after the address."""
+    from studio import preflight as checks
+
+    port = checks.check_port(args.host, args.port)
+    if port.failed:
+        console.check(port)
+        return 1
+    child = _start_server(args, _server_environment(args), console)
+    paths = start_log(console, "serve")
+    console.info(f"Log: {console.log_path}")
+    console.check(port)
+
+    def while_starting() -> bool:
+        gpu = threading.Thread(target=lambda: console.check(checks._guarded("gpu", checks.check_gpu)),
+                               name="preflight-gpu", daemon=True)
+        gpu.start()
+        if preflight(args, paths, console, port=None, migrate_db=False, gpu=False):
+            return True
+        console.error("Stopping: fix the FAIL lines above (each ends with what to do), then run the same command again.")
+        return False
+
+    return _supervise(args, console, child, while_starting=while_starting)
+
+
+def _server_environment(args) -> dict[str, str]:
     from studio.web import auth
 
-    env = dict(os.environ)
-    env["STUDIO_DATA_DIR"] = str(paths.data_dir)
+    env = dict(os.environ)  # STUDIO_DATA_DIR is in it when --data-dir was given
     env.pop(auth.PASSWORD_HASH_ENV, None)  # only a password this launch checked may gate the server
     env.pop(auth.PASSWORD_ENV, None)  # the server needs the hash, never the password
     env["PYTHONUNBUFFERED"] = "1"
@@ -399,13 +443,18 @@ def local_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def _serve(args, console: Console, env: dict[str, str]) -> int:
-    url = local_url(args.host, args.port)
-    console.info("Starting the server …")
+def _start_server(args, env: dict[str, str], console: Console) -> subprocess.Popen:
+    console.info(f"Starting the studio on {args.host}:{args.port} …")
     # Own session (process group): a Ctrl-C in the terminal reaches only this launcher, which
     # then stops the server once, with SIGTERM, and waits for it.
-    child = subprocess.Popen(server_command(sys.executable, args.host, args.port), cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(server_command(sys.executable, args.host, args.port), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _supervise(args, console: Console, child: subprocess.Popen, *, while_starting=None) -> int:
+    """Wait until the server is healthy, announce it, keep it until Ctrl-C/SIGTERM, stop it cleanly.
+    The server's output goes to this launch's log (and to the console with --debug)."""
+    url = local_url(args.host, args.port)
     pump = threading.Thread(target=_pump_output, args=(child, console), name="server-output", daemon=True)
     pump.start()
     stop = threading.Event()
@@ -413,14 +462,16 @@ def _serve(args, console: Console, env: dict[str, str]) -> int:
 
     def on_signal(signum, _frame) -> None:
         signals_seen.append(signum)
-        if len(signals_seen) > 1 and child.poll() is None:
+        # A second Ctrl-C means "now"; repeated SIGTERMs (a supervisor's, say) still stop cleanly.
+        if signum == signal.SIGINT and signals_seen.count(signal.SIGINT) > 1 and child.poll() is None:
             console.important("Stopping now (second signal).")
             child.kill()
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        ready = _wait_until_ready(child, f"{url}/_stcore/health", stop)
+        checks_passed = while_starting() if while_starting else True
+        ready = checks_passed and _wait_until_ready(child, f"{url}/_stcore/health", stop)
         if ready:
             console.important(f"Studio ready at {url}")
             console.debug(f"server pid {child.pid}")
@@ -444,6 +495,8 @@ def _serve(args, console: Console, env: dict[str, str]) -> int:
         if signals_seen:
             console.info("Studio stopped.")
             return 0
+        if not checks_passed:
+            return 1
         if not ready:
             console.error(f"The server exited before it was ready (exit status {child.returncode}). "
                           f"Its output is in {console.log_path}:")

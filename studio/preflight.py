@@ -4,6 +4,9 @@ and, when something is wrong, what to do about it.
 Every check returns a CheckResult and never raises: a check that crashes becomes a FAIL naming the
 error, so one broken check cannot hide the others. Only the GPU check imports torch, and it runs in
 a thread while the others run, because importing torch takes a few seconds.
+
+launch.py starts the server as soon as its port is known to be free and runs the other checks
+while it starts (stopping it again on a FAIL); `--check` runs them all, migrating the database.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from studio.config import Paths
+if TYPE_CHECKING:  # kept out of the import: launch.py checks the port before anything heavy loads
+    from studio.config import Paths
 
 Status = Literal["OK", "WARN", "FAIL"]
 
@@ -57,38 +61,43 @@ def has_failures(results: list[CheckResult]) -> bool:
 
 
 def run_checks(paths: Paths, *, host: str = "127.0.0.1", port: int | None = 8501,
-               on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
-    """All checks, in a fixed order. `port=None` skips the port check (commands that do not serve).
-    `on_result` sees each result as soon as it is known, for printing as the checks go."""
+               on_result: Callable[[CheckResult], None] | None = None, migrate_db: bool = True,
+               gpu: bool = True) -> list[CheckResult]:
+    """All checks, in a fixed order; `on_result` sees each as soon as it is known.
+
+    `port=None` skips the port check (the caller checked it, or does not serve). `migrate_db=False`
+    only reads the database's revision: for a server already starting, which migrates it itself.
+    `gpu=False` leaves out the GPU check (the caller runs check_gpu on its own)."""
     results: list[CheckResult] = []
+
+    def record(result: CheckResult) -> None:
+        results.append(result)
+        if on_result:
+            on_result(result)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-gpu") as pool:
-        gpu = pool.submit(_guarded, "gpu", check_gpu)
-        for result in _ordered_checks(paths, host, port):
-            results.append(result)
-            if on_result:
-                on_result(result)
-        gpu_result = gpu.result()
-    results.append(gpu_result)
-    if on_result:
-        on_result(gpu_result)
+        gpu_future = pool.submit(_guarded, "gpu", check_gpu) if gpu else None
+        for result in _ordered_checks(paths, host, port, migrate_db):
+            record(result)
+        if gpu_future is not None:
+            record(gpu_future.result())
     return results
 
 
-def _ordered_checks(paths: Paths, host: str, port: int | None) -> Iterator[CheckResult]:
+def _ordered_checks(paths: Paths, host: str, port: int | None, migrate_db: bool) -> Iterator[CheckResult]:
     yield _guarded("python", check_python)
     packages = _guarded("packages", check_packages)
     yield packages
     if packages.failed:
         return  # the rest import those packages
-    yield _guarded("ffmpeg", check_ffmpeg)
-    outputs_dir = _outputs_dir(paths)
-    yield _guarded("disk", lambda: check_disk(outputs_dir))
-    yield _guarded("folders", lambda: check_folders(paths, outputs_dir))
+    yield _guarded("folders", lambda: check_folders(paths, _outputs_dir(paths)))
     if port is not None:
         yield _guarded("port", lambda: check_port(host, port))
-    database = _guarded("database", lambda: check_database(paths))
+    database = _guarded("database", lambda: check_database(paths, migrate_db=migrate_db))
     yield database
-    if not database.failed:
+    yield _guarded("ffmpeg", check_ffmpeg)
+    yield _guarded("disk", lambda: check_disk(_outputs_dir(paths)))
+    if not database.failed:  # the engines read their settings from the database
         yield from _guarded_many("engines", lambda: check_engines(paths))
 
 
@@ -196,7 +205,7 @@ def check_folders(paths: Paths, outputs_dir: Path) -> CheckResult:
     if problems:
         return CheckResult("folders", "FAIL", "; ".join(problems),
                            "fix the folder's permissions, or use --data-dir to put the studio's data elsewhere")
-    return CheckResult("folders", "OK", f"data {paths.data_dir}, outputs {outputs_dir}, logs {paths.logs_dir}")
+    return CheckResult("folders", "OK", f"data {paths.data_dir}, outputs {outputs_dir}, logs {paths.logs_dir} are writable")
 
 
 def check_port(host: str, port: int) -> CheckResult:
@@ -207,19 +216,30 @@ def check_port(host: str, port: int) -> CheckResult:
                        f"choose another with --port {suggestion}, or stop the program using port {port}")
 
 
-def check_database(paths: Paths) -> CheckResult:
+def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
+    """Migrate the database to the code's schema (a copy of an existing SQLite file is kept), or
+    with migrate_db=False only say what the server will do; FAIL when it is newer than the code."""
     from studio.db import migrate
     from studio.db.engine import make_engine
 
+    where = paths.sqlite_path or _redacted(paths.database_url)
+    if not migrate_db and paths.sqlite_path is not None and not paths.sqlite_path.exists():
+        return CheckResult("database", "OK", f"{where} is new: the server creates it at schema {migrate.head_revision()}")
     engine = make_engine(paths.database_url)
     try:
-        outcome = migrate.upgrade(engine, paths.sqlite_path)
+        if migrate_db:
+            outcome = migrate.upgrade(engine, paths.sqlite_path)
+        else:
+            before = migrate.check_not_newer(engine)
+            outcome = migrate.MigrationOutcome(before=before, after=migrate.head_revision(), backup=None)
     except migrate.DatabaseTooNew as exc:
         return CheckResult("database", "FAIL", str(exc),
                            "update the studio to the newer version, or use --data-dir with another folder")
     finally:
         engine.dispose()
-    where = paths.sqlite_path or _redacted(paths.database_url)
+    if not migrate_db and outcome.changed:
+        return CheckResult("database", "OK", f"{where} is at schema {outcome.before or 'none'}: the server migrates "
+                           f"it to {outcome.after}, keeping a copy of the old file beside it")
     if outcome.before is None:
         return CheckResult("database", "OK", f"created {where} at schema {outcome.after}")
     if outcome.changed:
@@ -230,15 +250,9 @@ def check_database(paths: Paths) -> CheckResult:
 
 def check_engines(paths: Paths) -> list[CheckResult]:
     """One line per engine the user can pick: ready, or what is missing and the command to fix it."""
-    from studio.db.engine import make_engine, make_session_factory
     from studio.engines.registry import build_registry
-    from studio.history import History
 
-    db = make_engine(paths.database_url)
-    try:
-        settings = History(make_session_factory(db), paths).settings()
-    finally:
-        db.dispose()
+    settings = _saved_settings(paths)
     registry = build_registry(settings, paths)
     results = [engine_result(e.info, e.weights_status()) for e in registry.engines(include_developer=settings.developer_mode)]
     if importlib.util.find_spec("studio.engines.families") is None:
@@ -282,6 +296,26 @@ def find_free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _saved_settings(paths: Paths):
+    """The Settings page's values; the defaults while the database is new or not yet migrated
+    (launch.py checks while the server creates or migrates it)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from studio.config import Settings
+    from studio.db.engine import make_engine, make_session_factory
+    from studio.history import History
+
+    if paths.sqlite_path is not None and not paths.sqlite_path.exists():
+        return Settings()
+    db = make_engine(paths.database_url)
+    try:
+        return History(make_session_factory(db), paths).settings()
+    except SQLAlchemyError:
+        return Settings()
+    finally:
+        db.dispose()
 
 
 def _outputs_dir(paths: Paths) -> Path:

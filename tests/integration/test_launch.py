@@ -276,3 +276,28 @@ def test_served_app_is_gated_when_a_password_hash_is_configured(studio_env, free
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_serve_on_a_taken_port_fails_before_starting_anything(studio_env):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        result = launch("--no-browser", "--port", str(port), env=studio_env, timeout=30)
+    assert result.returncode == 1
+    assert "[FAIL] port:" in result.stdout and "--port" in result.stdout
+    assert "Starting the studio" not in result.stdout
+
+
+def test_serve_stops_the_server_again_when_a_check_fails(studio_env, free_port):
+    paths = Paths.from_env(studio_env)
+    engine = make_engine(paths.database_url)
+    migrate.upgrade(engine, paths.sqlite_path)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed9999'"))
+    engine.dispose()
+    result = launch("--no-browser", "--port", str(free_port), env=studio_env)
+    assert result.returncode == 1
+    assert "[FAIL] database:" in result.stdout and "Studio ready" not in result.stdout
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", free_port)) != 0  # nothing is left listening

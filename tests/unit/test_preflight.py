@@ -112,7 +112,7 @@ def test_all_checks_in_order_with_the_builtin_engine_ready(paths, free_port):
     results = preflight.run_checks(paths, port=free_port, on_result=seen.append)
     assert results == seen
     names = [r.name for r in results]
-    assert names[:7] == ["python", "packages", "ffmpeg", "disk", "folders", "port", "database"]
+    assert names[:7] == ["python", "packages", "folders", "port", "database", "ffmpeg", "disk"]
     assert names[-1] == "gpu"
     motion = next(r for r in results if r.name == "engine motion")
     assert motion.status == "OK"
