@@ -28,4 +28,10 @@ def _middleware():
     return password_middleware()
 
 
-app = st.App(Path(__file__).with_name("frame.py"), lifespan=lifespan, middleware=_middleware())
+def _routes():
+    from studio.web.media import media_routes
+
+    return media_routes()
+
+
+app = st.App(Path(__file__).with_name("frame.py"), lifespan=lifespan, middleware=_middleware(), routes=_routes())

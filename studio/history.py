@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import repo
 from studio.db.engine import session_scope
-from studio.db.models import Run
+from studio.db.models import Run, Sweep
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class History:
         with session_scope(self._sessions) as session:
             return repo.list_runs(session, query)
 
+    def list_runs_count(self) -> int:
+        return self.list_runs(repo.RunQuery(page_size=1)).total
+
     def get_run(self, run_id: int) -> Run | None:
         with session_scope(self._sessions) as session:
             return repo.get_run(session, run_id)
@@ -36,6 +39,10 @@ class History:
     def get_runs(self, run_ids: Sequence[int]) -> list[Run]:
         with session_scope(self._sessions) as session:
             return repo.get_runs(session, run_ids)
+
+    def get_sweep(self, sweep_id: int) -> Sweep | None:
+        with session_scope(self._sessions) as session:
+            return session.get(Sweep, sweep_id)
 
     def queue(self) -> list[QueueEntry]:
         with session_scope(self._sessions) as session:

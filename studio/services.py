@@ -6,6 +6,7 @@ worker and the CLI all start here, so they see the same database, engines and st
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -35,6 +36,20 @@ class Services:
 
     def settings(self) -> Settings:
         return self.history.settings()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Persist settings; new outputs go to the new folder from the next run on."""
+        self.history.save_settings(settings)
+        self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
+
+    def plan(self, engine_id: str, memory_mode: str | None) -> str:
+        """What running this engine would look like here (device, mode, memory), shown before a run."""
+        info = self.registry.get(engine_id).info
+        if not info.needs_weights:
+            return "Runs on the CPU; no GPU or weights needed."
+        from studio.engines.runtime import describe_plan
+
+        return describe_plan(info, self.settings(), memory_mode)
 
     def close(self) -> None:
         self.worker.stop()

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db import repo
 from studio.db.engine import session_scope
-from studio.engines.base import InputError
+from studio.engines.base import COMMON_FIELDS, InputError
 from studio.engines.registry import Registry
 from studio.storage import Storage
+from studio.sweeps import Axis, expand
 
 # How to run rather than what to make: accepted on every request, checked here, not by engines.
 MEMORY_MODES = ("auto", "full_gpu", "model_offload", "lowest")
@@ -62,6 +63,10 @@ class JobQueue:
         # Wakes the in-process worker at once instead of at its next poll.
         self._on_submit = on_submit or (lambda: None)
 
+    def validate(self, engine_id: str, params: Mapping[str, Any]) -> ValidatedRequest:
+        """Check a request without queueing it (the form validates as the user types)."""
+        return validate_request(self._registry, engine_id, params)
+
     def submit(self, request: SubmitRequest) -> int:
         return self.submit_many([request])[0]
 
@@ -72,21 +77,21 @@ class JobQueue:
             if v.params.get("seed") is None:
                 # Random by default, but always recorded so the run can be reproduced.
                 v.params["seed"] = secrets.randbelow(2**32)
-        stored_images: dict[int, tuple[str, Any]] = {}
-        for i, r in enumerate(requests):
+        stored_images: dict[int, tuple[str, Any]] = {}  # by id() of the image: a sweep stores its input once
+        for r in requests:
             if r.image is None and r.image_id is None:
                 raise InputError("image", "Choose an input image: upload one or pick a sample.")
-            if r.image is not None:
-                stored_images[i] = self._storage.save_input(r.image)
+            if r.image is not None and id(r.image) not in stored_images:
+                stored_images[id(r.image)] = self._storage.save_input(r.image)
         run_ids: list[int] = []
         with session_scope(self._sessions) as session:
             sweep_id = None
             if sweep is not None:
                 sweep_id = repo.add_sweep(session, **sweep).id
-            for i, (r, v) in enumerate(zip(requests, validated, strict=True)):
+            for r, v in zip(requests, validated, strict=True):
                 image_id = r.image_id
-                if i in stored_images:
-                    sha, path = stored_images[i]
+                if r.image is not None:
+                    sha, path = stored_images[id(r.image)]
                     image_id = repo.get_or_add_image(
                         session, sha256=sha, path=str(path), width=r.image.width, height=r.image.height,
                         size_bytes=path.stat().st_size, original_name=r.image_name,
@@ -97,6 +102,30 @@ class JobQueue:
                 run_ids.append(run.id)
         self._on_submit()
         return run_ids
+
+    def plan_sweep(self, engine_id: str, base_params: Mapping[str, Any], axes: Sequence[Axis]) -> list[SubmitRequest]:
+        """The validated requests a sweep would queue (the page shows the count before queueing).
+        On an "engine" axis each engine keeps only the parameters it has; the rest take its defaults."""
+        requests = []
+        for params in expand(base_params, axes):
+            engine = str(params.pop("engine", engine_id))
+            info = self._registry.get(engine).info
+            known = {s.name for s in info.params} | set(COMMON_FIELDS) | set(RUNTIME_KEYS)
+            params = {k: v for k, v in params.items() if k in known}
+            validate_request(self._registry, engine, params)
+            requests.append(SubmitRequest(engine=engine, params=params))
+        return requests
+
+    def submit_sweep(self, engine_id: str, base_params: Mapping[str, Any], axes: Sequence[Axis], *,
+                     image: PILImage.Image | None = None, image_id: int | None = None, image_name: str = "") -> list[int]:
+        """Queue every combination as one sweep (all or nothing)."""
+        planned = self.plan_sweep(engine_id, base_params, axes)
+        for request in planned:
+            request.image, request.image_id, request.image_name = image, image_id, image_name
+        name = " × ".join(f"{a.param} {', '.join(map(str, a.values))}" for a in axes)
+        varied = {a.param for a in axes}
+        base = {"engine": engine_id, **{k: v for k, v in planned[0].params.items() if k not in varied}}
+        return self.submit_many(planned, sweep={"name": name, "base_params": base, "axes": [a.as_json() for a in axes]})
 
     def cancel(self, run_id: int) -> str | None:
         with session_scope(self._sessions) as session:

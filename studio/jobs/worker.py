@@ -132,6 +132,7 @@ class Worker:
 
     def run_until_idle(self, timeout: float = 600.0) -> None:
         """Process queued runs in this thread until none is left (CLI `run` and tests)."""
+        self._stop.clear()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.run_once():
             pass

@@ -1,0 +1,24 @@
+"""The frame around every page: navigation, the queue badge in the sidebar. Nothing else."""
+
+import streamlit as st
+
+from studio.ui.runtime import services
+from studio.ui.status import queue_badge
+
+st.set_page_config(page_title="Video Studio", page_icon=":material/movie:", layout="wide")
+
+services()  # builds and starts everything once per server process
+
+navigation = st.navigation(
+    [
+        st.Page("pages/generate.py", title="Generate", icon=":material/movie_edit:", url_path="generate", default=True),
+        st.Page("pages/gallery.py", title="Gallery", icon=":material/video_library:", url_path="gallery"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+    ]
+)
+
+with st.sidebar:
+    queue_badge()
+
+navigation.run()

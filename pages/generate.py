@@ -1,0 +1,92 @@
+"""Generate: pick an image, describe the motion, choose an engine and its parameters, queue it,
+watch it run, play the result."""
+
+import streamlit as st
+
+from studio.engines.base import InputError
+from studio.jobs.queue import MEMORY_MODES, SubmitRequest
+from studio.ui import forms, status
+from studio.ui.inputs import apply_edit_prefill, image_picker, size_preset
+from studio.ui.runtime import services
+
+svc = services()
+settings = svc.settings()
+engines = svc.registry.infos(include_developer=settings.developer_mode)
+engine_ids = [info.id for info in engines]
+labels = {info.id: info.label for info in engines}
+
+apply_edit_prefill(svc)
+if st.session_state.get("engine") not in engine_ids:
+    st.session_state["engine"] = svc.registry.default_engine_id(settings)
+
+st.title("Generate")
+left, right = st.columns([2, 3], gap="large")
+
+with left:
+    picked = image_picker(svc)
+
+with right:
+    engine_id = st.selectbox(
+        "Engine", engine_ids, key="engine",
+        format_func=lambda eid: labels[eid] + ("" if svc.registry.status(eid).ready else " — not installed"),
+        help="The model that animates the image. The built-in camera-motion engine needs no weights and runs "
+             "in seconds on any machine; diffusion models need their weights installed (see Settings).",
+    )
+    engine = svc.registry.get(engine_id)
+    info = engine.info
+    st.caption(info.description)
+    weights = engine.weights_status()
+    if not weights.ready:
+        st.warning(f"{weights.detail}  \nInstall: `{weights.hint}`" if weights.hint else weights.detail,
+                   icon=":material/download:")
+
+    if info.supports_prompt:
+        st.text_area("Prompt", key="prompt", height=90, placeholder="a slow push-in on a quiet lake at dawn",
+                     help="What should happen in the video. Recorded with the run and searchable in the gallery.")
+    if info.supports_negative_prompt:
+        st.text_input("Negative prompt", key="negative_prompt",
+                      help="What the model should avoid, e.g. 'blurry, distorted, static'.")
+
+    if info.has_param("width") and info.has_param("height"):
+        size_preset(info, picked.size if picked else None)
+    values = forms.param_widgets(info)
+
+    seed_left, seed_right = st.columns([1, 2])
+    random_seed = seed_left.checkbox("Random seed", value=True, key="random_seed",
+                                     help="Draw a new seed for each run. The seed used is always recorded, "
+                                          "so any run can be reproduced exactly.")
+    seed = seed_right.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="seed",
+                                   disabled=random_seed, help="Same seed + same parameters = same video.")
+    request = {**values, "seed": None if random_seed else int(seed),
+               "prompt": st.session_state.get("prompt", ""), "negative_prompt": st.session_state.get("negative_prompt", "")}
+
+    if info.needs_weights:
+        mode = st.selectbox("Memory mode", MEMORY_MODES, key="memory_mode", format_func=forms.pretty,
+                            help="How much of the model stays on the GPU. 'auto' picks from free VRAM and the "
+                                 "model's estimate; offload modes trade speed for memory.")
+        request["memory_mode"] = mode
+        st.caption(svc.plan(info.id, mode))
+
+    error = None
+    try:
+        svc.queue.validate(engine_id, request)
+    except InputError as exc:
+        error = exc
+        forms.show_input_error(exc, engine_id, key="fix-param")
+
+    blocked = error is not None or picked is None or not weights.ready
+    if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
+                 help="Queue this run. You can queue more while it runs; they run one after another."):
+        try:
+            run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
+                                                    image_id=picked.image_id, image_name=picked.name))
+        except InputError as exc:
+            forms.show_input_error(exc, engine_id, key="fix-param-submit")
+        except OSError as exc:
+            st.error(f"Could not queue the run: {exc}")
+        else:
+            st.session_state.setdefault("my_runs", []).append(run_id)
+            st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
+
+st.divider()
+status.session_runs(svc, st.session_state.get("my_runs", []))

@@ -1,0 +1,33 @@
+"""Settings: every field of studio.config.Settings with its help text, persisted in the database;
+plus where things are stored and which engines are installed."""
+
+import streamlit as st
+
+from studio.ui import format as fmt
+from studio.ui.runtime import services
+from studio.ui.settings_form import settings_form
+
+svc = services()
+st.title("Settings")
+
+saved = settings_form(svc.settings(), engine_ids=[i.id for i in svc.registry.infos()])
+if saved is not None:
+    svc.apply_settings(saved)
+    st.success("Settings saved.", icon=":material/check:")
+
+st.subheader("Storage")
+current = svc.settings()
+cols = st.columns(3)
+cols[0].metric("Database", svc.paths.sqlite_path.name if svc.paths.sqlite_path else "external",
+               help=svc.paths.database_url if not svc.paths.sqlite_path else str(svc.paths.sqlite_path))
+cols[1].metric("Disk used by outputs", fmt.size(svc.storage.outputs_size_bytes()))
+cols[2].metric("Runs in history", svc.history.list_runs_count())
+st.caption(f"Database: `{svc.paths.sqlite_path or 'external database'}` · outputs: `{current.outputs_dir(svc.paths)}` · "
+           f"logs: `{svc.paths.logs_dir}`")
+
+st.subheader("Engines")
+st.dataframe([
+    {"engine": info.label, "id": info.id, "status": status.state, "detail": status.detail, "install": status.hint}
+    for info in svc.registry.infos(include_developer=current.developer_mode)
+    for status in [svc.registry.status(info.id)]
+], hide_index=True, width="stretch")

@@ -1,0 +1,50 @@
+"""Small formatting helpers shared by the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+STATUS_COLORS = {
+    "queued": "gray", "running": "blue", "succeeded": "green", "failed": "red",
+    "canceled": "orange", "interrupted": "violet",
+}
+STATUS_ICONS = {
+    "queued": ":material/schedule:", "running": ":material/autorenew:", "succeeded": ":material/check_circle:",
+    "failed": ":material/error:", "canceled": ":material/cancel:", "interrupted": ":material/pause_circle:",
+}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def size(num_bytes: float | None) -> str:
+    if num_bytes is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(num_bytes) < 1024 or unit == "TB":
+            return f"{num_bytes:.0f} {unit}" if unit == "B" else f"{num_bytes:.1f} {unit}"
+        num_bytes /= 1024
+    return f"{num_bytes:.1f} TB"
+
+
+def when(moment: datetime | None) -> str:
+    """A stored (naive UTC) timestamp in the viewer's local time."""
+    if moment is None:
+        return "–"
+    return moment.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,130 @@
+"""Generate-page inputs: the image picker (upload, bundled sample, or a past run's input), the size
+preset helper, and prefilling the form from a past run ("Edit & re-run")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+
+from studio.engines.base import EngineInfo
+from studio.media.images import ImageRejected, load_upload, suggested_size
+from studio.samples import sample_images
+from studio.services import Services
+from studio.ui import forms
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
+SIZE_PRESETS = (256, 384, 512, 576, 720, 768, 1024, 1280)
+
+
+@dataclass(frozen=True)
+class PickedImage:
+    image: Image.Image | None  # a new image to store, or
+    image_id: int | None  # one already in the history
+    name: str
+    size: tuple[int, int]
+
+
+def apply_edit_prefill(svc: Services) -> None:
+    """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image."""
+    edit = st.query_params.get("edit")
+    if not edit or not edit.isdigit() or st.session_state.get("prefilled_from") == int(edit):
+        return
+    run = svc.history.get_run(int(edit))
+    st.session_state["prefilled_from"] = int(edit)
+    if run is None or run.engine not in svc.registry:
+        st.session_state["prefill_error"] = f"Run #{edit} cannot be edited: it does not exist or its engine is gone."
+        return
+    info = svc.registry.get(run.engine).info
+    st.session_state["engine"] = run.engine
+    st.session_state["prompt"] = run.prompt
+    st.session_state["negative_prompt"] = run.negative_prompt
+    st.session_state["random_seed"] = False
+    st.session_state["seed"] = int(run.seed or 0)
+    if run.params.get("memory_mode"):
+        st.session_state["memory_mode"] = run.params["memory_mode"]
+    forms.prefill(info, run.params)
+    if run.input_image is not None:
+        st.session_state["history_image"] = (run.input_image.id, run.input_image.path, run.id)
+        st.session_state["image_source"] = "From history"
+
+
+def image_picker(svc: Services) -> PickedImage | None:
+    if message := st.session_state.pop("prefill_error", None):
+        st.warning(message)
+    sources = ["Upload", "Sample"] + (["From history"] if "history_image" in st.session_state else [])
+    if st.session_state.get("image_source") not in sources:
+        st.session_state["image_source"] = "Upload"
+    source = st.radio("Input image", sources, horizontal=True, key="image_source",
+                      help="Upload your own picture, start from a bundled sample, or reuse a past run's input.")
+    picked: PickedImage | None = None
+    if source == "Upload":
+        upload = st.file_uploader("Image", type=UPLOAD_TYPES, key="upload", label_visibility="collapsed",
+                                  help="PNG, JPEG, WebP, BMP, TIFF or GIF (first frame). Very large images are refused.")
+        if upload is not None:
+            picked = _decoded_upload(upload.file_id, upload.name, upload.getvalue())
+    elif source == "Sample":
+        samples = sample_images()
+        chosen = st.selectbox("Sample", samples, format_func=lambda s: s.title, key="sample",
+                              help="Sample pictures made for the studio, free to use.")
+        if chosen is not None:
+            picked = _decoded_upload(f"sample:{chosen.path}", chosen.path.name, chosen.path.read_bytes())
+    else:
+        image_id, path, run_id = st.session_state["history_image"]
+        if Path(path).exists():
+            with Image.open(path) as stored:
+                size = stored.size
+            picked = PickedImage(image=None, image_id=image_id, name=f"input of run #{run_id}", size=size)
+            st.image(path, caption=f"Input of run #{run_id} · {size[0]}×{size[1]}")
+        else:
+            st.error(f"The input image of run #{run_id} is missing ({path}). Upload it again.")
+    if picked is not None:
+        st.session_state["input_size"] = picked.size
+    return picked
+
+
+def _decoded_upload(cache_key: str, name: str, data: bytes) -> PickedImage | None:
+    """Decode once per file, not on every rerun; a rejected file shows why and changes nothing."""
+    cached = st.session_state.get("decoded")
+    if not cached or cached[0] != cache_key:
+        try:
+            image = load_upload(data, name)
+            cached = (cache_key, image, None)
+        except ImageRejected as exc:
+            cached = (cache_key, None, str(exc))
+        st.session_state["decoded"] = cached
+    _, image, error = cached
+    if error:
+        st.error(error, icon=":material/broken_image:")
+        return None
+    st.image(image, caption=f"{name} · {image.width}×{image.height}")
+    return PickedImage(image=image, image_id=None, name=name, size=image.size)
+
+
+def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
+    """Fill width/height from a long-side preset, keeping the image's aspect when asked."""
+    width_spec = info.param("width")
+    multiple = width_spec.multiple_of or 1
+    presets = [p for p in SIZE_PRESETS if width_spec.maximum is None or p <= width_spec.maximum]
+    left, right = st.columns([2, 1])
+    left.selectbox("Size preset", [None, *presets], key=f"preset:{info.id}",
+                   format_func=lambda p: "Custom (width × height below)" if p is None else f"{p} px long side",
+                   on_change=_apply_preset, args=(info, image_size, multiple),
+                   help=f"Sets width and height for you; both are rounded to multiples of {multiple} as this model needs.")
+    right.checkbox("Keep image aspect", value=True, key=f"keep_aspect:{info.id}",
+                   on_change=_apply_preset, args=(info, image_size, multiple),
+                   help="Match the input image's shape; otherwise square.")
+
+
+def _apply_preset(info: EngineInfo, image_size: tuple[int, int] | None, multiple: int) -> None:
+    preset = st.session_state.get(f"preset:{info.id}")
+    if preset is None:
+        return
+    if st.session_state.get(f"keep_aspect:{info.id}", True) and image_size:
+        width, height = suggested_size(image_size[0], image_size[1], preset, multiple)
+    else:
+        width = height = max(multiple, preset // multiple * multiple)
+    st.session_state[forms.param_key(info.id, "width")] = width
+    st.session_state[forms.param_key(info.id, "height")] = height

@@ -1,0 +1,44 @@
+"""The runs picked for comparison, kept in the browser session across pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+MAX_COMPARE = 4
+
+
+def selected() -> list[int]:
+    return list(st.session_state.setdefault("compare_ids", []))
+
+
+def add(run_id: int) -> None:
+    ids = selected()
+    if run_id not in ids:
+        ids.append(run_id)
+    st.session_state["compare_ids"] = ids[-MAX_COMPARE:]
+
+
+def remove(run_id: int) -> None:
+    st.session_state["compare_ids"] = [i for i in selected() if i != run_id]
+
+
+def checkbox(container, run_id: int) -> None:
+    key = f"pick-{run_id}"
+    st.session_state[key] = run_id in selected()
+    container.checkbox("Compare", key=key, on_change=_toggle, args=(run_id, key),
+                       help=f"Select up to {MAX_COMPARE} runs, then open Compare.")
+
+
+def _toggle(run_id: int, key: str) -> None:
+    (add if st.session_state[key] else remove)(run_id)
+
+
+def compare_bar() -> None:
+    ids = selected()
+    if not ids:
+        return
+    left, right = st.columns([4, 1])
+    left.caption("Selected for comparison: " + ", ".join(f"#{i}" for i in ids))
+    if len(ids) >= 2:
+        right.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
+                        query_params={"runs": ",".join(map(str, ids))})

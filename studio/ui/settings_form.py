@@ -1,0 +1,43 @@
+"""The settings form, generated from the Settings model so a new field needs no UI code."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import streamlit as st
+from pydantic import ValidationError
+
+from studio.config import Settings
+
+
+def settings_form(current: Settings, *, engine_ids: list[str]) -> Settings | None:
+    """Draw the form; returns the new Settings when saved and valid, else None."""
+    values: dict[str, Any] = {}
+    with st.form("settings"):
+        for name, field in Settings.model_fields.items():
+            label, help_text, value = field.title or name, field.description, getattr(current, name)
+            key = f"setting:{name}"
+            choices = get_args(field.annotation)
+            if name == "default_engine":
+                options = ["", *engine_ids]
+                values[name] = st.selectbox(label, options, index=options.index(value) if value in options else 0,
+                                            format_func=lambda v: v or "(automatic)", help=help_text, key=key)
+            elif choices and all(isinstance(c, str) for c in choices):
+                values[name] = st.selectbox(label, choices, index=choices.index(value), help=help_text, key=key)
+            elif field.annotation is bool:
+                values[name] = st.toggle(label, value=value, help=help_text, key=key)
+            elif field.annotation is int:
+                values[name] = st.number_input(label, value=value, step=1, help=help_text, key=key)
+            elif name == "model_dirs":
+                values[name] = st.text_area(label, value="\n".join(value), help=help_text, key=key)
+            else:
+                values[name] = st.text_input(label, value=value, help=help_text, key=key)
+        submitted = st.form_submit_button("Save settings", type="primary", icon=":material/save:")
+    if not submitted:
+        return None
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            st.error(f"{'.'.join(map(str, error['loc']))}: {error['msg']}")
+        return None

@@ -1,0 +1,117 @@
+"""Live status widgets: the sidebar queue badge and the progress panel of a run. They poll the
+database on a timer (st.fragment run_every); they never touch the engine."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import streamlit as st
+
+from studio.db.models import Run
+from studio.ui import format as fmt
+from studio.ui.runtime import services
+
+POLL_SECONDS = 1.0
+
+
+@st.fragment(run_every=2.0)
+def queue_badge() -> None:
+    entries = services().history.queue()
+    running = [e.run for e in entries if e.run.status == "running"]
+    queued = [e.run for e in entries if e.run.status == "queued"]
+    if not entries:
+        st.caption(":material/check: Queue empty")
+        return
+    st.markdown(f"**Queue** · {len(running)} running · {len(queued)} waiting")
+    for run in running[:3]:
+        total = max(run.total_steps, 1)
+        st.progress(min(run.step / total, 1.0), text=f"#{run.id} {run.engine} · step {run.step}/{run.total_steps}")
+
+
+def eta_text(run: Run, typical: float | None) -> str:
+    """Remaining time from the run's own pace once it has one, else from similar past runs."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    if run.status == "running" and run.started_at and run.step > 0 and run.total_steps:
+        elapsed = (now - run.started_at).total_seconds()
+        remaining = elapsed / run.step * (run.total_steps - run.step)
+        return f"about {fmt.duration(remaining)} left"
+    if typical is not None:
+        return f"usually takes {fmt.duration(typical)}"
+    return ""
+
+
+def run_progress(run: Run, *, key_prefix: str) -> None:
+    """Progress, ETA and a cancel button for a queued or running run."""
+    svc = services()
+    typical = svc.history.typical_seconds(run.engine)
+    if run.status == "queued":
+        position = next((e.position for e in svc.history.queue() if e.run.id == run.id), 0)
+        ahead = "next in line" if position == 0 else f"{position} ahead in the queue"
+        st.progress(0.0, text=f"Run #{run.id} queued · {ahead} · {eta_text(run, typical)}")
+    else:
+        total = max(run.total_steps, 1)
+        label = "canceling…" if run.cancel_requested else eta_text(run, typical)
+        st.progress(min(run.step / total, 1.0),
+                    text=f"Run #{run.id} running · step {run.step}/{run.total_steps or '?'} · {label}")
+    if not run.cancel_requested and st.button("Cancel", key=f"{key_prefix}-cancel-{run.id}", icon=":material/stop:"):
+        svc.queue.cancel(run.id)
+        st.rerun(scope="fragment")
+
+
+def video_with_downloads(run: Run, *, key_prefix: str) -> None:
+    """The finished video, playing inline, with MP4 and GIF downloads (read only when clicked)."""
+    if not run.video_path or not Path(run.video_path).exists():
+        st.warning(f"Run #{run.id}'s video file is missing ({run.video_path}).")
+        return
+    video = Path(run.video_path)
+    st.video(str(video), loop=True, autoplay=True, muted=True)
+    left, right = st.columns(2)
+    left.download_button("Download MP4", data=video.read_bytes, file_name=video.name, mime="video/mp4",
+                         key=f"{key_prefix}-mp4-{run.id}", icon=":material/download:", width="stretch")
+    gif = video.with_suffix(".gif")
+    if gif.exists():
+        right.download_button("Download GIF", data=gif.read_bytes, file_name=gif.name, mime="image/gif",
+                              key=f"{key_prefix}-gif-{run.id}", icon=":material/gif_box:", width="stretch")
+
+
+def outcome(run: Run, *, key_prefix: str) -> None:
+    """What a finished run produced, or why it did not."""
+    if run.status == "succeeded":
+        video_with_downloads(run, key_prefix=key_prefix)
+        st.caption(f"Run #{run.id} · seed {run.seed} · {run.width}×{run.height} · {run.frames} frames @ {run.fps} fps · "
+                   f"{fmt.duration((run.infer_seconds or 0) + (run.load_seconds or 0) + (run.encode_seconds or 0))}")
+    elif run.status == "failed":
+        st.error(f"Run #{run.id} failed: {run.error}", icon=":material/error:")
+    elif run.status == "canceled":
+        st.info(f"Run #{run.id} was canceled.", icon=":material/cancel:")
+    elif run.status == "interrupted":
+        st.warning(f"Run #{run.id} was interrupted; it resumes when the studio restarts.", icon=":material/pause_circle:")
+
+
+def session_runs(svc, run_ids: list[int]) -> None:
+    """This browser session's runs: live progress while active, the videos once finished."""
+    if not run_ids:
+        st.caption("Runs you queue appear here with live progress; every run is also kept in the Gallery.")
+        return
+    _active_panel(tuple(run_ids))
+    finished = [r for r in svc.history.get_runs(list(reversed(run_ids))) if r.status not in ("queued", "running")]
+    for run in finished[:3]:
+        with st.container(border=True):
+            outcome(run, key_prefix="mine")
+            st.page_link("pages/gallery.py", label=f"Open run #{run.id} in the gallery", icon=":material/open_in_new:",
+                         query_params={"run": str(run.id)})
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _active_panel(run_ids: tuple[int, ...]) -> None:
+    runs = services().history.get_runs(list(run_ids))
+    active = [r for r in runs if r.status in ("queued", "running")]
+    seen = st.session_state.setdefault("active_seen", set())
+    if seen - {r.id for r in active}:
+        # A run finished since the last poll: redraw the whole page once to show its video.
+        st.session_state["active_seen"] = {r.id for r in active}
+        st.rerun(scope="app")
+    st.session_state["active_seen"] = {r.id for r in active}
+    for run in active:
+        run_progress(run, key_prefix="active")

@@ -1,0 +1,189 @@
+"""The queue and the worker against a real SQLite history and the real camera-motion engine."""
+
+import threading
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+from PIL import Image
+
+from studio.config import Paths
+from studio.db import repo
+from studio.db.engine import session_scope
+from studio.engines.base import InputError
+from studio.jobs.queue import SubmitRequest
+from studio.jobs.worker import Worker
+from studio.media.encode import probe_video
+from studio.services import build_services
+
+SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 12}
+
+
+@pytest.fixture()
+def services(tmp_path):
+    paths = Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
+                  database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}")
+    built = build_services(paths, poll_interval=0.05)
+    yield built
+    built.close()
+
+
+def picture(color=(200, 120, 40)) -> Image.Image:
+    image = Image.new("RGB", (80, 60), color)
+    image.paste((20, 40, 220), (10, 10, 40, 40))
+    return image
+
+
+def submit(services, **params) -> int:
+    return services.queue.submit(SubmitRequest(engine="motion", params={**SMALL, **params}, image=picture(),
+                                               image_name="test.png"))
+
+
+def decoded(path) -> list[bytes]:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    next(reader)  # metadata
+    return list(reader)
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_a_motion_run_is_recorded_with_video_poster_log_and_timings(services):
+    run_id = submit(services, prompt="slow push in", seed=7)
+    services.worker.run_until_idle()
+    run = services.history.get_run(run_id)
+    assert run.status == "succeeded", run.error
+    assert (run.step, run.total_steps) == (6, 6)
+    info = probe_video(Path(run.video_path))
+    assert (info.width, info.height, info.frames, info.codec, info.pix_fmt) == (64, 64, 6, "h264", "yuv420p")
+    assert Path(run.poster_path).exists() and Path(run.thumb_path).exists()
+    assert Path(run.video_path).with_suffix(".gif").exists()
+    assert "run %d" % run_id in Path(run.log_path).read_text() or f"run {run_id}" in Path(run.log_path).read_text()
+    assert run.infer_seconds > 0 and run.encode_seconds > 0 and run.started_at <= run.finished_at
+    assert run.seed == 7 and run.params["seed"] == 7 and run.prompt == "slow push in"
+
+
+def test_the_seed_is_random_by_default_but_always_recorded(services):
+    first, second = submit(services), submit(services)
+    runs = services.history.get_runs([first, second])
+    assert all(isinstance(r.seed, int) for r in runs)
+    assert runs[0].seed != runs[1].seed
+
+
+def test_an_invalid_request_is_refused_before_queueing_and_names_the_parameter(services):
+    with pytest.raises(InputError) as error:
+        submit(services, frames=100000)
+    assert error.value.param == "frames" and error.value.suggestion is not None
+    assert services.history.list_runs_count() == 0
+
+
+def test_the_worker_validates_again_before_running(services):
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:  # as if written by an old client or by hand
+        run = repo.get_run(session, run_id)
+        run.params = {**run.params, "width": 63}
+    services.worker.run_until_idle()
+    run = services.history.get_run(run_id)
+    assert run.status == "failed" and run.error_kind == "input" and "multiple of 2" in run.error
+
+
+def test_runs_are_taken_in_submission_order(services):
+    ids = [submit(services) for _ in range(3)]
+    services.worker.run_until_idle()
+    runs = services.history.get_runs(ids)
+    assert [r.status for r in runs] == ["succeeded"] * 3
+    assert [r.started_at for r in runs] == sorted(r.started_at for r in runs)
+
+
+def test_a_rerun_repeats_the_parameters_and_seed_and_links_to_its_parent(services):
+    parent = submit(services, prompt="orbit", motion="drift")
+    services.worker.run_until_idle()
+    child = services.queue.rerun(parent)
+    fresh = services.queue.rerun(parent, new_seed=True)
+    services.worker.run_until_idle()
+    p, c, f = services.history.get_runs([parent, child, fresh])
+    assert c.parent_id == parent and c.params == p.params and c.input_image_id == p.input_image_id
+    assert f.parent_id == parent and f.seed != p.seed
+    # Same request and seed -> the same video, frame for frame.
+    assert decoded(c.video_path) == decoded(p.video_path)
+    assert decoded(f.video_path) != decoded(p.video_path)  # drift direction follows the seed
+
+
+def test_cancel_a_queued_run_at_once_and_a_running_one_within_a_frame(services):
+    queued = submit(services)
+    assert services.queue.cancel(queued) == "canceled"
+    long_run = submit(services, frames=240, width=512, height=512)
+    services.worker.start()
+    wait_for(lambda: services.history.get_run(long_run).step > 0)
+    assert services.queue.cancel(long_run) == "canceling"
+    wait_for(lambda: services.history.get_run(long_run).status == "canceled")
+    run = services.history.get_run(long_run)
+    assert run.step < 240 and run.video_path is None
+    assert services.history.get_run(queued).status == "canceled"
+
+
+def test_runs_left_running_by_a_dead_worker_come_back_and_complete(services):
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:
+        repo.claim_next(session, f"{__import__('socket').gethostname()}:999999:dead")
+    assert services.history.get_run(run_id).status == "running"
+    assert services.worker.recover() == [run_id]
+    services.worker.run_until_idle()
+    run = services.history.get_run(run_id)
+    assert run.status == "succeeded" and run.attempts == 2
+
+
+def test_a_run_interrupted_too_often_fails_instead_of_crash_looping(services):
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:
+        repo.update_run(session, run_id, status="interrupted", attempts=repo.MAX_ATTEMPTS)
+    services.worker.recover()
+    run = services.history.get_run(run_id)
+    assert run.status == "failed" and "interrupted 3 times" in run.error
+
+
+def test_stopping_the_worker_mid_run_marks_it_interrupted_and_it_resumes(services):
+    run_id = submit(services, frames=240, width=512, height=512)
+    services.worker.start()
+    wait_for(lambda: services.history.get_run(run_id).step > 0)
+    services.worker.stop()
+    assert services.history.get_run(run_id).status == "interrupted"
+    assert services.worker.recover() == [run_id]
+    services.worker.run_until_idle()
+    assert services.history.get_run(run_id).status == "succeeded"
+
+
+def test_two_workers_never_take_the_same_run(services):
+    ids = [submit(services) for _ in range(6)]
+    done: dict[str, list[int]] = {}
+
+    class Recording(Worker):
+        def _execute(self, run):
+            done.setdefault(self.worker_id, []).append(run.id)
+            super()._execute(run)
+
+    workers = [Recording(session_factory=services.sessions, registry=services.registry, storage=services.storage,
+                         paths=services.paths, poll_interval=0.05) for _ in range(2)]
+    threads = [threading.Thread(target=w.run_until_idle) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    taken = [i for ids_ in done.values() for i in ids_]
+    assert sorted(taken) == ids  # each run exactly once
+    assert all(r.status == "succeeded" for r in services.history.get_runs(ids))
+
+
+def test_a_missing_input_file_fails_the_run_with_a_clear_message(services):
+    run_id = submit(services)
+    Path(services.history.get_run(run_id).input_image.path).unlink()
+    services.worker.run_until_idle()
+    run = services.history.get_run(run_id)
+    assert run.status == "failed" and "input image file is missing" in run.error
