@@ -204,7 +204,8 @@ class DiffusionEngine:
             # filled memory, and they can be freed only once it is gone.
             oom = type(exc).__name__
         if oom is not None:
-            self.release()
+            self._loaded = None  # also when loading itself ran out: nothing half-placed is kept
+            rt.free_device_memory()
             raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
 
         manifest = self._manifest(adapter, runtime, seed, steps_run)
@@ -313,7 +314,7 @@ class DiffusionEngine:
         # disturbing anyone else's random state.
         devices = [torch.device(runtime.device).index or 0] if runtime.device.startswith("cuda") else []
         try:
-            with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            with torch.random.fork_rng(devices=devices), torch.no_grad():
                 torch.manual_seed(seed)
                 output = pipe(image=image, **kwargs)
         except BaseException:

@@ -74,7 +74,8 @@ def resolve_runtime(info: EngineInfo, settings: Settings, requested_mode: str | 
     back to fp16 on cards without bf16); the memory mode requested, else the setting, where 'auto'
     picks the fastest mode whose VRAM estimate fits in the free memory.
     """
-    mode = requested_mode or settings.memory_mode
+    # A run's own choice wins; "auto" there (the queue's default) defers to the Settings page.
+    mode = requested_mode if requested_mode not in (None, "", "auto") else settings.memory_mode
     if not info.needs_weights:
         return RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
     use_cuda = settings.device != "cpu" and cuda_available()
@@ -203,19 +204,15 @@ def apply_memory_mode(pipe: Any, runtime: RuntimeOptions) -> list[str]:
 
 def _enable_vae_savings(pipe: Any, *, tiling: bool) -> list[str]:
     vae = getattr(pipe, "vae", None)
-    done, missing = [], []
+    missing = []
     for name, wanted in (("slicing", True), ("tiling", tiling)):
         if not wanted:
             continue
         method = getattr(vae, f"enable_{name}", None)
-        if callable(method):
-            try:
-                method()
-                done.append(name)
-                continue
-            except NotImplementedError:
-                pass
-        missing.append(name)
+        try:
+            method()
+        except (TypeError, NotImplementedError):  # no such method, or this VAE cannot
+            missing.append(name)
     return [f"this VAE has no {name}" for name in missing]
 
 

@@ -280,8 +280,8 @@ def download(
     except RepositoryNotFoundError:
         raise DownloadError(f"There is no model {model_id!r} on the hub (or it needs a login).",
                             "Check the id; gated models need `huggingface-cli login` first.") from None
-    except (HfHubHTTPError, OSError) as exc:
-        raise DownloadError(f"Could not reach the hub to download {model_id}: {exc}", "Check the network and try again.") from None
+    except (HfHubHTTPError, OSError, ValueError) as exc:  # ValueError: not a valid repo id
+        raise DownloadError(f"Could not fetch {model_id}: {exc}", "Check the model id and the network, then try again.") from None
     index = json.loads(Path(index_path).read_text(encoding="utf-8"))
     wanted = select_files(index, files, prefer_variant=prefer_variant)
     if not any(name.endswith(WEIGHT_SUFFIX) for name in wanted):

@@ -172,6 +172,44 @@ def test_on_a_cpu_everything_runs_in_float32(monkeypatch):
     assert runtime.resolve_runtime(info, Settings(), "lowest").memory_mode == "lowest"
 
 
+def test_a_run_asking_for_auto_follows_the_memory_mode_setting(monkeypatch):
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    info = families.I2VGEN_XL.info()
+    assert runtime.resolve_runtime(info, Settings(memory_mode="lowest"), "auto").memory_mode == "lowest"
+
+
+@pytest.fixture()
+def fake_gpu(monkeypatch):
+    """A GPU as resolve_runtime sees one: CUDA present, 80 GB free, bf16 support switchable."""
+    import torch
+
+    support = {"bf16": True}
+    monkeypatch.setattr(runtime, "cuda_available", lambda: True)
+    monkeypatch.setattr(runtime, "gpu_memory", lambda: (80.0, 81.5))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: support["bf16"])
+    return support
+
+
+def test_on_a_gpu_precision_follows_the_family_unless_set(fake_gpu):
+    i2v, wan = families.I2VGEN_XL.info(), families.WAN22_TI2V_5B.info()
+    assert runtime.resolve_runtime(i2v, Settings(), None) == runtime.RuntimeOptions("cuda", "float16", "full_gpu")
+    assert runtime.resolve_runtime(wan, Settings(), None).dtype == "bfloat16"
+    assert runtime.resolve_runtime(i2v, Settings(precision="fp32"), None).dtype == "float32"
+    fake_gpu["bf16"] = False  # an older card
+    assert runtime.resolve_runtime(wan, Settings(), None).dtype == "float16"
+
+
+def test_on_a_gpu_the_memory_mode_comes_from_the_run_then_the_settings_then_free_memory(fake_gpu, monkeypatch):
+    i2v, wan14 = families.I2VGEN_XL.info(), families.WAN21_I2V_14B_480P.info()
+    assert runtime.resolve_runtime(i2v, Settings(memory_mode="lowest"), "model_offload").memory_mode == "model_offload"
+    assert runtime.resolve_runtime(i2v, Settings(memory_mode="lowest"), "auto").memory_mode == "lowest"
+    assert runtime.resolve_runtime(wan14, Settings(), "auto").memory_mode == "full_gpu"  # 70 GB <= 80 x 0.9
+    monkeypatch.setattr(runtime, "gpu_memory", lambda: (60.0, 80.0))
+    assert runtime.resolve_runtime(wan14, Settings(), "auto").memory_mode == "model_offload"
+    monkeypatch.setattr(runtime, "gpu_memory", lambda: (8.0, 12.0))
+    assert runtime.resolve_runtime(i2v, Settings(), None).memory_mode == "lowest"
+
+
 def test_the_plan_on_a_cpu_warns_and_estimates_from_the_settings(monkeypatch):
     monkeypatch.setattr(runtime, "cuda_available", lambda: False)
     info = families.I2VGEN_XL.info()
