@@ -17,8 +17,9 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,8 +204,29 @@ class MotionEngine:
         cancelled: Callable[[], bool],
     ) -> GenerationResult:
         clean = self.validate(params)
-        width, height, count = clean["width"], clean["height"], clean["frames"]
         started = time.perf_counter()
+        frames = np.empty((clean["frames"], clean["height"], clean["width"], 3), dtype=np.uint8)
+        for index, frame in enumerate(self.iter_frames(image, clean, on_step=on_step, cancelled=cancelled)):
+            frames[index] = frame
+        return GenerationResult(frames=frames, load_seconds=0.0, infer_seconds=time.perf_counter() - started,
+                                manifest=self.manifest(clean))
+
+    def iter_frames(
+        self,
+        image: Image.Image,
+        params: Mapping[str, Any],
+        *,
+        on_step: StepCallback,
+        cancelled: Callable[[], bool],
+    ) -> Iterator[np.ndarray]:
+        """Yield the frames in order as they are rendered, a few frames ahead on worker threads.
+
+        `generate` collects them into one array (the Engine contract); a caller may instead pass
+        this iterator straight to `write_mp4`, so that rendering overlaps encoding and only a handful
+        of frames are ever in memory.
+        """
+        clean = self.validate(params)
+        width, height, count = clean["width"], clean["height"], clean["frames"]
 
         # 1. The source at the output size (the worker normally hands it over already fitted).
         source = image if image.mode == "RGB" else image.convert("RGB")
@@ -216,40 +238,42 @@ class MotionEngine:
         windows = camera_path(clean["motion"], count, clean["strength"], clean["easing"], clean["seed"])
         boxes = [w.box(width, height) for w in windows]
 
-        # 3. Render in parallel, report in order. A frame is written straight into its slot.
-        frames = np.empty((count, height, width, 3), dtype=np.uint8)
+        def render(index: int) -> np.ndarray:
+            return np.asarray(source.resize((width, height), Image.Resampling.BICUBIC, box=boxes[index]))
 
-        def render(index: int) -> None:
-            frames[index] = np.asarray(source.resize((width, height), Image.Resampling.BICUBIC, box=boxes[index]))
-
+        # 3. Render ahead on threads, hand out in order; check for cancel after every frame.
         threads = _thread_count()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="motion") as pool:
-            futures = [pool.submit(render, index) for index in range(count)]
+            ahead: deque[Future[np.ndarray]] = deque()
+            submitted = 0
             try:
-                for index, future in enumerate(futures):
-                    future.result()
+                for index in range(count):
+                    while submitted < count and len(ahead) < 2 * threads:
+                        ahead.append(pool.submit(render, submitted))
+                        submitted += 1
+                    frame = ahead.popleft().result()
                     if cancelled():
                         raise Cancelled(f"Canceled after frame {index + 1} of {count}.")
                     on_step(index + 1, count)
-            except BaseException:
-                for pending in futures:
+                    yield frame
+            finally:  # also runs when the consumer stops early (an encode error, a cancel)
+                for pending in ahead:
                     pending.cancel()
-                raise
 
-        seconds = time.perf_counter() - started
-        manifest = {
+    def manifest(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """What made the frames, recorded with the run."""
+        return {
             "engine": "motion",
-            "motion": clean["motion"],
-            "strength": clean["strength"],
-            "easing": clean["easing"],
-            "seed": 0 if clean["seed"] is None else clean["seed"],
+            "motion": params["motion"],
+            "strength": params["strength"],
+            "easing": params["easing"],
+            "seed": 0 if params.get("seed") is None else params["seed"],
             "resample": "bicubic",
             "device": "cpu",
-            "threads": threads,
+            "threads": _thread_count(),
             "pillow": PIL.__version__,
             "numpy": np.__version__,
         }
-        return GenerationResult(frames=frames, load_seconds=0.0, infer_seconds=seconds, manifest=manifest)
 
     def release(self) -> None:
         """Nothing is held between runs."""

@@ -164,3 +164,27 @@ def test_validate_fills_defaults_and_drops_the_negative_prompt(engine):
     clean = engine.validate({"prompt": "a calm lake", "negative_prompt": "blur", "strength": "1.5"})
     assert clean["strength"] == 1.5 and clean["motion"] == "zoom_in" and clean["fit"] == "crop"
     assert clean["prompt"] == "a calm lake" and clean["negative_prompt"] == ""
+
+
+def test_streamed_frames_match_generate_and_encode(engine, texture, tmp_path):
+    from studio.media.encode import probe_video, write_mp4
+
+    params = {**SMALL, "motion": "ken_burns", "seed": 4}
+    expected = engine.generate(texture, params, RuntimeOptions(), on_step=lambda i, n: None, cancelled=lambda: False).frames
+    streamed = list(engine.iter_frames(texture, params, on_step=lambda i, n: None, cancelled=lambda: False))
+    assert np.array_equal(np.stack(streamed), expected)
+    frames = engine.iter_frames(texture, params, on_step=lambda i, n: None, cancelled=lambda: False)
+    info = probe_video(write_mp4(frames, 12, tmp_path / "streamed.mp4"))
+    assert (info.width, info.height, info.frames) == (W, H, 6)
+
+
+def test_cancel_while_streaming_leaves_no_file(engine, texture, tmp_path):
+    from studio.media.encode import write_mp4
+
+    steps = []
+    frames = engine.iter_frames(texture, {**SMALL, "frames": 30}, on_step=lambda i, n: steps.append(i),
+                                cancelled=lambda: len(steps) >= 4)
+    with pytest.raises(Cancelled):
+        write_mp4(frames, 12, tmp_path / "canceled.mp4")
+    assert steps == [1, 2, 3, 4]
+    assert list(tmp_path.iterdir()) == []
