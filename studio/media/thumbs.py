@@ -3,12 +3,14 @@ for the gallery grid. The format follows the file name's suffix: .jpg/.jpeg, .pn
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from studio.media.atomic import atomic_path
+from studio.storage import DiskFull
 
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
@@ -41,6 +43,12 @@ def _save(image: Image.Image, path: Path, quality: int) -> Path:
     options: dict[str, object] = {"optimize": True} if image_format in ("PNG", "JPEG") else {"method": 4}
     if image_format in ("JPEG", "WEBP"):
         options["quality"] = quality
-    with atomic_path(path) as tmp:
-        image.save(tmp, format=image_format, **options)
+    try:
+        with atomic_path(path) as tmp:
+            image.save(tmp, format=image_format, **options)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise DiskFull(f"The disk is full: could not write {path.name} in {path.parent}. "
+                           "Free some space or choose another output folder in Settings.") from None
+        raise
     return path
