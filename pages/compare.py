@@ -4,7 +4,7 @@ import streamlit as st
 
 from studio.db.repo import RunQuery
 from studio.ui import selection
-from studio.ui.compare import parameter_table
+from studio.ui.compare import comparison_html
 from studio.ui.runtime import services
 
 svc = services()
@@ -40,4 +40,4 @@ for column, run in zip(columns, runs):
 
 st.subheader("Parameters")
 st.caption("Rows where the runs differ are highlighted.")
-st.dataframe(parameter_table(runs), width="stretch")
+st.html(comparison_html(runs))

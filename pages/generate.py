@@ -12,12 +12,9 @@ from studio.ui.runtime import services
 svc = services()
 settings = svc.settings()
 engines = svc.registry.infos(include_developer=settings.developer_mode)
-engine_ids = [info.id for info in engines]
 labels = {info.id: info.label for info in engines}
 
 apply_edit_prefill(svc)
-if st.session_state.get("engine") not in engine_ids:
-    st.session_state["engine"] = svc.registry.default_engine_id(settings)
 
 st.title("Generate")
 left, right = st.columns([2, 3], gap="large")
@@ -26,8 +23,8 @@ with left:
     picked = image_picker(svc)
 
 with right:
-    engine_id = st.selectbox(
-        "Engine", engine_ids, key="engine",
+    engine_id = forms.select(
+        "Engine", "engine", list(labels), svc.registry.default_engine_id(settings),
         format_func=lambda eid: labels[eid] + ("" if svc.registry.status(eid).ready else " — not installed"),
         help="The model that animates the image. The built-in camera-motion engine needs no weights and runs "
              "in seconds on any machine; diffusion models need their weights installed (see Settings).",
@@ -40,39 +37,43 @@ with right:
         st.warning(f"{weights.detail}  \nInstall: `{weights.hint}`" if weights.hint else weights.detail,
                    icon=":material/download:")
 
+    request = {}
     if info.supports_prompt:
-        st.text_area("Prompt", key="prompt", height=90, placeholder="a slow push-in on a quiet lake at dawn",
-                     help="What should happen in the video. Recorded with the run and searchable in the gallery.")
+        request["prompt"] = st.text_area(
+            "Prompt", value=forms.initial("prompt", ""), key=forms.key("prompt"), height=90,
+            placeholder="a slow push-in on a quiet lake at dawn",
+            help="What should happen in the video. Recorded with the run and searchable in the gallery.")
     if info.supports_negative_prompt:
-        st.text_input("Negative prompt", key="negative_prompt",
-                      help="What the model should avoid, e.g. 'blurry, distorted, static'.")
+        request["negative_prompt"] = st.text_input(
+            "Negative prompt", value=forms.initial("negative_prompt", ""), key=forms.key("negative_prompt"),
+            help="What the model should avoid, e.g. 'blurry, distorted, static'.")
 
     if info.has_param("width") and info.has_param("height"):
         size_preset(info, picked.size if picked else None)
-    values = forms.param_widgets(info)
+    request.update(forms.param_widgets(info))
 
     seed_left, seed_right = st.columns([1, 2])
-    random_seed = seed_left.checkbox("Random seed", value=True, key="random_seed",
+    random_seed = seed_left.checkbox("Random seed", value=forms.initial("random_seed", True), key=forms.key("random_seed"),
                                      help="Draw a new seed for each run. The seed used is always recorded, "
                                           "so any run can be reproduced exactly.")
-    seed = seed_right.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="seed",
-                                   disabled=random_seed, help="Same seed + same parameters = same video.")
-    request = {**values, "seed": None if random_seed else int(seed),
-               "prompt": st.session_state.get("prompt", ""), "negative_prompt": st.session_state.get("negative_prompt", "")}
+    seed = seed_right.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, value=forms.initial("seed", 0),
+                                   key=forms.key("seed"), disabled=random_seed,
+                                   help="Same seed + same parameters = same video.")
+    request["seed"] = None if random_seed else int(seed)
 
     if info.needs_weights:
-        mode = st.selectbox("Memory mode", MEMORY_MODES, key="memory_mode", format_func=forms.pretty,
-                            help="How much of the model stays on the GPU. 'auto' picks from free VRAM and the "
-                                 "model's estimate; offload modes trade speed for memory.")
-        request["memory_mode"] = mode
-        st.caption(svc.plan(info.id, mode))
+        request["memory_mode"] = forms.select(
+            "Memory mode", "memory_mode", MEMORY_MODES, "auto", format_func=forms.pretty,
+            help="How much of the model stays on the GPU. 'auto' picks from free VRAM and the model's estimate; "
+                 "offload modes trade speed for memory.")
+        st.caption(svc.plan(info.id, request["memory_mode"]))
 
     error = None
     try:
         svc.queue.validate(engine_id, request)
     except InputError as exc:
         error = exc
-        forms.show_input_error(exc, engine_id, key="fix-param")
+        forms.show_input_error(exc, engine_id, button_key="fix-param")
 
     blocked = error is not None or picked is None or not weights.ready
     if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
@@ -81,7 +82,7 @@ with right:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name))
         except InputError as exc:
-            forms.show_input_error(exc, engine_id, key="fix-param-submit")
+            forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:
             st.error(f"Could not queue the run: {exc}")
         else:

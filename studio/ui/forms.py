@@ -1,9 +1,15 @@
-"""The model-aware parameter form: widgets built from an engine's ParamSpecs, so each engine shows
-only what it supports, with its own defaults, ranges and help."""
+"""The Generate form's state, and the model-aware parameter widgets built from an engine's
+ParamSpecs (each engine shows only what it supports, with its defaults, ranges and help).
+
+Widgets get their starting value from `value=` and keys carrying a generation number. Filling the
+form from code (Edit & re-run, a one-click fix, a size preset, a dropped file) stores the values and
+bumps the generation, so fresh widgets start from them. Assigning widget keys in session state
+instead races with reruns: a run interrupted between the assignment and the widget loses the value.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -11,60 +17,90 @@ import streamlit as st
 from studio.engines.base import EngineInfo, InputError, ParamSpec
 
 COLUMNS = 3
+_STATE = "generate_form"
 
 
-def param_key(engine_id: str, name: str) -> str:
-    return f"param:{engine_id}:{name}"
+def _state() -> dict[str, Any]:
+    return st.session_state.setdefault(_STATE, {"gen": 0, "values": {}, "names": set()})
+
+
+def key(name: str) -> str:
+    state = _state()
+    state["names"].add(name)
+    return f"{name}@{state['gen']}"
+
+
+def initial(name: str, default: Any) -> Any:
+    return _state()["values"].get(name, default)
+
+
+def current(name: str, default: Any = None) -> Any:
+    """The value a field has now: the live widget's, else the stored one, else the default."""
+    return st.session_state.get(f"{name}@{_state()['gen']}", initial(name, default))
+
+
+def fill(values: Mapping[str, Any], *, replace: bool = False) -> None:
+    """Set fields from code. Keeps what the user typed in other fields unless `replace`."""
+    state = _state()
+    if not replace:
+        live = {n: st.session_state[f"{n}@{state['gen']}"] for n in state["names"] if f"{n}@{state['gen']}" in st.session_state}
+        state["values"] = {**state["values"], **live}
+    else:
+        state["values"] = {}
+    state["values"].update(values)
+    state["gen"] += 1
+    state["names"] = set()
+
+
+def param_name(engine_id: str, name: str) -> str:
+    return f"{engine_id}.{name}"
 
 
 def pretty(value: Any) -> str:
     return str(value).replace("_", " ") if isinstance(value, str) else str(value)
 
 
-def prefill(info: EngineInfo, params: Mapping[str, Any]) -> None:
-    """Put a past run's values into this engine's widgets (before they are drawn)."""
-    for spec in info.params:
-        if spec.name in params and params[spec.name] is not None:
-            st.session_state[param_key(info.id, spec.name)] = params[spec.name]
+def engine_values(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Form field names for a past run's parameters of this engine."""
+    return {param_name(info.id, s.name): params[s.name] for s in info.params if params.get(s.name) is not None}
 
 
-def param_widgets(info: EngineInfo, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Draw one widget per parameter; returns the values as entered (validation is separate)."""
-    specs = [s for s in info.params if s.name not in skip]
+def select(label: str, name: str, options: Sequence[Any], default: Any, **kwargs: Any) -> Any:
+    value = initial(name, default)
+    index = list(options).index(value) if value in options else (list(options).index(default) if default in options else 0)
+    return st.selectbox(label, options, index=index, key=key(name), **kwargs)
+
+
+def param_widgets(info: EngineInfo) -> dict[str, Any]:
+    """One widget per parameter; returns the values as entered (validation is separate)."""
     values: dict[str, Any] = {}
     columns = st.columns(COLUMNS)
-    for index, spec in enumerate(specs):
+    for index, spec in enumerate(info.params):
         with columns[index % COLUMNS]:
             values[spec.name] = _widget(info.id, spec)
     return values
 
 
 def _widget(engine_id: str, spec: ParamSpec) -> Any:
-    key = param_key(engine_id, spec.name)
-    if key not in st.session_state:
-        st.session_state[key] = spec.default
+    name = param_name(engine_id, spec.name)
+    value = initial(name, spec.default)
     help_text = spec.help + (f"\n\nAllowed: {spec.rule}." if spec.rule else "")
     if spec.kind == "int":
         # No min/max on the widget: an out-of-range value gets the named rule and a one-click fix
         # instead of being clamped silently.
-        return st.number_input(spec.label, step=int(spec.step or 1), key=key, help=help_text)
+        return st.number_input(spec.label, value=int(value), step=int(spec.step or 1), key=key(name), help=help_text)
     if spec.kind == "float":
-        return st.number_input(spec.label, step=float(spec.step or 0.1), format="%.2f", key=key, help=help_text)
+        return st.number_input(spec.label, value=float(value), step=float(spec.step or 0.1), format="%.2f",
+                               key=key(name), help=help_text)
     if spec.kind == "bool":
-        return st.checkbox(spec.label, key=key, help=help_text)
-    if st.session_state[key] not in spec.choices:
-        st.session_state[key] = spec.default
-    return st.selectbox(spec.label, options=list(spec.choices), format_func=pretty, key=key, help=help_text)
+        return st.checkbox(spec.label, value=bool(value), key=key(name), help=help_text)
+    return select(spec.label, name, list(spec.choices), spec.default, format_func=pretty, help=help_text)
 
 
-def show_input_error(error: InputError, engine_id: str, *, key: str) -> None:
+def show_input_error(error: InputError, engine_id: str, *, button_key: str) -> None:
     """The rule that was broken, and the nearest valid value as a one-click fix."""
     st.error(error.message, icon=":material/rule:")
-    target = param_key(engine_id, error.param)
-    if error.suggestion is not None and target in st.session_state:
-        st.button(f"Use {pretty(error.suggestion)} for {error.param}", key=key, icon=":material/auto_fix_high:",
-                  on_click=_set_state, args=(target, error.suggestion))
-
-
-def _set_state(key: str, value: Any) -> None:
-    st.session_state[key] = value
+    if error.suggestion is not None and error.param not in ("engine", "prompt", "image"):
+        target = error.param if error.param in ("seed", "memory_mode") else param_name(engine_id, error.param)
+        st.button(f"Use {pretty(error.suggestion)} for {error.param}", key=button_key, icon=":material/auto_fix_high:",
+                  on_click=fill, args=({target: error.suggestion},))

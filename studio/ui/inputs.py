@@ -32,32 +32,30 @@ def apply_edit_prefill(svc: Services) -> None:
     edit = st.query_params.get("edit")
     if not edit or not edit.isdigit() or st.session_state.get("prefilled_from") == int(edit):
         return
-    run = svc.history.get_run(int(edit))
     st.session_state["prefilled_from"] = int(edit)
+    run = svc.history.get_run(int(edit))
     if run is None or run.engine not in svc.registry:
         st.session_state["prefill_error"] = f"Run #{edit} cannot be edited: it does not exist or its engine is gone."
         return
     info = svc.registry.get(run.engine).info
-    st.session_state["engine"] = run.engine
-    st.session_state["prompt"] = run.prompt
-    st.session_state["negative_prompt"] = run.negative_prompt
-    st.session_state["random_seed"] = False
-    st.session_state["seed"] = int(run.seed or 0)
+    values = {"engine": run.engine, "prompt": run.prompt, "negative_prompt": run.negative_prompt,
+              "random_seed": False, "seed": int(run.seed or 0), **forms.engine_values(info, run.params)}
     if run.params.get("memory_mode"):
-        st.session_state["memory_mode"] = run.params["memory_mode"]
-    forms.prefill(info, run.params)
+        values["memory_mode"] = run.params["memory_mode"]
     if run.input_image is not None:
         st.session_state["history_image"] = (run.input_image.id, run.input_image.path, run.id)
-        st.session_state["image_source"] = "From history"
+        values["image_source"] = "From history"
+    forms.fill(values, replace=True)
 
 
 def image_picker(svc: Services) -> PickedImage | None:
     if message := st.session_state.pop("prefill_error", None):
         st.warning(message)
     sources = ["Upload", "Sample"] + (["From history"] if "history_image" in st.session_state else [])
-    if st.session_state.get("image_source") not in sources:
-        st.session_state["image_source"] = "Upload"
-    source = st.radio("Input image", sources, horizontal=True, key="image_source",
+    # A sample is preselected so a first-time user can press Generate straight away.
+    default = forms.initial("image_source", "Sample" if sample_images() else "Upload")
+    source = st.radio("Input image", sources, index=sources.index(default) if default in sources else 0,
+                      horizontal=True, key=forms.key("image_source"),
                       help="Upload your own picture, start from a bundled sample, or reuse a past run's input.")
     picked: PickedImage | None = None
     if source == "Upload":
@@ -109,22 +107,24 @@ def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
     multiple = width_spec.multiple_of or 1
     presets = [p for p in SIZE_PRESETS if width_spec.maximum is None or p <= width_spec.maximum]
     left, right = st.columns([2, 1])
-    left.selectbox("Size preset", [None, *presets], key=f"preset:{info.id}",
-                   format_func=lambda p: "Custom (width × height below)" if p is None else f"{p} px long side",
+    options = ["custom", *presets]  # not None: Streamlit shows None as an empty placeholder
+    chosen = forms.initial(f"{info.id}.preset", "custom")
+    left.selectbox("Size preset", options, index=options.index(chosen) if chosen in options else 0,
+                   key=forms.key(f"{info.id}.preset"),
+                   format_func=lambda p: "Custom (width × height below)" if p == "custom" else f"{p} px long side",
                    on_change=_apply_preset, args=(info, image_size, multiple),
                    help=f"Sets width and height for you; both are rounded to multiples of {multiple} as this model needs.")
-    right.checkbox("Keep image aspect", value=True, key=f"keep_aspect:{info.id}",
-                   on_change=_apply_preset, args=(info, image_size, multiple),
+    right.checkbox("Keep image aspect", value=forms.initial(f"{info.id}.keep_aspect", True),
+                   key=forms.key(f"{info.id}.keep_aspect"), on_change=_apply_preset, args=(info, image_size, multiple),
                    help="Match the input image's shape; otherwise square.")
 
 
 def _apply_preset(info: EngineInfo, image_size: tuple[int, int] | None, multiple: int) -> None:
-    preset = st.session_state.get(f"preset:{info.id}")
-    if preset is None:
+    preset = forms.current(f"{info.id}.preset")
+    if preset in (None, "custom"):
         return
-    if st.session_state.get(f"keep_aspect:{info.id}", True) and image_size:
+    if forms.current(f"{info.id}.keep_aspect", True) and image_size:
         width, height = suggested_size(image_size[0], image_size[1], preset, multiple)
     else:
         width = height = max(multiple, preset // multiple * multiple)
-    st.session_state[forms.param_key(info.id, "width")] = width
-    st.session_state[forms.param_key(info.id, "height")] = height
+    forms.fill({forms.param_name(info.id, "width"): width, forms.param_name(info.id, "height"): height})

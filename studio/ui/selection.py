@@ -23,9 +23,9 @@ def remove(run_id: int) -> None:
 
 
 def checkbox(container, run_id: int) -> None:
-    key = f"pick-{run_id}"
-    st.session_state[key] = run_id in selected()
-    container.checkbox("Compare", key=key, on_change=_toggle, args=(run_id, key),
+    # The key carries the state so a checkbox follows changes made elsewhere (detail page, Compare).
+    key = f"pick-{run_id}-{run_id in selected()}"
+    container.checkbox("Compare", value=run_id in selected(), key=key, on_change=_toggle, args=(run_id, key),
                        help=f"Select up to {MAX_COMPARE} runs, then open Compare.")
 
 
