@@ -60,6 +60,9 @@ class PipelineAdapter:
     denoiser: str = "transformer"
     # Short notes on workarounds this adapter applies, copied into every manifest.
     compat_notes: tuple[str, ...] = ()
+    # Components loaded in float32 even when the rest runs in half precision, where the model card
+    # does so (read from the file in float32, never rounded to half first).
+    float32_components: tuple[str, ...] = ()
 
     def pipeline_class(self) -> type:
         raise NotImplementedError
@@ -243,9 +246,12 @@ class DiffusionEngine:
         started = time.perf_counter()
         want_half = runtime.dtype != "float32"
         variant = "fp16" if weights.variant_in(location, "fp16") and (want_half or not weights.plain_weights_in(location)) else None
+        dtype: Any = rt.torch_dtype(runtime.dtype)
+        if want_half and adapter.float32_components:
+            dtype = {"default": dtype, **{name: rt.torch_dtype("float32") for name in adapter.float32_components}}
         pipe = adapter.pipeline_class().from_pretrained(
             str(location),
-            dtype=rt.torch_dtype(runtime.dtype),
+            dtype=dtype,
             variant=variant,
             use_safetensors=True,
             local_files_only=True,
