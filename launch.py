@@ -369,8 +369,7 @@ def cmd_serve(args, console: Console) -> int:
         return 1
     env = _server_environment(args)
     env[auth.PASSWORD_HASH_ENV] = password_hash
-    child = _start_server(args, env, console)
-    return _supervise(args, console, child)
+    return _serve(args, console, env)
 
 
 def _serve_on_loopback(args, console: Console) -> int:
@@ -383,12 +382,11 @@ def _serve_on_loopback(args, console: Console) -> int:
     if port.failed:
         console.check(port)
         return 1
-    child = _start_server(args, _server_environment(args), console)
-    paths = start_log(console, "serve")
-    console.info(f"Log: {console.log_path}")
-    console.check(port)
 
     def while_starting() -> bool:
+        paths = start_log(console, "serve")  # the lines said so far are written to it first
+        console.info(f"Log: {console.log_path}")
+        console.check(port)
         gpu = threading.Thread(target=lambda: console.check(checks._guarded("gpu", checks.check_gpu)),
                                name="preflight-gpu", daemon=True)
         gpu.start()
@@ -397,7 +395,7 @@ def _serve_on_loopback(args, console: Console) -> int:
         console.error("Stopping: fix the FAIL lines above (each ends with what to do), then run the same command again.")
         return False
 
-    return _supervise(args, console, child, while_starting=while_starting)
+    return _serve(args, console, _server_environment(args), while_starting=while_starting)
 
 
 def _server_environment(args) -> dict[str, str]:
@@ -443,33 +441,33 @@ def local_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def _start_server(args, env: dict[str, str], console: Console) -> subprocess.Popen:
-    console.info(f"Starting the studio on {args.host}:{args.port} …")
-    # Own session (process group): a Ctrl-C in the terminal reaches only this launcher, which
-    # then stops the server once, with SIGTERM, and waits for it.
-    return subprocess.Popen(server_command(sys.executable, args.host, args.port), cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _supervise(args, console: Console, child: subprocess.Popen, *, while_starting=None) -> int:
-    """Wait until the server is healthy, announce it, keep it until Ctrl-C/SIGTERM, stop it cleanly.
-    The server's output goes to this launch's log (and to the console with --debug)."""
+def _serve(args, console: Console, env: dict[str, str], *, while_starting=None) -> int:
+    """Start the server, run `while_starting` (checks; False stops the server again), wait until it
+    is healthy, announce it, keep it until Ctrl-C/SIGTERM and stop it cleanly. The server's output
+    goes to this launch's log (and to the console with --debug)."""
     url = local_url(args.host, args.port)
-    pump = threading.Thread(target=_pump_output, args=(child, console), name="server-output", daemon=True)
-    pump.start()
     stop = threading.Event()
     signals_seen: list[int] = []
+    child: subprocess.Popen | None = None
 
     def on_signal(signum, _frame) -> None:
         signals_seen.append(signum)
         # A second Ctrl-C means "now"; repeated SIGTERMs (a supervisor's, say) still stop cleanly.
-        if signum == signal.SIGINT and signals_seen.count(signal.SIGINT) > 1 and child.poll() is None:
+        if signum == signal.SIGINT and signals_seen.count(signal.SIGINT) > 1 and child and child.poll() is None:
             console.important("Stopping now (second signal).")
             child.kill()
         stop.set()
 
+    # Handlers first: from the moment the server exists, a signal must reach the code that stops it.
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        console.info(f"Starting the studio on {args.host}:{args.port} …")
+        # Own session (process group): a Ctrl-C in the terminal reaches only this launcher, which
+        # then stops the server once, with SIGTERM, and waits for it.
+        child = subprocess.Popen(server_command(sys.executable, args.host, args.port), cwd=ROOT, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        pump = threading.Thread(target=_pump_output, args=(child, console), name="server-output", daemon=True)
+        pump.start()
         checks_passed = while_starting() if while_starting else True
         ready = checks_passed and _wait_until_ready(child, f"{url}/_stcore/health", stop)
         if ready:
@@ -508,7 +506,7 @@ def _supervise(args, console: Console, child: subprocess.Popen, *, while_startin
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if child.poll() is None:  # never leave a server behind, whatever happened above
+        if child is not None and child.poll() is None:  # never leave a server behind, whatever happened
             child.kill()
             child.wait()
 
@@ -774,7 +772,9 @@ def _read_new_password() -> str | None:
 
 def cmd_test(args, paths, console: Console) -> int:
     _ensure_chromium(console)
-    command = [sys.executable, "-m", "pytest", "tests", "-q", *args.pytest_args]
+    # Paths among the extra arguments replace the default `tests` (e.g. `test tests/unit -x`).
+    names_paths = any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args.pytest_args)
+    command = [sys.executable, "-m", "pytest", *([] if names_paths else ["tests"]), "-q", *args.pytest_args]
     console.info(f"Running: {' '.join(command[1:])}")
     return subprocess.call(command, cwd=ROOT)
 

@@ -301,3 +301,51 @@ def test_serve_stops_the_server_again_when_a_check_fails(studio_env, free_port):
     assert "[FAIL] database:" in result.stdout and "Studio ready" not in result.stdout
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", free_port)) != 0  # nothing is left listening
+
+
+# ----- models, download, worker -------------------------------------------------------------------
+
+def test_models_lists_every_engine_with_its_state(studio_env):
+    result = launch("models", env=studio_env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    motion = next(line for line in lines if line.startswith("motion "))
+    assert "ready" in motion
+    for line in lines:
+        if "not installed" in line:
+            assert "python launch.py download " in line
+
+
+def test_download_offline_fails_at_once_with_a_clear_message(studio_env):
+    started = time.monotonic()
+    result = launch("download", "ali-vilab/i2vgen-xl", env=studio_env)
+    assert result.returncode != 0
+    assert "HF_HUB_OFFLINE" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_worker_processes_the_queue_until_sigterm(studio_env, photo):
+    from studio.jobs.queue import SubmitRequest
+    from studio.services import build_services
+
+    worker = subprocess.Popen([sys.executable, str(LAUNCH), "worker"], env=studio_env, cwd=PROJECT_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_line(worker, "Press Ctrl-C to stop")
+        services = build_services(Paths.from_env(studio_env))
+        try:
+            run_id = services.queue.submit(SubmitRequest(
+                engine="motion", params={"width": 80, "height": 64, "frames": 4}, image=Image.open(photo).convert("RGB")))
+            deadline = time.monotonic() + 60
+            while services.history.get_run(run_id).status in ("queued", "running"):
+                assert time.monotonic() < deadline, "the worker never finished the run"
+                time.sleep(0.2)
+            assert services.history.get_run(run_id).status == "succeeded"
+        finally:
+            services.close()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
