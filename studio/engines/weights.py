@@ -346,19 +346,34 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _progress_tqdm(say: Callable[[str], None]):
-    """A tqdm class that reports whole files fetched through `say` instead of drawing a bar."""
+def _progress_tqdm(say: Callable[[str], None], every_seconds: float = 5.0):
+    """A tqdm class that reports through `say` — a line every few seconds and one at the end —
+    instead of drawing a bar. The hub uses it for both its byte counters and its file counter."""
+    import time
+
     from tqdm.auto import tqdm
 
     class Reporter(tqdm):
         def __init__(self, *args, **kwargs):
+            kwargs.pop("name", None)
             kwargs["disable"] = True
             super().__init__(*args, **kwargs)
-            self._done = 0
+            self._count = kwargs.get("initial") or 0
+            self._unit = kwargs.get("unit", "it")
+            self._label = kwargs.get("desc") or "Downloading"
+            self._last = 0.0
 
         def update(self, n=1):
-            self._done += n or 0
-            say(f"  {self._done}/{self.total} files")
+            self._count += n or 0
+            now = time.monotonic()
+            finished = bool(self.total) and self._count >= self.total
+            if finished or now - self._last >= every_seconds:
+                self._last = now
+                if self._unit == "B":
+                    of = f" of {self.total / 1e9:.2f} GB" if self.total else ""
+                    say(f"  {self._label}: {self._count / 1e9:.2f} GB{of}")
+                else:
+                    say(f"  {self._label}: {self._count}/{self.total or '?'} files")
             return super().update(n)
 
     return Reporter

@@ -212,3 +212,17 @@ def test_download_fetches_only_what_loading_needs_preferring_the_fp16_variant():
     plain = weights.select_files(INDEX, repo_files, prefer_variant=None)
     assert "unet/diffusion_pytorch_model.safetensors" in plain
     assert not any(".fp16." in name or name.endswith(".bin") for name in plain)
+
+
+def test_download_progress_is_reported_as_lines_not_bars():
+    from tqdm.contrib.concurrent import thread_map
+
+    lines: list[str] = []
+    reporter = weights._progress_tqdm(lines.append, every_seconds=0)
+    bar = reporter(total=3e9, desc="Downloading bytes", unit="B", initial=0)
+    bar.update(1e9)
+    bar.update(2e9)
+    bar.close()
+    thread_map(lambda name: name, ["a", "b"], tqdm_class=reporter, desc="Fetching 2 files")
+    assert lines == ["  Downloading bytes: 1.00 GB of 3.00 GB", "  Downloading bytes: 3.00 GB of 3.00 GB",
+                     "  Fetching 2 files: 1/2 files", "  Fetching 2 files: 2/2 files"]
