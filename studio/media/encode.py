@@ -74,6 +74,7 @@ def write_mp4(
     colour for 2x2 pixel blocks so x264 needs even sides, and repeating the edge (unlike black bars
     or rescaling the whole frame) is invisible.
     """
+    _check_fps(fps)
     if not 0 <= int(crf) <= 51:
         raise ValueError(f"crf must be between 0 (lossless) and 51; got {crf}.")
     if preset not in X264_PRESETS:
@@ -106,6 +107,7 @@ def write_gif(
 ) -> Path:
     """An animated GIF (looping, scaled so its longer side is at most `max_side`), written
     atomically. Uses a palette computed from the whole clip, so gradients do not band badly."""
+    _check_fps(fps)
     if max_side < 2:
         raise ValueError(f"max_side must be at least 2; got {max_side}.")
     first, rest = _first_frame(frames)
@@ -181,8 +183,6 @@ def read_video_frames(path: Path | str, *, max_frames: int | None = None) -> np.
 def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path: Path,
             output_args: list[str], *, what: str) -> Path:
     """Pipe raw RGB frames into ffmpeg writing to a temporary name, then rename into place."""
-    if not 0 < fps <= 240:
-        raise ValueError(f"fps must be between 1 and 240; got {fps}.")
     width, height = size
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +224,11 @@ def _encode_failure(log: str, path: Path, what: str) -> Exception:
     if "Permission denied" in log:
         return EncodeError(f"No permission to write the {what} in {path.parent}. Choose a folder you can write to.")
     return EncodeError(f"ffmpeg could not write the {what} {path.name}: {_last_lines(log) or 'no error message'}")
+
+
+def _check_fps(fps: float) -> None:
+    if not 0 < fps <= 240:
+        raise ValueError(f"fps must be above 0 and at most 240; got {fps}.")
 
 
 def _first_frame(frames: np.ndarray | Iterable[np.ndarray]) -> tuple[np.ndarray, Iterator[np.ndarray]]:

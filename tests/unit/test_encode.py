@@ -137,6 +137,8 @@ def test_frames_must_be_rgb_uint8(tmp_path):
         write_mp4(np.zeros((2, 16, 16, 3), np.float32), 12, tmp_path / "x.mp4")
     with pytest.raises(ValueError, match="no frames"):
         write_mp4([], 12, tmp_path / "x.mp4")
+    with pytest.raises(ValueError, match="fps"):
+        write_mp4(moving_frames(2, 16, 16), 0, tmp_path / "x.mp4")
     assert files_in(tmp_path) == []
 
 
