@@ -18,7 +18,7 @@ import platform
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +136,10 @@ class DiffusionEngine:
             folder = self.tiny_folder()
             if not (folder / weights.MODEL_INDEX).is_file():
                 return WeightsStatus("ready", f"Tiny random pipeline; built in code on first use at {folder}.", "", str(folder))
-            return weights.check_folder(folder, family.engine_id)
+            status = weights.check_folder(folder)
+            if not status.ready:
+                return replace(status, hint=f"Delete {folder}; it is built again on first use.")
+            return status
         return weights.locate(family.hub_id, self._settings.model_dirs, index_classes=family.index_classes)
 
     @property

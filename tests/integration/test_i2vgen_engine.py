@@ -286,3 +286,13 @@ def test_released_checkpoint_layout_loads_every_text_encoder_weight(tiny_folder)
     state = model.state_dict()
     for key, tensor in stored.items():
         torch.testing.assert_close(state[key.removeprefix("text_model.")], tensor)
+
+
+def test_a_damaged_tiny_folder_is_reported_with_how_to_rebuild_it(tmp_path):
+    engine = DiffusionEngine(families.TINY_I2VGEN_XL, Settings(), _paths(tmp_path))
+    folder = engine.tiny_folder()
+    build_tiny_i2vgen_xl(folder)
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+    status = engine.weights_status()
+    assert status.state == "unusable" and "unet" in status.detail
+    assert status.hint == f"Delete {folder}; it is built again on first use."
