@@ -94,8 +94,9 @@ def session_runs(svc, run_ids: list[int]) -> None:
     if not run_ids:
         st.caption("Runs you queue appear here with live progress; every run is also kept in the Gallery.")
         return
-    _active_panel(tuple(run_ids))
-    finished = [r for r in svc.history.get_runs(list(reversed(run_ids))) if r.status not in ("queued", "running")]
+    runs = svc.history.get_runs(list(reversed(run_ids)))
+    finished = [r for r in runs if r.status not in ("queued", "running")]
+    _active_panel(tuple(run_ids), frozenset(r.id for r in finished))
     for run in finished[:3]:
         with st.container(border=True):
             outcome(run, key_prefix="mine")
@@ -104,14 +105,11 @@ def session_runs(svc, run_ids: list[int]) -> None:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def _active_panel(run_ids: tuple[int, ...]) -> None:
+def _active_panel(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> None:
     runs = services().history.get_runs(list(run_ids))
-    active = [r for r in runs if r.status in ("queued", "running")]
-    seen = st.session_state.setdefault("active_seen", set())
-    if seen - {r.id for r in active}:
-        # A run finished since the last poll: redraw the whole page once to show its video.
-        st.session_state["active_seen"] = {r.id for r in active}
+    if {r.id for r in runs if r.status not in ("queued", "running")} != shown_finished:
+        # A run finished since the page was drawn: redraw the whole page once to show its video.
         st.rerun(scope="app")
-    st.session_state["active_seen"] = {r.id for r in active}
-    for run in active:
-        run_progress(run, key_prefix="active")
+    for run in runs:
+        if run.status in ("queued", "running"):
+            run_progress(run, key_prefix="active")
