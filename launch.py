@@ -387,7 +387,7 @@ def _serve_on_loopback(args, console: Console) -> int:
         paths = start_log(console, "serve")  # the lines said so far are written to it first
         console.info(f"Log: {console.log_path}")
         console.check(port)
-        gpu = threading.Thread(target=lambda: console.check(checks._guarded("gpu", checks.check_gpu)),
+        gpu = threading.Thread(target=lambda: console.check(checks.guarded("gpu", checks.check_gpu)),
                                name="preflight-gpu", daemon=True)
         gpu.start()
         if preflight(args, paths, console, port=None, migrate_db=False, gpu=False):

@@ -76,7 +76,7 @@ def run_checks(paths: Paths, *, host: str = "127.0.0.1", port: int | None = 8501
             on_result(result)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-gpu") as pool:
-        gpu_future = pool.submit(_guarded, "gpu", check_gpu) if gpu else None
+        gpu_future = pool.submit(guarded, "gpu", check_gpu) if gpu else None
         for result in _ordered_checks(paths, host, port, migrate_db):
             record(result)
         if gpu_future is not None:
@@ -85,23 +85,24 @@ def run_checks(paths: Paths, *, host: str = "127.0.0.1", port: int | None = 8501
 
 
 def _ordered_checks(paths: Paths, host: str, port: int | None, migrate_db: bool) -> Iterator[CheckResult]:
-    yield _guarded("python", check_python)
-    packages = _guarded("packages", check_packages)
+    yield guarded("python", check_python)
+    packages = guarded("packages", check_packages)
     yield packages
     if packages.failed:
         return  # the rest import those packages
-    yield _guarded("folders", lambda: check_folders(paths, _outputs_dir(paths)))
+    yield guarded("folders", lambda: check_folders(paths, _outputs_dir(paths)))
     if port is not None:
-        yield _guarded("port", lambda: check_port(host, port))
-    database = _guarded("database", lambda: check_database(paths, migrate_db=migrate_db))
+        yield guarded("port", lambda: check_port(host, port))
+    database = guarded("database", lambda: check_database(paths, migrate_db=migrate_db))
     yield database
-    yield _guarded("ffmpeg", check_ffmpeg)
-    yield _guarded("disk", lambda: check_disk(_outputs_dir(paths)))
+    yield guarded("ffmpeg", check_ffmpeg)
+    yield guarded("disk", lambda: check_disk(_outputs_dir(paths)))
     if not database.failed:  # the engines read their settings from the database
-        yield from _guarded_many("engines", lambda: check_engines(paths))
+        yield from guarded_many("engines", lambda: check_engines(paths))
 
 
-def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+def guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+    """Run one check; an exception becomes a FAIL naming it."""
     try:
         return check()
     except Exception as exc:  # a crashing check is a finding, not a crash of the launcher
@@ -109,7 +110,7 @@ def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
                            "run `python launch.py --check --debug` and see the log for details")
 
 
-def _guarded_many(name: str, check: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+def guarded_many(name: str, check: Callable[[], list[CheckResult]]) -> list[CheckResult]:
     try:
         return check()
     except Exception as exc:

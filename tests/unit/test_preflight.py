@@ -123,5 +123,5 @@ def test_a_crashing_check_becomes_a_fail():
     def broken():
         raise RuntimeError("boom")
 
-    result = preflight._guarded("thing", broken)
+    result = preflight.guarded("thing", broken)
     assert result.status == "FAIL" and "boom" in result.detail
