@@ -123,7 +123,7 @@ def cpu_seconds() -> float:
 def studio_request(args: argparse.Namespace) -> tuple[MotionEngine, dict]:
     engine = MotionEngine()
     params = engine.validate({"width": args.width, "height": args.height, "frames": args.frames, "fps": args.fps,
-                              "motion": "zoom_in", "strength": 1.0, "easing": "ease_in_out"})
+                              "motion": "zoom_in", "guidance": 1.0, "easing": "ease_in_out"})
     return engine, params
 
 

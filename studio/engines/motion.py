@@ -65,7 +65,9 @@ PARAMS: tuple[ParamSpec, ...] = (
         choices=MOTIONS,
     ),
     ParamSpec(
-        "strength", "Strength", "float", 1.0,
+        # Named "guidance" like the diffusion engines' strength-of-request knob, so a guidance sweep
+        # or comparison means "how strongly the request is applied" whatever the engine.
+        "guidance", "Motion amount", "float", 1.0,
         "How far the camera moves. 1 is a gentle move (a 35% zoom, or a pan across about a sixth of "
         "the picture); 3 is dramatic. Large values enlarge the picture more, which softens it.",
         minimum=0.1, maximum=3.0, step=0.1,
@@ -236,7 +238,7 @@ class MotionEngine:
         source.load()
 
         # 2. Where the camera looks in every frame.
-        windows = camera_path(clean["motion"], count, clean["strength"], clean["easing"], clean["seed"])
+        windows = camera_path(clean["motion"], count, clean["guidance"], clean["easing"], clean["seed"])
         boxes = [w.box(width, height) for w in windows]
 
         def render(index: int) -> np.ndarray:
@@ -266,7 +268,7 @@ class MotionEngine:
         return {
             "engine": "motion",
             "motion": params["motion"],
-            "strength": params["strength"],
+            "guidance": params["guidance"],
             "easing": params["easing"],
             "seed": 0 if params.get("seed") is None else params["seed"],
             "resample": "bicubic",

@@ -79,11 +79,11 @@ def test_zoom_in_starts_on_the_picture_and_closes_in_on_the_centre(engine):
     # A red square in the middle of blue: zooming in makes it fill more of the frame.
     image = Image.new("RGB", (W, H), (0, 0, 255))
     image.paste((255, 0, 0), (40, 24, 56, 40))
-    frames = run(engine, image, motion="zoom_in", strength=2.0).frames
+    frames = run(engine, image, motion="zoom_in", guidance=2.0).frames
     assert np.array_equal(frames[0], np.asarray(image))  # zoom 1: the picture itself
     red_share = [(f[..., 0] > 128).mean() for f in frames]
     assert red_share == sorted(red_share) and red_share[-1] > 2 * red_share[0]
-    zoom_out = run(engine, image, motion="zoom_out", strength=2.0).frames
+    zoom_out = run(engine, image, motion="zoom_out", guidance=2.0).frames
     assert np.array_equal(zoom_out[-1], np.asarray(image))
 
 
@@ -91,28 +91,28 @@ def test_zoom_in_starts_on_the_picture_and_closes_in_on_the_centre(engine):
 def test_pans_move_the_view_the_way_they_say(engine, motion, sign):
     # Brightness grows to the right; panning right shows brighter picture, left darker.
     ramp = np.tile(np.linspace(0, 255, W)[None, :, None], (H, 1, 3)).astype(np.uint8)
-    frames = run(engine, Image.fromarray(ramp), motion=motion, strength=2.0).frames
+    frames = run(engine, Image.fromarray(ramp), motion=motion, guidance=2.0).frames
     means = [float(f.mean()) for f in frames]
     assert np.sign(means[-1] - means[0]) == sign
 
 
 def test_pan_up_and_down_move_vertically(engine):
     ramp = np.tile(np.linspace(0, 255, H)[:, None, None], (1, W, 3)).astype(np.uint8)
-    up = run(engine, Image.fromarray(ramp), motion="pan_up", strength=2.0).frames
-    down = run(engine, Image.fromarray(ramp), motion="pan_down", strength=2.0).frames
+    up = run(engine, Image.fromarray(ramp), motion="pan_up", guidance=2.0).frames
+    down = run(engine, Image.fromarray(ramp), motion="pan_down", guidance=2.0).frames
     assert up[-1].mean() < up[0].mean() and down[-1].mean() > down[0].mean()
 
 
 @pytest.mark.parametrize("motion", MOTIONS)
 def test_edges_never_show_black(engine, motion):
     white = Image.new("RGB", (W, H), (255, 255, 255))
-    frames = run(engine, white, motion=motion, strength=3.0, seed=3).frames
+    frames = run(engine, white, motion=motion, guidance=3.0, seed=3).frames
     assert frames.min() == 255
 
 
 def test_motion_is_sub_pixel_smooth(engine, texture):
     # About a quarter of a pixel per frame: integer-pixel crops would repeat most frames.
-    frames = run(engine, texture, motion="pan_left", strength=1.0, easing="linear", frames=40).frames
+    frames = run(engine, texture, motion="pan_left", guidance=1.0, easing="linear", frames=40).frames
     assert all(not np.array_equal(frames[i], frames[i + 1]) for i in range(len(frames) - 1))
     path = camera_path("pan_left", 40, 1.0, "linear", 0)
     steps = [abs(b.box(W, H)[0] - a.box(W, H)[0]) for a, b in zip(path, path[1:])]
@@ -147,7 +147,7 @@ def test_cancel_stops_early(engine, texture):
         ({"width": 513}, "width", 514),
         ({"height": 4000}, "height", 1920),
         ({"frames": 1}, "frames", 2),
-        ({"strength": 5}, "strength", 3.0),
+        ({"guidance": 5}, "guidance", 3.0),
         ({"easing": "bounce"}, "easing", "ease_in_out"),
         ({"fps": "fast"}, "fps", 24),
         ({"speed": 2}, "speed", None),
@@ -161,8 +161,8 @@ def test_validation_names_the_parameter(engine, params, name, suggestion):
 
 
 def test_validate_fills_defaults_and_drops_the_negative_prompt(engine):
-    clean = engine.validate({"prompt": "a calm lake", "negative_prompt": "blur", "strength": "1.5"})
-    assert clean["strength"] == 1.5 and clean["motion"] == "zoom_in" and clean["fit"] == "crop"
+    clean = engine.validate({"prompt": "a calm lake", "negative_prompt": "blur", "guidance": "1.5"})
+    assert clean["guidance"] == 1.5 and clean["motion"] == "zoom_in" and clean["fit"] == "crop"
     assert clean["prompt"] == "a calm lake" and clean["negative_prompt"] == ""
 
 
