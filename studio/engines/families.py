@@ -111,6 +111,12 @@ def _decode_noise(default: float) -> ParamSpec:
                      minimum=0.0, maximum=1.0, step=0.005)
 
 
+def _steps_from_two(default: int) -> ParamSpec:
+    return replace(p.steps(default), minimum=2,
+                   help="Denoising steps. More is slower and usually cleaner; time grows linearly. "
+                   "This model needs at least 2.")
+
+
 def _fixed_size(width: int, height: int) -> tuple[ParamSpec, ParamSpec]:
     note = f"This model only makes {width}x{height} videos."
     return (
@@ -151,7 +157,7 @@ SVD_XT = Family(
     family="svd",
     hub_id="stabilityai/stable-video-diffusion-img2vid-xt",
     pipeline_class="StableVideoDiffusionPipeline",
-    adapter=None,
+    adapter="studio.engines.svd:SVDAdapter",
     params=(*p.size(1024, 576, multiple_of=64, minimum=256, maximum=1280), p.frames(25, minimum=2, maximum=25),
             p.fps(7), p.steps(25), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
             _noise_aug(), _decode_chunk(8, 25), p.FIT),
@@ -185,7 +191,7 @@ WAN22_TI2V_5B = Family(
     family="wan",
     hub_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
     pipeline_class="WanImageToVideoPipeline",
-    adapter=None,
+    adapter="studio.engines.wan:WanAdapter",
     params=(*p.size(1280, 704, multiple_of=32, minimum=256, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
             p.fps(24), p.steps(50), p.guidance(5.0), p.FIT),
     recommended_fps=24,
@@ -204,7 +210,7 @@ WAN21_I2V_14B_480P = Family(
     family="wan",
     hub_id="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
     pipeline_class="WanImageToVideoPipeline",
-    adapter=None,
+    adapter="studio.engines.wan:WanAdapter",
     params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), p.frames(81, minimum=5, maximum=161, congruent=(4, 1)),
             p.fps(16), p.steps(50), p.guidance(5.0), p.FIT),
     recommended_fps=16,
@@ -223,9 +229,9 @@ LTX_VIDEO = Family(
     family="ltx",
     hub_id="Lightricks/LTX-Video",
     pipeline_class="LTXImageToVideoPipeline",
-    adapter=None,
+    adapter="studio.engines.ltx:LTXAdapter",
     params=(*p.size(704, 480, multiple_of=32, minimum=256, maximum=1280), p.frames(161, minimum=9, maximum=257, congruent=(8, 1)),
-            p.fps(24), p.steps(50), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
+            p.fps(24), _steps_from_two(50), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
     recommended_fps=24,
     weights_gb=28.0,
     vram_gb={"full_gpu": 22.0, "model_offload": 12.0, "lowest": 6.0},
@@ -243,7 +249,7 @@ COGVIDEOX_5B_I2V = Family(
     family="cogvideox",
     hub_id="THUDM/CogVideoX-5b-I2V",
     pipeline_class="CogVideoXImageToVideoPipeline",
-    adapter=None,
+    adapter="studio.engines.cogvideox:CogVideoXAdapter",
     params=(*_fixed_size(720, 480), p.frames(49, minimum=9, maximum=49, congruent=(8, 1)),
             p.fps(8), p.steps(50), p.guidance(6.0), p.FIT),
     recommended_fps=8,
@@ -272,6 +278,70 @@ TINY_I2VGEN_XL = replace(
     developer_only=True,
 )
 
+
+def _tiny(real: Family, **changes: Any) -> Family:
+    """A tiny engine for `real`'s family, built the same way as the tiny I2VGen-XL: the real classes and
+    a few thousand random weights; its rules are the real family's, at smaller sizes."""
+    return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
+                   index_classes=(), cpu_seconds_per_step=0.05, developer_only=True, **changes)
+
+
+# Its VAE shrinks 8x like the real one and its UNet halves once: sizes on a 16 px grid.
+TINY_SVD = _tiny(
+    SVD_XT,
+    engine_id="tiny-svd",
+    label="Tiny Stable Video Diffusion (test)",
+    description="Randomly initialised, tiny Stable Video Diffusion for tests and developer checks: makes noise, fast on CPU.",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(3, minimum=2, maximum=25),
+            p.fps(7), p.steps(2), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
+            _noise_aug(), _decode_chunk(8, 25), p.FIT),
+    builder="studio.engines.tiny.svd:build_tiny_svd",
+)
+
+# The real 16x VAE and 2x2 patches: the real 32 px grid. Frames are 4k+1 as in the real model.
+TINY_WAN22_TI2V = _tiny(
+    WAN22_TI2V_5B,
+    engine_id="tiny-wan22-ti2v",
+    label="Tiny Wan 2.2 TI2V (test)",
+    description="Randomly initialised, tiny Wan 2.2 TI2V for tests and developer checks: makes noise, fast on CPU.",
+    params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
+            p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
+    builder="studio.engines.tiny.wan:build_tiny_wan22_ti2v",
+)
+
+# The real 8x VAE and 2x2 patches: the real 16 px grid.
+TINY_WAN21_I2V = _tiny(
+    WAN21_I2V_14B_480P,
+    engine_id="tiny-wan21-i2v",
+    label="Tiny Wan 2.1 I2V (test)",
+    description="Randomly initialised, tiny Wan 2.1 I2V for tests and developer checks: makes noise, fast on CPU.",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
+            p.fps(16), p.steps(2), p.guidance(5.0), p.FIT),
+    builder="studio.engines.tiny.wan:build_tiny_wan21_i2v",
+)
+
+# The real 32x/8x VAE: the real 32 px grid and 8k+1 frames, and at least two steps.
+TINY_LTX = _tiny(
+    LTX_VIDEO,
+    engine_id="tiny-ltx",
+    label="Tiny LTX-Video (test)",
+    description="Randomly initialised, tiny LTX-Video for tests and developer checks: makes noise, fast on CPU.",
+    params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
+            p.fps(24), _steps_from_two(2), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
+    builder="studio.engines.tiny.ltx:build_tiny_ltx",
+)
+
+# Learned position embeddings for one size, as in the real model: 32x32 here.
+TINY_COGVIDEOX_I2V = _tiny(
+    COGVIDEOX_5B_I2V,
+    engine_id="tiny-cogvideox-i2v",
+    label="Tiny CogVideoX I2V (test)",
+    description="Randomly initialised, tiny CogVideoX I2V for tests and developer checks: makes noise, fast on CPU.",
+    params=(*_fixed_size(32, 32), p.frames(9, minimum=9, maximum=49, congruent=(8, 1)),
+            p.fps(8), p.steps(2), p.guidance(6.0), p.FIT),
+    builder="studio.engines.tiny.cogvideox:build_tiny_cogvideox_i2v",
+)
+
 FAMILIES: tuple[Family, ...] = (
     I2VGEN_XL,
     SVD_XT,
@@ -281,6 +351,11 @@ FAMILIES: tuple[Family, ...] = (
     LTX_VIDEO,
     COGVIDEOX_5B_I2V,
     TINY_I2VGEN_XL,
+    TINY_SVD,
+    TINY_WAN22_TI2V,
+    TINY_WAN21_I2V,
+    TINY_LTX,
+    TINY_COGVIDEOX_I2V,
 )
 
 

@@ -92,4 +92,5 @@ def build_tiny_svd_pipeline():
 
 def build_tiny_svd(folder: Path) -> Path:
     """Build the tiny SVD pipeline and save it (safetensors) to `folder`; returns `folder`."""
-    return save_pipeline(build_tiny_svd_pipeline(), Path(folder))
+    return save_pipeline(build_tiny_svd_pipeline(), Path(folder),
+                         model_index={"feature_extractor": ["transformers", "CLIPImageProcessor"]})

@@ -136,4 +136,5 @@ def build_tiny_wan22_ti2v(folder: Path) -> Path:
 
 def build_tiny_wan21_i2v(folder: Path) -> Path:
     """Build the tiny Wan2.1 I2V pipeline and save it to `folder`; returns `folder`."""
-    return save_pipeline(build_tiny_wan21_i2v_pipeline(), Path(folder))
+    return save_pipeline(build_tiny_wan21_i2v_pipeline(), Path(folder),
+                         model_index={"image_processor": ["transformers", "CLIPImageProcessor"]})
