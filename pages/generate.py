@@ -6,7 +6,7 @@ import streamlit as st
 from studio.engines.base import InputError
 from studio.jobs.queue import MEMORY_MODES, SubmitRequest
 from studio.ui import forms, status
-from studio.ui.inputs import apply_edit_prefill, image_picker, size_preset
+from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
 
 svc = services()
@@ -21,6 +21,7 @@ left, right = st.columns([2, 3], gap="large")
 
 with left:
     picked = image_picker(svc)
+    restore_from_file(svc)
 
 with right:
     engine_id = forms.select(

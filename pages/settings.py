@@ -31,3 +31,16 @@ st.dataframe([
     for info in svc.registry.infos(include_developer=current.developer_mode)
     for status in [svc.registry.status(info.id)]
 ], hide_index=True, width="stretch")
+
+st.subheader("Import runs")
+st.caption("Add runs exported from another studio (Gallery → select runs → Export zip). They get new numbers here; "
+           "their videos, inputs, tags and lineage come along.")
+bundle = st.file_uploader("Studio export (.zip)", type=["zip"], key="import_zip",
+                          help="A zip made by a studio's Export button. Nothing changes if the file is not valid.")
+if bundle is not None and st.button("Import", icon=":material/unarchive:"):
+    try:
+        imported = svc.import_upload(bundle.getvalue(), bundle.name)
+    except ValueError as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"Imported {len(imported)} runs: " + ", ".join(f"#{i}" for i in imported))

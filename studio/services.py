@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import datetime
+import tempfile
+from pathlib import Path
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -41,6 +44,22 @@ class Services:
         """Persist settings; new outputs go to the new folder from the next run on."""
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
+
+    def export_runs(self, run_ids: list[int]) -> Path:
+        """A zip of these runs (media, inputs, rows) in the data folder's exports/."""
+        from studio.archive import export_runs
+
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return export_runs(self.sessions, run_ids, self.paths.data_dir / "exports" / f"runs-{stamp}.zip")
+
+    def import_upload(self, data: bytes, name: str) -> list[int]:
+        """Import an uploaded studio export; raises ArchiveError (a ValueError) with the reason."""
+        from studio.archive import import_runs
+
+        with tempfile.TemporaryDirectory(dir=self.paths.data_dir) as folder:
+            path = Path(folder) / Path(name).name
+            path.write_bytes(data)
+            return import_runs(self.sessions, self.storage, path)
 
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""

@@ -30,6 +30,8 @@ from studio.db.models import Run
 from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, RuntimeOptions, WeightsMissing
 from studio.engines.registry import Registry
 from studio.jobs.queue import validate_request
+from studio.media.atomic import atomic_write_text
+from studio.recipes import MP4_TAG, Recipe
 from studio.storage import DiskFull, Storage
 
 log = logging.getLogger("studio.worker")
@@ -234,12 +236,12 @@ class Worker:
         started = time.perf_counter()
         files = storage.run_files(run.id, run.started_at or run.queued_at)
         manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
-        record = {"studio_run": run.id, "engine": run.engine, "model_id": run.model_id, "params": params, "manifest": manifest}
-        write_mp4(result.frames, params["fps"], files.video, metadata={"comment": json.dumps(record, sort_keys=True)})
+        recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
+        write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
         write_poster(result.frames[0], files.poster)
         write_thumbnail(result.frames[0], files.thumb)
         write_gif(result.frames, params["fps"], files.gif)
-        _write_json_atomic(files.sidecar, record)
+        atomic_write_text(files.sidecar, recipe.dumps())
         encode_seconds = time.perf_counter() - started
         log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, result.load_seconds,
                  result.infer_seconds, encode_seconds, files.video)
@@ -333,9 +335,3 @@ def _thread_file_handler(path: Path) -> logging.Handler:
     handler.setLevel(logging.INFO)
     return handler
 
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)

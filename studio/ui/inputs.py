@@ -11,6 +11,7 @@ from PIL import Image
 
 from studio.engines.base import EngineInfo
 from studio.media.images import ImageRejected, load_upload, suggested_size
+from studio.recipes import NotARecipe, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms
@@ -46,6 +47,41 @@ def apply_edit_prefill(svc: Services) -> None:
         st.session_state["history_image"] = (run.input_image.id, run.input_image.path, run.id)
         values["image_source"] = "From history"
     forms.fill(values, replace=True)
+
+
+def restore_from_file(svc: Services) -> None:
+    """Drop a studio-made MP4 or its JSON sidecar to fill the form with the parameters it was made with."""
+    message = st.session_state.pop("recipe_message", None)
+    with st.expander("Restore settings from a studio video or .json", icon=":material/settings_backup_restore:",
+                     expanded=message is not None):
+        if message:
+            (st.error if message[0] == "error" else st.success)(message[1])
+        upload = st.file_uploader("Studio file", type=["mp4", "json"], key="recipe_upload", label_visibility="collapsed",
+                                  help="Every video the studio makes carries its parameters (and a .json file sits beside "
+                                       "it). Drop one here to set the form to exactly those parameters.")
+        if upload is None or st.session_state.get("recipe_applied") == upload.file_id:
+            return
+        st.session_state["recipe_applied"] = upload.file_id
+        try:
+            recipe = read_recipe(upload.getvalue(), upload.name)
+        except NotARecipe as exc:
+            st.session_state["recipe_message"] = ("error", str(exc))
+        else:
+            if recipe.engine not in svc.registry:
+                st.session_state["recipe_message"] = ("error", f"{upload.name} was made with engine {recipe.engine!r}, "
+                                                               "which this studio does not have.")
+            else:
+                info = svc.registry.get(recipe.engine).info
+                values = {"engine": recipe.engine, "prompt": recipe.params.get("prompt", ""),
+                          "negative_prompt": recipe.params.get("negative_prompt", ""), **forms.engine_values(info, recipe.params)}
+                if recipe.params.get("seed") is not None:
+                    values.update(random_seed=False, seed=int(recipe.params["seed"]))
+                if recipe.params.get("memory_mode"):
+                    values["memory_mode"] = recipe.params["memory_mode"]
+                forms.fill(values)
+                origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
+                st.session_state["recipe_message"] = ("success", f"Restored the parameters of {upload.name}{origin}.")
+            st.rerun()
 
 
 def image_picker(svc: Services) -> PickedImage | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio.ui.runtime import services
+
 MAX_COMPARE = 4
 
 
@@ -37,8 +39,12 @@ def compare_bar() -> None:
     ids = selected()
     if not ids:
         return
-    left, right = st.columns([4, 1])
-    left.caption("Selected for comparison: " + ", ".join(f"#{i}" for i in ids))
+    left, middle, right = st.columns([3, 1, 1])
+    left.caption("Selected: " + ", ".join(f"#{i}" for i in ids))
     if len(ids) >= 2:
-        right.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
-                        query_params={"runs": ",".join(map(str, ids))})
+        middle.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
+                         query_params={"runs": ",".join(map(str, ids))})
+    right.download_button("Export zip", data=lambda: services().export_runs(ids).read_bytes(), file_name="studio-runs.zip",
+                          mime="application/zip", icon=":material/archive:", key="export-selected",
+                          help="The selected runs with their videos, inputs and parameters, for another studio's "
+                               "Settings → Import.")
