@@ -177,6 +177,47 @@ def read_video_frames(path: Path | str, *, max_frames: int | None = None) -> np.
     return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)
 
 
+def iter_video_frames(path: Path | str, *, fit: tuple[int, int], fps: float | None = None,
+                      background: tuple[int, int, int] = (0, 0, 0)) -> Iterator[np.ndarray]:
+    """Decode a video one (H, W, 3) uint8 RGB frame at a time, never holding the clip in memory.
+
+    Each frame is scaled to fit inside `fit` = (width, height), keeping its aspect, and centred on
+    `background`. With `fps` the clip is resampled in time (frames repeated or dropped) so clips of
+    different rates line up by time. Closing the generator early stops ffmpeg.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such video: {path}")
+    width, height = fit
+    if width < 2 or height < 2:
+        raise ValueError(f"fit must be at least 2x2 pixels; got {width}x{height}.")
+    colour = "0x{:02x}{:02x}{:02x}".format(*background)
+    graph = (f"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=bicubic,"
+             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={colour},format=rgb24")
+    if fps is not None:
+        _check_fps(fps)
+        graph = f"fps={fps:g}," + graph
+    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1", "-i", str(path),
+               "-map", "0:v:0", "-vf", graph, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    frame_bytes = width * height * 3
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        try:
+            while True:
+                raw = process.stdout.read(frame_bytes)
+                if len(raw) < frame_bytes:
+                    break
+                yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+            if process.wait() != 0:
+                stderr.seek(0)
+                raise EncodeError(f"Could not decode {path.name}: {_last_lines(stderr.read().decode('utf-8', 'replace'))}")
+        finally:
+            if process.poll() is None:  # the caller stopped early (or failed): do not leave ffmpeg behind
+                process.kill()
+            process.stdout.close()
+            process.wait()
+
+
 # ---------------------------------------------------------------------------------------------
 
 
