@@ -44,6 +44,15 @@ class History:
         with session_scope(self._sessions) as session:
             return session.get(Sweep, sweep_id)
 
+    def sweep_runs(self, sweep_id: int) -> list[Run]:
+        with session_scope(self._sessions) as session:
+            return repo.sweep_runs(session, sweep_id)
+
+    def set_sweep_compare_video(self, sweep_id: int, path: str | None) -> None:
+        """Record (or with None, forget) the sweep's exported comparison video."""
+        with session_scope(self._sessions) as session:
+            repo.set_sweep_compare_video(session, sweep_id, path)
+
     def queue(self) -> list[QueueEntry]:
         with session_scope(self._sessions) as session:
             runs = repo.active_runs(session)

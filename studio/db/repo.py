@@ -108,6 +108,18 @@ def add_sweep(session: Session, *, name: str, base_params: dict[str, Any], axes:
     return sweep
 
 
+def sweep_runs(session: Session, sweep_id: int) -> list[Run]:
+    """A sweep's runs not in the trash, in the order they were queued."""
+    return list(session.scalars(
+        select(Run).where(Run.sweep_id == sweep_id, Run.deleted_at.is_(None)).order_by(Run.id)
+        .options(selectinload(Run.tags), selectinload(Run.input_image))
+    ))
+
+
+def set_sweep_compare_video(session: Session, sweep_id: int, path: str | None) -> None:
+    session.execute(update(Sweep).where(Sweep.id == sweep_id).values(compare_video_path=path))
+
+
 @dataclass
 class RunQuery:
     """What the gallery asks for. Empty fields filter nothing."""
