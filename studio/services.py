@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime
 import tempfile
-from pathlib import Path
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker

@@ -3,11 +3,10 @@ file taken first, and a clear refusal when the database was written by newer cod
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import sqlite3
 
 from alembic import command
 from alembic.config import Config
@@ -16,7 +15,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from studio.config import PROJECT_ROOT
-
 
 # Tables that migrations create by hand and the ORM does not map: the full-text index and its
 # shadow tables. Autogenerate and the drift test must not see them as strays.

@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any

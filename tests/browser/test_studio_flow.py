@@ -4,7 +4,6 @@ the run is in the gallery → re-run → compare shows both, differences highlig
 from __future__ import annotations
 
 import re
-import time
 
 from PIL import Image, ImageDraw
 
