@@ -217,7 +217,7 @@ def test_lowest_mode_on_the_cpu_turns_on_the_levers_this_family_has(engines, eng
         chunked = [m for m in pipe.unet.modules() if hasattr(m, "_chunk_size")]
         assert chunked and all(m._chunk_size == 1 for m in chunked)
         # Feed-forward chunking computes the same thing in pieces.
-        np.testing.assert_allclose(lowest.frames, baseline.frames, atol=1)
+        assert np.abs(lowest.frames.astype(np.int16) - baseline.frames).max() <= 1
     else:
         assert pipe.vae.use_slicing and pipe.vae.use_tiling
         # One video and frames smaller than a VAE tile: slicing and tiling change nothing here.
