@@ -5,6 +5,8 @@ and stops cleanly with it: a job running at shutdown is marked interrupted and r
 start. The pages themselves are served by frame.py.
 """
 
+import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,13 +15,27 @@ import streamlit as st
 
 @asynccontextmanager
 async def lifespan(_app):
-    from studio.ui.runtime import services
+    # Build the services (migrate, build, start the worker) beside the server rather than before it:
+    # the server answers at once, and a page that needs the services meanwhile waits for this same
+    # build (st.cache_resource computes a value once, other callers block on it).
+    built = []
 
-    running = services()  # migrate, build, start the worker
+    def boot():
+        from studio.ui.runtime import services
+
+        try:
+            built.append(services())
+        except Exception:  # the pages show the same error when they ask for the services
+            logging.getLogger("studio").exception("the studio's services could not be built")
+
+    booting = threading.Thread(target=boot, name="studio-boot", daemon=True)
+    booting.start()
     try:
         yield
     finally:
-        running.worker.stop()
+        booting.join()
+        for running in built:
+            running.worker.stop()
 
 
 def _middleware():
