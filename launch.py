@@ -387,10 +387,12 @@ def _serve_on_loopback(args, console: Console) -> int:
         paths = start_log(console, "serve")  # the lines said so far are written to it first
         console.info(f"Log: {console.log_path}")
         console.check(port)
-        gpu = threading.Thread(target=lambda: console.check(checks.guarded("gpu", checks.check_gpu)),
-                               name="preflight-gpu", daemon=True)
-        gpu.start()
-        if preflight(args, paths, console, port=None, migrate_db=False, gpu=False):
+        passed = preflight(args, paths, console, port=None, migrate_db=False, gpu=False)
+        if passed:
+            # Last, and beside the wait for the server: importing torch takes seconds and the
+            # interpreter lock, which would slow the checks that decide whether to serve.
+            threading.Thread(target=lambda: console.check(checks.guarded("gpu", checks.check_gpu)),
+                             name="preflight-gpu", daemon=True).start()
             return True
         console.error("Stopping: fix the FAIL lines above (each ends with what to do), then run the same command again.")
         return False
