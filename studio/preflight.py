@@ -269,7 +269,8 @@ def engine_result(info, status) -> CheckResult:
         where = f" ({status.location})" if status.location else ""
         return CheckResult(name, "OK", f"{info.label}: ready{where}")
     if status.state == "missing":
-        return CheckResult(name, "WARN", f"{info.label}: weights not installed ({status.detail})",
+        size = f" (about {info.weights_gb:g} GB)" if info.weights_gb else ""
+        return CheckResult(name, "WARN", f"{info.label}: weights not installed{size}",
                            download_command(info.model_id) if info.model_id else status.hint)
     return CheckResult(name, "WARN", f"{info.label}: unusable: {status.detail}", status.hint)
 

@@ -98,9 +98,10 @@ def test_database_newer_than_code_fails(paths):
 
 def test_engine_lines_give_the_install_command():
     info = EngineInfo(id="svd", label="Stable Video Diffusion", description="", family="svd", params=(),
-                      model_id="owner/model")
+                      model_id="owner/model", weights_gb=4.5)
     missing = preflight.engine_result(info, WeightsStatus("missing", "not found in the cache"))
     assert missing.status == "WARN" and missing.hint == "python launch.py download owner/model"
+    assert missing.detail == "Stable Video Diffusion: weights not installed (about 4.5 GB)"
     ready = preflight.engine_result(info, WeightsStatus("ready", "ok", location="/models/x"))
     assert ready.status == "OK" and "/models/x" in ready.detail
     broken = preflight.engine_result(info, WeightsStatus("unusable", "only pickled weights", "get safetensors"))
