@@ -302,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         paths = start_log(console, args.command)
         return handlers[args.command](args, paths, console)
+    except KeyboardInterrupt:  # a run cut short is returned to the queue at the next start
+        console.error("Interrupted.")
+        return 130
     finally:
         console.close()
 
