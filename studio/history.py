@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from studio import trash as trash_files
 from studio.config import Paths, Settings
 from studio.db import repo
 from studio.db.engine import session_scope
@@ -18,6 +20,25 @@ from studio.db.models import Run, Sweep
 class QueueEntry:
     run: Run
     position: int  # 0 = running or next
+
+
+@dataclass(frozen=True)
+class Lineage:
+    ancestors: list[Run]  # the parent chain, root first
+    children: list[Run]  # re-runs of this run, oldest first
+
+
+@dataclass(frozen=True)
+class TrashOutcome:
+    moved: list[int]
+    refused: dict[int, str]  # run id -> why it stayed (still running, already in the trash)
+
+
+@dataclass(frozen=True)
+class PurgeOutcome:
+    runs: int
+    files: int
+    bytes: int
 
 
 class History:
@@ -79,13 +100,76 @@ class History:
 
     def set_notes(self, run_id: int, notes: str) -> None:
         with session_scope(self._sessions) as session:
-            repo.update_run(session, run_id, notes=notes)
+            repo.set_notes(session, run_id, notes)
 
     def set_tags(self, run_id: int, tags: Sequence[str]) -> None:
         with session_scope(self._sessions) as session:
             run = repo.get_run(session, run_id)
             if run is not None:
                 repo.set_tags(session, run, tags)
+
+    # ----- gallery: facets, lineage, the trash ------------------------------------------------------
+
+    def facets(self) -> repo.GalleryFacets:
+        with session_scope(self._sessions) as session:
+            return repo.gallery_facets(session)
+
+    def lineage(self, run_id: int) -> Lineage:
+        with session_scope(self._sessions) as session:
+            return Lineage(ancestors=repo.ancestors(session, run_id), children=repo.children(session, run_id))
+
+    def trash_count(self) -> int:
+        with session_scope(self._sessions) as session:
+            return repo.trash_count(session)
+
+    def trash(self, run_ids: Sequence[int]) -> TrashOutcome:
+        """Move runs to the trash, their media files into a .trash folder beside them. Queued and
+        running runs are refused (cancel them first). One transaction per run: a file that cannot
+        be moved leaves that run, and its files, as they were."""
+        moved: list[int] = []
+        for run_id in dict.fromkeys(run_ids):
+            with session_scope(self._sessions) as session:
+                if not repo.trash_runs(session, [run_id]):
+                    continue
+                run = repo.get_run(session, run_id)
+                repo.update_run(session, run_id, **trash_files.move_run_files(run, to_trash=True))
+            moved.append(run_id)
+        refused = {}
+        for run in self.get_runs([i for i in run_ids if i not in moved]):
+            refused[run.id] = ("already in the trash" if run.deleted_at is not None
+                               else f"it is {run.status}: cancel it first")
+        return TrashOutcome(moved=moved, refused=refused)
+
+    def restore(self, run_ids: Sequence[int]) -> list[int]:
+        """Bring runs back from the trash, files included."""
+        restored: list[int] = []
+        for run_id in dict.fromkeys(run_ids):
+            with session_scope(self._sessions) as session:
+                if not repo.restore_runs(session, [run_id]):
+                    continue
+                run = repo.get_run(session, run_id)
+                repo.update_run(session, run_id, **trash_files.move_run_files(run, to_trash=False))
+            restored.append(run_id)
+        return restored
+
+    def purge(self, run_ids: Sequence[int]) -> PurgeOutcome:
+        """Delete trashed runs for good: rows, media files, logs, and input images no other run
+        uses. Runs not in the trash are left alone."""
+        with session_scope(self._sessions) as session:
+            runs = [r for r in repo.get_runs(session, run_ids) if r.deleted_at is not None]
+            deleted, orphan_images = repo.delete_trashed_runs(session, [r.id for r in runs])
+            files = [path for r in runs if r.id in deleted for path in trash_files.media_files(r)]
+            files += [Path(r.log_path) for r in runs if r.id in deleted and r.log_path]
+            files += [Path(image.path) for image in orphan_images]
+            # Inside the transaction: if a file cannot be deleted the rows stay, and a second
+            # attempt finishes the job (missing files are skipped).
+            count, size = trash_files.delete_files(files)
+        return PurgeOutcome(runs=len(deleted), files=count, bytes=size)
+
+    def empty_trash(self) -> PurgeOutcome:
+        with session_scope(self._sessions) as session:
+            run_ids = repo.trashed_run_ids(session)
+        return self.purge(run_ids)
 
     # ----- settings -------------------------------------------------------------------------------
 

@@ -9,7 +9,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints make batch-mode migrations on SQLite (which recreate tables) reproducible.
@@ -28,6 +41,22 @@ FINISHED_STATUSES = ("succeeded", "failed", "canceled")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def video_seconds_default(context: Any) -> float | None:
+    """Length of the video a run makes (frames / fps), filled in on insert by any code path."""
+    values = context.get_current_parameters()
+    frames, fps = values.get("frames"), values.get("fps")
+    return frames / fps if frames and fps else None
+
+
+LIVE_RUNS = "deleted_at IS NULL"
+TRASHED_RUNS = "deleted_at IS NOT NULL"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, for both dialects the studio runs on."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 class Base(DeclarativeBase):
@@ -85,6 +114,8 @@ class Run(Base):
     fps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # frames / fps: the gallery's "longest" sort reads it from an index instead of computing it per row.
+    video_seconds: Mapped[float | None] = mapped_column(Float, nullable=True, default=video_seconds_default)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the full validated request
     memory_mode: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
@@ -127,13 +158,19 @@ class Run(Base):
 
     __table_args__ = (
         Index("ix_runs_status_id", "status", "id"),  # the worker's claim query
-        Index("ix_runs_deleted_at_id", "deleted_at", "id"),  # the gallery's default listing
         Index("ix_runs_engine", "engine"),
         Index("ix_runs_sweep_id", "sweep_id"),
         Index("ix_runs_parent_id", "parent_id"),
         Index("ix_runs_favorite", "favorite"),
         Index("ix_runs_seed", "seed"),
         Index("ix_runs_queued_at", "queued_at"),
+        # The gallery's sort orders over live runs, and the trash (see migration 0003 for why partial).
+        Index("ix_runs_live_queued_at", "queued_at", "id", **_where(LIVE_RUNS)),
+        Index("ix_runs_live_video_seconds", "video_seconds", "queued_at", "id", **_where(LIVE_RUNS)),
+        Index("ix_runs_trashed", "deleted_at", "id", **_where(TRASHED_RUNS)),
+        Index("ix_runs_width_height", "width", "height"),  # resolution facet and filter
+        Index("ix_runs_frames", "frames"),
+        Index("ix_runs_input_image_id", "input_image_id"),
     )
 
     @property

@@ -8,11 +8,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, func, select, table, text, update
+from sqlalchemy import (
+    and_,
+    column,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from studio.config import Settings
-from studio.db.models import Image, Run, RunTag, Setting, Sweep, utcnow
+from studio.db.models import ACTIVE_STATUSES, Image, Run, RunTag, Setting, Sweep, utcnow
 
 # Columns promoted out of params because the gallery filters and sorts on them.
 PROMOTED = ("seed", "steps", "guidance", "frames", "fps", "width", "height")
@@ -120,15 +131,29 @@ def set_sweep_compare_video(session: Session, sweep_id: int, path: str | None) -
     session.execute(update(Sweep).where(Sweep.id == sweep_id).values(compare_video_path=path))
 
 
+# ----- runs: the gallery --------------------------------------------------------------------------
+
+# Sort orders the gallery offers. "longest" is the length of the video a run makes (frames / fps),
+# the promoted video_seconds column; ties fall back to newest first. Each has a matching index.
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "longest": "Longest video first"}
+
+
 @dataclass
 class RunQuery:
-    """What the gallery asks for. Empty fields filter nothing."""
+    """What the gallery asks for. Empty fields filter nothing; filters combine with AND."""
 
     statuses: Sequence[str] = ()
     engines: Sequence[str] = ()
-    text: str = ""
+    text: str = ""  # every word must appear in the prompt or negative prompt (prefix match)
     favorites_only: bool = False
     sweep_id: int | None = None
+    tags: Sequence[str] = ()  # runs carrying all of these tags
+    resolutions: Sequence[tuple[int, int]] = ()  # (width, height) pairs, any of them
+    frames: Sequence[int] = ()  # frame counts, any of them
+    seed: int | None = None
+    queued_from: datetime | None = None  # naive UTC, inclusive
+    queued_until: datetime | None = None  # naive UTC, exclusive
+    sort: str = "newest"  # a key of SORTS; the trash is always most recently deleted first
     in_trash: bool = False
     page: int = 1
     page_size: int = 24
@@ -147,8 +172,13 @@ class RunPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def list_runs(session: Session, query: RunQuery) -> RunPage:
-    conditions = [Run.deleted_at.is_not(None) if query.in_trash else Run.deleted_at.is_(None)]
+def normalize_tag(tag: str) -> str:
+    return tag.strip().lower()[:64]
+
+
+def run_conditions(session: Session, query: RunQuery) -> list[Any]:
+    """The WHERE terms of a gallery query. Each one can be served by an index (see migration 0003)."""
+    conditions: list[Any] = [Run.deleted_at.is_not(None) if query.in_trash else Run.deleted_at.is_(None)]
     if query.statuses:
         conditions.append(Run.status.in_(query.statuses))
     if query.engines:
@@ -159,14 +189,49 @@ def list_runs(session: Session, query: RunQuery) -> RunPage:
         conditions.append(Run.sweep_id == query.sweep_id)
     if query.text.strip():
         conditions.append(prompt_matches(session, query.text))
+    tags = sorted({normalize_tag(t) for t in query.tags if t.strip()})
+    if tags:
+        tagged = (select(RunTag.run_id).where(RunTag.tag.in_(tags)).group_by(RunTag.run_id)
+                  .having(func.count() == len(tags)))
+        conditions.append(Run.id.in_(tagged))
+    if query.resolutions:
+        conditions.append(or_(*(and_(Run.width == w, Run.height == h) for w, h in query.resolutions)))
+    if query.frames:
+        conditions.append(Run.frames.in_(query.frames))
+    if query.seed is not None:
+        conditions.append(Run.seed == query.seed)
+    if query.queued_from is not None:
+        conditions.append(Run.queued_at >= query.queued_from)
+    if query.queued_until is not None:
+        conditions.append(Run.queued_at < query.queued_until)
+    return conditions
+
+
+def run_order(query: RunQuery) -> list[Any]:
+    if query.in_trash:
+        return [Run.deleted_at.desc(), Run.id.desc()]
+    if query.sort == "oldest":
+        return [Run.queued_at.asc(), Run.id.asc()]
+    if query.sort == "longest":
+        return [Run.video_seconds.desc().nulls_last(), Run.queued_at.desc(), Run.id.desc()]
+    if query.sort != "newest":
+        raise ValueError(f"Unknown sort {query.sort!r}; use one of {', '.join(SORTS)}.")
+    return [Run.queued_at.desc(), Run.id.desc()]
+
+
+def list_runs(session: Session, query: RunQuery) -> RunPage:
+    """One page of runs. The page's ids come from an index-only query; only those rows are loaded,
+    so a deep page costs an index walk, not reading every run before it."""
+    conditions = run_conditions(session, query)
+    order = run_order(query)
     total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
     page = max(1, min(query.page, max(1, -(-total // query.page_size))))
-    rows = session.scalars(
-        select(Run).where(*conditions).order_by(Run.id.desc())
-        .limit(query.page_size).offset((page - 1) * query.page_size)
-        .options(selectinload(Run.tags))
-    ).all()
-    return RunPage(runs=list(rows), total=total, page=page, page_size=query.page_size)
+    ids = list(session.scalars(
+        select(Run.id).where(*conditions).order_by(*order).limit(query.page_size).offset((page - 1) * query.page_size)
+    ))
+    rows = session.scalars(select(Run).where(Run.id.in_(ids)).options(selectinload(Run.tags))).all() if ids else []
+    by_id = {r.id: r for r in rows}
+    return RunPage(runs=[by_id[i] for i in ids if i in by_id], total=total, page=page, page_size=query.page_size)
 
 
 def prompt_matches(session: Session, search: str):
@@ -188,13 +253,135 @@ def active_runs(session: Session) -> list[Run]:
     ))
 
 
+@dataclass(frozen=True)
+class GalleryFacets:
+    """The values present in the history, offered as filter options (trashed runs included)."""
+
+    engines: list[str]
+    tags: list[str]
+    resolutions: list[tuple[int, int]]
+    frames: list[int]
+
+
+def distinct_values(session: Session, table_name: str, column_name: str) -> list[Any]:
+    """Distinct non-null values of an indexed column, ascending, in one index seek per value (a
+    recursive 'next value after' query) rather than a walk over every row as DISTINCT would do."""
+    sql = text(f"""
+        WITH RECURSIVE v(x) AS (
+            SELECT min({column_name}) FROM {table_name}
+            UNION ALL
+            SELECT (SELECT min({column_name}) FROM {table_name} WHERE {column_name} > v.x) FROM v WHERE v.x IS NOT NULL
+        )
+        SELECT x FROM v WHERE x IS NOT NULL""")
+    return list(session.scalars(sql))
+
+
+def distinct_resolutions(session: Session) -> list[tuple[int, int]]:
+    """Distinct (width, height) pairs, by the same seek-per-value walk over ix_runs_width_height:
+    the next pair is the next height at the same width, else the first height at the next width."""
+    sql = text("""
+        WITH RECURSIVE r(w, h) AS (
+            SELECT w0, (SELECT min(height) FROM runs WHERE width = w0) FROM (SELECT min(width) AS w0 FROM runs) AS first
+            UNION ALL
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM runs WHERE width = r.w AND height > r.h) THEN r.w
+                        ELSE (SELECT min(width) FROM runs WHERE width > r.w) END,
+                   coalesce((SELECT min(height) FROM runs WHERE width = r.w AND height > r.h),
+                            (SELECT min(height) FROM runs WHERE width = (SELECT min(width) FROM runs WHERE width > r.w)))
+            FROM r WHERE r.w IS NOT NULL
+        )
+        SELECT w, h FROM r WHERE w IS NOT NULL AND h IS NOT NULL""")
+    return [(int(w), int(h)) for w, h in session.execute(sql)]
+
+
+def gallery_facets(session: Session) -> GalleryFacets:
+    return GalleryFacets(
+        engines=distinct_values(session, "runs", "engine"),
+        tags=distinct_values(session, "run_tags", "tag"),
+        resolutions=distinct_resolutions(session),
+        frames=[int(f) for f in distinct_values(session, "runs", "frames")],
+    )
+
+
 def engines_in_history(session: Session) -> list[str]:
-    return list(session.scalars(select(Run.engine).distinct().order_by(Run.engine)))
+    return distinct_values(session, "runs", "engine")
 
 
 def set_tags(session: Session, run: Run, tags: Iterable[str]) -> None:
-    wanted = sorted({t.strip().lower()[:64] for t in tags if t.strip()})
+    wanted = sorted({normalize_tag(t) for t in tags if t.strip()})
     run.tags = [RunTag(run_id=run.id, tag=t) for t in wanted]
+
+
+def set_notes(session: Session, run_id: int, notes: str) -> None:
+    session.execute(update(Run).where(Run.id == run_id).values(notes=notes))
+
+
+# ----- runs: lineage and the trash ----------------------------------------------------------------
+
+MAX_LINEAGE_DEPTH = 200  # parents are always older runs, so no cycles; the cap is a guard only
+
+
+def ancestors(session: Session, run_id: int) -> list[Run]:
+    """The parent chain of a run, root first, without the run itself (trashed parents included)."""
+    chain = select(Run.id, Run.parent_id, literal(0).label("depth")).where(Run.id == run_id).cte("chain", recursive=True)
+    chain = chain.union_all(
+        select(Run.id, Run.parent_id, chain.c.depth + 1).join(chain, Run.id == chain.c.parent_id)
+        .where(chain.c.depth < MAX_LINEAGE_DEPTH)
+    )
+    ids = [i for i in session.scalars(select(chain.c.id).order_by(chain.c.depth.desc())) if i != run_id]
+    return get_runs(session, ids)
+
+
+def children(session: Session, run_id: int) -> list[Run]:
+    """Runs made as re-runs of this one, oldest first (trashed ones included)."""
+    return list(session.scalars(select(Run).where(Run.parent_id == run_id).order_by(Run.id)))
+
+
+def trash_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
+    """Mark runs as trashed; queued and running runs are left alone (cancel them first). The
+    condition is in the UPDATE itself, so a run the worker claims meanwhile is never trashed."""
+    if not run_ids:
+        return []
+    return sorted(session.scalars(
+        update(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_(None), Run.status.not_in(ACTIVE_STATUSES))
+        .values(deleted_at=utcnow()).returning(Run.id)
+    ))
+
+
+def restore_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
+    if not run_ids:
+        return []
+    return sorted(session.scalars(
+        update(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_not(None)).values(deleted_at=None).returning(Run.id)
+    ))
+
+
+def trashed_run_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Run.id).where(Run.deleted_at.is_not(None)).order_by(Run.id)))
+
+
+def trash_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Run).where(Run.deleted_at.is_not(None))) or 0
+
+
+def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[int], list[Image]]:
+    """Delete trashed runs for good (only runs in the trash), then the input images no run uses
+    any more. Returns the deleted run ids and image rows; their files are the caller's to remove.
+    Children keep existing: their parent_id becomes NULL (ON DELETE SET NULL)."""
+    if not run_ids:
+        return [], []
+    image_ids = set(session.scalars(
+        select(Run.input_image_id).where(Run.id.in_(run_ids), Run.input_image_id.is_not(None))
+    ))
+    deleted = sorted(session.scalars(
+        delete(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_not(None)).returning(Run.id)
+    ))
+    orphans: list[Image] = []
+    if image_ids:
+        used = select(Run.id).where(Run.input_image_id == Image.id).exists()
+        orphans = list(session.scalars(select(Image).where(Image.id.in_(image_ids), ~used)))
+        if orphans:
+            session.execute(delete(Image).where(Image.id.in_([i.id for i in orphans])))
+    return deleted, orphans
 
 
 # ----- runs: the queue --------------------------------------------------------------------------
@@ -269,7 +456,10 @@ def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | Non
     known dead or has not sent a heartbeat for `stale_after`."""
     cutoff = utcnow() - stale_after
     recovered: list[int] = []
-    candidates = session.scalars(select(Run).where(Run.status.in_(("running", "interrupted")))).all()
+    # Trashed runs stay as they are until restored (only finished or interrupted runs can be trashed).
+    candidates = session.scalars(
+        select(Run).where(Run.status.in_(("running", "interrupted")), Run.deleted_at.is_(None))
+    ).all()
     for run in candidates:
         abandoned = (
             run.status == "interrupted"

@@ -1,0 +1,136 @@
+"""The gallery's schema: migration 0003 (video length, partial indexes) and query plans. Every statement
+list_runs and the facet lists actually send (captured from the engine) must be served by indexes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import event, select
+
+from studio.db import migrate, repo
+from studio.db.engine import make_engine, make_session_factory, session_scope
+from studio.db.models import Run
+
+QUERIES = {
+    "default page": repo.RunQuery(),
+    "deep page": repo.RunQuery(page=40),
+    "oldest": repo.RunQuery(sort="oldest"),
+    "longest": repo.RunQuery(sort="longest"),
+    "trash": repo.RunQuery(in_trash=True),
+    "search": repo.RunQuery(text="harbour dusk"),
+    "engine": repo.RunQuery(engines=["motion", "svd"]),
+    "status": repo.RunQuery(statuses=["failed"]),
+    "favourites": repo.RunQuery(favorites_only=True),
+    "tags": repo.RunQuery(tags=["sunset", "keeper"]),
+    "resolution": repo.RunQuery(resolutions=[(1280, 720), (512, 512)]),
+    "frames": repo.RunQuery(frames=[16, 49]),
+    "seed": repo.RunQuery(seed=42),
+    "dates": repo.RunQuery(queued_from=datetime(2026, 1, 1), queued_until=datetime(2026, 2, 1)),
+    "sweep": repo.RunQuery(sweep_id=3),
+    "longest favourites of an engine": repo.RunQuery(sort="longest", favorites_only=True, engines=["svd"]),
+}
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'studio.db'}")
+    migrate.run(engine, "upgrade", "head")
+    yield engine
+    engine.dispose()
+
+
+def captured(engine, action) -> list[tuple[str, tuple]]:
+    statements: list[tuple[str, tuple]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            action(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def plan(engine, statement: str, parameters) -> list[str]:
+    with engine.connect() as conn:
+        return [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+
+
+def table_scans(lines: list[str]) -> list[str]:
+    """Plan lines that read a whole table row by row (an index scan or a search is fine)."""
+    return [line for line in lines if line.startswith("SCAN ") and " INDEX " not in line
+            and "VIRTUAL TABLE" not in line and not line.startswith(("SCAN v", "SCAN r", "SCAN first", "SCAN (subquery"))]
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_gallery_queries_use_indexes(database, name):
+    statements = captured(database, lambda session: repo.list_runs(session, QUERIES[name]))
+    assert len(statements) >= 2  # the count and the page's ids (the rows load only when there are ids)
+    for statement, parameters in statements:
+        lines = plan(database, statement, parameters)
+        assert table_scans(lines) == [], f"{name}: {statement}\n{lines}"
+
+
+@pytest.mark.parametrize(("name", "index"), [
+    ("default page", "ix_runs_live_queued_at"),
+    ("oldest", "ix_runs_live_queued_at"),
+    ("longest", "ix_runs_live_video_seconds"),
+    ("trash", "ix_runs_trashed"),
+    ("seed", "ix_runs_seed"),
+    ("dates", "ix_runs_live_queued_at"),
+])
+def test_the_sorts_read_their_index_in_order(database, name, index):
+    """No temporary sort of the whole history for a page of the default, oldest, longest or trash
+    listing: the index hands the rows over in page order."""
+    count, page = captured(database, lambda session: repo.list_runs(session, QUERIES[name]))[:2]
+    lines = plan(database, *page)
+    assert any(index in line for line in lines), lines
+    if name not in ("seed",):
+        assert not any("TEMP B-TREE" in line for line in lines), lines
+    assert any(index in line or "ix_runs" in line for line in plan(database, *count))
+
+
+def test_facet_lists_seek_the_index_instead_of_reading_every_run(database):
+    statements = captured(database, repo.gallery_facets)
+    assert len(statements) == 4
+    for statement, parameters in statements:
+        lines = plan(database, statement, parameters)
+        assert table_scans(lines) == [], lines
+        assert all("COVERING INDEX" in line for line in lines if line.startswith(("SEARCH runs", "SEARCH run_tags"))), lines
+
+
+def test_partial_index_conditions_match_the_models(database):
+    """Alembic's drift check compares index columns but not a partial index's WHERE clause."""
+    with database.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'").all())
+    expected = {index.name: str(index.dialect_options["sqlite"]["where"]) for index in Run.__table__.indexes
+                if index.dialect_options["sqlite"]["where"] is not None}
+    assert expected and set(stored) == set(expected)
+    for name, condition in expected.items():
+        assert stored[name].endswith("WHERE " + condition), stored[name]
+
+
+def test_migration_0003_backfills_video_length_and_keeps_prompt_search(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'studio.db'}")
+    migrate.run(engine, "upgrade", "0002")
+    with engine.begin() as conn:  # a run written by the previous release
+        conn.exec_driver_sql(
+            "INSERT INTO runs (status, engine, prompt, negative_prompt, frames, fps, params, step, total_steps, queued_at, "
+            "favorite, notes, manifest, attempts, cancel_requested) VALUES ('succeeded', 'motion', 'old harbour', '', 49, 16, "
+            "'{}', 0, 0, '2026-01-01 00:00:00', 0, '', '{}', 0, 0)")
+    migrate.run(engine, "upgrade", "head")
+    with session_scope(make_session_factory(engine)) as session:
+        assert session.scalar(select(Run.video_seconds)) == pytest.approx(49 / 16)
+        assert [r.prompt for r in repo.list_runs(session, repo.RunQuery(text="harbour")).runs] == ["old harbour"]
+    # Down and up again: the full-text triggers survive (no batch rebuild of runs dropped them).
+    migrate.run(engine, "downgrade", "0002")
+    migrate.run(engine, "upgrade", "head")
+    with session_scope(make_session_factory(engine)) as session:
+        repo.add_run(session, engine="motion", model_id=None, params={"prompt": "new lighthouse"}, input_image_id=None)
+    with session_scope(make_session_factory(engine)) as session:
+        assert [r.prompt for r in repo.list_runs(session, repo.RunQuery(text="lighthouse")).runs] == ["new lighthouse"]
+    engine.dispose()
