@@ -1,13 +1,24 @@
-"""Compare: 2–4 runs side by side, with a table of their parameters where differences stand out."""
+"""Compare: 2–4 runs, or a whole sweep (`?sweep=<id>`), playing in sync under one control, with a
+table of their parameters where differences stand out, and a one-file MP4 export."""
 
 import streamlit as st
 
+from studio.comparison import selection_placement
 from studio.db.repo import RunQuery
 from studio.ui import selection
-from studio.ui.compare import comparison_html
+from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
 from studio.ui.runtime import services
 
 svc = services()
+
+sweep_param = st.query_params.get("sweep", "")
+if sweep_param:
+    if sweep_param.isdigit():
+        sweep_view(svc, int(sweep_param))
+    else:
+        st.error(f"'{sweep_param}' is not a sweep number; sweeps are linked from the Generate page's Variants.")
+    st.stop()
+
 st.title("Compare")
 
 from_url = [int(x) for x in st.query_params.get("runs", "").split(",") if x.strip().isdigit()]
@@ -28,16 +39,10 @@ if len(runs) < 2:
     st.info("Pick at least two runs to compare (tick Compare on gallery cards, or choose above).")
     st.stop()
 
-columns = st.columns(len(runs))
-for column, run in zip(columns, runs):
-    with column:
-        st.markdown(f"**#{run.id}** · {run.engine} · seed {run.seed}")
-        if run.video_path:
-            st.video(run.video_path, loop=True, autoplay=True, muted=True)
-        else:
-            st.caption(f"No video ({run.status}).")
-        st.page_link("pages/gallery.py", label="Details", icon=":material/open_in_new:", query_params={"run": str(run.id)})
-
-st.subheader("Parameters")
-st.caption("Rows where the runs differ are highlighted.")
-st.html(comparison_html(runs))
+synced_comparison(selection_placement(runs))
+links = st.columns(len(runs))
+for column, run in zip(links, runs):
+    column.page_link("pages/gallery.py", label=f"Details of #{run.id}", icon=":material/open_in_new:",
+                     query_params={"run": str(run.id)})
+parameter_table(runs)
+selection_export(svc, runs)

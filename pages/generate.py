@@ -8,6 +8,7 @@ from studio.jobs.queue import MEMORY_MODES, SubmitRequest
 from studio.ui import forms, status
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
+from studio.ui.variants import variants_section
 
 svc = services()
 settings = svc.settings()
@@ -89,6 +90,7 @@ with right:
         else:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
+    variants_section(svc, engine_id, request, picked)
 
 st.divider()
 status.session_runs(svc, st.session_state.get("my_runs", []))

@@ -1,11 +1,22 @@
-"""The comparison table: one row per parameter, one column per run, differing rows highlighted."""
+"""Comparing runs: the parameter table (one row per parameter, one column per run, differing rows
+highlighted), the synced player around it, a sweep's live grid, and the MP4 export."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
-from studio.db.models import Run
+import streamlit as st
+
+from studio.comparison import Placement, export_runs, export_sweep, sweep_placement
+from studio.db.models import ACTIVE_STATUSES, Run, Sweep
+from studio.media.encode import EncodeError
+from studio.services import Services
+from studio.ui.player import PlayerCell, synced_player_html
+from studio.ui.runtime import services
+from studio.ui.status import POLL_SECONDS
+from studio.web.media import run_file_url
 
 TABLE_CSS = """
 <style>
@@ -46,3 +57,148 @@ def comparison_html(runs: Sequence[Run]) -> str:
 
 def _text(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ----- the synced comparison, the sweep view and the export ------------------------------------
+
+
+def player_cells(placement: Placement) -> list[PlayerCell]:
+    cells = []
+    for run in placement.cells:
+        if run is None:
+            cells.append(PlayerCell(label="", note="not run"))
+            continue
+        aspect = (run.width / run.height) if run.width and run.height else 1.0
+        has_video = run.status == "succeeded" and bool(run.video_path) and Path(run.video_path).is_file()
+        cells.append(PlayerCell(label=placement.labels.get(run.id, f"#{run.id}"), run_id=run.id, aspect=aspect,
+                                video_url=run_file_url(run.id) if has_video else None,
+                                note="" if has_video else f"No video ({run.status})"))
+    return cells
+
+
+def synced_comparison(placement: Placement) -> None:
+    """All the placement's videos under one play/pause/scrub control."""
+    fps = max((r.fps or r.params.get("fps") or 0 for r in placement.runs), default=0) or 24
+    st.html(synced_player_html(player_cells(placement), columns=placement.columns, fps=fps),
+            unsafe_allow_javascript=True)
+    st.caption("One control plays, pauses and scrubs every video together; ‹ Frame and Frame › step one "
+               "frame (or ← → with the player focused). Shorter videos hold their last frame.")
+
+
+def parameter_table(runs: Sequence[Run]) -> None:
+    st.subheader("Parameters")
+    st.caption("Rows where the runs differ are highlighted.")
+    st.html(comparison_html(runs))
+
+
+def sweep_view(svc: Services, sweep_id: int) -> None:
+    """A sweep's grid, filling in while its runs are queued and running; when all have finished,
+    the synced comparison and the export."""
+    sweep = svc.history.get_sweep(sweep_id)
+    if sweep is None:
+        st.error(f"There is no sweep #{sweep_id} in the history.")
+        return
+    st.title(f"Sweep #{sweep.id}")
+    axes = " × ".join(f"{a['param']} ({len(a['values'])} values)" for a in sweep.axes)
+    st.caption(f"Varies {axes} · everything else as in the base request (engine {sweep.base_params.get('engine', '–')}, "
+               f"seed {sweep.base_params.get('seed', '–')}).")
+    runs = svc.history.sweep_runs(sweep_id)
+    if not runs:
+        st.info("This sweep has no runs left (they may be in the trash).")
+        return
+    finished = frozenset(r.id for r in runs if r.status not in ACTIVE_STATUSES)
+    if len(finished) < len(runs):
+        _sweep_progress(sweep_id)
+        return
+    placement = sweep_placement(sweep, runs)
+    synced_comparison(placement)
+    parameter_table(placement.runs)
+    _sweep_export(svc, sweep)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _sweep_progress(sweep_id: int) -> None:
+    svc = services()
+    sweep = svc.history.get_sweep(sweep_id)
+    runs = svc.history.sweep_runs(sweep_id)
+    finished = frozenset(r.id for r in runs if r.status not in ACTIVE_STATUSES)
+    if sweep is None or not runs or len(finished) == len(runs):
+        st.rerun(scope="app")  # all done (or gone): redraw the page once with the synced comparison
+    active = [r for r in runs if r.status in ACTIVE_STATUSES]
+    st.progress(len(finished) / len(runs), text=f"{len(finished)} of {len(runs)} runs finished")
+    placement = sweep_placement(sweep, runs)
+    for start in range(0, len(placement.cells), placement.columns):
+        columns = st.columns(placement.columns)
+        for column, run in zip(columns, placement.cells[start:start + placement.columns]):
+            with column, st.container(border=True):
+                _progress_cell(run, placement)
+    if active and st.button(f"Cancel {len(active)} unfinished run{'s' if len(active) > 1 else ''}", key=f"cancel-sweep-{sweep_id}",
+                            icon=":material/stop:"):
+        for run in active:
+            svc.queue.cancel(run.id)
+        st.rerun(scope="fragment")
+
+
+def _progress_cell(run: Run | None, placement: Placement) -> None:
+    if run is None:
+        st.caption("not run")
+        return
+    st.markdown(f"**{html.escape(placement.labels.get(run.id, f'#{run.id}'))}**")
+    if run.status == "queued":
+        st.progress(0.0, text="queued")
+    elif run.status == "running":
+        st.progress(min(run.step / max(run.total_steps, 1), 1.0), text=f"step {run.step}/{run.total_steps or '?'}")
+    elif run.status == "succeeded" and run.thumb_path and Path(run.thumb_path).is_file():
+        st.image(run.thumb_path, width="stretch")
+    elif run.status == "failed":
+        st.error(run.error or "failed", icon=":material/error:")
+    else:
+        st.caption(run.status)
+
+
+def _sweep_export(svc: Services, sweep: Sweep) -> None:
+    st.subheader("Export")
+    path = Path(sweep.compare_video_path) if sweep.compare_video_path else None
+    if path is not None and path.is_file():
+        _exported(path, key=f"sweep-{sweep.id}")
+        label = "Export again"
+    else:
+        st.caption("One MP4 with every video of the sweep in its grid, labelled with its values; kept with the sweep.")
+        label = "Export comparison MP4"
+    if st.button(label, key=f"export-sweep-{sweep.id}", icon=":material/movie:"):
+        with st.spinner("Composing the comparison video…"):
+            try:
+                export_sweep(svc.history, svc.storage.outputs_dir, sweep.id)
+            except (EncodeError, OSError, ValueError, LookupError) as exc:
+                st.error(f"Could not export the comparison: {exc}")
+                return
+        st.rerun()
+
+
+def selection_export(svc: Services, runs: Sequence[Run]) -> None:
+    """Export an ad-hoc comparison into the outputs folder; this browser session remembers it."""
+    st.subheader("Export")
+    ids = tuple(r.id for r in runs)
+    exports = st.session_state.setdefault("compare_exports", {})
+    path = exports.get(ids)
+    if path is not None and Path(path).is_file():
+        _exported(Path(path), key="selection")
+    else:
+        st.caption("One MP4 with these videos side by side, each labelled with its run and what differs; "
+                   "saved in the outputs folder.")
+    if st.button("Export comparison MP4" if path is None else "Export again", key="export-selection",
+                 icon=":material/movie:"):
+        with st.spinner("Composing the comparison video…"):
+            try:
+                exports[ids] = str(export_runs(svc.history, svc.storage.outputs_dir, ids))
+            except (EncodeError, OSError, ValueError, LookupError) as exc:
+                st.error(f"Could not export the comparison: {exc}")
+                return
+        st.rerun()
+
+
+def _exported(path: Path, *, key: str) -> None:
+    st.video(str(path), loop=True, muted=True)
+    st.download_button("Download comparison MP4", data=path.read_bytes, file_name=path.name, mime="video/mp4",
+                       key=f"download-{key}", icon=":material/download:")
+    st.caption(f"Saved as {path}")
