@@ -24,7 +24,7 @@ def huge_png(path, side=30000):
 
 
 def upload(page, path):
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
     wait_idle(page)
 
 

@@ -35,7 +35,7 @@ def test_upload_generate_gallery_rerun_compare(studio, page, shots, tmp_path):
     page.get_by_role("heading", name="Generate").wait_for()
     page.get_by_text("Upload", exact=True).first.click()
     wait_idle(page)
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(make_picture(tmp_path / "harbour.png")))
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(make_picture(tmp_path / "harbour.png")))
     page.get_by_text("harbour.png · 960×540").wait_for()
     page.get_by_role("textbox", name="Prompt").fill("a slow push-in on the harbour at dusk")
     set_number(page, "Width (px)", 1280)
