@@ -470,7 +470,8 @@ def _serve(args, console: Console, env: dict[str, str], *, while_starting=None) 
         # Own session (process group): a Ctrl-C in the terminal reaches only this launcher, which
         # then stops the server once, with SIGTERM, and waits for it.
         child = subprocess.Popen(server_command(sys.executable, args.host, args.port), cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=_stop_with_parent)
         pump = threading.Thread(target=_pump_output, args=(child, console), name="server-output", daemon=True)
         pump.start()
         checks_passed = while_starting() if while_starting else True
@@ -514,6 +515,17 @@ def _serve(args, console: Console, env: dict[str, str], *, while_starting=None) 
         if child is not None and child.poll() is None:  # never leave a server behind, whatever happened
             child.kill()
             child.wait()
+
+
+def _stop_with_parent() -> None:
+    """In the server child, before exec: on Linux, ask the kernel to send SIGTERM when the launcher
+    dies, even by SIGKILL, so the server never outlives it (its lifespan then marks the running job
+    interrupted). Elsewhere the launcher's own shutdown path is the only guard."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _pump_output(child: subprocess.Popen, console: Console) -> None:

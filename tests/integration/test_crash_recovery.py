@@ -86,3 +86,20 @@ def test_sigkill_mid_job_then_relaunch_completes_the_job(tmp_path, free_port):
         server.wait(60)
     with sqlite3.connect(data_dir / "studio.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_killing_only_the_launcher_leaves_no_orphan_server(tmp_path, free_port):
+    data_dir = tmp_path / "data"
+    launcher = launch(data_dir, free_port, tmp_path / "launch.log")
+    server_pids = children(launcher.pid)
+    os.kill(launcher.pid, signal.SIGKILL)
+    launcher.wait(10)
+
+    def gone(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        except FileNotFoundError:
+            return True
+        return state == "Z"  # exited, waiting to be reaped by init
+
+    wait_for(lambda: all(gone(pid) for pid in server_pids), timeout=60)
