@@ -71,7 +71,7 @@ def player_cells(placement: Placement) -> list[PlayerCell]:
         aspect = (run.width / run.height) if run.width and run.height else 1.0
         has_video = run.status == "succeeded" and bool(run.video_path) and Path(run.video_path).is_file()
         cells.append(PlayerCell(label=placement.labels.get(run.id, f"#{run.id}"), run_id=run.id, aspect=aspect,
-                                video_url=run_file_url(run.id) if has_video else None,
+                                width=run.width, video_url=run_file_url(run.id) if has_video else None,
                                 note="" if has_video else f"No video ({run.status})"))
     return cells
 
@@ -100,8 +100,9 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
         return
     st.title(f"Sweep #{sweep.id}")
     axes = " × ".join(f"{a['param']} ({len(a['values'])} values)" for a in sweep.axes)
-    st.caption(f"Varies {axes} · everything else as in the base request (engine {sweep.base_params.get('engine', '–')}, "
-               f"seed {sweep.base_params.get('seed', '–')}).")
+    base = sweep.base_params
+    st.caption(f"Varies {axes} · everything else as in the base request "
+               f"(engine {base.get('engine', '–')}, seed {base.get('seed', '–')}).")
     runs = svc.history.sweep_runs(sweep_id)
     if not runs:
         st.info("This sweep has no runs left (they may be in the trash).")
@@ -132,8 +133,8 @@ def _sweep_progress(sweep_id: int) -> None:
         for column, run in zip(columns, placement.cells[start:start + placement.columns]):
             with column, st.container(border=True):
                 _progress_cell(run, placement)
-    if active and st.button(f"Cancel {len(active)} unfinished run{'s' if len(active) > 1 else ''}", key=f"cancel-sweep-{sweep_id}",
-                            icon=":material/stop:"):
+    unfinished = f"Cancel {len(active)} unfinished run{'s' if len(active) > 1 else ''}"
+    if active and st.button(unfinished, key=f"cancel-sweep-{sweep_id}", icon=":material/stop:"):
         for run in active:
             svc.queue.cancel(run.id)
         st.rerun(scope="fragment")

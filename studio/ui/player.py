@@ -26,12 +26,18 @@ class PlayerCell:
     video_url: str | None = None  # None: the cell shows `note` instead of a video
     note: str = ""
     aspect: float = 1.0  # width / height, so the grid keeps its shape before the videos load
+    width: int | None = None  # the video's own width in pixels
+
+
+# Videos are not blown up past their own size (or this, for small ones) on wide screens.
+MIN_CELL_WIDTH = 384
+GAP_PX = 8
 
 
 _CSS = """
 <style>
 .sync-player { --sync-fg: rgba(250,250,250,0.92); --sync-dim: rgba(250,250,250,0.55); color: var(--sync-fg); }
-.sync-player .sync-grid { display: grid; gap: 8px; }
+.sync-player .sync-grid { display: grid; gap: 8px; margin: 0 auto; }
 .sync-player figure { margin: 0; min-width: 0; }
 .sync-player figcaption { font-size: 0.85rem; padding: 2px 0 4px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .sync-player video, .sync-player .sync-missing { width: 100%; display: block; background: #000; border-radius: 4px; }
@@ -186,11 +192,15 @@ def synced_player_html(cells: Sequence[PlayerCell], *, columns: int, fps: float)
         caption = f"<figcaption title='{html.escape(cell.label, quote=True)}'>{html.escape(cell.label)}</figcaption>"
         if cell.video_url:
             body = (f"<video data-run-id='{cell.run_id}' src='{html.escape(cell.video_url, quote=True)}' "
-                    f"preload='auto' muted playsinline style='{ratio}' aria-label='{html.escape(cell.label, quote=True)}'></video>")
+                    f"preload='auto' muted playsinline style='{ratio}' "
+                    f"aria-label='{html.escape(cell.label, quote=True)}'></video>")
         else:
             body = f"<div class='sync-missing' style='{ratio}'>{html.escape(cell.note or 'no video')}</div>"
         figures.append(f"<figure>{caption}{body}</figure>")
-    grid = f"<div class='sync-grid' style='grid-template-columns: repeat({max(1, columns)}, minmax(0, 1fr));'>{''.join(figures)}</div>"
+    columns = max(1, columns)
+    cell_width = max([MIN_CELL_WIDTH, *(c.width or 0 for c in cells)])
+    grid = (f"<div class='sync-grid' style='grid-template-columns: repeat({columns}, minmax(0, 1fr)); "
+            f"max-width: {columns * cell_width + (columns - 1) * GAP_PX}px;'>{''.join(figures)}</div>")
     controls = (
         "<div class='sync-controls' role='group' aria-label='Playback of all videos'>"
         "<button type='button' id='sync-prev' aria-label='Previous frame' title='Previous frame (← or ,)'>‹ Frame</button>"
