@@ -20,7 +20,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from studio.config import Settings
 from studio.db.models import ACTIVE_STATUSES, Image, Run, RunTag, Setting, Sweep, utcnow
@@ -229,7 +229,7 @@ def list_runs(session: Session, query: RunQuery) -> RunPage:
     ids = list(session.scalars(
         select(Run.id).where(*conditions).order_by(*order).limit(query.page_size).offset((page - 1) * query.page_size)
     ))
-    rows = session.scalars(select(Run).where(Run.id.in_(ids)).options(selectinload(Run.tags))).all() if ids else []
+    rows = session.scalars(select(Run).where(Run.id.in_(ids)).options(joinedload(Run.tags))).unique().all() if ids else []
     by_id = {r.id: r for r in rows}
     return RunPage(runs=[by_id[i] for i in ids if i in by_id], total=total, page=page, page_size=query.page_size)
 

@@ -6,19 +6,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio.db.models import Run
+from studio.db.models import ACTIVE_STATUSES, Run
+from studio.db.repo import normalize_tag
 from studio.services import Services
 from studio.ui import format as fmt
-from studio.ui import selection, status
+from studio.ui import gallery, selection, status
 
 LOG_TAIL_LINES = 200
+LINEAGE_LINKS = 12  # links shown per direction; a long chain shows its nearest runs
 
 
 def run_detail(svc: Services, run: Run) -> None:
     st.title(f"Run #{run.id}")
     st.markdown(f"{fmt.STATUS_ICONS[run.status]} :{fmt.STATUS_COLORS[run.status]}[**{run.status}**] · "
                 f"{run.engine}" + (f" · `{run.model_id}`" if run.model_id else "") + f" · queued {fmt.when(run.queued_at)}")
+    if run.deleted_at is not None:
+        _trashed(svc, run)
     _actions(svc, run)
+    _lineage(svc, run)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -39,6 +44,7 @@ def run_detail(svc: Services, run: Run) -> None:
         if run.input_image and Path(run.input_image.path).exists():
             st.image(run.input_image.path, caption=f"Input · {run.input_image.width}×{run.input_image.height}")
 
+    _annotations(svc, run)
     st.subheader("Parameters")
     st.dataframe([{"parameter": k, "value": str(v)} for k, v in sorted(run.params.items()) if k not in ("prompt", "negative_prompt")],
                  hide_index=True, width="stretch")
@@ -59,7 +65,7 @@ def run_detail(svc: Services, run: Run) -> None:
 
 
 def _actions(svc: Services, run: Run) -> None:
-    cols = st.columns(5)
+    cols = st.columns(6)
     if cols[0].button("Re-run", icon=":material/replay:", width="stretch",
                       help="Same parameters and seed: a new run linked to this one."):
         _go_to(svc.queue.rerun(run.id))
@@ -73,12 +79,98 @@ def _actions(svc: Services, run: Run) -> None:
     if cols[3].button("Remove from compare" if in_compare else "Add to compare", icon=":material/compare:", width="stretch"):
         (selection.remove if in_compare else selection.add)(run.id)
         st.rerun()
-    if cols[4].button("Unfavourite" if run.favorite else "Favourite", icon=":material/star:", width="stretch"):
+    if cols[4].button("Unfavourite" if run.favorite else "Favourite", icon=":material/star:", width="stretch",
+                      help="Favourites can be shown alone in the gallery (Filters → Favourites only)."):
         svc.history.set_favorite(run.id, not run.favorite)
         st.rerun()
-    if run.parent_id:
-        st.page_link("pages/gallery.py", label=f"Re-run of #{run.parent_id}", icon=":material/call_split:",
-                     query_params={"run": str(run.parent_id)})
+    if run.deleted_at is None:
+        active = run.status in ACTIVE_STATUSES
+        if cols[5].button("Move to trash", icon=":material/delete:", width="stretch", disabled=active,
+                          help=f"This run is {run.status}: cancel it first, then it can go to the trash." if active else
+                          "Moves the run and its files to the trash; restore it from there (Gallery → Trash)."):
+            svc.history.trash([run.id])
+            st.rerun()
+
+
+def _trashed(svc: Services, run: Run) -> None:
+    """A trashed run: say so, and offer Restore or (after a confirmation) deletion for good."""
+    key = f"detail-purge-{run.id}"
+    with st.container(border=True):
+        st.warning(f"This run is in the trash since {fmt.when(run.deleted_at)}. Its files are kept until the trash "
+                   "is emptied.", icon=":material/delete:")
+        restore, purge, _ = st.columns([1, 1.4, 2.6])
+        if restore.button("Restore", icon=":material/restore_from_trash:", type="primary", key=f"{key}-restore",
+                          help="Put the run and its files back in the gallery."):
+            svc.history.restore([run.id])
+            st.session_state.pop(key, None)
+            st.rerun()
+        if not st.session_state.get(key):
+            if purge.button("Delete for good…", icon=":material/delete_forever:", key=f"{key}-ask",
+                            help="Delete this run and its files permanently. Asks for confirmation."):
+                st.session_state[key] = True
+                st.rerun()
+            return
+        st.error("Delete this run, its video, poster, thumbnail and log for good? This cannot be undone.")
+        yes, no, _ = st.columns([1.2, 1, 3])
+        if yes.button("Delete for good", type="primary", key=f"{key}-yes", help="Delete it now."):
+            svc.history.purge([run.id])
+            st.session_state.pop(key, None)
+            del st.query_params["run"]
+            st.rerun()
+        if no.button("Keep it", key=f"{key}-no", help="Leave the run in the trash."):
+            st.session_state.pop(key, None)
+            st.rerun()
+
+
+def _lineage(svc: Services, run: Run) -> None:
+    """Where this run comes from (its parent chain up to the first run) and the re-runs made of it."""
+    family = svc.history.lineage(run.id)
+    if not family.ancestors and not family.children:
+        return
+    with st.container(border=True):
+        if family.ancestors:
+            root = family.ancestors[0].id
+            st.caption(f"Re-run of #{run.parent_id}" + (f" · lineage from the first run, #{root}, to the parent:"
+                                                         if root != run.parent_id else ":"))
+            _run_links(family.ancestors, key="up")
+        if family.children:
+            st.caption(f"Re-runs of this run ({len(family.children)})")
+            _run_links(family.children, key="down")
+
+
+def _run_links(runs: list[Run], *, key: str) -> None:
+    shown = runs[-LINEAGE_LINKS:] if key == "up" else runs[:LINEAGE_LINKS]
+    cols = st.columns(min(len(shown), 6) or 1)
+    for index, other in enumerate(shown):
+        trashed = " (in trash)" if other.deleted_at is not None else ""
+        cols[index % len(cols)].page_link(
+            "pages/gallery.py", label=f"#{other.id} · {other.status}{trashed}", icon=fmt.STATUS_ICONS[other.status],
+            query_params=gallery.link_params(other.id), help=fmt.excerpt(other.prompt or "(no prompt)", 120))
+    if len(runs) > len(shown):
+        st.caption(f"… and {len(runs) - len(shown)} more")
+
+
+def _annotations(svc: Services, run: Run) -> None:
+    """Tags and notes, saved with the run (tags are offered as gallery filters)."""
+    st.subheader("Tags and notes")
+    known = svc.history.facets().tags
+    st.multiselect("Tags", sorted(set(known) | set(run.tag_names)), default=run.tag_names, key=f"detail-tags-{run.id}",
+                   accept_new_options=True, placeholder="add a tag",
+                   on_change=_save_tags, args=(svc, run.id, f"detail-tags-{run.id}"),
+                   help="Type a new tag and press Enter, or pick one used before. Tags are lower-case; "
+                        "the gallery filters by them.")
+    with st.form(f"detail-notes-{run.id}", border=False):
+        notes = st.text_area("Notes", value=run.notes, height=100, placeholder="what worked, what to try next",
+                             help="Free text kept with the run.")
+        if st.form_submit_button("Save notes", icon=":material/save:", help="Store the notes with the run."):
+            svc.history.set_notes(run.id, notes)
+            st.toast("Notes saved.", icon=":material/save:")
+
+
+def _save_tags(svc: Services, run_id: int, key: str) -> None:
+    tags = sorted({normalize_tag(t) for t in st.session_state[key] if t.strip()})
+    svc.history.set_tags(run_id, tags)
+    st.session_state[key] = tags  # show them as stored (lower-case, no duplicates)
 
 
 def _go_to(run_id: int) -> None:

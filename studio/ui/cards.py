@@ -1,0 +1,181 @@
+"""The gallery's grid of run cards, drawn in the browser as ONE component from a small JSON list.
+
+Native widgets cost the server about a millisecond per card per script run (a container, image,
+texts, a link and a checkbox each); one component element keeps a page of 24 cards near the cost
+of an empty page. Thumbnails load from the media routes (studio.web.media), so the server does not
+read image files on every run, and the browser caches them.
+
+A card is a link (middle-click opens the run in a new tab); a plain click, the Compare box and the
+Restore button send events back to Python (st.components.v2 trigger values) without reloading the
+app. Prompts and tags are user text: the script only ever sets them as textContent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from studio.db.models import Run
+from studio.ui import format as fmt
+from studio.web.media import run_file_url
+
+GRID_CSS = """
+.run-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 0.75rem;
+  font-family: var(--st-font); color: var(--st-text-color); font-size: 0.875rem; }
+.run-card { border: 1px solid var(--st-border-color); border-radius: var(--st-base-radius); overflow: hidden;
+  display: flex; flex-direction: column; background: var(--st-background-color); }
+.run-card:hover { border-color: var(--st-primary-color); }
+.run-open { color: inherit; text-decoration: none; display: block; flex: 1; }
+.run-open:focus-visible { outline: 2px solid var(--st-primary-color); outline-offset: -2px; }
+.run-thumb { width: 100%; aspect-ratio: 16 / 9; object-fit: cover; display: block;
+  background: var(--st-secondary-background-color); }
+.run-thumb.empty { display: flex; align-items: center; justify-content: center; opacity: 0.7; }
+.run-body { padding: 0.5rem 0.75rem 0.25rem; }
+.run-title { font-weight: 600; }
+.run-status { font-weight: 600; }
+.run-status.green { color: var(--st-green-color); } .run-status.red { color: var(--st-red-color); }
+.run-status.orange { color: var(--st-orange-color); } .run-status.blue { color: var(--st-blue-color); }
+.run-status.violet { color: var(--st-violet-color); } .run-status.gray { color: var(--st-gray-color); }
+.run-prompt { margin: 0.25rem 0; opacity: 0.85; overflow-wrap: anywhere; }
+.run-facts { opacity: 0.65; font-size: 0.8rem; }
+.run-tag { display: inline-block; margin: 0.25rem 0.25rem 0 0; padding: 0 0.4rem; border-radius: 0.5rem;
+  background: var(--st-secondary-background-color); font-size: 0.75rem; }
+.run-foot { display: flex; justify-content: space-between; align-items: center; padding: 0.25rem 0.75rem 0.5rem; }
+.run-foot label { display: flex; gap: 0.35rem; align-items: center; cursor: pointer; }
+.run-foot button { font: inherit; color: inherit; background: var(--st-secondary-background-color);
+  border: 1px solid var(--st-border-color); border-radius: var(--st-button-radius); padding: 0.2rem 0.6rem; cursor: pointer; }
+.run-foot button:hover { border-color: var(--st-primary-color); color: var(--st-primary-color); }
+"""
+
+GRID_JS = """
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function card(run, data, setTriggerValue) {
+  const article = el("article", "run-card");
+  article.dataset.runId = String(run.id);
+  const open = el("a", "run-open");
+  open.href = run.href;
+  open.title = "Open run #" + run.id;
+  open.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();  // open inside this session (keeps the compare selection)
+    setTriggerValue("open", run.id);
+  });
+  if (run.thumb) {
+    const image = el("img", "run-thumb");
+    image.loading = "lazy";
+    image.alt = "Run #" + run.id;
+    image.src = run.thumb;
+    open.appendChild(image);
+  } else {
+    open.appendChild(el("div", "run-thumb empty", run.status));
+  }
+  const body = el("div", "run-body");
+  const title = el("div", "run-title");
+  title.append(el("span", "", "#" + run.id + " · " + run.engine + " · "), el("span", "run-status " + run.color, run.status));
+  if (run.favorite) title.append(el("span", "", " ★"));
+  body.append(title, el("div", "run-prompt", run.prompt), el("div", "run-facts", run.facts));
+  for (const tag of run.tags) body.append(el("span", "run-tag", tag));
+  open.appendChild(body);
+  article.appendChild(open);
+
+  const foot = el("div", "run-foot");
+  if (data.mode === "trash") {
+    const restore = el("button", "", "Restore");
+    restore.type = "button";
+    restore.title = "Put the run and its files back in the gallery";
+    restore.addEventListener("click", () => setTriggerValue("restore", run.id));
+    foot.appendChild(restore);
+  } else {
+    const label = el("label");
+    const box = el("input");
+    box.type = "checkbox";
+    box.checked = run.selected;
+    box.disabled = !run.selected && !data.can_select_more;
+    label.title = box.disabled ? data.full_hint : data.compare_hint;
+    box.addEventListener("change", () => setTriggerValue("compare", { id: run.id, selected: box.checked }));
+    label.append(box, el("span", "", "Compare"));
+    foot.appendChild(label);
+  }
+  article.appendChild(foot);
+  return article;
+}
+
+export default function ({ parentElement, data, setTriggerValue }) {
+  let grid = parentElement.querySelector(".run-grid");
+  if (!grid) {
+    grid = el("div", "run-grid");
+    parentElement.appendChild(grid);
+  }
+  grid.replaceChildren(...data.cards.map((run) => card(run, data, setTriggerValue)));
+}
+"""
+
+_run_grid = st.components.v2.component("studio.run_grid", css=GRID_CSS, js=GRID_JS)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What one card shows; `href` opens the run (with the gallery's filters kept for the way back)."""
+
+    id: int
+    href: str
+    thumb: str | None
+    engine: str
+    status: str
+    color: str
+    favorite: bool
+    prompt: str
+    facts: str
+    tags: list[str] = field(default_factory=list)
+    selected: bool = False
+
+
+def card_for(run: Run, *, link_params: dict[str, str | list[str]], selected: bool) -> Card:
+    facts = [f"{run.width}×{run.height}" if run.width and run.height else "",
+             f"{run.frames} frames" if run.frames else "",
+             f"{run.video_seconds:.1f} s" if run.video_seconds else "",
+             fmt.when(run.queued_at)[:16]]
+    return Card(
+        id=run.id, href="?" + urlencode(link_params, doseq=True),
+        thumb=run_file_url(run.id, "thumb") if run.thumb_path else None,
+        engine=run.engine, status=run.status, color=fmt.STATUS_COLORS[run.status], favorite=run.favorite,
+        prompt=fmt.excerpt(run.prompt or "(no prompt)", 90), facts=" · ".join(f for f in facts if f),
+        tags=run.tag_names, selected=selected,
+    )
+
+
+def run_grid(cards: Sequence[Card], *, key: str, trash: bool, can_select_more: bool, max_compare: int,
+             on_open: Callable[[int], None], on_compare: Callable[[int, bool], None],
+             on_restore: Callable[[int], None]) -> None:
+    """Mount the grid. The callbacks run before the next script run, like a widget's on_change."""
+    data = {
+        "cards": [vars(c) for c in cards], "mode": "trash" if trash else "gallery",
+        "can_select_more": can_select_more, "compare_hint": f"Select up to {max_compare} runs, then open Compare.",
+        "full_hint": f"{max_compare} runs are selected for comparison; unselect one first.",
+    }
+
+    def event(name: str) -> dict | int | None:
+        return (st.session_state.get(key) or {}).get(name)
+
+    def opened() -> None:
+        if (run_id := event("open")) is not None:
+            on_open(int(run_id))
+
+    def compared() -> None:
+        if isinstance(value := event("compare"), dict):
+            on_compare(int(value["id"]), bool(value["selected"]))
+
+    def restored() -> None:
+        if (run_id := event("restore")) is not None:
+            on_restore(int(run_id))
+
+    _run_grid(key=key, data=data, on_open_change=opened, on_compare_change=compared, on_restore_change=restored)

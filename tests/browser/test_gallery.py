@@ -1,0 +1,122 @@
+"""The gallery in a real browser: cards with thumbnails from the media routes, a search that narrows
+them and stays in the URL, a card click that opens the run in the same session and the way back,
+compare checkboxes, the filters popover, and the trash (move, list, restore)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from PIL import Image, ImageDraw
+
+from studio.config import Paths
+from studio.jobs.queue import SubmitRequest
+from studio.services import build_services
+from tests.browser.conftest import wait_idle
+
+PROMPTS = ("a slow push-in on the harbour at dusk", "neon city street at night", "forest river in the rain")
+CARDS = ".run-card"  # inside the grid component's shadow root; Playwright's CSS engine pierces it
+
+
+def queue_runs(studio) -> list[int]:
+    """Queue three small camera-motion runs through the studio's own database (the queue is a
+    table): the running server's worker makes them."""
+    paths = Paths(data_dir=studio.data_dir, logs_dir=studio.data_dir / "logs",
+                  database_url=f"sqlite:///{studio.data_dir / 'studio.db'}")
+    svc = build_services(paths, migrate_db=False)
+    try:
+        ids = []
+        for index, prompt in enumerate(PROMPTS):
+            image = Image.new("RGB", (320, 180), (40 + 80 * index, 90, 200 - 60 * index))
+            ImageDraw.Draw(image).ellipse((110, 40, 210, 140), fill=(250, 200, 60))
+            ids.append(svc.queue.submit(SubmitRequest(engine="motion", image=image, image_name=f"{index}.png", params={
+                "width": 320, "height": 180, "frames": 8, "fps": 8, "prompt": prompt})))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if all(r.status == "succeeded" for r in svc.history.get_runs(ids)):
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError([(r.id, r.status, r.error) for r in svc.history.get_runs(ids)])
+        svc.history.set_tags(ids[1], ["night"])
+        return ids
+    finally:
+        svc.db.dispose()
+
+
+def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
+    page.goto(studio.url)
+    page.get_by_role("heading", name="Generate").wait_for()  # the server has built its services (and migrated)
+    harbour, neon, forest = queue_runs(studio)
+
+    # 1. Every run is a card, newest first, its thumbnail loaded from the media route.
+    page.goto(studio.url + "/gallery")
+    page.get_by_role("heading", name="Gallery").wait_for()
+    page.locator(CARDS).first.wait_for()
+    assert page.locator(CARDS).evaluate_all("cards => cards.map(c => Number(c.dataset.runId))") == [forest, neon, harbour]
+    thumbs = page.locator(f"{CARDS} img.run-thumb")
+    for index in range(3):
+        thumbs.nth(index).scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumbs.nth(index).element_handle())
+    shots(page, "gallery-01-cards")
+
+    # 2. A search narrows the cards and is kept in the URL.
+    search = page.get_by_role("textbox", name="Search prompts")
+    search.fill("harbour")
+    search.press("Enter")
+    wait_idle(page)
+    page.wait_for_function("() => document.location.search.includes('q=harbour')")
+    assert page.locator(CARDS).count() == 1
+    shots(page, "gallery-02-search")
+
+    # 3. Clicking the card opens the run in this session; the way back keeps the search.
+    page.locator(CARDS).first.locator("a.run-open").click()
+    page.get_by_role("heading", name=f"Run #{harbour}").wait_for()
+    assert re.search(rf"run={harbour}\b", page.url) and "q=harbour" in page.url
+    page.get_by_role("button", name="Back to the gallery").click()
+    page.get_by_role("heading", name="Gallery").wait_for()
+    wait_idle(page)
+    assert page.get_by_role("textbox", name="Search prompts").input_value() == "harbour"
+    assert page.locator(CARDS).count() == 1
+
+    # 4. Compare: tick two cards, the selection bar offers the comparison.
+    search.fill("")
+    search.press("Enter")
+    wait_idle(page)
+    page.wait_for_function("() => !document.location.search.includes('q=')")
+    page.locator(CARDS).nth(2).wait_for()
+    for run_id in (neon, harbour):
+        page.locator(f"{CARDS}[data-run-id='{run_id}'] input[type=checkbox]").check()
+        wait_idle(page)
+    page.get_by_text(f"Selected: #{neon}, #{harbour}").wait_for()
+    page.get_by_role("link", name="Compare 2").wait_for()
+    assert page.locator(f"{CARDS}[data-run-id='{neon}'] input[type=checkbox]").is_checked()
+
+    # 5. The rarer filters sit behind one button; tags narrow the cards.
+    page.get_by_role("button", name="Filters").click()
+    popover = page.locator("[data-testid='stPopoverBody']")
+    popover.get_by_text("Tags", exact=True).wait_for()
+    shots(page, "gallery-03-filters", focus=popover)
+    popover.get_by_role("combobox", name="Tags").click()
+    page.get_by_role("option", name="night").click()
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.location.search.includes('tag=night')")
+    assert page.locator(CARDS).evaluate_all("cards => cards.map(c => Number(c.dataset.runId))") == [neon]
+
+    # 6. Trash: from the run's page; listed in the trash with Restore; restored with its files.
+    page.goto(f"{studio.url}/gallery?run={forest}")
+    page.get_by_role("heading", name=f"Run #{forest}").wait_for()
+    page.get_by_role("button", name="Move to trash").click()
+    page.get_by_text("This run is in the trash").wait_for()
+    page.locator("video").first.wait_for()  # its files moved, and the page still plays it from the trash
+    shots(page, "gallery-04-trashed-run")
+    page.goto(studio.url + "/gallery?trash=true")
+    page.get_by_text("1 run in the trash · page 1 of 1").wait_for()
+    page.locator(CARDS).first.wait_for()
+    assert page.locator(CARDS).count() == 1
+    shots(page, "gallery-05-trash")
+    page.locator(f"{CARDS}[data-run-id='{forest}'] button", has_text="Restore").click()
+    page.get_by_text("The trash is empty.").wait_for()
+    page.goto(studio.url + "/gallery")
+    page.locator(f"{CARDS}[data-run-id='{forest}']").wait_for()
