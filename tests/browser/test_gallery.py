@@ -5,6 +5,7 @@ compare checkboxes, the filters popover, and the trash (move, list, restore)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 
 from PIL import Image, ImageDraw
@@ -16,6 +17,11 @@ from tests.browser.conftest import wait_idle
 
 PROMPTS = ("a slow push-in on the harbour at dusk", "neon city street at night", "forest river in the rain")
 CARDS = ".run-card"  # inside the grid component's shadow root; Playwright's CSS engine pierces it
+
+
+def query(studio, sql: str, *args):
+    with sqlite3.connect(studio.data_dir / "studio.db") as db:
+        return db.execute(sql, args).fetchall()
 
 
 def queue_runs(studio) -> list[int]:
@@ -73,18 +79,36 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.locator(CARDS).first.locator("a.run-open").click()
     page.get_by_role("heading", name=f"Run #{harbour}").wait_for()
     assert re.search(rf"run={harbour}\b", page.url) and "q=harbour" in page.url
+    # Tags are typed in and kept (lower-case); a re-run shows where it comes from.
+    tags = page.get_by_role("combobox", name="Tags")
+    tags.fill("Golden Hour")
+    tags.press("Enter")
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    assert query(studio, "SELECT tag FROM run_tags WHERE run_id = ?", harbour) == [("golden hour",)]
+    page.get_by_role("button", name="Re-run", exact=True).click()
+    rerun = harbour + 3
+    page.get_by_role("heading", name=f"Run #{rerun}").wait_for()
+    page.get_by_text(f"Re-run of #{harbour}").wait_for()
+    page.get_by_role("link", name=f"#{harbour} · succeeded").wait_for()
+    page.locator("video").first.wait_for(timeout=60_000)
+    shots(page, "gallery-03-lineage", focus=page.get_by_text(f"Re-run of #{harbour}"))
+    page.get_by_role("link", name=f"#{harbour} · succeeded").click()
+    page.get_by_role("heading", name=f"Run #{harbour}").wait_for()
+    page.get_by_role("link", name=f"#{rerun} · succeeded").wait_for()  # and the parent links to its re-run
     page.get_by_role("button", name="Back to the gallery").click()
     page.get_by_role("heading", name="Gallery").wait_for()
     wait_idle(page)
     assert page.get_by_role("textbox", name="Search prompts").input_value() == "harbour"
-    assert page.locator(CARDS).count() == 1
+    page.locator(f"{CARDS}[data-run-id='{rerun}']").wait_for()
+    assert page.locator(CARDS).count() == 2  # the original and its re-run
 
     # 4. Compare: tick two cards, the selection bar offers the comparison.
     search.fill("")
     search.press("Enter")
     wait_idle(page)
     page.wait_for_function("() => !document.location.search.includes('q=')")
-    page.locator(CARDS).nth(2).wait_for()
+    page.locator(CARDS).nth(3).wait_for()
     for run_id in (neon, harbour):
         page.locator(f"{CARDS}[data-run-id='{run_id}'] input[type=checkbox]").check()
         wait_idle(page)
@@ -96,7 +120,7 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.get_by_role("button", name="Filters").click()
     popover = page.locator("[data-testid='stPopoverBody']")
     popover.get_by_text("Tags", exact=True).wait_for()
-    shots(page, "gallery-03-filters", focus=popover)
+    shots(page, "gallery-04-filters", focus=popover)
     popover.get_by_role("combobox", name="Tags").click()
     page.get_by_role("option", name="night").click()
     wait_idle(page)
@@ -110,12 +134,12 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.get_by_role("button", name="Move to trash").click()
     page.get_by_text("This run is in the trash").wait_for()
     page.locator("video").first.wait_for()  # its files moved, and the page still plays it from the trash
-    shots(page, "gallery-04-trashed-run")
+    shots(page, "gallery-05-trashed-run")
     page.goto(studio.url + "/gallery?trash=true")
     page.get_by_text("1 run in the trash · page 1 of 1").wait_for()
     page.locator(CARDS).first.wait_for()
     assert page.locator(CARDS).count() == 1
-    shots(page, "gallery-05-trash")
+    shots(page, "gallery-06-trash")
     page.locator(f"{CARDS}[data-run-id='{forest}'] button", has_text="Restore").click()
     page.get_by_text("The trash is empty.").wait_for()
     page.goto(studio.url + "/gallery")

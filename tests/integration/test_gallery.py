@@ -241,3 +241,20 @@ def test_purge_leaves_runs_that_are_not_in_the_trash(services):
     outcome = services.history.purge([run_id])
     assert outcome.runs == 0 and outcome.files == 0
     assert all(p.is_file() for p in media(services.history.get_run(run_id)))
+
+
+def test_trash_and_restore_finish_a_move_interrupted_half_way(services):
+    """A crash between renaming files and recording the trash leaves files at both places; the
+    next trash or restore moves whatever is where it should not be."""
+    run_id = make_video_run(services)
+    run = services.history.get_run(run_id)
+    video, poster = Path(run.video_path), Path(run.poster_path)
+    (video.parent / TRASH_FOLDER).mkdir()
+    video.rename(video.parent / TRASH_FOLDER / video.name)  # moved, but the row never heard of it
+    services.history.trash([run_id])
+    trashed = services.history.get_run(run_id)
+    assert all(p.is_file() and p.parent.name == TRASH_FOLDER for p in media(trashed))
+    Path(trashed.poster_path).rename(poster)  # half of a restore
+    services.history.restore([run_id])
+    assert all(p.is_file() for p in media(services.history.get_run(run_id)))
+    assert media(services.history.get_run(run_id)) == media(run)
