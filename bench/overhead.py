@@ -85,6 +85,7 @@ def main() -> None:
 
         adapter = load_adapter(engine.family.adapter)
         pipe = adapter.pipeline_class().from_pretrained(str(engine.tiny_folder()), use_safetensors=True, local_files_only=True)
+        pipe.set_progress_bar_config(disable=True)  # as the engine does: no tqdm on either side
         clean = engine.validate(params)
         fitted = fit_image(image, args.size, args.size, "crop")
 
