@@ -36,7 +36,6 @@ if result.total == 0:
             "The trash is empty." if view.trash else "No runs yet. Make one on the Generate page.")
     st.stop()
 
-where = " in the trash" if view.trash else ""
-st.caption(f"{result.total} run{'s' if result.total != 1 else ''}{where} · page {result.page} of {result.pages}")
+st.caption(f"{gallery.runs(result.total)}{' in the trash' if view.trash else ''} · page {result.page} of {result.pages}")
 gallery.run_grid(svc, result, trash=view.trash)
 gallery.pager(result)

@@ -56,11 +56,6 @@ class GalleryView:
             page=self.page, page_size=page_size,
         )
 
-    def active_filters(self) -> int:
-        """How many of the filters behind the 'Filters' button are set (shown on the button)."""
-        return (sum(bool(x) for x in (self.tags, self.resolutions, self.frames, self.favorites))
-                + (self.seed is not None) + bool(self.date_from or self.date_to))
-
 
 def parse_resolution(text: str) -> tuple[int, int] | None:
     width, _, height = text.lower().partition("x")
@@ -70,6 +65,10 @@ def parse_resolution(text: str) -> tuple[int, int] | None:
 def local_midnight_utc(day: date) -> datetime:
     """The stored (naive UTC) moment at which a day starts in the studio's local time."""
     return datetime.combine(day, time.min).astimezone().astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
 
 
 def resolution_label(value: str) -> str:
@@ -190,7 +189,6 @@ def pager(result: RunPage) -> None:
     if "page" in st.session_state and st.session_state["page"] != result.page:
         st.session_state["page"] = result.page  # the query clamps the page when fewer runs match
     st.pagination(result.pages, key="page", **BOUND)
-    st.caption(f"{PAGE_SIZE} runs per page · {result.total} runs")
 
 
 # ----- the trash -----------------------------------------------------------------------------------
@@ -209,7 +207,7 @@ def trash_bar(svc: Services, total: int) -> None:
             st.rerun()
         return
     with st.container(border=True):
-        st.warning(f"Delete {total} runs and their videos, posters, thumbnails and logs for good? This cannot be "
+        st.warning(f"Delete {runs(total)} and their videos, posters, thumbnails and logs for good? This cannot be "
                    "undone. Runs made from them stay; they just lose the link to their parent.",
                    icon=":material/warning:")
         yes, no, _ = st.columns([1.4, 1, 3])
@@ -217,7 +215,7 @@ def trash_bar(svc: Services, total: int) -> None:
                       help="Empty the trash now."):
             outcome = svc.history.empty_trash()
             st.session_state["g_confirm_empty"] = False
-            st.toast(f"Deleted {outcome.runs} runs and {outcome.files} files ({fmt.size(outcome.bytes)}).",
+            st.toast(f"Deleted {runs(outcome.runs)} and {outcome.files} files ({fmt.size(outcome.bytes)}).",
                      icon=":material/delete_forever:")
             st.rerun()
         if no.button("Keep them", key="g_empty_no", help="Leave the trash as it is."):

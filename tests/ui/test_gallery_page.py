@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date, timedelta
 import socket
 from pathlib import Path
 
@@ -97,6 +98,10 @@ def test_each_facet_narrows_the_cards(history):
     at.toggle(key="fav").set_value(True).run()
     assert card_ids(at) == [made["neon"]]
     at.toggle(key="fav").set_value(False).run()
+    at.date_input(key="from").set_value(date.today() + timedelta(days=1)).run()
+    assert card_ids(at) == [] and "No runs match these filters." in at.info[0].value
+    at.date_input(key="from").set_value(date.today() - timedelta(days=1)).run()
+    assert len(card_ids(at)) == len(made)
     at.selectbox(key="sort").select("Oldest").run()
     assert card_ids(at) == sorted(made.values())
     # Every filter explains itself.
