@@ -38,6 +38,16 @@ async def lifespan(_app):
             running.worker.stop()
 
 
+def _navigation_only() -> None:
+    """frame.py drives the pages with st.navigation. Streamlit treats a `pages/` folder beside the
+    main script as an old-style multipage app until st.navigation has run once in the process, so a
+    first visit straight to /settings would run that page bare, without the frame. Say up front that
+    this app does not use the folder convention."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def _middleware():
     from studio.web.auth import password_middleware
 
@@ -50,4 +60,5 @@ def _routes():
     return media_routes()
 
 
+_navigation_only()
 app = st.App(Path(__file__).with_name("frame.py"), lifespan=lifespan, middleware=_middleware(), routes=_routes())
