@@ -38,6 +38,7 @@ log = logging.getLogger("studio.worker")
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second: SQLite writes are not free
 HEARTBEAT_INTERVAL_S = 10.0  # proves liveness during long steps (a CPU diffusion step can take minutes)
 STALE_AFTER = timedelta(seconds=90)  # a worker on another host is presumed dead after this silence
+RECOVER_INTERVAL_S = 30.0  # how often an idle worker looks for runs abandoned by dead workers
 
 
 def make_worker_id() -> str:
@@ -62,7 +63,16 @@ def worker_is_dead_locally(worker_id: str | None) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process nobody has reaped yet still answers kill(pid, 0); on Linux its state says."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 class _Shutdown(Exception):
@@ -121,9 +131,14 @@ class Worker:
         return recovered
 
     def run_forever(self) -> None:
+        last_recovery = time.monotonic()
         while not self._stop.is_set():
             try:
                 worked = self.run_once()
+                if not worked and time.monotonic() - last_recovery > RECOVER_INTERVAL_S:
+                    # Another worker (another process or host) may have died since we started.
+                    self.recover()
+                    last_recovery = time.monotonic()
             except Exception:  # never let the thread die: log and keep serving the queue
                 log.exception("worker loop error")
                 worked = False

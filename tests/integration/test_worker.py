@@ -187,3 +187,19 @@ def test_a_missing_input_file_fails_the_run_with_a_clear_message(services):
     services.worker.run_until_idle()
     run = services.history.get_run(run_id)
     assert run.status == "failed" and "input image file is missing" in run.error
+
+
+def test_a_running_worker_picks_up_runs_abandoned_after_it_started(services, monkeypatch):
+    monkeypatch.setattr("studio.jobs.worker.RECOVER_INTERVAL_S", 0.2)
+    services.worker.start()
+    run_id = submit(services)
+    wait_for(lambda: services.history.get_run(run_id).status == "succeeded")
+    # Another process claimed a run and died without finishing it (written in one step, so our
+    # worker cannot claim it first).
+    done = services.history.get_run(run_id)
+    with session_scope(services.sessions) as session:
+        orphan = repo.add_run(session, engine="motion", model_id=None, params=done.params, input_image_id=done.input_image_id)
+        orphan.status, orphan.worker_id = "running", f"{__import__('socket').gethostname()}:999999:gone"
+        orphan_id = orphan.id
+    wait_for(lambda: services.history.get_run(orphan_id).status == "succeeded")
+    assert services.history.get_run(orphan_id).attempts == 1  # claimed once, after recovery
