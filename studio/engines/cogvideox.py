@@ -10,11 +10,7 @@ classifier-free guidance (use_dynamic_cfg off, the pipeline's default).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from diffusers import CogVideoXImageToVideoPipeline
-from PIL import Image
 
 from studio.engines.diffusion import PipelineAdapter
 
@@ -24,15 +20,3 @@ class CogVideoXAdapter(PipelineAdapter):
 
     def pipeline_class(self) -> type:
         return CogVideoXImageToVideoPipeline
-
-    def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
-        return {
-            "prompt": params["prompt"],
-            "negative_prompt": params["negative_prompt"] or None,
-            "height": params["height"],
-            "width": params["width"],
-            "num_frames": params["frames"],
-            "num_inference_steps": params["steps"],
-            "guidance_scale": params["guidance"],
-            "generator": generator,
-        }

@@ -68,8 +68,19 @@ class PipelineAdapter:
         raise NotImplementedError
 
     def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
-        """The pipeline's keyword arguments for one run (without callbacks; the engine adds those)."""
-        raise NotImplementedError
+        """The pipeline's keyword arguments for one run (without callbacks and the image; the engine
+        adds those). The default is the argument set diffusers' prompted video pipelines share;
+        families extend or replace it."""
+        return {
+            "prompt": params["prompt"],
+            "negative_prompt": params["negative_prompt"] or None,
+            "height": params["height"],
+            "width": params["width"],
+            "num_frames": params["frames"],
+            "num_inference_steps": params["steps"],
+            "guidance_scale": params["guidance"],
+            "generator": generator,
+        }
 
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return int(params["steps"])

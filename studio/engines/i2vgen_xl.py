@@ -89,15 +89,5 @@ class I2VGenXLAdapter(PipelineAdapter):
         return I2VGenXLPipelineCompat
 
     def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
-        return {
-            "prompt": params["prompt"],
-            "negative_prompt": params["negative_prompt"] or None,
-            "height": params["height"],
-            "width": params["width"],
-            "num_frames": params["frames"],
-            "num_inference_steps": params["steps"],
-            "guidance_scale": params["guidance"],
-            # The model is micro-conditioned on the frame rate the video will be played at.
-            "target_fps": params["fps"],
-            "generator": generator,
-        }
+        # The model is micro-conditioned on the frame rate the video will be played at.
+        return {**super().call_kwargs(image, params, generator), "target_fps": params["fps"]}

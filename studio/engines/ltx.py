@@ -31,15 +31,8 @@ class LTXAdapter(PipelineAdapter):
 
     def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
         return {
-            "prompt": params["prompt"],
-            "negative_prompt": params["negative_prompt"] or None,
-            "height": params["height"],
-            "width": params["width"],
-            "num_frames": params["frames"],
+            **super().call_kwargs(image, params, generator),
             "frame_rate": params["fps"],
-            "num_inference_steps": params["steps"],
-            "guidance_scale": params["guidance"],
             "decode_timestep": params["decode_timestep"],
             "decode_noise_scale": params["decode_noise_scale"],
-            "generator": generator,
         }

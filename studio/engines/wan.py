@@ -18,11 +18,9 @@ the engine checks the frames that come back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from diffusers import WanImageToVideoPipeline
-from PIL import Image
 
 from studio.engines.base import RuntimeOptions
 from studio.engines.diffusion import PipelineAdapter
@@ -34,18 +32,6 @@ class WanAdapter(PipelineAdapter):
 
     def pipeline_class(self) -> type:
         return WanImageToVideoPipeline
-
-    def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
-        return {
-            "prompt": params["prompt"],
-            "negative_prompt": params["negative_prompt"] or None,
-            "height": params["height"],
-            "width": params["width"],
-            "num_frames": params["frames"],
-            "num_inference_steps": params["steps"],
-            "guidance_scale": params["guidance"],
-            "generator": generator,
-        }
 
     def after_load(self, pipe: Any, runtime: RuntimeOptions) -> list[str]:
         if runtime.dtype == "float32":
