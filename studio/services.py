@@ -87,7 +87,7 @@ def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: floa
     settings = history.settings()
     storage = Storage(inputs_dir=paths.inputs_dir, outputs_dir=settings.outputs_dir(paths),
                       run_logs_dir=paths.run_logs_dir)
-    registry = build_registry(settings, paths)
+    registry = build_registry(history.settings, paths)
     worker = Worker(session_factory=sessions, registry=registry, storage=storage, paths=paths,
                     poll_interval=poll_interval)
     queue = JobQueue(sessions, registry, storage, on_submit=worker.wake)

@@ -119,12 +119,19 @@ class _Loaded:
 class DiffusionEngine:
     """An Engine (see base.Engine) for one model family entry."""
 
-    def __init__(self, family: Family, settings: Settings, paths: Paths):
+    def __init__(self, family: Family, settings: Settings | Callable[[], Settings], paths: Paths):
         self.family = family
         self.info: EngineInfo = family.info()
-        self._settings = settings
+        # A callable reads the current settings at each use, so model folders changed on the
+        # Settings page count at once, without a restart.
+        self._settings_source = settings
         self._paths = paths
         self._loaded: _Loaded | None = None
+
+    @property
+    def _settings(self) -> Settings:
+        source = self._settings_source
+        return source() if callable(source) else source
 
     # -- weights --------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ version cannot run it yet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -363,7 +363,7 @@ def family_for(engine_id: str) -> Family | None:
     return next((f for f in FAMILIES if f.engine_id == engine_id), None)
 
 
-def diffusion_engines(settings: Settings, paths: Paths) -> list[Engine]:
+def diffusion_engines(settings: Settings | Callable[[], Settings], paths: Paths) -> list[Engine]:
     """One engine per family, cheap to build: nothing loads until a job runs."""
     from studio.engines.diffusion import DiffusionEngine
 

@@ -46,10 +46,7 @@ class Registry:
         return "motion"
 
 
-EngineFactory = Callable[[Settings, Paths], Iterable[Engine]]
-
-
-def build_registry(settings: Settings, paths: Paths) -> Registry:
+def build_registry(settings: Settings | Callable[[], Settings], paths: Paths) -> Registry:
     """Every engine the studio knows, built-in first. Diffusion engines are cheap to construct:
     they load nothing until their first job."""
     from studio.engines.families import diffusion_engines

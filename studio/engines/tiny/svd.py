@@ -24,7 +24,11 @@ def build_tiny_svd_pipeline():
         StableVideoDiffusionPipeline,
         UNetSpatioTemporalConditionModel,
     )
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)

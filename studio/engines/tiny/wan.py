@@ -86,7 +86,11 @@ def build_tiny_wan22_ti2v_pipeline() -> Any:
 def build_tiny_wan21_i2v_pipeline() -> Any:
     """The tiny Wan2.1 I2V pipeline in memory (CLIP image encoder, 16-channel VAE)."""
     import torch
-    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline
+    from diffusers import (
+        AutoencoderKLWan,
+        UniPCMultistepScheduler,
+        WanImageToVideoPipeline,
+    )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
 
     with torch.random.fork_rng(devices=[]):

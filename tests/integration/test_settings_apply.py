@@ -1,0 +1,28 @@
+"""Settings saved on the Settings page take effect at once, without a restart."""
+
+from pathlib import Path
+
+from studio.config import Paths
+from studio.engines.tiny.i2vgen_xl import build_tiny_i2vgen_xl
+from studio.services import build_services
+
+
+def test_a_new_model_folder_makes_its_engine_ready_immediately(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-cache"))
+    services = build_services(Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
+                                    database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}"))
+    try:
+        assert services.registry.status("i2vgen-xl").state == "missing"
+        models = tmp_path / "models"
+        build_tiny_i2vgen_xl(models / "ali-vilab--i2vgen-xl")  # laid out like the hub id
+        settings = services.settings()
+        settings.model_dirs = [str(models)]
+        settings.output_dir = str(tmp_path / "elsewhere")
+        services.apply_settings(settings)
+        status = services.registry.status("i2vgen-xl")
+        assert status.ready and Path(status.location) == models / "ali-vilab--i2vgen-xl"
+        assert services.storage.outputs_dir == tmp_path / "elsewhere"
+        assert services.registry.default_engine_id(services.settings()) == "i2vgen-xl"
+    finally:
+        services.close()
