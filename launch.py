@@ -692,7 +692,7 @@ def cmd_worker(args, paths, console: Console) -> int:
 
 
 def cmd_models(args, paths, console: Console) -> int:
-    from studio import preflight as checks
+    from studio.engines.weights import install_command
 
     services = _services(paths, console)
     if services is None:
@@ -706,7 +706,7 @@ def cmd_models(args, paths, console: Console) -> int:
             if status.ready:
                 state = "ready" + (f" — {status.location}" if status.location else "")
             elif status.state == "missing":
-                command = checks.download_command(info.model_id) if info.model_id else status.hint
+                command = install_command(info.model_id) if info.model_id else status.hint
                 state = f"not installed — install with: {command}"
             else:
                 state = f"unusable — {status.detail}" + (f" ({status.hint})" if status.hint else "")

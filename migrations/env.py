@@ -4,6 +4,7 @@ from the alembic command line, from the studio's own configuration."""
 from __future__ import annotations
 
 from alembic import context
+
 from studio.config import Paths
 from studio.db.engine import make_engine
 from studio.db.migrate import include_name

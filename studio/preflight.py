@@ -256,9 +256,6 @@ def check_engines(paths: Paths) -> list[CheckResult]:
     settings = _saved_settings(paths)
     registry = build_registry(settings, paths)
     results = [engine_result(e.info, e.weights_status()) for e in registry.engines(include_developer=settings.developer_mode)]
-    if importlib.util.find_spec("studio.engines.families") is None:
-        results.append(CheckResult("engines", "WARN", "diffusion model engines are not part of this build "
-                                   "(module studio.engines.families is missing); only built-in engines are offered"))
     return results
 
 
@@ -270,13 +267,11 @@ def engine_result(info, status) -> CheckResult:
         return CheckResult(name, "OK", f"{info.label}: ready{where}")
     if status.state == "missing":
         size = f" (about {info.weights_gb:g} GB)" if info.weights_gb else ""
+        from studio.engines.weights import install_command
+
         return CheckResult(name, "WARN", f"{info.label}: weights not installed{size}",
-                           download_command(info.model_id) if info.model_id else status.hint)
+                           install_command(info.model_id) if info.model_id else status.hint)
     return CheckResult(name, "WARN", f"{info.label}: unusable: {status.detail}", status.hint)
-
-
-def download_command(model_id: str) -> str:
-    return f"python launch.py download {model_id}"
 
 
 # ----- small helpers shared with launch.py ------------------------------------------------------

@@ -4,13 +4,14 @@ the run id and time and written through a temporary name so no half-written file
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
+
+from studio.media.atomic import atomic_path
 
 
 class DiskFull(OSError):
@@ -44,11 +45,9 @@ class Storage:
         sha = digest.hexdigest()
         path = self.inputs_dir / sha[:2] / f"{sha}.png"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             self.ensure_free_space(path.parent)
-            tmp = path.with_name(f".{path.name}.partial")
-            image.save(tmp, format="PNG")
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                image.save(tmp, format="PNG")
         return sha, path
 
     def run_files(self, run_id: int, when: datetime) -> RunFiles:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, timedelta
 import socket
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
