@@ -130,13 +130,18 @@ def test_check_prints_every_check_and_fails_on_a_taken_port(studio_env):
     assert len(logs) == 1 and "[FAIL] port:" in logs[0].read_text()
 
 
-def test_check_refuses_a_database_newer_than_the_code(studio_env, free_port):
-    paths = Paths.from_env(studio_env)
+def make_database_from_newer_code(env) -> None:
+    """A database at a schema revision this code has never heard of."""
+    paths = Paths.from_env(env)
     engine = make_engine(paths.database_url)
     migrate.upgrade(engine, paths.sqlite_path)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed9999'"))
     engine.dispose()
+
+
+def test_check_refuses_a_database_newer_than_the_code(studio_env, free_port):
+    make_database_from_newer_code(studio_env)
     result = launch("--check", "--port", str(free_port), env=studio_env)
     assert result.returncode == 1
     database_line = next(line for line in result.stdout.splitlines() if "database:" in line)
@@ -290,12 +295,7 @@ def test_serve_on_a_taken_port_fails_before_starting_anything(studio_env):
 
 
 def test_serve_stops_the_server_again_when_a_check_fails(studio_env, free_port):
-    paths = Paths.from_env(studio_env)
-    engine = make_engine(paths.database_url)
-    migrate.upgrade(engine, paths.sqlite_path)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed9999'"))
-    engine.dispose()
+    make_database_from_newer_code(studio_env)
     result = launch("--no-browser", "--port", str(free_port), env=studio_env)
     assert result.returncode == 1
     assert "[FAIL] database:" in result.stdout and "Studio ready" not in result.stdout
