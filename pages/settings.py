@@ -12,8 +12,12 @@ st.title("Settings")
 
 saved = settings_form(svc.settings(), engine_ids=[i.id for i in svc.registry.infos()])
 if saved is not None:
-    svc.apply_settings(saved)
-    st.success("Settings saved.", icon=":material/check:")
+    try:
+        svc.apply_settings(saved)
+    except ValueError as exc:
+        st.error(str(exc), icon=":material/folder_off:")
+    else:
+        st.success("Settings saved.", icon=":material/check:")
 
 st.subheader("Storage")
 current = svc.settings()

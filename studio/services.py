@@ -41,7 +41,16 @@ class Services:
         return self.history.settings()
 
     def apply_settings(self, settings: Settings) -> None:
-        """Persist settings; new outputs go to the new folder from the next run on."""
+        """Persist settings; new outputs go to the new folder from the next run on. An output folder
+        that cannot be written is refused (ValueError) and nothing is saved."""
+        outputs = settings.outputs_dir(self.paths)
+        try:
+            outputs.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=outputs, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"The output folder {outputs} cannot be written ({exc.strerror or exc}). "
+                             "Choose another folder; the settings were not saved.") from None
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
 

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from studio.config import Paths
 from studio.engines.tiny.i2vgen_xl import build_tiny_i2vgen_xl
 from studio.services import build_services
@@ -24,5 +26,21 @@ def test_a_new_model_folder_makes_its_engine_ready_immediately(tmp_path, monkeyp
         assert status.ready and Path(status.location) == models / "ali-vilab--i2vgen-xl"
         assert services.storage.outputs_dir == tmp_path / "elsewhere"
         assert services.registry.default_engine_id(services.settings()) == "i2vgen-xl"
+    finally:
+        services.close()
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_and_nothing_is_saved(tmp_path):
+    services = build_services(Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
+                                    database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}"))
+    try:
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder")
+        settings = services.settings()
+        settings.output_dir = str(blocker / "outputs")
+        settings.developer_mode = True
+        with pytest.raises(ValueError, match="cannot be written"):
+            services.apply_settings(settings)
+        assert services.settings().output_dir == "" and not services.settings().developer_mode
     finally:
         services.close()
