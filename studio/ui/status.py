@@ -13,10 +13,29 @@ from studio.ui import format as fmt
 from studio.ui.runtime import services
 
 POLL_SECONDS = 1.0
+# The Generate page's last full draw: (this session's run ids, the ids it drew as finished).
+_WATCH = "watched_runs"
+
+
+def forget_watched_runs() -> None:
+    """Called by the frame at the start of every full run: only the page drawn now may set a watch."""
+    st.session_state.pop(_WATCH, None)
+
+
+def _redraw_if_finished(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> list[Run]:
+    """A run finished since the page was drawn: redraw the whole page once to show its video."""
+    runs = services().history.get_runs(list(run_ids))
+    if {r.id for r in runs if r.status not in ("queued", "running")} != shown_finished:
+        st.rerun(scope="app")
+    return runs
 
 
 @st.fragment(run_every=2.0)
 def queue_badge() -> None:
+    # A second, independent timer for the Generate page's redraw: if the page's own progress
+    # fragment stops ticking (its timer is the browser's), the finished video still appears.
+    if watched := st.session_state.get(_WATCH):
+        _redraw_if_finished(*watched)
     entries = services().history.queue()
     running = [e.run for e in entries if e.run.status == "running"]
     queued = [e.run for e in entries if e.run.status == "queued"]
@@ -96,7 +115,9 @@ def session_runs(svc, run_ids: list[int]) -> None:
         return
     runs = svc.history.get_runs(list(reversed(run_ids)))
     finished = [r for r in runs if r.status not in ("queued", "running")]
-    _active_panel(tuple(run_ids), frozenset(r.id for r in finished))
+    watched = (tuple(run_ids), frozenset(r.id for r in finished))
+    st.session_state[_WATCH] = watched
+    _active_panel(*watched)
     for run in finished[:3]:
         with st.container(border=True):
             outcome(run, key_prefix="mine")
@@ -106,10 +127,6 @@ def session_runs(svc, run_ids: list[int]) -> None:
 
 @st.fragment(run_every=POLL_SECONDS)
 def _active_panel(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> None:
-    runs = services().history.get_runs(list(run_ids))
-    if {r.id for r in runs if r.status not in ("queued", "running")} != shown_finished:
-        # A run finished since the page was drawn: redraw the whole page once to show its video.
-        st.rerun(scope="app")
-    for run in runs:
+    for run in _redraw_if_finished(run_ids, shown_finished):
         if run.status in ("queued", "running"):
             run_progress(run, key_prefix="active")

@@ -7,10 +7,12 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,28 @@ def shots():
 
 def has_chromium() -> bool:
     return shutil.which(CHROMIUM) is not None
+
+
+@contextmanager
+def explained(studio: Studio, pages, name: str):
+    """On failure, say what the user and the studio saw: a screenshot and the visible text of each
+    page, the runs table and the end of the server log. A timeout alone says nothing."""
+    try:
+        yield
+    except Exception as exc:
+        report = [f"{type(exc).__name__}: {exc}"]
+        for index, page in enumerate(pages):
+            try:
+                path = screenshot(page, f"failed-{name}-{index}")
+                text = page.locator("[data-testid='stMain']").first.inner_text(timeout=5_000)
+                report.append(f"--- page {index} ({path}):\n{text[-1500:]}")
+            except Exception as inner:  # noqa: BLE001 - the page may be gone; keep what we have
+                report.append(f"--- page {index}: unreadable ({inner})")
+        with sqlite3.connect(studio.data_dir / "studio.db") as db:
+            rows = db.execute("SELECT id, status, step, total_steps, error, created_at, started_at, finished_at "
+                              "FROM runs ORDER BY id DESC LIMIT 6").fetchall()
+        report.append("--- runs:\n" + "\n".join(map(str, rows)))
+        logs = sorted((studio.data_dir / "logs").glob("serve-*.log"))
+        if logs:
+            report.append("--- server log:\n" + logs[-1].read_text(errors="replace")[-3000:])
+        raise AssertionError("\n".join(report)) from exc

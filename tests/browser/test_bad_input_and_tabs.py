@@ -10,7 +10,7 @@ import zlib
 
 from PIL import Image
 
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import explained, wait_idle
 
 
 def huge_png(path, side=30000):
@@ -76,10 +76,11 @@ def test_two_tabs_queueing_at_once_both_get_their_videos_in_order(studio, browse
     for tab in tabs:  # click both before either finishes
         tab.get_by_role("button", name="Generate").click()
     numbers = []
-    for tab in tabs:
-        tab.locator("video").first.wait_for(timeout=120_000)
-        caption = tab.get_by_text(re.compile(r"^Run #\d+ · seed")).first.inner_text()
-        numbers.append(int(re.match(r"Run #(\d+)", caption).group(1)))
+    with explained(studio, tabs, "two-tabs"):
+        for tab in tabs:
+            tab.locator("video").first.wait_for(timeout=120_000)
+            caption = tab.get_by_text(re.compile(r"^Run #\d+ · seed")).first.inner_text()
+            numbers.append(int(re.match(r"Run #(\d+)", caption).group(1)))
     shots(tabs[1], "11-second-tab-done", focus=tabs[1].locator("video").first)
     assert len(set(numbers)) == 2
     # In order: the earlier-queued run finished before the later one started (one GPU, one job).
