@@ -156,7 +156,7 @@ def explained(studio: Studio, pages, name: str):
             except Exception as inner:  # noqa: BLE001 - the page may be gone; keep what we have
                 report.append(f"--- page {index}: unreadable ({inner})")
         with sqlite3.connect(studio.data_dir / "studio.db") as db:
-            rows = db.execute("SELECT id, status, step, total_steps, error, created_at, started_at, finished_at "
+            rows = db.execute("SELECT id, status, step, total_steps, error, queued_at, started_at, finished_at "
                               "FROM runs ORDER BY id DESC LIMIT 6").fetchall()
         report.append("--- runs:\n" + "\n".join(map(str, rows)))
         logs = sorted((studio.data_dir / "logs").glob("serve-*.log"))
