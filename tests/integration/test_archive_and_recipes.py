@@ -8,18 +8,10 @@ import pytest
 from PIL import Image
 
 from studio.archive import ArchiveError, export_runs, import_runs
-from studio.config import Paths
 from studio.jobs.queue import SubmitRequest
 from studio.media.encode import probe_video
 from studio.recipes import NotARecipe, read_recipe
-from studio.services import build_services
-
-SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 12}
-
-
-def make_services(root: Path):
-    paths = Paths(data_dir=root / "data", logs_dir=root / "logs", database_url=f"sqlite:///{root / 'data' / 'studio.db'}")
-    return build_services(paths, poll_interval=0.05)
+from tests.integration.conftest import SMALL, make_services
 
 
 @pytest.fixture()

@@ -4,32 +4,19 @@ worker with the camera-motion engine, and the real ffmpeg."""
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from studio.comparison import differing_params, export_runs, export_sweep, selection_placement, sweep_placement
-from studio.config import Paths
+from studio.comparison import (
+    differing_params,
+    export_runs,
+    export_sweep,
+    selection_placement,
+    sweep_placement,
+)
 from studio.jobs.queue import SubmitRequest
 from studio.media.encode import probe_video, read_mp4_metadata
 from studio.media.grid import plan_layout
-from studio.services import build_services
 from studio.sweeps import Axis
-
-SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 12}
-
-
-@pytest.fixture()
-def services(tmp_path):
-    paths = Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
-                  database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}")
-    built = build_services(paths, poll_interval=0.05)
-    yield built
-    built.close()
-
-
-def picture() -> Image.Image:
-    image = Image.new("RGB", (80, 60), (200, 120, 40))
-    image.paste((20, 40, 220), (10, 10, 40, 40))
-    return image
+from tests.integration.conftest import SMALL, picture
 
 
 def test_a_two_axis_sweep_has_axis_one_across_axis_two_down_and_exports_with_the_sweep(services):

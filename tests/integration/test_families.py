@@ -332,15 +332,10 @@ def test_the_real_engine_loads_a_model_folder_named_like_its_hub_id(tiny_data, t
 
 
 @pytest.fixture()
-def services(tmp_path):
-    from studio.services import build_services
-
-    paths = Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
-                  database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}")
-    built = build_services(paths, poll_interval=0.05)
-    built.apply_settings(built.settings().model_copy(update={"developer_mode": True}))
-    yield built
-    built.close()
+def services(services):
+    """The shared studio with developer mode on: the tiny engines are developer-only."""
+    services.apply_settings(services.settings().model_copy(update={"developer_mode": True}))
+    return services
 
 
 def _submit(services, engine_id: str, **params) -> int:

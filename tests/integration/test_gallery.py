@@ -10,24 +10,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import insert, select
 
-from studio.config import Paths
 from studio.db import repo
 from studio.db.engine import session_scope
 from studio.db.models import Run
 from studio.jobs.queue import SubmitRequest
-from studio.services import build_services
 from studio.trash import TRASH_FOLDER
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
-
-
-@pytest.fixture()
-def services(tmp_path):
-    paths = Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
-                  database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}")
-    built = build_services(paths, poll_interval=0.05)
-    yield built
-    built.close()
 
 
 def add(services, *, engine="motion", status="succeeded", prompt="", queued_at=None, parent_id=None, **params) -> int:

@@ -6,33 +6,14 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
-from PIL import Image
 
-from studio.config import Paths
 from studio.db import repo
 from studio.db.engine import session_scope
 from studio.engines.base import InputError
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.worker import Worker
 from studio.media.encode import probe_video
-from studio.services import build_services
-
-SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 12}
-
-
-@pytest.fixture()
-def services(tmp_path):
-    paths = Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
-                  database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}")
-    built = build_services(paths, poll_interval=0.05)
-    yield built
-    built.close()
-
-
-def picture(color=(200, 120, 40)) -> Image.Image:
-    image = Image.new("RGB", (80, 60), color)
-    image.paste((20, 40, 220), (10, 10, 40, 40))
-    return image
+from tests.integration.conftest import SMALL, picture
 
 
 def submit(services, **params) -> int:

@@ -1,0 +1,34 @@
+"""Shared pieces of the integration tests: a real studio (Services on a temporary SQLite history,
+its worker polling fast) and a small input picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.config import Paths
+from studio.services import Services, build_services
+
+# Small enough that a camera-motion run takes a fraction of a second.
+SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 12}
+
+
+def make_services(root: Path) -> Services:
+    paths = Paths(data_dir=root / "data", logs_dir=root / "logs", database_url=f"sqlite:///{root / 'data' / 'studio.db'}")
+    return build_services(paths, poll_interval=0.05)
+
+
+@pytest.fixture()
+def services(tmp_path):
+    built = make_services(tmp_path)
+    yield built
+    built.close()
+
+
+def picture(color=(200, 120, 40)) -> Image.Image:
+    """An 80x60 picture with a blue square, so that motion is visible in the frames."""
+    image = Image.new("RGB", (80, 60), color)
+    image.paste((20, 40, 220), (10, 10, 40, 40))
+    return image
