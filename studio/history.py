@@ -126,14 +126,7 @@ class History:
         """Move runs to the trash, their media files into a .trash folder beside them. Queued and
         running runs are refused (cancel them first). One transaction per run: a file that cannot
         be moved leaves that run, and its files, as they were."""
-        moved: list[int] = []
-        for run_id in dict.fromkeys(run_ids):
-            with session_scope(self._sessions) as session:
-                if not repo.trash_runs(session, [run_id]):
-                    continue
-                run = repo.get_run(session, run_id)
-                repo.update_run(session, run_id, **trash_files.move_run_files(run, to_trash=True))
-            moved.append(run_id)
+        moved = self._move_runs(run_ids, to_trash=True)
         refused = {}
         for run in self.get_runs([i for i in run_ids if i not in moved]):
             refused[run.id] = ("already in the trash" if run.deleted_at is not None
@@ -142,15 +135,21 @@ class History:
 
     def restore(self, run_ids: Sequence[int]) -> list[int]:
         """Bring runs back from the trash, files included."""
-        restored: list[int] = []
+        return self._move_runs(run_ids, to_trash=False)
+
+    def _move_runs(self, run_ids: Sequence[int], *, to_trash: bool) -> list[int]:
+        """Mark each run trashed (or restored) and move its files, one transaction per run; returns
+        the runs that moved. A run the mark does not apply to is skipped."""
+        mark = repo.trash_runs if to_trash else repo.restore_runs
+        moved: list[int] = []
         for run_id in dict.fromkeys(run_ids):
             with session_scope(self._sessions) as session:
-                if not repo.restore_runs(session, [run_id]):
+                if not mark(session, [run_id]):
                     continue
                 run = repo.get_run(session, run_id)
-                repo.update_run(session, run_id, **trash_files.move_run_files(run, to_trash=False))
-            restored.append(run_id)
-        return restored
+                repo.update_run(session, run_id, **trash_files.move_run_files(run, to_trash=to_trash))
+            moved.append(run_id)
+        return moved
 
     def purge(self, run_ids: Sequence[int]) -> PurgeOutcome:
         """Delete trashed runs for good: rows, media files, logs, and input images no other run
