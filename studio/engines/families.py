@@ -260,38 +260,30 @@ COGVIDEOX_5B_I2V = Family(
     cpu_seconds_per_step=1200.0,
 )
 
-# The tiny I2VGen-XL: same classes and loading path as the real one, a few thousand random weights.
+def _tiny(real: Family, name: str, **changes: Any) -> Family:
+    """A tiny engine for `real`'s family: the same classes and loading path, a few thousand random
+    weights; its rules are the real family's, at smaller sizes. Hidden unless developer mode is on."""
+    return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
+                   index_classes=(), cpu_seconds_per_step=0.05, developer_only=True, label=f"Tiny {name} (test)",
+                   description=f"Randomly initialised, tiny {name} for tests and developer checks: makes noise, fast on CPU.",
+                   **changes)
+
+
 # Its VAE shrinks 8x like the real one and its UNet halves once: sizes on a 16 px grid.
-TINY_I2VGEN_XL = replace(
+TINY_I2VGEN_XL = _tiny(
     I2VGEN_XL,
+    "I2VGen-XL",
     engine_id="tiny-i2vgen-xl",
-    label="Tiny I2VGen-XL (test)",
-    description="Randomly initialised, tiny I2VGen-XL for tests and developer checks: makes noise, fast on CPU.",
-    hub_id=None,
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(4, minimum=2, maximum=32),
             p.fps(8), p.steps(2), p.guidance(9.0), p.FIT),
-    weights_gb=0.001,
-    vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
-    index_classes=(),
-    cpu_seconds_per_step=0.05,
     builder="studio.engines.tiny.i2vgen_xl:build_tiny_i2vgen_xl",
-    developer_only=True,
 )
-
-
-def _tiny(real: Family, **changes: Any) -> Family:
-    """A tiny engine for `real`'s family, built the same way as the tiny I2VGen-XL: the real classes and
-    a few thousand random weights; its rules are the real family's, at smaller sizes."""
-    return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
-                   index_classes=(), cpu_seconds_per_step=0.05, developer_only=True, **changes)
-
 
 # Its VAE shrinks 8x like the real one and its UNet halves once: sizes on a 16 px grid.
 TINY_SVD = _tiny(
     SVD_XT,
+    "Stable Video Diffusion",
     engine_id="tiny-svd",
-    label="Tiny Stable Video Diffusion (test)",
-    description="Randomly initialised, tiny Stable Video Diffusion for tests and developer checks: makes noise, fast on CPU.",
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(3, minimum=2, maximum=25),
             p.fps(7), p.steps(2), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
             _noise_aug(), _decode_chunk(8, 25), p.FIT),
@@ -301,9 +293,8 @@ TINY_SVD = _tiny(
 # The real 16x VAE and 2x2 patches: the real 32 px grid. Frames are 4k+1 as in the real model.
 TINY_WAN22_TI2V = _tiny(
     WAN22_TI2V_5B,
+    "Wan 2.2 TI2V",
     engine_id="tiny-wan22-ti2v",
-    label="Tiny Wan 2.2 TI2V (test)",
-    description="Randomly initialised, tiny Wan 2.2 TI2V for tests and developer checks: makes noise, fast on CPU.",
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.engines.tiny.wan:build_tiny_wan22_ti2v",
@@ -312,9 +303,8 @@ TINY_WAN22_TI2V = _tiny(
 # The real 8x VAE and 2x2 patches: the real 16 px grid.
 TINY_WAN21_I2V = _tiny(
     WAN21_I2V_14B_480P,
+    "Wan 2.1 I2V",
     engine_id="tiny-wan21-i2v",
-    label="Tiny Wan 2.1 I2V (test)",
-    description="Randomly initialised, tiny Wan 2.1 I2V for tests and developer checks: makes noise, fast on CPU.",
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(16), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.engines.tiny.wan:build_tiny_wan21_i2v",
@@ -323,9 +313,8 @@ TINY_WAN21_I2V = _tiny(
 # The real 32x/8x VAE: the real 32 px grid and 8k+1 frames, and at least two steps.
 TINY_LTX = _tiny(
     LTX_VIDEO,
+    "LTX-Video",
     engine_id="tiny-ltx",
-    label="Tiny LTX-Video (test)",
-    description="Randomly initialised, tiny LTX-Video for tests and developer checks: makes noise, fast on CPU.",
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
     builder="studio.engines.tiny.ltx:build_tiny_ltx",
@@ -334,9 +323,8 @@ TINY_LTX = _tiny(
 # Learned position embeddings for one size, as in the real model: 32x32 here.
 TINY_COGVIDEOX_I2V = _tiny(
     COGVIDEOX_5B_I2V,
+    "CogVideoX I2V",
     engine_id="tiny-cogvideox-i2v",
-    label="Tiny CogVideoX I2V (test)",
-    description="Randomly initialised, tiny CogVideoX I2V for tests and developer checks: makes noise, fast on CPU.",
     params=(*_fixed_size(32, 32), p.frames(9, minimum=9, maximum=49, congruent=(8, 1)),
             p.fps(8), p.steps(2), p.guidance(6.0), p.FIT),
     builder="studio.engines.tiny.cogvideox:build_tiny_cogvideox_i2v",
