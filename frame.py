@@ -3,7 +3,7 @@
 import streamlit as st
 
 from studio.ui.runtime import services
-from studio.ui.status import forget_watched_runs, queue_badge
+from studio.ui.status import queue_badge
 
 st.set_page_config(page_title="Video Studio", page_icon=":material/movie:", layout="wide")
 
@@ -18,7 +18,6 @@ navigation = st.navigation(
     ]
 )
 
-forget_watched_runs()
 with st.sidebar:
     queue_badge()
 

@@ -15,7 +15,7 @@ from studio.media.encode import EncodeError
 from studio.services import Services
 from studio.ui.player import PlayerCell, synced_player_html
 from studio.ui.runtime import services
-from studio.ui.status import POLL_SECONDS, watch
+from studio.ui.status import POLL_SECONDS
 from studio.web.media import run_file_url
 
 TABLE_CSS = """
@@ -107,8 +107,8 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
     if not runs:
         st.info("This sweep has no runs left (they may be in the trash).")
         return
-    if any(r.status in ACTIVE_STATUSES for r in runs):
-        watch(runs)  # the sidebar badge also redraws the page as runs finish
+    finished = frozenset(r.id for r in runs if r.status not in ACTIVE_STATUSES)
+    if len(finished) < len(runs):
         _sweep_progress(sweep_id)
         return
     placement = sweep_placement(sweep, runs)

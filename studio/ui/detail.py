@@ -27,8 +27,8 @@ def run_detail(svc: Services, run: Run) -> None:
 
     left, right = st.columns([3, 2], gap="large")
     with left:
-        if run.status in ACTIVE_STATUSES:
-            _live(*status.watch([run]))
+        if run.status in ("queued", "running"):
+            _live(run.id)
         else:
             status.outcome(run, key_prefix="detail")
         if run.error_kind == "oom" and run.retry_mode:
@@ -178,9 +178,11 @@ def _go_to(run_id: int) -> None:
 
 
 @st.fragment(run_every=status.POLL_SECONDS)
-def _live(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> None:
-    for run in status.redraw_if_finished(run_ids, shown_finished):
-        status.run_progress(run, key_prefix="detail")
+def _live(run_id: int) -> None:
+    run = status.services().history.get_run(run_id)
+    if run.status not in ("queued", "running"):
+        st.rerun(scope="app")
+    status.run_progress(run, key_prefix="detail")
 
 
 def _tail(path: Path) -> str:

@@ -3,49 +3,20 @@ database on a timer (st.fragment run_every); they never touch the engine."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 import streamlit as st
 
-from studio.db.models import ACTIVE_STATUSES, Run
+from studio.db.models import Run
 from studio.ui import format as fmt
 from studio.ui.runtime import services
 
 POLL_SECONDS = 1.0
-# What the page drawn by the last full run shows live: (run ids, the ids it drew as finished).
-_WATCH = "watched_runs"
-
-
-def forget_watched_runs() -> None:
-    """Called by the frame at the start of every full run: only the page drawn now may set a watch."""
-    st.session_state.pop(_WATCH, None)
-
-
-def watch(runs: Sequence[Run]) -> tuple[tuple[int, ...], frozenset[int]]:
-    """Record that the page shows these runs live; when one of them finishes, the page is redrawn
-    (to show its video). Two timers check: the page's own progress fragment, through
-    `redraw_if_finished`, and the sidebar queue badge, so that a progress fragment whose timer
-    stopped ticking (the timer is the browser's) cannot leave a finished run undisplayed."""
-    watched = (tuple(r.id for r in runs), frozenset(r.id for r in runs if r.status not in ACTIVE_STATUSES))
-    st.session_state[_WATCH] = watched
-    return watched
-
-
-def redraw_if_finished(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> list[Run]:
-    """Redraw the whole page once if a run finished since it was drawn; else return the runs as
-    they are now, for the caller to show progress."""
-    runs = services().history.get_runs(list(run_ids))
-    if {r.id for r in runs if r.status not in ACTIVE_STATUSES} != shown_finished:
-        st.rerun(scope="app")
-    return runs
 
 
 @st.fragment(run_every=2.0)
 def queue_badge() -> None:
-    if watched := st.session_state.get(_WATCH):
-        redraw_if_finished(*watched)
     entries = services().history.queue()
     running = [e.run for e in entries if e.run.status == "running"]
     queued = [e.run for e in entries if e.run.status == "queued"]
@@ -124,8 +95,8 @@ def session_runs(svc, run_ids: list[int]) -> None:
         st.caption("Runs you queue appear here with live progress; every run is also kept in the Gallery.")
         return
     runs = svc.history.get_runs(list(reversed(run_ids)))
-    finished = [r for r in runs if r.status not in ACTIVE_STATUSES]
-    _active_panel(*watch(runs))
+    finished = [r for r in runs if r.status not in ("queued", "running")]
+    _active_panel(tuple(run_ids), frozenset(r.id for r in finished))
     for run in finished[:3]:
         with st.container(border=True):
             outcome(run, key_prefix="mine")
@@ -135,6 +106,10 @@ def session_runs(svc, run_ids: list[int]) -> None:
 
 @st.fragment(run_every=POLL_SECONDS)
 def _active_panel(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> None:
-    for run in redraw_if_finished(run_ids, shown_finished):
-        if run.status in ACTIVE_STATUSES:
+    runs = services().history.get_runs(list(run_ids))
+    if {r.id for r in runs if r.status not in ("queued", "running")} != shown_finished:
+        # A run finished since the page was drawn: redraw the whole page once to show its video.
+        st.rerun(scope="app")
+    for run in runs:
+        if run.status in ("queued", "running"):
             run_progress(run, key_prefix="active")
