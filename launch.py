@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     argv = sys.argv[1:] if argv is None else argv
-    # studio.cli's parser needs only the standard library: `--help` and a mistyped flag answer
-    # before anything is installed, and the command says which requirements to install.
+    # Imported only now, after the version check, because the studio's code needs that Python.
+    # studio.cli's root and parser need only the standard library: `--help` and a mistyped flag
+    # answer before anything is installed, and the command says which requirements to install.
     from studio import cli
 
     args = cli.parse_args(argv)
