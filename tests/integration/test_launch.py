@@ -274,6 +274,19 @@ def test_set_password_stores_a_scrypt_hash(studio_env):
     assert too_short.returncode == 2 and "at least 8" in too_short.stderr
 
 
+def test_set_password_clear_removes_it_in_the_data_dir_given_after_the_command(studio_env, tmp_path):
+    other = tmp_path / "other-studio"
+    assert launch("set-password", "--data-dir", str(other), env=studio_env, stdin="correct horse battery\n").returncode == 0
+    cleared = launch("set-password", "--clear", "--data-dir", str(other), env=studio_env)
+    assert cleared.returncode == 0 and "Password removed" in cleared.stdout
+    paths = Paths.from_env({"STUDIO_DATA_DIR": str(other)})
+    engine = make_engine(paths.database_url)
+    stored = auth.stored_password_hash(make_session_factory(engine))
+    engine.dispose()
+    assert not stored
+    assert not Paths.from_env(studio_env).sqlite_path.exists()  # the environment's folder was not used
+
+
 def test_served_app_is_gated_when_a_password_hash_is_configured(studio_env, free_port):
     """app.py wires the gate: the real studio server behind it, reached on loopback only."""
     env = {**studio_env, auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}
