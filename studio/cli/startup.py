@@ -1,4 +1,8 @@
-"""The core or all the services for a command, on a database this code can use."""
+"""The core or all the services for a command, on a database this code can use.
+
+Apart from logfile.py because importing the services takes a second or two: serving imports
+logfile.py before it starts the server, and has no use for these.
+"""
 
 from __future__ import annotations
 
