@@ -251,12 +251,16 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
 
 def check_engines(paths: Paths) -> list[CheckResult]:
     """One line per engine the user can pick: ready, or what is missing and the command to fix it."""
-    from studio.engines.registry import build_registry
+    from studio.services import build_core
 
     settings = _saved_settings(paths)
-    registry = build_registry(settings, paths)
-    results = [engine_result(e.info, e.weights_status()) for e in registry.engines(include_developer=settings.developer_mode)]
-    return results
+    # Fixed settings and no migration: the server may be creating or migrating the database now.
+    core = build_core(paths, migrate_db=False, settings=settings)
+    try:
+        engines = core.registry.engines(include_developer=settings.developer_mode)
+        return [engine_result(e.info, e.weights_status()) for e in engines]
+    finally:
+        core.close()
 
 
 def engine_result(info, status) -> CheckResult:

@@ -2,6 +2,8 @@
 
 The Streamlit server (app.py's lifespan and every page, through studio.ui.runtime), the headless
 worker and the CLI all start here, so they see the same database, engines and storage.
+`build_core` is the part without a worker or queue (preflight, `launch.py models`/`download`/
+`set-password`); `build_services` adds those on top of it.
 """
 
 from __future__ import annotations
@@ -84,22 +86,48 @@ class Services:
         self.db.dispose()
 
 
-def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: float = 1.0) -> Services:
-    """Everything the studio needs, with the database at the code's schema. The worker is built
-    but not started: the caller decides whether this process runs jobs."""
-    logging.getLogger("studio").setLevel(logging.INFO)
+@dataclass
+class Core:
+    """The database, history, engines and storage: what reading or changing the studio's state
+    needs when no job will run in this process."""
+
+    paths: Paths
+    db: Engine
+    sessions: sessionmaker[Session]
+    history: History
+    registry: Registry
+    storage: Storage
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_core(paths: Paths, *, migrate_db: bool = True, settings: Settings | None = None) -> Core:
+    """The studio's core, with the database at the code's schema unless `migrate_db=False`.
+
+    `settings` fixes the settings the engines and storage see instead of reading them from the
+    database: for preflight, which checks while the server is still creating or migrating it and
+    must not touch the file meanwhile."""
     db = make_engine(paths.database_url)
     if migrate_db:
         migrate.upgrade(db, paths.sqlite_path)
     sessions = make_session_factory(db)
     history = History(sessions, paths)
-    settings = history.settings()
-    storage = Storage(inputs_dir=paths.inputs_dir, outputs_dir=settings.outputs_dir(paths),
+    current = settings if settings is not None else history.settings()
+    storage = Storage(inputs_dir=paths.inputs_dir, outputs_dir=current.outputs_dir(paths),
                       run_logs_dir=paths.run_logs_dir)
-    registry = build_registry(history.settings, paths)
-    worker = Worker(session_factory=sessions, registry=registry, storage=storage, paths=paths,
-                    poll_interval=poll_interval)
-    queue = JobQueue(sessions, registry, storage, on_submit=worker.wake)
-    return Services(paths=paths, db=db, sessions=sessions, registry=registry, storage=storage,
-                    history=history, queue=queue, worker=worker)
+    # Engines read the settings when they are asked (a Settings page change applies at once).
+    registry = build_registry(settings if settings is not None else history.settings, paths)
+    return Core(paths=paths, db=db, sessions=sessions, history=history, registry=registry, storage=storage)
 
+
+def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: float = 1.0) -> Services:
+    """Everything the studio needs, with the database at the code's schema. The worker is built
+    but not started: the caller decides whether this process runs jobs."""
+    logging.getLogger("studio").setLevel(logging.INFO)
+    core = build_core(paths, migrate_db=migrate_db)
+    worker = Worker(session_factory=core.sessions, registry=core.registry, storage=core.storage, paths=paths,
+                    poll_interval=poll_interval)
+    queue = JobQueue(core.sessions, core.registry, core.storage, on_submit=worker.wake)
+    return Services(paths=paths, db=core.db, sessions=core.sessions, registry=core.registry, storage=core.storage,
+                    history=core.history, queue=queue, worker=worker)

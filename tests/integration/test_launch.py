@@ -3,6 +3,7 @@ built-in camera-motion engine. Each test has its own data folder and a free port
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import signal
@@ -18,6 +19,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from studio.cli.supervise import server_command
 from studio.config import PROJECT_ROOT, Paths
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory
@@ -109,6 +111,33 @@ def test_bootstrap_creates_a_missing_venv(tmp_path):
     plan = launch_module.plan_bootstrap(tmp_path / ".venv", launch_module.requirement_files(None, tmp_path),
                                         inside_venv=False)
     assert plan.create_venv and plan.install and plan.reexec
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """The top-level package of every import statement outside a function or class."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__":
+            names.add(node.module)
+    return names
+
+
+def test_launcher_is_short_and_needs_only_the_standard_library():
+    assert len(LAUNCH.read_text().splitlines()) < 250
+    imports = module_level_imports(LAUNCH)
+    assert imports and all(name.split(".")[0] in sys.stdlib_module_names for name in imports), imports
+
+
+def test_command_line_parses_with_only_the_standard_library():
+    """launch.py parses with studio.cli before .venv exists: its root, parser and console import
+    nothing else at the top."""
+    cli = PROJECT_ROOT / "studio" / "cli"
+    own = {"studio.cli.console", "studio.cli.parser"}
+    for name in ("__init__.py", "parser.py", "console.py"):
+        imports = module_level_imports(cli / name) - own
+        assert all(n.split(".")[0] in sys.stdlib_module_names for n in imports), (name, imports)
 
 
 # ----- --check ------------------------------------------------------------------------------------
@@ -245,11 +274,23 @@ def test_set_password_stores_a_scrypt_hash(studio_env):
     assert too_short.returncode == 2 and "at least 8" in too_short.stderr
 
 
+def test_set_password_clear_removes_it_in_the_data_dir_given_after_the_command(studio_env, tmp_path):
+    other = tmp_path / "other-studio"
+    assert launch("set-password", "--data-dir", str(other), env=studio_env, stdin="correct horse battery\n").returncode == 0
+    cleared = launch("set-password", "--clear", "--data-dir", str(other), env=studio_env)
+    assert cleared.returncode == 0 and "Password removed" in cleared.stdout
+    paths = Paths.from_env({"STUDIO_DATA_DIR": str(other)})
+    engine = make_engine(paths.database_url)
+    stored = auth.stored_password_hash(make_session_factory(engine))
+    engine.dispose()
+    assert not stored
+    assert not Paths.from_env(studio_env).sqlite_path.exists()  # the environment's folder was not used
+
+
 def test_served_app_is_gated_when_a_password_hash_is_configured(studio_env, free_port):
     """app.py wires the gate: the real studio server behind it, reached on loopback only."""
     env = {**studio_env, auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}
-    launch_module = load_launch_module()
-    server = subprocess.Popen(launch_module.server_command(sys.executable, "127.0.0.1", free_port), env=env,
+    server = subprocess.Popen(server_command(sys.executable, "127.0.0.1", free_port), env=env,
                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{free_port}"
     try:

@@ -126,3 +126,11 @@ def test_a_crashing_check_becomes_a_fail():
 
     result = preflight.guarded("thing", broken)
     assert result.status == "FAIL" and "boom" in result.detail
+
+
+def test_engine_check_leaves_a_new_database_to_the_server(paths):
+    """While the server creates the database, the engine lines come from the default settings and
+    the check never opens (so never creates) the file itself."""
+    results = preflight.check_engines(paths)
+    assert next(r for r in results if r.name == "engine motion").status == "OK"
+    assert not paths.sqlite_path.exists()

@@ -1,0 +1,46 @@
+"""The studio's command line, run by launch.py once .venv is in place: parse, then run the command.
+
+The package's root and its parser and console import only the standard library: launch.py parses
+the command line with them before .venv exists. Each command's module, which imports the studio,
+is imported only when that command runs, so serving does not wait for what `run` needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from studio.cli.console import Console
+from studio.cli.parser import parse_args
+
+# command → (module under studio.cli, its function taking (args, console) and returning the exit status)
+COMMANDS = {
+    None: ("serve", "serve"),
+    "run": ("generate", "run"),
+    "worker": ("worker", "work"),
+    "models": ("models", "list_models"),
+    "download": ("models", "download"),
+    "set-password": ("password", "set_password"),
+    "test": ("testing", "run_tests"),
+}
+
+__all__ = ["main", "parse_args"]
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.data_dir:
+        os.environ["STUDIO_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
+    # One console for the whole launch: each command opens its log (once) as soon as the studio's
+    # folders are known; serving opens it only once the server is on its way.
+    console = Console(quiet=args.quiet, debug=args.debug)
+    module, function = COMMANDS[args.command]
+    try:
+        command = getattr(importlib.import_module(f"studio.cli.{module}"), function)
+        return command(args, console)
+    except KeyboardInterrupt:  # a run cut short is returned to the queue at the next start
+        console.error("Interrupted.")
+        return 130
+    finally:
+        console.close()

@@ -1,0 +1,90 @@
+"""What the person at the terminal reads ([OK]/[WARN]/[FAIL] lines, errors, the address) and the
+same lines in this launch's log, which the studio's log records join too.
+
+Standard library only, like the parser: the package's root imports it before .venv exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+
+class Console:
+    """Prints for the person at the terminal and writes the same lines to this launch's log."""
+
+    def __init__(self, *, quiet: bool = False, debug: bool = False):
+        self.quiet, self.debug_on = quiet, debug
+        self.log_path: Path | None = None
+        self._log = None
+        self._pending: list[str] = []
+        self._lock = threading.Lock()
+
+    def open_log(self, logs_dir: Path, command: str) -> Path:
+        """Open this launch's log (once: a second call keeps the first log) and route the
+        studio's log records to it."""
+        if self.log_path is not None:
+            return self.log_path
+        logs_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = logs_dir / f"{command}-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+        with self._lock:
+            self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)
+            self._log.write(f"launch.py {' '.join(sys.argv[1:])} (python {sys.version.split()[0]}, pid {os.getpid()})\n")
+            self._log.writelines(self._pending)  # what was said before the log folder was known
+            self._pending.clear()
+        _configure_logging(self.log_path, debug=self.debug_on)
+        return self.log_path
+
+    def write_log(self, text: str) -> None:
+        line = f"{datetime.now():%H:%M:%S} {text}\n"
+        with self._lock:
+            if self._log is not None:
+                self._log.write(line)
+            else:
+                self._pending.append(line)
+
+    def check(self, result) -> None:
+        """One preflight line: OK lines are quiet-able, WARN and FAIL are not."""
+        (self.info if result.status == "OK" else self.important)(result.line())
+
+    def info(self, text: str) -> None:
+        self.write_log(text)
+        if not self.quiet:
+            print(text, flush=True)
+
+    def important(self, text: str) -> None:
+        """Shown even with --quiet: warnings, errors, the address."""
+        self.write_log(text)
+        print(text, flush=True)
+
+    def error(self, text: str) -> None:
+        self.write_log(text)
+        print(text, file=sys.stderr, flush=True)
+
+    def debug(self, text: str) -> None:
+        self.write_log(text)
+        if self.debug_on:
+            print(text, flush=True)
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _configure_logging(log_path: Path, *, debug: bool) -> None:
+    """The studio's log records (worker, engines) go to this launch's log file, and to the console
+    with --debug."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    file_handler = logging.FileHandler(log_path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    for noisy in ("alembic.runtime.plugins", "torch"):  # setup chatter, not findings
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if debug:
+        root.addHandler(logging.StreamHandler(sys.stderr))

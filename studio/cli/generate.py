@@ -1,0 +1,103 @@
+"""`launch.py run`: generate one video without the UI, in this process, and print its path. The
+run is queued and recorded in the history like one from the Generate page."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from studio.cli.console import Console
+from studio.cli.logfile import start_log
+from studio.cli.startup import open_services
+from studio.engines.base import InputError
+from studio.jobs.queue import SubmitRequest
+from studio.media.images import ImageRejected, load_upload
+
+# Parameters that have their own flag; an error about any other names its --param.
+FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
+         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt"}
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    paths = start_log(console, args.command)
+    image_path = Path(args.image).expanduser()
+    try:
+        data = image_path.read_bytes()
+    except OSError as exc:
+        console.error(f"Error: --image {image_path}: cannot read the file ({exc.strerror or exc}).")
+        return 2
+    try:
+        params = parse_params(args.param)
+    except ValueError as exc:
+        console.error(f"Error: {exc}")
+        return 2
+    try:
+        image = load_upload(data, image_path.name)
+    except ImageRejected as exc:
+        console.error(f"Error: --image: {exc.message}")
+        return 2
+    services = open_services(paths, console)
+    if services is None:
+        return 1
+    try:
+        engine = args.engine or services.registry.default_engine_id(services.settings())
+        params.update(prompt=args.prompt, negative_prompt=args.negative_prompt)
+        if args.seed is not None:
+            params["seed"] = args.seed
+        if args.memory_mode:
+            params["memory_mode"] = args.memory_mode
+        try:
+            run_id = services.queue.submit(SubmitRequest(engine=engine, params=params, image=image,
+                                                         image_name=image_path.name))
+        except InputError as exc:
+            console.error(f"Error: {_input_error_text(exc)}")
+            return 2
+        console.info(f"Run {run_id} queued on engine {engine}; generating …")
+        services.worker.run_until_idle()
+        finished = _wait_finished(services, run_id)
+        if finished.status != "succeeded":
+            console.error(f"Run {run_id} {finished.status}: {finished.error or 'no error recorded'}")
+            if finished.log_path:
+                console.error(f"Run log: {finished.log_path}")
+            return 1
+        console.info(f"Run {run_id} succeeded in {_seconds(finished)}; seed {finished.seed}.")
+        print(finished.video_path, flush=True)
+        return 0
+    finally:
+        services.close()
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--param {pair!r} is not NAME=VALUE, e.g. --param frames=24.")
+        params[name.strip().replace("-", "_")] = value.strip()
+    return params
+
+
+def _input_error_text(exc: InputError) -> str:
+    flag = FLAGS.get(exc.param)
+    where = flag or f"--param {exc.param}"
+    text = f"{where}: {exc.message}"
+    if exc.suggestion is not None and flag is None:
+        text += f" Try --param {exc.param}={exc.suggestion}."
+    return text
+
+
+def _wait_finished(services, run_id: int):
+    """The run's final row. Another worker on the same database may have claimed it; then wait."""
+    while True:
+        row = services.history.get_run(run_id)
+        if row.status not in ("queued", "running"):
+            return row
+        services.worker.run_until_idle()
+        time.sleep(0.5)
+
+
+def _seconds(row) -> str:
+    if row.started_at and row.finished_at:
+        return f"{(row.finished_at - row.started_at).total_seconds():.1f} s"
+    return "an unknown time"
