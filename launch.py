@@ -692,7 +692,7 @@ def cmd_worker(args, paths, console: Console) -> int:
 
 
 def cmd_models(args, paths, console: Console) -> int:
-    from studio.engines.weights import install_command
+    from studio.engines.diffusion.weights import install_command
 
     services = _services(paths, console)
     if services is None:
@@ -713,8 +713,8 @@ def cmd_models(args, paths, console: Console) -> int:
             print(f"{info.id:<{width}}  {info.label}{tag}: {state}", flush=True)
         import importlib.util
 
-        if importlib.util.find_spec("studio.engines.families") is None:
-            print("Diffusion model engines are not part of this build (studio.engines.families is missing).")
+        if importlib.util.find_spec("studio.engines.diffusion.families") is None:
+            print("Diffusion model engines are not part of this build (studio.engines.diffusion.families is missing).")
         return 0
     finally:
         services.close()
@@ -724,7 +724,7 @@ def cmd_download(args, paths, console: Console) -> int:
     try:
         from studio.engines import weights
     except ImportError:
-        console.error("Downloading models is not available in this build (studio.engines.weights is missing).")
+        console.error("Downloading models is not available in this build (studio.engines.diffusion.weights is missing).")
         return 1
     services = _services(paths, console)
     if services is None:

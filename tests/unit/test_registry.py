@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from studio.config import PROJECT_ROOT, Paths, Settings
-from studio.engines import families, runtime
+from studio.engines import runtime
 from studio.engines.base import InputError
+from studio.engines.diffusion import families
 from studio.engines.registry import build_registry
-from studio.engines.tiny import Fault, fault_from_env, parse_fault
+from studio.devtools.faults import Fault, fault_from_env, parse_fault
 
 ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v", "tiny-i2vgen-xl"]
 
@@ -134,7 +135,7 @@ def test_i2vgen_xl_pipeline_has_no_step_callback_so_its_adapter_hooks_the_unet()
     """Why the I2VGen-XL adapter counts UNet calls: the pipeline offers no callback of any kind."""
     import diffusers
 
-    from studio.engines.i2vgen_xl import I2VGenXLAdapter
+    from studio.engines.diffusion.adapters.i2vgen_xl import I2VGenXLAdapter
 
     accepted = set(inspect.signature(diffusers.I2VGenXLPipeline.__call__).parameters)
     assert not accepted & {"callback", "callback_on_step_end"}
@@ -156,8 +157,9 @@ def test_a_family_without_an_adapter_is_listed_and_says_it_cannot_run_yet(tmp_pa
 
 
 def test_importing_the_registry_and_families_stays_light():
-    code = ("import sys, studio.engines.registry, studio.engines.families, studio.engines.runtime, "
-            "studio.engines.weights, studio.engines.diffusion, studio.engines.tiny; "
+    code = ("import sys, studio.engines.registry, studio.engines.diffusion.families, studio.engines.runtime, "
+            "studio.engines.diffusion.weights, studio.engines.diffusion, studio.engines.diffusion.placement, "
+            "studio.devtools.tiny, studio.devtools.faults; "
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
