@@ -236,6 +236,40 @@ def test_the_plan_on_a_gpu_names_the_card_mode_precision_and_memory(monkeypatch)
     assert "may run out of memory" in runtime.describe_plan(families.I2VGEN_XL.info(), Settings(), None)
 
 
+def test_an_engine_without_weights_runs_on_the_cpu_in_8_bit_and_its_plan_says_so():
+    from studio.engines.motion import MotionEngine
+
+    info = MotionEngine().info
+    plan = runtime.resolve_runtime(info, Settings(device="cuda"), "full_gpu")
+    assert plan == runtime.RuntimeOptions("cpu", "uint8", "cpu")
+    assert plan.device_reason and plan.dtype_reason and plan.memory_mode_reason
+    assert runtime.describe_plan(info, Settings(), None) == "Runs on the CPU; no GPU or weights needed."
+
+
+def test_every_decision_carries_its_reason(fake_gpu, monkeypatch):
+    info = families.WAN22_TI2V_5B.info()
+    plan = runtime.resolve_runtime(info, Settings(), None)
+    assert plan.device_reason == "a CUDA GPU is available"
+    assert plan.dtype_reason == "bf16, the precision Wan 2.2 TI2V 5B was released in"
+    assert plan.memory_mode_reason.startswith("auto: the fastest mode whose estimate (~40 GB)")
+    assert runtime.resolve_runtime(info, Settings(), "lowest").memory_mode_reason == "lowest chosen for this run"
+    fake_gpu["bf16"] = False
+    assert runtime.resolve_runtime(info, Settings(), None).dtype_reason.endswith("this GPU has no bf16, so fp16")
+    # The words the CPU plan starts with are the reason the plan gives for the device.
+    cpu = runtime.resolve_runtime(info, Settings(device="cpu"), None)
+    assert (cpu.device, cpu.device_reason) == ("cpu", "Device set to CPU")
+    assert runtime.describe_plan(info, Settings(device="cpu"), None).startswith("Device set to CPU: runs on CPU in fp32")
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    assert runtime.resolve_runtime(info, Settings(), None).device_reason == "No GPU"
+
+
+def test_the_runtime_decisions_read_the_engine_info_not_a_family_table():
+    info = families.I2VGEN_XL.info()
+    assert (info.precision, info.cpu_seconds_per_step) == ("fp16", 90.0)
+    assert families.WAN21_I2V_14B_480P.info().precision == "bf16"
+    assert runtime.estimate_cpu_seconds(info) == 90.0 * 50
+
+
 @pytest.mark.parametrize(("free_gb", "mode"), [(80, "full_gpu"), (16, "full_gpu"), (12, "model_offload"), (5, "lowest"), (1, "lowest")])
 def test_auto_picks_the_fastest_mode_that_fits(free_gb, mode):
     assert runtime.auto_mode(families.I2VGEN_XL.info(), free_gb=free_gb) == mode
