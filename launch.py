@@ -722,7 +722,7 @@ def cmd_models(args, paths, console: Console) -> int:
 
 def cmd_download(args, paths, console: Console) -> int:
     try:
-        from studio.engines import weights
+        from studio.engines.diffusion import weights
     except ImportError:
         console.error("Downloading models is not available in this build (studio.engines.diffusion.weights is missing).")
         return 1

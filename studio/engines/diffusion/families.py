@@ -354,5 +354,6 @@ FAMILIES: tuple[Family, ...] = (
 
 
 def family_for(engine_id: str) -> Family | None:
+    """The family behind an engine id, for tests and tools; runtime decisions read EngineInfo instead."""
     return next((f for f in FAMILIES if f.engine_id == engine_id), None)
 
