@@ -65,7 +65,8 @@ def _grimp_graph() -> dict[str, set[str]] | None:
         import grimp
     except ImportError:
         return None
-    built = grimp.build_graph(PACKAGE, include_external_packages=False)
+    # cache_dir=None: no .grimp_cache folder left in the checkout.
+    built = grimp.build_graph(PACKAGE, include_external_packages=False, cache_dir=None)
     return {m: set(built.find_modules_directly_imported_by(m)) for m in built.modules}
 
 
