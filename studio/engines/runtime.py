@@ -35,7 +35,7 @@ NO_WEIGHTS_PLAN = "Runs on the CPU; no GPU or weights needed."
 
 # RuntimeOptions is what an engine runs with; a RuntimePlan is one, with the reason for each choice.
 __all__ = ["RuntimeOptions", "RuntimePlan", "auto_mode", "cuda_available", "describe_plan", "device_name",
-           "estimate_cpu_seconds", "gpu_memory", "next_lower_mode", "resolve_runtime"]
+           "estimate_cpu_seconds", "gpu_memory", "next_lower_mode", "resolve_runtime", "settle"]
 
 
 def next_lower_mode(mode: str) -> str | None:
@@ -123,6 +123,22 @@ def resolve_runtime(info: EngineInfo, settings: Settings, requested_mode: str | 
     return RuntimePlan(device="cuda", dtype=DTYPE_NAMES[precision], memory_mode=mode,
                        device_reason="a CUDA GPU is available", dtype_reason=dtype_reason,
                        memory_mode_reason=mode_reason)
+
+
+def settle(info: EngineInfo, runtime: RuntimeOptions) -> RuntimeOptions:
+    """Options handed to an engine directly (a test, a benchmark, a stored run) made exact by the
+    rules resolve_runtime follows: CUDA asked for without CUDA means the CPU, 'auto' the fastest
+    mode that fits (the CPU on a CPU), and the CPU runs in float32. A resolved plan passes through
+    with the same values."""
+    device, mode = runtime.device, runtime.memory_mode
+    if device.startswith("cuda") and not cuda_available():
+        device = "cpu"
+    if mode == "auto":
+        mode = "cpu" if device == "cpu" else auto_mode(info)
+    if mode == "cpu" and device != "cpu":
+        device = "cpu"
+    dtype = runtime.dtype if device != "cpu" else "float32"
+    return RuntimeOptions(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
 
 
 def auto_mode(info: EngineInfo, free_gb: float | None = None) -> str:

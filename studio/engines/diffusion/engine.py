@@ -146,7 +146,7 @@ class DiffusionEngine:
         known = {spec.name for spec in self.info.params} | set(COMMON_FIELDS)
         params = self.validate({k: v for k, v in params.items() if k in known})
         adapter = load_adapter(family.adapter)
-        runtime = self._concrete(runtime)
+        runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
         seed = params["seed"] if params.get("seed") is not None else random.randrange(2**32)
         if cancelled():
             raise Cancelled()
@@ -181,18 +181,6 @@ class DiffusionEngine:
         placement.free_device_memory()
 
     # -- internals ------------------------------------------------------------------------------
-
-    def _concrete(self, runtime: RuntimeOptions) -> RuntimeOptions:
-        """Resolve 'auto' and a CUDA request without CUDA, so the cache key and manifest are exact."""
-        device, mode = runtime.device, runtime.memory_mode
-        if device.startswith("cuda") and not rt.cuda_available():
-            device = "cpu"
-        if mode == "auto":
-            mode = "cpu" if device == "cpu" else rt.auto_mode(self.info)
-        if mode == "cpu" and device != "cpu":
-            device = "cpu"
-        dtype = runtime.dtype if device != "cpu" else "float32"
-        return RuntimeOptions(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
 
     def _pipeline(self, adapter: PipelineAdapter, runtime: RuntimeOptions) -> tuple[Any, float]:
         """The loaded pipeline for `runtime`, reused when the same one is already loaded."""
