@@ -8,7 +8,7 @@ nothing is downloaded — saved once in fp16 and then run at 512x512, 16 frames,
           model folder, loads it offline, memory mode, step hook, manifest) — the worker's path;
   bare:   I2VGenXLPipeline.from_pretrained + .to("cuda") / enable_model_cpu_offload /
           enable_sequential_cpu_offload + pipe(...). The bare script passes clip_skip=None, because
-          the pipeline's default (clip_skip=1) fails on transformers 5 — see studio/engines/i2vgen_xl.py;
+          the pipeline's default (clip_skip=1) fails on transformers 5 — see studio/engines/diffusion/adapters/i2vgen_xl.py;
           the text encoder runs all its layers either way, so the work is the same.
 
 For each memory mode: load time, wall time of the run, seconds per step and peak VRAM, for both.
@@ -113,7 +113,7 @@ def build_full_size(folder: Path) -> int:
         CLIPVisionModelWithProjection,
     )
 
-    from studio.engines.tiny.i2vgen_xl import write_clip_vocabulary
+    from studio.devtools.tiny.i2vgen_xl import write_clip_vocabulary
 
     vocab, merges = write_clip_vocabulary(folder.parent / "tokenizer-source")
     torch.manual_seed(0)
@@ -171,7 +171,7 @@ def run_studio(models: Path, mode: str, args) -> dict:
     import torch
 
     from studio.config import Paths, Settings
-    from studio.engines import families
+    from studio.engines.diffusion import families
     from studio.engines.base import RuntimeOptions
     from studio.engines.diffusion import DiffusionEngine
 

@@ -143,7 +143,9 @@ def check_gpu() -> CheckResult:
     import torch
 
     if not torch.cuda.is_available():
-        return CheckResult("gpu", "WARN", "no CUDA GPU found: diffusion models would run on the CPU (minutes per step)",
+        from studio.engines.runtime import NO_GPU  # the plan caption's words; kept lazy like torch
+
+        return CheckResult("gpu", "WARN", f"{NO_GPU}: diffusion models would run on the CPU (minutes per step)",
                            "the built-in camera-motion engine works without one; for diffusion models use a machine "
                            "with an NVIDIA GPU and a CUDA build of torch")
     index = torch.cuda.current_device()
@@ -271,7 +273,7 @@ def engine_result(info, status) -> CheckResult:
         return CheckResult(name, "OK", f"{info.label}: ready{where}")
     if status.state == "missing":
         size = f" (about {info.weights_gb:g} GB)" if info.weights_gb else ""
-        from studio.engines.weights import install_command
+        from studio.engines.diffusion.weights import install_command
 
         return CheckResult(name, "WARN", f"{info.label}: weights not installed{size}",
                            install_command(info.model_id) if info.model_id else status.hint)

@@ -22,6 +22,7 @@ from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory
 from studio.engines.registry import Registry, build_registry
+from studio.engines.runtime import describe_plan
 from studio.history import History
 from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
@@ -74,12 +75,7 @@ class Services:
 
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""
-        info = self.registry.get(engine_id).info
-        if not info.needs_weights:
-            return "Runs on the CPU; no GPU or weights needed."
-        from studio.engines.runtime import describe_plan
-
-        return describe_plan(info, self.settings(), memory_mode)
+        return describe_plan(self.registry.get(engine_id).info, self.settings(), memory_mode)
 
     def close(self) -> None:
         self.worker.stop()

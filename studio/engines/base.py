@@ -169,6 +169,11 @@ class EngineInfo:
     # GB of VRAM each memory mode needs at the default size; "auto" picks the first that fits.
     vram_gb: Mapping[str, float] = field(default_factory=dict)
     developer_only: bool = False
+    # What runtime decisions need, so they never look the engine up elsewhere: the half precision
+    # the model was released in (used on GPUs when precision is 'auto'), and rough CPU seconds per
+    # denoising step at the default settings (for the plan's time estimate).
+    precision: str = "fp16"
+    cpu_seconds_per_step: float = 60.0
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
@@ -195,14 +200,36 @@ class WeightsStatus:
         return self.state == "ready"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RuntimeOptions:
-    """How to run (not what to make): resolved by the worker from settings and the request."""
+    """How to run (not what to make). Two are equal when they run the same way, whatever the
+    reasons a RuntimePlan gives: a loaded pipeline is reused on that basis."""
 
     device: str = "cpu"
     dtype: str = "float32"
     memory_mode: str = "full_gpu"
     attention: str = "default"
+
+    def _key(self) -> tuple[str, str, str, str]:
+        return (self.device, self.dtype, self.memory_mode, self.attention)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuntimeOptions):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+@dataclass(frozen=True, eq=False)
+class RuntimePlan(RuntimeOptions):
+    """The runtime decided for one run (studio.engines.runtime.resolve_runtime), with the reason
+    for each choice in words: the plan caption is built from it and the run's manifest keeps it."""
+
+    device_reason: str = ""
+    dtype_reason: str = ""
+    memory_mode_reason: str = ""
 
 
 @dataclass

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 
 from studio.config import Paths, Settings
 from studio.engines.base import Engine, EngineInfo, InputError, WeightsStatus
+from studio.engines.diffusion import diffusion_engines
+from studio.engines.motion import MotionEngine
 
 
 class Registry:
@@ -49,7 +51,4 @@ class Registry:
 def build_registry(settings: Settings | Callable[[], Settings], paths: Paths) -> Registry:
     """Every engine the studio knows, built-in first. Diffusion engines are cheap to construct:
     they load nothing until their first job."""
-    from studio.engines.families import diffusion_engines
-    from studio.engines.motion import MotionEngine
-
     return Registry([MotionEngine(), *diffusion_engines(settings, paths)])

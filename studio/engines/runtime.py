@@ -1,5 +1,6 @@
-"""How a diffusion engine runs: device, number format, memory mode — decided before the run, applied
-to a loaded pipeline, and described to the user in one sentence.
+"""How a run will run: device, number format, memory mode — decided in one place, before the run,
+with the reason for each in words. The worker runs with the decision, the Generate page shows it as
+one sentence (`describe_plan`), and the run's manifest keeps it.
 
 Memory modes, from fastest to leanest:
   full_gpu       the whole pipeline lives on the GPU.
@@ -7,9 +8,7 @@ Memory modes, from fastest to leanest:
   lowest         weights stream to the GPU layer by layer (enable_sequential_cpu_offload); VAE slicing
                  and tiling. Slow, but runs big models on small cards.
   cpu            no GPU: everything on the CPU in float32.
-On a CPU there is no VRAM to save, so the modes do what is honest there: full_gpu and cpu run the same
-way, model_offload needs an accelerator and falls back to plain CPU (with a note in the manifest),
-lowest enables VAE slicing/tiling and attention slicing, which lowers peak host memory.
+How a diffusers pipeline is put into a mode is studio/engines/diffusion/placement.py.
 
 torch is imported inside the functions only, so the pages can import this module cheaply.
 """
@@ -21,13 +20,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.config import Settings
-from studio.engines.base import EngineInfo, RuntimeOptions
+from studio.engines.base import EngineInfo, RuntimeOptions, RuntimePlan
 
 MODES_BY_MEMORY = ("full_gpu", "model_offload", "lowest")
 DTYPE_NAMES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 SHORT_DTYPE = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32"}
 # Free VRAM kept in reserve when "auto" picks a mode: the CUDA context, fragmentation, the desktop.
 VRAM_HEADROOM = 0.9
+# Why a run goes to the CPU, in the words the plan caption starts with and preflight repeats.
+NO_GPU = "No GPU"
+DEVICE_SET_TO_CPU = "Device set to CPU"
+# What the plan says for an engine without weights (the camera-motion engine).
+NO_WEIGHTS_PLAN = "Runs on the CPU; no GPU or weights needed."
+
+# RuntimeOptions is what an engine runs with; a RuntimePlan is one, with the reason for each choice.
+__all__ = ["RuntimeOptions", "RuntimePlan", "auto_mode", "cuda_available", "describe_plan", "device_name",
+           "estimate_cpu_seconds", "gpu_memory", "next_lower_mode", "resolve_runtime", "settle"]
 
 
 def next_lower_mode(mode: str) -> str | None:
@@ -65,41 +73,72 @@ def device_name(device: str) -> str:
     return f"CPU ({platform.processor() or platform.machine()})"
 
 
-def resolve_runtime(info: EngineInfo, settings: Settings, requested_mode: str | None = None) -> RuntimeOptions:
-    """Turn the user's settings (and a per-run memory-mode choice, e.g. a retry) into concrete options.
+def resolve_runtime(info: EngineInfo, settings: Settings, requested_mode: str | None = None) -> RuntimePlan:
+    """Turn the user's settings (and a per-run memory-mode choice, e.g. a retry) into the concrete
+    runtime of one run, with the reason for each choice.
 
+    No weights (the camera-motion engine): the CPU, 8-bit pixels, no memory mode to choose.
     CPU (no CUDA, or Settings.device == 'cpu'): device 'cpu', float32, memory mode 'cpu' — except an
     explicit 'lowest', which stays 'lowest' because its slicing/tiling also lowers host memory.
     GPU: the precision setting, 'auto' meaning the family's recommended half precision (bf16 falls
     back to fp16 on cards without bf16); the memory mode requested, else the setting, where 'auto'
     picks the fastest mode whose VRAM estimate fits in the free memory.
     """
-    # A run's own choice wins; "auto" there (the queue's default) defers to the Settings page.
-    mode = requested_mode if requested_mode not in (None, "", "auto") else settings.memory_mode
     if not info.needs_weights:
-        return RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
-    use_cuda = settings.device != "cpu" and cuda_available()
-    if not use_cuda:
-        return RuntimeOptions(device="cpu", dtype="float32", memory_mode="lowest" if mode == "lowest" else "cpu")
+        return RuntimePlan(device="cpu", dtype="uint8", memory_mode="cpu",
+                           device_reason="no model weights: runs on the CPU",
+                           dtype_reason="works on 8-bit pixels",
+                           memory_mode_reason="no model to place")
+    # A run's own choice wins; "auto" there (the queue's default) defers to the Settings page.
+    from_run = requested_mode not in (None, "", "auto")
+    mode = requested_mode if from_run else settings.memory_mode
+    mode_source = "chosen for this run" if from_run else "from Settings"
+    cuda = cuda_available()
+    if settings.device == "cpu" or not cuda:
+        device_reason = DEVICE_SET_TO_CPU if cuda else NO_GPU
+        if mode == "lowest":
+            return RuntimePlan(device="cpu", dtype="float32", memory_mode="lowest", device_reason=device_reason,
+                               dtype_reason="the CPU runs in float32",
+                               memory_mode_reason=f"lowest {mode_source}: VAE/attention slicing lowers host memory")
+        return RuntimePlan(device="cpu", dtype="float32", memory_mode="cpu", device_reason=device_reason,
+                           dtype_reason="the CPU runs in float32", memory_mode_reason="no GPU memory to manage")
 
     import torch
 
     precision = settings.precision
+    dtype_reason = f"precision {precision} from Settings"
     if precision == "auto":
-        precision = _preferred_precision(info)
+        precision = info.precision
+        dtype_reason = f"{precision}, the precision {info.label} was released in"
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         precision = "fp16"
+        dtype_reason += "; this GPU has no bf16, so fp16"
     if mode in (None, "auto", "cpu"):
         mode = auto_mode(info)
-    return RuntimeOptions(device="cuda", dtype=DTYPE_NAMES[precision], memory_mode=mode)
+        need = info.vram_gb.get(mode)
+        mode_reason = (f"auto: the fastest mode whose estimate (~{need:.0f} GB) fits the free VRAM"
+                       if need is not None else "auto: the fastest mode that fits the free VRAM")
+    else:
+        mode_reason = f"{mode} {mode_source}"
+    return RuntimePlan(device="cuda", dtype=DTYPE_NAMES[precision], memory_mode=mode,
+                       device_reason="a CUDA GPU is available", dtype_reason=dtype_reason,
+                       memory_mode_reason=mode_reason)
 
 
-def _preferred_precision(info: EngineInfo) -> str:
-    # Imported here: families imports this module.
-    from studio.engines.families import family_for
-
-    family = family_for(info.id)
-    return family.precision if family else "fp16"
+def settle(info: EngineInfo, runtime: RuntimeOptions) -> RuntimeOptions:
+    """Options handed to an engine directly (a test, a benchmark, a stored run) made exact by the
+    rules resolve_runtime follows: CUDA asked for without CUDA means the CPU, 'auto' the fastest
+    mode that fits (the CPU on a CPU), and the CPU runs in float32. A resolved plan passes through
+    with the same values."""
+    device, mode = runtime.device, runtime.memory_mode
+    if device.startswith("cuda") and not cuda_available():
+        device = "cpu"
+    if mode == "auto":
+        mode = "cpu" if device == "cpu" else auto_mode(info)
+    if mode == "cpu" and device != "cpu":
+        device = "cpu"
+    dtype = runtime.dtype if device != "cpu" else "float32"
+    return RuntimeOptions(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
 
 
 def auto_mode(info: EngineInfo, free_gb: float | None = None) -> str:
@@ -120,17 +159,16 @@ def describe_plan(info: EngineInfo, settings: Settings, requested_mode: str | No
 
     `params` (the form's values) scales the time estimate on CPU; the engine's defaults otherwise.
     """
-    if not info.needs_weights:
-        return "Runs on the CPU; no model weights needed."
     runtime = resolve_runtime(info, settings, requested_mode)
+    if not info.needs_weights:
+        return NO_WEIGHTS_PLAN
     dtype = SHORT_DTYPE.get(runtime.dtype, runtime.dtype)
     if runtime.device == "cpu":
         minutes = estimate_cpu_seconds(info, params) / 60
         when = "under a minute" if minutes < 1 else f"about {minutes:.0f} min"
-        why = "No GPU" if not cuda_available() else "Device set to CPU"
         lowest = " with VAE/attention slicing" if runtime.memory_mode == "lowest" else ""
         slow = " — slow" if minutes >= 1 else ""
-        return f"{why}: runs on CPU{lowest} in {dtype}, est. {when} for these settings{slow}."
+        return f"{runtime.device_reason}: runs on CPU{lowest} in {dtype}, est. {when} for these settings{slow}."
     memory = gpu_memory()
     free, total = memory if memory else (0.0, 0.0)
     need = info.vram_gb.get(runtime.memory_mode)
@@ -142,12 +180,9 @@ def describe_plan(info: EngineInfo, settings: Settings, requested_mode: str | No
 
 
 def estimate_cpu_seconds(info: EngineInfo, params: Mapping[str, Any] | None = None) -> float:
-    """A rough CPU time for a run: the family's seconds per step at its defaults, scaled by
+    """A rough CPU time for a run: the engine's seconds per step at its defaults, scaled by
     pixels x frames and by the number of steps."""
-    from studio.engines.families import family_for
-
-    family = family_for(info.id)
-    per_step = family.cpu_seconds_per_step if family else 60.0
+    per_step = info.cpu_seconds_per_step
     defaults = info.defaults()
     values = {**defaults, **{k: v for k, v in (params or {}).items() if v is not None}}
 
@@ -162,94 +197,3 @@ def estimate_cpu_seconds(info: EngineInfo, params: Mapping[str, Any] | None = No
         if name in defaults:
             scale *= number(name, 1) / max(float(defaults[name]), 1.0)
     return per_step * scale * number("steps", 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# applying a runtime to a loaded pipeline
-
-
-def torch_dtype(name: str):
-    import torch
-
-    return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[name]
-
-
-def apply_memory_mode(pipe: Any, runtime: RuntimeOptions) -> list[str]:
-    """Place `pipe` for `runtime` (device and memory mode) and return notes on what was done
-    differently from what was asked (kept in the run's manifest)."""
-    notes: list[str] = []
-    mode = runtime.memory_mode
-    if runtime.device == "cpu":
-        pipe.to("cpu")
-        if mode == "model_offload":
-            notes.append("model_offload needs a GPU; ran with the whole pipeline on the CPU instead")
-        elif mode == "full_gpu":
-            notes.append("no GPU: full_gpu ran with the whole pipeline on the CPU")
-        elif mode == "lowest":
-            notes += _enable_vae_savings(pipe, tiling=True)
-            notes += _enable_attention_slicing(pipe)
-        return notes
-    if mode == "full_gpu":
-        pipe.to(runtime.device)
-    elif mode == "model_offload":
-        pipe.enable_model_cpu_offload(device=runtime.device)
-        notes += _enable_vae_savings(pipe, tiling=False)
-    elif mode == "lowest":
-        pipe.enable_sequential_cpu_offload(device=runtime.device)
-        notes += _enable_vae_savings(pipe, tiling=True)
-    else:
-        raise ValueError(f"unknown memory mode {mode!r}")
-    return notes
-
-
-def _enable_vae_savings(pipe: Any, *, tiling: bool) -> list[str]:
-    vae = getattr(pipe, "vae", None)
-    missing = []
-    for name, wanted in (("slicing", True), ("tiling", tiling)):
-        if not wanted:
-            continue
-        method = getattr(vae, f"enable_{name}", None)
-        try:
-            method()
-        except (TypeError, NotImplementedError):  # no such method, or this VAE cannot
-            missing.append(name)
-    return [f"this VAE has no {name}" for name in missing]
-
-
-def _enable_attention_slicing(pipe: Any) -> list[str]:
-    modules = [m for m in getattr(pipe, "components", {}).values() if hasattr(m, "set_attention_slice")]
-    if not modules:
-        return ["attention slicing is not available for this pipeline"]
-    try:
-        pipe.enable_attention_slicing("auto")
-    except (ValueError, NotImplementedError, AttributeError) as exc:
-        return [f"attention slicing failed: {exc}"]
-    return []
-
-
-def apply_attention_backend(pipe: Any, backend: str) -> str:
-    """Set the attention backend on the denoiser models that support it (diffusers' dispatcher);
-    returns what is actually in use."""
-    if not backend or backend == "default":
-        return "default"
-    applied = False
-    for module in getattr(pipe, "components", {}).values():
-        setter = getattr(module, "set_attention_backend", None)
-        if callable(setter):
-            try:
-                setter(backend)
-                applied = True
-            except Exception:  # unsupported on this model/hardware: keep the default for it
-                continue
-    return backend if applied else "default"
-
-
-def free_device_memory() -> None:
-    """Return cached allocator memory to the system (after a pipeline is dropped)."""
-    import gc
-
-    gc.collect()
-    if cuda_available():
-        import torch
-
-        torch.cuda.empty_cache()

@@ -26,8 +26,9 @@ from studio.config import Paths
 from studio.db import repo
 from studio.db.engine import session_scope
 from studio.db.models import Run
-from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, RuntimeOptions, WeightsMissing
+from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, WeightsMissing
 from studio.engines.registry import Registry
+from studio.engines.runtime import resolve_runtime
 from studio.jobs.queue import validate_request
 from studio.media.atomic import atomic_write_text
 from studio.recipes import MP4_TAG, Recipe
@@ -234,7 +235,7 @@ class Worker:
         if self._loaded is not None and self._loaded is not engine:
             self._release_loaded()
         self._loaded = engine
-        runtime = _resolve_runtime(engine, settings, params.get("memory_mode"))
+        runtime = resolve_runtime(engine.info, settings, params.get("memory_mode"))
         log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
         with session_scope(self._sessions) as session:
             repo.update_run(session, run.id, memory_mode=runtime.memory_mode)
@@ -270,14 +271,6 @@ class Worker:
         if self._loaded is not None:
             self._loaded.release()
             self._loaded = None
-
-
-def _resolve_runtime(engine: Engine, settings: Any, requested_mode: str | None) -> RuntimeOptions:
-    if not engine.info.needs_weights:
-        return RuntimeOptions(device="cpu", dtype="uint8", memory_mode="cpu")
-    from studio.engines.runtime import resolve_runtime
-
-    return resolve_runtime(engine.info, settings, requested_mode)
 
 
 class _Progress:

@@ -15,7 +15,7 @@ def test_tiny_i2vgen_runs_on_the_gpu_in_each_memory_mode(tmp_path, mode, monkeyp
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from studio.config import Paths, Settings
     from studio.engines.base import RuntimeOptions
-    from studio.engines.families import diffusion_engines
+    from studio.engines.diffusion import diffusion_engines
 
     paths = Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://")
     engine = next(e for e in diffusion_engines(Settings(developer_mode=True), paths) if e.info.id == "tiny-i2vgen-xl")

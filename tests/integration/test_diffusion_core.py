@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from studio.config import Paths, Settings
-from studio.engines import diffusion, families
+from studio.engines.diffusion import engine as engine_module
+from studio.engines.diffusion import families
 from studio.engines import params as p
 from studio.engines.base import Cancelled, RuntimeOptions
 from studio.engines.diffusion import DiffusionEngine, PipelineAdapter
@@ -39,7 +40,7 @@ TINY_WAN = replace(
     adapter="used through the monkeypatched loader below",
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=64), p.frames(5, minimum=5, maximum=9, congruent=(4, 1)),
             p.fps(16), p.steps(3), p.guidance(5.0), p.FIT),
-    builder="studio.engines.tiny.wan:build_tiny_wan21_i2v",
+    builder="studio.devtools.tiny.wan:build_tiny_wan21_i2v",
     developer_only=True,
 )
 
@@ -53,7 +54,7 @@ def engine(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def adapter(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(diffusion, "load_adapter", lambda reference: MinimalWanAdapter())
+    monkeypatch.setattr(engine_module, "load_adapter", lambda reference: MinimalWanAdapter())
 
 
 def test_progress_comes_from_callback_on_step_end(engine):

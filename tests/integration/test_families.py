@@ -17,10 +17,10 @@ import torch
 from PIL import Image
 
 from studio.config import Paths, Settings
-from studio.engines import families
+from studio.engines.diffusion import families
 from studio.engines.base import Cancelled, InputError, OutOfMemory, RuntimeOptions
 from studio.engines.diffusion import DiffusionEngine, load_adapter
-from studio.engines.tiny import FAULT_ENV
+from studio.devtools.faults import FAULT_ENV
 
 CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
 

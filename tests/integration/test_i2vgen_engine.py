@@ -13,12 +13,12 @@ import torch
 from PIL import Image
 
 from studio.config import Paths, Settings
-from studio.engines import families
+from studio.engines.diffusion import families
 from studio.engines.base import Cancelled, OutOfMemory, RuntimeOptions
 from studio.engines.diffusion import DiffusionEngine
-from studio.engines.i2vgen_xl import I2VGenXLPipelineCompat
-from studio.engines.tiny import FAULT_ENV
-from studio.engines.tiny.i2vgen_xl import build_tiny_i2vgen_xl
+from studio.engines.diffusion.adapters.i2vgen_xl import I2VGenXLPipelineCompat
+from studio.devtools.faults import FAULT_ENV
+from studio.devtools.tiny.i2vgen_xl import build_tiny_i2vgen_xl
 
 CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
 REQUEST = {"prompt": "a cat walks in the sun", "negative_prompt": "blurry", "seed": 7,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from studio.config import Paths
-from studio.engines.tiny.i2vgen_xl import build_tiny_i2vgen_xl
+from studio.devtools.tiny.i2vgen_xl import build_tiny_i2vgen_xl
 from studio.services import build_services
 
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.engines.tiny.cogvideox import build_tiny_cogvideox_i2v
-from studio.engines.tiny.ltx import build_tiny_ltx
-from studio.engines.tiny.svd import build_tiny_svd
-from studio.engines.tiny.wan import build_tiny_wan21_i2v, build_tiny_wan22_ti2v
+from studio.devtools.tiny.cogvideox import build_tiny_cogvideox_i2v
+from studio.devtools.tiny.ltx import build_tiny_ltx
+from studio.devtools.tiny.svd import build_tiny_svd
+from studio.devtools.tiny.wan import build_tiny_wan21_i2v, build_tiny_wan22_ti2v
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from studio.config import PROJECT_ROOT, Paths, Settings
-from studio.engines import families, runtime
+from studio.engines import runtime
 from studio.engines.base import InputError
+from studio.engines.diffusion import families
 from studio.engines.registry import build_registry
-from studio.engines.tiny import Fault, fault_from_env, parse_fault
+from studio.devtools.faults import Fault, fault_from_env, parse_fault
 
 ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v", "tiny-i2vgen-xl"]
 
@@ -134,7 +135,7 @@ def test_i2vgen_xl_pipeline_has_no_step_callback_so_its_adapter_hooks_the_unet()
     """Why the I2VGen-XL adapter counts UNet calls: the pipeline offers no callback of any kind."""
     import diffusers
 
-    from studio.engines.i2vgen_xl import I2VGenXLAdapter
+    from studio.engines.diffusion.adapters.i2vgen_xl import I2VGenXLAdapter
 
     accepted = set(inspect.signature(diffusers.I2VGenXLPipeline.__call__).parameters)
     assert not accepted & {"callback", "callback_on_step_end"}
@@ -156,8 +157,9 @@ def test_a_family_without_an_adapter_is_listed_and_says_it_cannot_run_yet(tmp_pa
 
 
 def test_importing_the_registry_and_families_stays_light():
-    code = ("import sys, studio.engines.registry, studio.engines.families, studio.engines.runtime, "
-            "studio.engines.weights, studio.engines.diffusion, studio.engines.tiny; "
+    code = ("import sys, studio.engines.registry, studio.engines.diffusion.families, studio.engines.runtime, "
+            "studio.engines.diffusion.weights, studio.engines.diffusion, studio.engines.diffusion.placement, "
+            "studio.devtools.tiny, studio.devtools.faults; "
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -232,6 +234,40 @@ def test_the_plan_on_a_gpu_names_the_card_mode_precision_and_memory(monkeypatch)
     assert plan == "Will run on NVIDIA H100 80GB HBM3 in full_gpu mode, fp16, ~14 GB of 80 GB free."
     monkeypatch.setattr(runtime, "gpu_memory", lambda: (10.0, 12.0))
     assert "may run out of memory" in runtime.describe_plan(families.I2VGEN_XL.info(), Settings(), None)
+
+
+def test_an_engine_without_weights_runs_on_the_cpu_in_8_bit_and_its_plan_says_so():
+    from studio.engines.motion import MotionEngine
+
+    info = MotionEngine().info
+    plan = runtime.resolve_runtime(info, Settings(device="cuda"), "full_gpu")
+    assert plan == runtime.RuntimeOptions("cpu", "uint8", "cpu")
+    assert plan.device_reason and plan.dtype_reason and plan.memory_mode_reason
+    assert runtime.describe_plan(info, Settings(), None) == "Runs on the CPU; no GPU or weights needed."
+
+
+def test_every_decision_carries_its_reason(fake_gpu, monkeypatch):
+    info = families.WAN22_TI2V_5B.info()
+    plan = runtime.resolve_runtime(info, Settings(), None)
+    assert plan.device_reason == "a CUDA GPU is available"
+    assert plan.dtype_reason == "bf16, the precision Wan 2.2 TI2V 5B was released in"
+    assert plan.memory_mode_reason.startswith("auto: the fastest mode whose estimate (~40 GB)")
+    assert runtime.resolve_runtime(info, Settings(), "lowest").memory_mode_reason == "lowest chosen for this run"
+    fake_gpu["bf16"] = False
+    assert runtime.resolve_runtime(info, Settings(), None).dtype_reason.endswith("this GPU has no bf16, so fp16")
+    # The words the CPU plan starts with are the reason the plan gives for the device.
+    cpu = runtime.resolve_runtime(info, Settings(device="cpu"), None)
+    assert (cpu.device, cpu.device_reason) == ("cpu", "Device set to CPU")
+    assert runtime.describe_plan(info, Settings(device="cpu"), None).startswith("Device set to CPU: runs on CPU in fp32")
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    assert runtime.resolve_runtime(info, Settings(), None).device_reason == "No GPU"
+
+
+def test_the_runtime_decisions_read_the_engine_info_not_a_family_table():
+    info = families.I2VGEN_XL.info()
+    assert (info.precision, info.cpu_seconds_per_step) == ("fp16", 90.0)
+    assert families.WAN21_I2V_14B_480P.info().precision == "bf16"
+    assert runtime.estimate_cpu_seconds(info) == 90.0 * 50
 
 
 @pytest.mark.parametrize(("free_gb", "mode"), [(80, "full_gpu"), (16, "full_gpu"), (12, "model_offload"), (5, "lowest"), (1, "lowest")])

@@ -12,7 +12,7 @@ import pytest
 from huggingface_hub import constants as hub_constants
 from safetensors.numpy import save_file
 
-from studio.engines import weights
+from studio.engines.diffusion import weights
 
 MODEL = "acme/video-model"
 INDEX = {

@@ -23,7 +23,7 @@ from typing import Any
 from diffusers import I2VGenXLPipeline
 from PIL import Image
 
-from studio.engines.diffusion import PipelineAdapter
+from studio.engines.diffusion.adapter import PipelineAdapter
 
 
 class I2VGenXLPipelineCompat(I2VGenXLPipeline):

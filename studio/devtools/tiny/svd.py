@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.engines.tiny.saving import save_pipeline
+from studio.devtools.tiny.saving import save_pipeline
 
 # The real checkpoints default to 14 frames (img2vid) and 25 (img2vid-xt); the tiny one keeps the
 # UNet's own default small so a call without num_frames stays fast.

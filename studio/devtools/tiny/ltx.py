@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio.engines.tiny.saving import save_pipeline
-from studio.engines.tiny.text import tiny_t5_encoder, tiny_t5_tokenizer
+from studio.devtools.tiny.saving import save_pipeline
+from studio.devtools.tiny.text import tiny_t5_encoder, tiny_t5_tokenizer
 
 _TEXT_DIM = 16
 _LATENT_CHANNELS = 8

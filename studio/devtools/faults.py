@@ -1,12 +1,6 @@
-"""Tiny, randomly initialised pipelines for tests and developer runs, built entirely in code.
-
-Each module builds one family's pipeline with the real classes, shrunk to a few thousand parameters,
-and saves it with safetensors: `build_tiny_<family>(folder) -> folder`. The developer-only engines
-("tiny-i2vgen-xl", …) load those folders through exactly the same code as the real engines; they
-keep them in <data_dir>/tiny-models/<engine id> and build them there on first use.
-
-Fault injection, for tests of the out-of-memory path — honoured by tiny engines only, never by a
-real model: set STUDIO_TINY_FAULT to KIND@MODE:STEP, for example
+"""Fault injection, for tests of the out-of-memory path. The tiny engines name `inject_from_env` as
+their step hook (families.py); real models have none, so the production engine never reads this
+setting. Set STUDIO_TINY_FAULT to KIND@MODE:STEP, for example
 
     STUDIO_TINY_FAULT=oom@full_gpu:2
 
@@ -59,3 +53,11 @@ def parse_fault(text: str) -> Fault:
 def fault_from_env(environ: Mapping[str, str] | None = None) -> Fault | None:
     value = (os.environ if environ is None else environ).get(FAULT_ENV, "").strip()
     return parse_fault(value) if value else None
+
+
+def inject_from_env(step: int, memory_mode: str) -> None:
+    """The tiny engines' step hook: raise the fault STUDIO_TINY_FAULT names, if any, at this step.
+    Read at each step, so a test can set it after the engine was built."""
+    fault = fault_from_env()
+    if fault is not None:
+        fault.maybe_raise(step, memory_mode)

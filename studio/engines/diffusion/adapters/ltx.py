@@ -20,7 +20,7 @@ from typing import Any
 from diffusers import LTXImageToVideoPipeline
 from PIL import Image
 
-from studio.engines.diffusion import PipelineAdapter
+from studio.engines.diffusion.adapter import PipelineAdapter
 
 
 class LTXAdapter(PipelineAdapter):

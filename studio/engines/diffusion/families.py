@@ -4,7 +4,8 @@ One `Family` per engine: the hub id and pipeline class, the parameters it takes 
 (from each model card) and rules (frames of the form 4k+1, sizes a multiple of 32, …), the frame rate
 its videos are meant to play at, and what it costs — download size and a VRAM estimate per memory
 mode at the default settings (approximate: measured or taken from the model cards, rounded up).
-Nothing here loads a model; `diffusion_engines` wraps each entry in a DiffusionEngine.
+Nothing here loads a model; `studio.engines.diffusion.diffusion_engines` wraps each entry in a
+DiffusionEngine.
 
 Size rules come from how far each model shrinks a frame before its denoiser sees it (VAE factor x
 the denoiser's own downsampling or patch size); a size off that grid fails inside the pipeline or
@@ -16,13 +17,12 @@ version cannot run it yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from studio.config import Paths, Settings
 from studio.engines import params as p
-from studio.engines.base import Engine, EngineInfo, ParamSpec
+from studio.engines.base import EngineInfo, ParamSpec
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class Family:
     cpu_seconds_per_step: float = 60.0  # rough, at the default settings, for describe_plan
     suggested_negative_prompt: str = ""
     builder: str | None = None  # "module:function" building a tiny pipeline folder (tiny engines)
+    # "module:function" called after each denoising step with (step, memory mode); tiny engines use
+    # it for the fault injection of studio.devtools.faults. None for every real model.
+    step_hook: str | None = None
     developer_only: bool = False
 
     def info(self) -> EngineInfo:
@@ -65,6 +68,8 @@ class Family:
             weights_gb=self.weights_gb,
             vram_gb=dict(self.vram_gb),
             developer_only=self.developer_only,
+            precision=self.precision,
+            cpu_seconds_per_step=self.cpu_seconds_per_step,
         )
 
     def check(self, params: Mapping[str, Any]) -> None:
@@ -137,7 +142,7 @@ I2VGEN_XL = Family(
     family="i2vgen-xl",
     hub_id="ali-vilab/i2vgen-xl",
     pipeline_class="I2VGenXLPipeline",
-    adapter="studio.engines.i2vgen_xl:I2VGenXLAdapter",
+    adapter="studio.engines.diffusion.adapters.i2vgen_xl:I2VGenXLAdapter",
     params=(*p.size(512, 512, multiple_of=64, minimum=256, maximum=1280), p.frames(16, minimum=2, maximum=32),
             p.fps(8), p.steps(50), p.guidance(9.0), p.FIT),
     recommended_fps=8,
@@ -157,7 +162,7 @@ SVD_XT = Family(
     family="svd",
     hub_id="stabilityai/stable-video-diffusion-img2vid-xt",
     pipeline_class="StableVideoDiffusionPipeline",
-    adapter="studio.engines.svd:SVDAdapter",
+    adapter="studio.engines.diffusion.adapters.svd:SVDAdapter",
     params=(*p.size(1024, 576, multiple_of=64, minimum=256, maximum=1280), p.frames(25, minimum=2, maximum=25),
             p.fps(7), p.steps(25), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
             _noise_aug(), _decode_chunk(8, 25), p.FIT),
@@ -191,7 +196,7 @@ WAN22_TI2V_5B = Family(
     family="wan",
     hub_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
     pipeline_class="WanImageToVideoPipeline",
-    adapter="studio.engines.wan:WanAdapter",
+    adapter="studio.engines.diffusion.adapters.wan:WanAdapter",
     params=(*p.size(1280, 704, multiple_of=32, minimum=256, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
             p.fps(24), p.steps(50), p.guidance(5.0), p.FIT),
     recommended_fps=24,
@@ -210,7 +215,7 @@ WAN21_I2V_14B_480P = Family(
     family="wan",
     hub_id="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
     pipeline_class="WanImageToVideoPipeline",
-    adapter="studio.engines.wan:WanAdapter",
+    adapter="studio.engines.diffusion.adapters.wan:WanAdapter",
     params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), p.frames(81, minimum=5, maximum=161, congruent=(4, 1)),
             p.fps(16), p.steps(50), p.guidance(5.0), p.FIT),
     recommended_fps=16,
@@ -229,7 +234,7 @@ LTX_VIDEO = Family(
     family="ltx",
     hub_id="Lightricks/LTX-Video",
     pipeline_class="LTXImageToVideoPipeline",
-    adapter="studio.engines.ltx:LTXAdapter",
+    adapter="studio.engines.diffusion.adapters.ltx:LTXAdapter",
     params=(*p.size(704, 480, multiple_of=32, minimum=256, maximum=1280), p.frames(161, minimum=9, maximum=257, congruent=(8, 1)),
             p.fps(24), _steps_from_two(50), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
     recommended_fps=24,
@@ -249,7 +254,7 @@ COGVIDEOX_5B_I2V = Family(
     family="cogvideox",
     hub_id="THUDM/CogVideoX-5b-I2V",
     pipeline_class="CogVideoXImageToVideoPipeline",
-    adapter="studio.engines.cogvideox:CogVideoXAdapter",
+    adapter="studio.engines.diffusion.adapters.cogvideox:CogVideoXAdapter",
     params=(*_fixed_size(720, 480), p.frames(49, minimum=9, maximum=49, congruent=(8, 1)),
             p.fps(8), p.steps(50), p.guidance(6.0), p.FIT),
     recommended_fps=8,
@@ -265,6 +270,7 @@ def _tiny(real: Family, name: str, **changes: Any) -> Family:
     weights; its rules are the real family's, at smaller sizes. Hidden unless developer mode is on."""
     return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
                    index_classes=(), cpu_seconds_per_step=0.05, developer_only=True, label=f"Tiny {name} (test)",
+                   step_hook="studio.devtools.faults:inject_from_env",
                    description=f"Randomly initialised, tiny {name} for tests and developer checks: makes noise, fast on CPU.",
                    **changes)
 
@@ -276,7 +282,7 @@ TINY_I2VGEN_XL = _tiny(
     engine_id="tiny-i2vgen-xl",
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(4, minimum=2, maximum=32),
             p.fps(8), p.steps(2), p.guidance(9.0), p.FIT),
-    builder="studio.engines.tiny.i2vgen_xl:build_tiny_i2vgen_xl",
+    builder="studio.devtools.tiny.i2vgen_xl:build_tiny_i2vgen_xl",
 )
 
 # Its VAE shrinks 8x like the real one and its UNet halves once: sizes on a 16 px grid.
@@ -287,7 +293,7 @@ TINY_SVD = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(3, minimum=2, maximum=25),
             p.fps(7), p.steps(2), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
             _noise_aug(), _decode_chunk(8, 25), p.FIT),
-    builder="studio.engines.tiny.svd:build_tiny_svd",
+    builder="studio.devtools.tiny.svd:build_tiny_svd",
 )
 
 # The real 16x VAE and 2x2 patches: the real 32 px grid. Frames are 4k+1 as in the real model.
@@ -297,7 +303,7 @@ TINY_WAN22_TI2V = _tiny(
     engine_id="tiny-wan22-ti2v",
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
-    builder="studio.engines.tiny.wan:build_tiny_wan22_ti2v",
+    builder="studio.devtools.tiny.wan:build_tiny_wan22_ti2v",
 )
 
 # The real 8x VAE and 2x2 patches: the real 16 px grid.
@@ -307,7 +313,7 @@ TINY_WAN21_I2V = _tiny(
     engine_id="tiny-wan21-i2v",
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(16), p.steps(2), p.guidance(5.0), p.FIT),
-    builder="studio.engines.tiny.wan:build_tiny_wan21_i2v",
+    builder="studio.devtools.tiny.wan:build_tiny_wan21_i2v",
 )
 
 # The real 32x/8x VAE: the real 32 px grid and 8k+1 frames, and at least two steps.
@@ -317,7 +323,7 @@ TINY_LTX = _tiny(
     engine_id="tiny-ltx",
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
-    builder="studio.engines.tiny.ltx:build_tiny_ltx",
+    builder="studio.devtools.tiny.ltx:build_tiny_ltx",
 )
 
 # Learned position embeddings for one size, as in the real model: 32x32 here.
@@ -327,7 +333,7 @@ TINY_COGVIDEOX_I2V = _tiny(
     engine_id="tiny-cogvideox-i2v",
     params=(*_fixed_size(32, 32), p.frames(9, minimum=9, maximum=49, congruent=(8, 1)),
             p.fps(8), p.steps(2), p.guidance(6.0), p.FIT),
-    builder="studio.engines.tiny.cogvideox:build_tiny_cogvideox_i2v",
+    builder="studio.devtools.tiny.cogvideox:build_tiny_cogvideox_i2v",
 )
 
 FAMILIES: tuple[Family, ...] = (
@@ -348,11 +354,6 @@ FAMILIES: tuple[Family, ...] = (
 
 
 def family_for(engine_id: str) -> Family | None:
+    """The family behind an engine id, for tests and tools; runtime decisions read EngineInfo instead."""
     return next((f for f in FAMILIES if f.engine_id == engine_id), None)
 
-
-def diffusion_engines(settings: Settings | Callable[[], Settings], paths: Paths) -> list[Engine]:
-    """One engine per family, cheap to build: nothing loads until a job runs."""
-    from studio.engines.diffusion import DiffusionEngine
-
-    return [DiffusionEngine(family, settings, paths) for family in FAMILIES]

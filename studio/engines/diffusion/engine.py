@@ -2,9 +2,8 @@
 
 What is the same for every family lives here — finding and loading the weights, keeping the loaded
 pipeline for the next job, memory modes, per-step progress, cancel, out-of-memory handling, the
-reproducibility manifest. What truly differs lives in a small `PipelineAdapter` per family (which
-pipeline class, how the request becomes call arguments, how progress can be observed, how the
-output becomes frames); the data about each family (defaults, constraints, sizes) is in families.py.
+reproducibility manifest. What truly differs lives in a small `PipelineAdapter` per family
+(adapter.py, adapters/); the data about each family (defaults, constraints, sizes) is in families.py.
 
 torch and diffusers are imported inside methods only, so building the registry stays cheap.
 """
@@ -20,13 +19,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from studio.config import Paths, Settings
 from studio.engines import runtime as rt
-from studio.engines import weights
 from studio.engines.base import (
     COMMON_FIELDS,
     Cancelled,
@@ -40,70 +39,9 @@ from studio.engines.base import (
     WeightsStatus,
     validate_params,
 )
-
-if TYPE_CHECKING:
-    from studio.config import Paths, Settings
-    from studio.engines.families import Family
-
-
-class PipelineAdapter:
-    """What differs between pipeline families. Subclass it once per family and keep it small.
-
-    step_mechanism — how the engine observes each denoising step:
-      "callback_on_step_end"  the pipeline calls callback_on_step_end once per step (modern pipelines);
-      "callback"              the legacy callback/callback_steps arguments;
-      "denoiser_hook"         the pipeline has no callback at all: a forward hook on `denoiser`
-                              counts steps (valid only where the denoiser runs once per step).
-    """
-
-    step_mechanism: str = "callback_on_step_end"
-    denoiser: str = "transformer"
-    # Short notes on workarounds this adapter applies, copied into every manifest.
-    compat_notes: tuple[str, ...] = ()
-    # Components loaded in float32 even when the rest runs in half precision, where the model card
-    # does so (read from the file in float32, never rounded to half first).
-    float32_components: tuple[str, ...] = ()
-
-    def pipeline_class(self) -> type:
-        raise NotImplementedError
-
-    def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
-        """The pipeline's keyword arguments for one run (without callbacks and the image; the engine
-        adds those). The default is the argument set diffusers' prompted video pipelines share;
-        families extend or replace it."""
-        return {
-            "prompt": params["prompt"],
-            "negative_prompt": params["negative_prompt"] or None,
-            "height": params["height"],
-            "width": params["width"],
-            "num_frames": params["frames"],
-            "num_inference_steps": params["steps"],
-            "guidance_scale": params["guidance"],
-            "generator": generator,
-        }
-
-    def total_steps(self, params: Mapping[str, Any]) -> int:
-        return int(params["steps"])
-
-    def after_load(self, pipe: Any, runtime: RuntimeOptions) -> list[str]:
-        """Family-specific tweaks right after loading; returns notes for the manifest."""
-        return []
-
-    def to_frames(self, output: Any, params: Mapping[str, Any]) -> np.ndarray:
-        """Pipeline output (called with output_type='np') -> (T, H, W, 3) uint8."""
-        frames = output.frames[0] if hasattr(output, "frames") else output[0][0]
-        if hasattr(frames, "detach"):  # a torch tensor
-            frames = frames.detach().float().cpu().numpy()
-        frames = np.asarray(frames)
-        if frames.dtype != np.uint8:
-            frames = (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
-        return frames
-
-
-def load_adapter(reference: str) -> PipelineAdapter:
-    """'package.module:ClassName' -> an adapter instance."""
-    module_name, _, class_name = reference.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+from studio.engines.diffusion import placement, weights
+from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
+from studio.engines.diffusion.families import Family
 
 
 @dataclass
@@ -208,7 +146,7 @@ class DiffusionEngine:
         known = {spec.name for spec in self.info.params} | set(COMMON_FIELDS)
         params = self.validate({k: v for k, v in params.items() if k in known})
         adapter = load_adapter(family.adapter)
-        runtime = self._concrete(runtime)
+        runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
         seed = params["seed"] if params.get("seed") is not None else random.randrange(2**32)
         if cancelled():
             raise Cancelled()
@@ -229,7 +167,7 @@ class DiffusionEngine:
             oom = type(exc).__name__
         if oom is not None:
             self._loaded = None  # also when loading itself ran out: nothing half-placed is kept
-            rt.free_device_memory()
+            placement.free_device_memory()
             raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
 
         manifest = self._manifest(adapter, runtime, seed, steps_run)
@@ -240,21 +178,9 @@ class DiffusionEngine:
         if self._loaded is None:
             return
         self._loaded = None
-        rt.free_device_memory()
+        placement.free_device_memory()
 
     # -- internals ------------------------------------------------------------------------------
-
-    def _concrete(self, runtime: RuntimeOptions) -> RuntimeOptions:
-        """Resolve 'auto' and a CUDA request without CUDA, so the cache key and manifest are exact."""
-        device, mode = runtime.device, runtime.memory_mode
-        if device.startswith("cuda") and not rt.cuda_available():
-            device = "cpu"
-        if mode == "auto":
-            mode = "cpu" if device == "cpu" else rt.auto_mode(self.info)
-        if mode == "cpu" and device != "cpu":
-            device = "cpu"
-        dtype = runtime.dtype if device != "cpu" else "float32"
-        return RuntimeOptions(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
 
     def _pipeline(self, adapter: PipelineAdapter, runtime: RuntimeOptions) -> tuple[Any, float]:
         """The loaded pipeline for `runtime`, reused when the same one is already loaded."""
@@ -267,9 +193,9 @@ class DiffusionEngine:
         started = time.perf_counter()
         want_half = runtime.dtype != "float32"
         variant = "fp16" if weights.variant_in(location, "fp16") and (want_half or not weights.plain_weights_in(location)) else None
-        dtype: Any = rt.torch_dtype(runtime.dtype)
+        dtype: Any = placement.torch_dtype(runtime.dtype)
         if want_half and adapter.float32_components:
-            dtype = {"default": dtype, **{name: rt.torch_dtype("float32") for name in adapter.float32_components}}
+            dtype = {"default": dtype, **{name: placement.torch_dtype("float32") for name in adapter.float32_components}}
         pipe = adapter.pipeline_class().from_pretrained(
             str(location),
             dtype=dtype,
@@ -279,8 +205,8 @@ class DiffusionEngine:
         )
         pipe.set_progress_bar_config(disable=True)
         notes = adapter.after_load(pipe, runtime)
-        notes += rt.apply_memory_mode(pipe, runtime)
-        attention = rt.apply_attention_backend(pipe, runtime.attention)
+        notes += placement.apply_memory_mode(pipe, runtime)
+        attention = placement.apply_attention_backend(pipe, runtime.attention)
         if attention != runtime.attention:
             notes.append(f"attention backend {runtime.attention!r} is not supported here; used the default")
         self._loaded = _Loaded(key=key, pipe=pipe, location=location, notes=notes, attention=attention, variant=variant)
@@ -290,14 +216,14 @@ class DiffusionEngine:
         import torch
 
         total = adapter.total_steps(params)
-        fault = self._fault()
+        step_hook = load_step_hook(self.family.step_hook)
         state = {"done": 0, "cancel": False}
 
         def step_done() -> None:
             """Called once per finished denoising step, whatever the mechanism."""
             state["done"] += 1
-            if fault is not None:
-                fault.maybe_raise(state["done"], runtime.memory_mode)
+            if step_hook is not None:
+                step_hook(state["done"], runtime.memory_mode)
             on_step(state["done"], total)
             if cancelled():
                 state["cancel"] = True
@@ -361,14 +287,6 @@ class DiffusionEngine:
             )
         return frames, state["done"]
 
-    def _fault(self):
-        """The injected fault for tests of the out-of-memory path — tiny engines only."""
-        if not self.family.builder:
-            return None
-        from studio.engines.tiny import fault_from_env
-
-        return fault_from_env()
-
     def _oom_advice(self, params: Mapping[str, Any], runtime: RuntimeOptions) -> str:
         lower = rt.next_lower_mode(runtime.memory_mode)
         where = "GPU" if runtime.device.startswith("cuda") else "host"
@@ -408,6 +326,15 @@ class DiffusionEngine:
         if runtime.device.startswith("cuda"):
             manifest["peak_vram_bytes"] = int(torch.cuda.max_memory_allocated())
         return manifest
+
+
+def load_step_hook(reference: str | None) -> Callable[[int, str], None] | None:
+    """'package.module:function' -> the function a family runs after each step (step, memory mode);
+    None for families without one, which is every real model."""
+    if not reference:
+        return None
+    module_name, _, func = reference.partition(":")
+    return getattr(importlib.import_module(module_name), func)
 
 
 def tiny_models_dir(paths: Paths) -> Path:

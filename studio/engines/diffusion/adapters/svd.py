@@ -23,7 +23,7 @@ from diffusers import StableVideoDiffusionPipeline
 from PIL import Image
 
 from studio.engines.base import RuntimeOptions
-from studio.engines.diffusion import PipelineAdapter
+from studio.engines.diffusion.adapter import PipelineAdapter
 
 
 class SVDAdapter(PipelineAdapter):

@@ -6,7 +6,7 @@ Two shapes, as on the Hub:
   `WanImageToVideoPipeline.from_pretrained`, which conditions by replacing the first latent frame.
 - Wan2.1 I2V-14B: `WanImageToVideoPipeline` with a CLIP vision image encoder and the 16-channel VAE
   (8x spatial, 4x temporal).
-Both use a UMT5 text encoder and a T5 tokenizer built in code (studio.engines.tiny.text).
+Both use a UMT5 text encoder and a T5 tokenizer built in code (studio.devtools.tiny.text).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio.engines.tiny.saving import save_pipeline
-from studio.engines.tiny.text import tiny_t5_tokenizer, tiny_umt5_encoder
+from studio.devtools.tiny.saving import save_pipeline
+from studio.devtools.tiny.text import tiny_t5_tokenizer, tiny_umt5_encoder
 
 _TEXT_DIM = 16
 _HEADS, _HEAD_DIM = 2, 12  # rotary embeddings split the head dim three ways (frames, height, width)

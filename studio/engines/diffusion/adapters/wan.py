@@ -23,7 +23,7 @@ from typing import Any
 from diffusers import WanImageToVideoPipeline
 
 from studio.engines.base import RuntimeOptions
-from studio.engines.diffusion import PipelineAdapter
+from studio.engines.diffusion.adapter import PipelineAdapter
 
 
 class WanAdapter(PipelineAdapter):

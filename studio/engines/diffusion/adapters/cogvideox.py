@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from diffusers import CogVideoXImageToVideoPipeline
 
-from studio.engines.diffusion import PipelineAdapter
+from studio.engines.diffusion.adapter import PipelineAdapter
 
 
 class CogVideoXAdapter(PipelineAdapter):

@@ -1,0 +1,1 @@
+"""One PipelineAdapter per model family, each imported only when a job of its family runs."""
