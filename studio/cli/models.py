@@ -10,7 +10,7 @@ from studio.cli.logfile import start_log
 from studio.cli.startup import open_core
 
 try:
-    from studio.engines import weights
+    from studio.engines.diffusion import weights
 except ImportError:  # a build without the diffusion engines: `download` says so
     weights = None
 
@@ -33,8 +33,8 @@ def list_models(args: argparse.Namespace, console: Console) -> int:
             else:
                 state = f"unusable — {status.detail}" + (f" ({status.hint})" if status.hint else "")
             print(f"{info.id:<{width}}  {info.label}{tag}: {state}", flush=True)
-        if importlib.util.find_spec("studio.engines.families") is None:
-            print("Diffusion model engines are not part of this build (studio.engines.families is missing).")
+        if importlib.util.find_spec("studio.engines.diffusion.families") is None:
+            print("Diffusion model engines are not part of this build (studio.engines.diffusion.families is missing).")
         return 0
     finally:
         core.close()
@@ -43,7 +43,7 @@ def list_models(args: argparse.Namespace, console: Console) -> int:
 def download(args: argparse.Namespace, console: Console) -> int:
     paths = start_log(console, args.command)
     if weights is None:
-        console.error("Downloading models is not available in this build (studio.engines.weights is missing).")
+        console.error("Downloading models is not available in this build (studio.engines.diffusion.weights is missing).")
         return 1
     core = open_core(paths, console)
     if core is None:
