@@ -23,12 +23,15 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from studio.config import Paths
-from studio.db import repo
+from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.db.models import Run
+from studio.db.settings import load_settings
 from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, RuntimeOptions, WeightsMissing
 from studio.engines.registry import Registry
+from studio.jobs import store as queue_store
 from studio.jobs.queue import validate_request
+from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_write_text
 from studio.recipes import MP4_TAG, Recipe
 from studio.storage import DiskFull, Storage
@@ -124,8 +127,8 @@ class Worker:
 
     def recover(self) -> list[int]:
         with session_scope(self._sessions) as session:
-            recovered = repo.recover_interrupted(session, worker_is_dead=worker_is_dead_locally,
-                                                 stale_after=STALE_AFTER)
+            recovered = queue_store.recover_interrupted(session, worker_is_dead=worker_is_dead_locally,
+                                                        stale_after=STALE_AFTER)
         if recovered:
             log.info("returned interrupted runs to the queue: %s", recovered)
         return recovered
@@ -157,7 +160,7 @@ class Worker:
 
     def run_once(self) -> bool:
         with session_scope(self._sessions) as session:
-            run = repo.claim_next(session, self.worker_id)
+            run = queue_store.claim_next(session, self.worker_id)
         if run is None:
             return False
         self.current_run_id = run.id
@@ -176,33 +179,33 @@ class Worker:
         heartbeat.start()
         try:
             with session_scope(self._sessions) as session:
-                repo.update_run(session, run.id, log_path=str(log_path))
+                run_rows.update_run(session, run.id, log_path=str(log_path))
             log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
             outcome = self._generate_and_encode(run)
-            status, values = "succeeded", outcome
+            status, values = RunStatus.SUCCEEDED, outcome
         except _Shutdown:
-            status, values = "interrupted", {"error": "Interrupted: the studio stopped while this run was in progress. It will resume at the next start."}
+            status, values = RunStatus.INTERRUPTED, {"error": "Interrupted: the studio stopped while this run was in progress. It will resume at the next start."}
         except Cancelled:
-            status, values = "canceled", {"error": None}
+            status, values = RunStatus.CANCELED, {"error": None}
         except InputError as exc:
-            status, values = "failed", {"error": exc.message, "error_kind": "input"}
+            status, values = RunStatus.FAILED, {"error": exc.message, "error_kind": "input"}
         except OutOfMemory as exc:
             self._release_loaded()
-            status, values = "failed", {"error": f"Out of memory. {exc.advice}", "error_kind": "oom", "retry_mode": exc.retry_mode}
+            status, values = RunStatus.FAILED, {"error": f"Out of memory. {exc.advice}", "error_kind": "oom", "retry_mode": exc.retry_mode}
         except WeightsMissing as exc:
-            status, values = "failed", {"error": f"{exc} {exc.hint}".strip(), "error_kind": "weights"}
+            status, values = RunStatus.FAILED, {"error": f"{exc} {exc.hint}".strip(), "error_kind": "weights"}
         except DiskFull as exc:
-            status, values = "failed", {"error": str(exc), "error_kind": "disk"}
+            status, values = RunStatus.FAILED, {"error": str(exc), "error_kind": "disk"}
         except Exception as exc:  # the studio stays up whatever an engine does
             log.error("run %s crashed:\n%s", run.id, traceback.format_exc())
-            status, values = "failed", {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
+            status, values = RunStatus.FAILED, {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
         finally:
             heartbeat.stop()
-        if status != "succeeded":
+        if status != RunStatus.SUCCEEDED:
             log.info("run %s ended %s: %s", run.id, status, values.get("error"))
         try:
             with session_scope(self._sessions) as session:
-                repo.finish_run(session, run.id, status, **values)
+                queue_store.finish_run(session, run.id, status, **values)
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()
@@ -213,8 +216,8 @@ class Worker:
         params = validated.params
         engine = self._registry.get(run.engine)
         with session_scope(self._sessions) as session:
-            settings = repo.load_settings(session)
-            image_row = repo.get_run(session, run.id).input_image
+            settings = load_settings(session)
+            image_row = run_rows.get_run(session, run.id).input_image
         if image_row is None:
             raise InputError("image", "This run's input image is missing from the history.")
         # 2. Prepare the input exactly at the requested size.
@@ -237,7 +240,7 @@ class Worker:
         runtime = _resolve_runtime(engine, settings, params.get("memory_mode"))
         log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
         with session_scope(self._sessions) as session:
-            repo.update_run(session, run.id, memory_mode=runtime.memory_mode)
+            run_rows.update_run(session, run.id, memory_mode=runtime.memory_mode)
         progress = _Progress(self._sessions, run.id, self._stop)
         result = engine.generate(image, params, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
         if self._stop.is_set():
@@ -303,7 +306,7 @@ class _Progress:
             return
         step, total = self._pending
         with session_scope(self._sessions) as session:
-            self._cancel = repo.record_progress(session, self._run_id, step, total) or self._cancel
+            self._cancel = queue_store.record_progress(session, self._run_id, step, total) or self._cancel
         self._last_write = self._last_cancel_check = time.monotonic()
         self._pending = None
 
@@ -313,7 +316,7 @@ class _Progress:
         now = time.monotonic()
         if not self._cancel and now - self._last_cancel_check >= PROGRESS_INTERVAL_S:
             with session_scope(self._sessions) as session:
-                self._cancel = repo.cancel_requested(session, self._run_id)
+                self._cancel = queue_store.cancel_requested(session, self._run_id)
             self._last_cancel_check = now
         return self._cancel
 
@@ -335,7 +338,7 @@ class _Heartbeat:
         while not self._done.wait(self._interval):
             try:
                 with session_scope(self._sessions) as session:
-                    repo.heartbeat(session, self._run_id)
+                    queue_store.heartbeat(session, self._run_id)
             except Exception:  # a busy database must not kill the heartbeat
                 log.warning("heartbeat for run %s failed", self._run_id, exc_info=True)
 
