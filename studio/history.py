@@ -86,7 +86,7 @@ class History:
     def typical_seconds(self, engine: str) -> float | None:
         """Median duration of recent successful runs of this engine, for ETAs."""
         with session_scope(self._sessions) as session:
-            durations = sorted(run_rows.recent_durations(session, engine))
+            durations = sorted(queue_store.recent_durations(session, engine))
         return durations[len(durations) // 2] if durations else None
 
     def set_favorite(self, run_id: int, favorite: bool) -> None:

@@ -1,6 +1,6 @@
 """Run rows (and the sweeps that group them): creation, lookup, edits, lineage. The caller owns the
-session; nothing here commits. The queue's statements (claim, progress, cancel, recovery) live in
-studio.jobs.store, the gallery's in studio.db.gallery and the trash's in studio.trash."""
+session; nothing here commits. The queue's statements (claim, progress, cancel, recovery, ETAs) live
+in studio.jobs.store, the gallery's in studio.db.gallery and the trash's in studio.trash."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from studio.db.models import Run, RunTag, Sweep, utcnow
-from studio.jobs.status import RunStatus
 
 # Columns promoted out of params because the gallery filters and sorts on them.
 PROMOTED = ("seed", "steps", "guidance", "frames", "fps", "width", "height")
@@ -20,8 +19,8 @@ MAX_LINEAGE_DEPTH = 200  # parents are always older runs, so no cycles; the cap 
 
 def add_run(session: Session, *, engine: str, model_id: str | None, params: dict[str, Any],
             input_image_id: int | None, parent_id: int | None = None, sweep_id: int | None = None) -> Run:
+    # No status given: the model's default (RunStatus.QUEUED) is the one place a new run's status is set.
     run = Run(
-        status=RunStatus.QUEUED,
         engine=engine,
         model_id=model_id,
         prompt=params.get("prompt", ""),
@@ -55,15 +54,6 @@ def get_runs(session: Session, run_ids: Sequence[int]) -> list[Run]:
 
 def update_run(session: Session, run_id: int, **values: Any) -> None:
     session.execute(update(Run).where(Run.id == run_id).values(**values))
-
-
-def recent_durations(session: Session, engine: str, limit: int = 10) -> list[float]:
-    """Seconds of recent successful runs of an engine, for ETA estimates."""
-    rows = session.execute(
-        select(Run.started_at, Run.finished_at).where(Run.engine == engine, Run.status == RunStatus.SUCCEEDED)
-        .order_by(Run.id.desc()).limit(limit)
-    ).all()
-    return [(f - s).total_seconds() for s, f in rows if s and f]
 
 
 # ----- sweeps -------------------------------------------------------------------------------------

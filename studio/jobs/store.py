@@ -126,3 +126,12 @@ def queue_position(session: Session, run_id: int) -> int:
         select(func.count()).select_from(Run).where(Run.status == RunStatus.QUEUED, Run.id < run_id,
                                                     Run.deleted_at.is_(None))
     ) or 0
+
+
+def recent_durations(session: Session, engine: str, limit: int = 10) -> list[float]:
+    """Seconds of recent successful runs of an engine, for ETA estimates."""
+    rows = session.execute(
+        select(Run.started_at, Run.finished_at).where(Run.engine == engine, Run.status == RunStatus.SUCCEEDED)
+        .order_by(Run.id.desc()).limit(limit)
+    ).all()
+    return [(f - s).total_seconds() for s, f in rows if s and f]
