@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.orm import Session, sessionmaker
 
-from studio.db import repo
 from studio.db.engine import session_scope
+from studio.db.images import get_or_add_image
 from studio.db.models import Run, utcnow
+from studio.db.runs import get_runs, set_tags
+from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_path
 from studio.storage import Storage
 
@@ -40,7 +42,7 @@ class ArchiveError(ValueError):
 def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destination: Path) -> Path:
     """Write the runs (finished ones; queued and running are skipped) with their files to a zip."""
     with session_scope(sessions) as session:
-        runs = [r for r in repo.get_runs(session, run_ids) if r.status not in ("queued", "running")]
+        runs = [r for r in get_runs(session, run_ids) if r.status not in RunStatus.ACTIVE]
     if not runs:
         raise ArchiveError("Nothing to export: choose finished runs.")
     rows = []
@@ -90,7 +92,7 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                     run.manifest = {**(run.manifest or {}), "imported_from_run": row.get("export_id")}
                     session.add(run)
                     session.flush()
-                    repo.set_tags(session, run, row.get("tags", []))
+                    set_tags(session, run, row.get("tags", []))
                     new_ids[row["export_id"]] = run.id
                     files = storage.run_files(run.id, run.started_at or run.queued_at or datetime.now())
                     targets = {"video_path": files.video, "poster_path": files.poster, "thumb_path": files.thumb, "gif": files.gif}
@@ -150,9 +152,9 @@ def _import_input(session: Session, storage: Storage, archive: zipfile.ZipFile, 
     target = storage.inputs_dir / info["sha256"][:2] / f"{info['sha256']}.png"
     if not target.exists():
         _extract(archive, info["member"], target, copied)
-    return repo.get_or_add_image(session, sha256=info["sha256"], path=str(target), width=info["width"],
-                                 height=info["height"], size_bytes=target.stat().st_size,
-                                 original_name=info.get("original_name", "")).id
+    return get_or_add_image(session, sha256=info["sha256"], path=str(target), width=info["width"],
+                            height=info["height"], size_bytes=target.stat().st_size,
+                            original_name=info.get("original_name", "")).id
 
 
 def _extract(archive: zipfile.ZipFile, member: str, target: Path, copied: list[Path]) -> None:

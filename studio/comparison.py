@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.db.models import Run, Sweep
+from studio.jobs.status import RunStatus
 from studio.media.grid import GridCell, compose_grid, default_columns
 from studio.sweeps import Axis, label
 
@@ -97,7 +98,7 @@ def export_placement(placement: Placement, path: Path, *, metadata: Mapping[str,
             continue
         video = Path(run.video_path) if run.video_path and Path(run.video_path).is_file() else None
         cells.append(GridCell(video, placement.labels.get(run.id, f"#{run.id}"),
-                              missing="no video" if run.status == "succeeded" else run.status))
+                              missing="no video" if run.status == RunStatus.SUCCEEDED else run.status))
     ids = ",".join(str(run.id) for run in placement.runs)
     return compose_grid(cells, path, columns=placement.columns, title=placement.title,
                         metadata={"studio_comparison_runs": ids, **(metadata or {})})

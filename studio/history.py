@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from studio import trash as trash_files
 from studio.config import Paths, Settings
-from studio.db import repo
+from studio.db import gallery
+from studio.db import runs as run_rows
+from studio.db import settings as settings_rows
 from studio.db.engine import session_scope
+from studio.db.gallery import GalleryFacets, RunPage, RunQuery
 from studio.db.models import Run, Sweep
+from studio.jobs import store as queue_store
+from studio.jobs.status import RunStatus
+from studio.trash import PurgeOutcome, Trash, TrashOutcome
+
+# TrashOutcome and PurgeOutcome are part of History's interface (trash, purge); they live with the trash.
+__all__ = ["History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
 
 
 @dataclass(frozen=True)
@@ -28,38 +35,26 @@ class Lineage:
     children: list[Run]  # re-runs of this run, oldest first
 
 
-@dataclass(frozen=True)
-class TrashOutcome:
-    moved: list[int]
-    refused: dict[int, str]  # run id -> why it stayed (still running, already in the trash)
-
-
-@dataclass(frozen=True)
-class PurgeOutcome:
-    runs: int
-    files: int
-    bytes: int
-
-
 class History:
     def __init__(self, session_factory: sessionmaker[Session], paths: Paths):
         self._sessions = session_factory
         self._paths = paths
+        self._trash = Trash(session_factory)
 
-    def list_runs(self, query: repo.RunQuery) -> repo.RunPage:
+    def list_runs(self, query: RunQuery) -> RunPage:
         with session_scope(self._sessions) as session:
-            return repo.list_runs(session, query)
+            return gallery.list_runs(session, query)
 
     def list_runs_count(self) -> int:
-        return self.list_runs(repo.RunQuery(page_size=1)).total
+        return self.list_runs(RunQuery(page_size=1)).total
 
     def get_run(self, run_id: int) -> Run | None:
         with session_scope(self._sessions) as session:
-            return repo.get_run(session, run_id)
+            return run_rows.get_run(session, run_id)
 
     def get_runs(self, run_ids: Sequence[int]) -> list[Run]:
         with session_scope(self._sessions) as session:
-            return repo.get_runs(session, run_ids)
+            return run_rows.get_runs(session, run_ids)
 
     def get_sweep(self, sweep_id: int) -> Sweep | None:
         with session_scope(self._sessions) as session:
@@ -67,115 +62,83 @@ class History:
 
     def sweep_runs(self, sweep_id: int) -> list[Run]:
         with session_scope(self._sessions) as session:
-            return repo.sweep_runs(session, sweep_id)
+            return run_rows.sweep_runs(session, sweep_id)
 
     def set_sweep_compare_video(self, sweep_id: int, path: str | None) -> None:
         """Record (or with None, forget) the sweep's exported comparison video."""
         with session_scope(self._sessions) as session:
-            repo.set_sweep_compare_video(session, sweep_id, path)
+            run_rows.set_sweep_compare_video(session, sweep_id, path)
 
     def queue(self) -> list[QueueEntry]:
         with session_scope(self._sessions) as session:
-            runs = repo.active_runs(session)
+            runs = queue_store.active_runs(session)
         waiting = 0
         entries = []
         for run in runs:
-            entries.append(QueueEntry(run=run, position=waiting if run.status == "queued" else 0))
-            waiting += run.status == "queued"
+            entries.append(QueueEntry(run=run, position=waiting if run.status == RunStatus.QUEUED else 0))
+            waiting += run.status == RunStatus.QUEUED
         return entries
 
     def engines_used(self) -> list[str]:
         with session_scope(self._sessions) as session:
-            return repo.engines_in_history(session)
+            return gallery.engines_in_history(session)
 
     def typical_seconds(self, engine: str) -> float | None:
         """Median duration of recent successful runs of this engine, for ETAs."""
         with session_scope(self._sessions) as session:
-            durations = sorted(repo.recent_durations(session, engine))
+            durations = sorted(queue_store.recent_durations(session, engine))
         return durations[len(durations) // 2] if durations else None
 
     def set_favorite(self, run_id: int, favorite: bool) -> None:
         with session_scope(self._sessions) as session:
-            repo.update_run(session, run_id, favorite=favorite)
+            run_rows.update_run(session, run_id, favorite=favorite)
 
     def set_notes(self, run_id: int, notes: str) -> None:
         with session_scope(self._sessions) as session:
-            repo.set_notes(session, run_id, notes)
+            run_rows.set_notes(session, run_id, notes)
 
     def set_tags(self, run_id: int, tags: Sequence[str]) -> None:
         with session_scope(self._sessions) as session:
-            run = repo.get_run(session, run_id)
+            run = run_rows.get_run(session, run_id)
             if run is not None:
-                repo.set_tags(session, run, tags)
+                run_rows.set_tags(session, run, tags)
 
     # ----- gallery: facets, lineage, the trash ------------------------------------------------------
 
-    def facets(self) -> repo.GalleryFacets:
+    def facets(self) -> GalleryFacets:
         with session_scope(self._sessions) as session:
-            return repo.gallery_facets(session)
+            return gallery.gallery_facets(session)
 
     def lineage(self, run_id: int) -> Lineage:
         with session_scope(self._sessions) as session:
-            return Lineage(ancestors=repo.ancestors(session, run_id), children=repo.children(session, run_id))
+            return Lineage(ancestors=run_rows.ancestors(session, run_id), children=run_rows.children(session, run_id))
+
+    # The trash's logic lives in studio.trash; these keep the names the pages call.
 
     def trash_count(self) -> int:
-        with session_scope(self._sessions) as session:
-            return repo.trash_count(session)
+        return self._trash.count()
 
     def trash(self, run_ids: Sequence[int]) -> TrashOutcome:
-        """Move runs to the trash, their media files into a .trash folder beside them. Queued and
-        running runs are refused (cancel them first). One transaction per run: a file that cannot
-        be moved leaves that run, and its files, as they were."""
-        moved = self._move_runs(run_ids, to_trash=True)
-        refused = {}
-        for run in self.get_runs([i for i in run_ids if i not in moved]):
-            refused[run.id] = ("already in the trash" if run.deleted_at is not None
-                               else f"it is {run.status}: cancel it first")
-        return TrashOutcome(moved=moved, refused=refused)
+        """Move runs to the trash (queued and running runs are refused); see studio.trash."""
+        return self._trash.trash(run_ids)
 
     def restore(self, run_ids: Sequence[int]) -> list[int]:
         """Bring runs back from the trash, files included."""
-        return self._move_runs(run_ids, to_trash=False)
-
-    def _move_runs(self, run_ids: Sequence[int], *, to_trash: bool) -> list[int]:
-        """Mark each run trashed (or restored) and move its files, one transaction per run; returns
-        the runs that moved. A run the mark does not apply to is skipped."""
-        mark = repo.trash_runs if to_trash else repo.restore_runs
-        moved: list[int] = []
-        for run_id in dict.fromkeys(run_ids):
-            with session_scope(self._sessions) as session:
-                if not mark(session, [run_id]):
-                    continue
-                run = repo.get_run(session, run_id)
-                repo.update_run(session, run_id, **trash_files.move_run_files(run, to_trash=to_trash))
-            moved.append(run_id)
-        return moved
+        return self._trash.restore(run_ids)
 
     def purge(self, run_ids: Sequence[int]) -> PurgeOutcome:
-        """Delete trashed runs for good: rows, media files, logs, and input images no other run
-        uses. Runs not in the trash are left alone."""
-        with session_scope(self._sessions) as session:
-            runs = [r for r in repo.get_runs(session, run_ids) if r.deleted_at is not None]
-            deleted, orphan_images = repo.delete_trashed_runs(session, [r.id for r in runs])
-            files = [path for r in runs if r.id in deleted for path in trash_files.media_files(r)]
-            files += [Path(r.log_path) for r in runs if r.id in deleted and r.log_path]
-            files += [Path(image.path) for image in orphan_images]
-            # Inside the transaction: if a file cannot be deleted the rows stay, and a second
-            # attempt finishes the job (missing files are skipped).
-            count, size = trash_files.delete_files(files)
-        return PurgeOutcome(runs=len(deleted), files=count, bytes=size)
+        """Delete trashed runs for good, with their files and unused input images."""
+        return self._trash.purge(run_ids)
 
     def empty_trash(self) -> PurgeOutcome:
-        with session_scope(self._sessions) as session:
-            run_ids = repo.trashed_run_ids(session)
-        return self.purge(run_ids)
+        return self._trash.empty()
 
     # ----- settings -------------------------------------------------------------------------------
 
     def settings(self) -> Settings:
         with session_scope(self._sessions) as session:
-            return repo.load_settings(session)
+            return settings_rows.load_settings(session)
 
     def save_settings(self, settings: Settings) -> None:
         with session_scope(self._sessions) as session:
-            repo.save_settings(session, settings)
+            settings_rows.save_settings(session, settings)

@@ -1,16 +1,26 @@
-"""The file side of the trash. A trashed run's media files move into a `.trash` folder beside
-them (same folder, so the move is an atomic rename on the same disk, whatever output folder the
-run was written to) and come back on restore; the database records where they are at each moment.
-Emptying the trash deletes them for good."""
+"""The trash, in one place: its SQL, its file moves and the service the history delegates to.
+
+A trashed run keeps its row (deleted_at set) and its media files move into a `.trash` folder beside
+them (same folder, so the move is an atomic rename on the same disk, whatever output folder the run
+was written to); restore brings both back, and the database records where the files are at each
+moment. Queued and running runs are never trashed (cancel them first). Purging deletes the rows, the
+files, the logs and the input images no other run uses, for good.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.db.models import Run
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from studio.db.engine import session_scope
+from studio.db.models import Image, Run, utcnow
+from studio.db.runs import get_run, get_runs, update_run
+from studio.jobs.status import RunStatus
 
 TRASH_FOLDER = ".trash"
 # Columns holding a run's media paths. The GIF and the sidecar JSON are not recorded: they sit
@@ -18,6 +28,8 @@ TRASH_FOLDER = ".trash"
 PATH_COLUMNS = ("video_path", "poster_path", "thumb_path")
 VIDEO_SIBLINGS = (".gif", ".json")
 
+
+# ----- files --------------------------------------------------------------------------------------
 
 def trashed_location(path: Path) -> Path:
     return path if path.parent.name == TRASH_FOLDER else path.parent / TRASH_FOLDER / path.name
@@ -84,3 +96,127 @@ def delete_files(paths: Iterable[Path]) -> tuple[int, int]:
                 candidate.unlink()
                 count += 1
     return count, size
+
+
+# ----- SQL (the caller owns the session; nothing here commits) -------------------------------------
+
+def trash_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
+    """Mark runs as trashed; queued and running runs are left alone (cancel them first). The
+    condition is in the UPDATE itself, so a run the worker claims meanwhile is never trashed."""
+    if not run_ids:
+        return []
+    return sorted(session.scalars(
+        update(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_(None), Run.status.not_in(RunStatus.ACTIVE))
+        .values(deleted_at=utcnow()).returning(Run.id)
+    ))
+
+
+def restore_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
+    if not run_ids:
+        return []
+    return sorted(session.scalars(
+        update(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_not(None)).values(deleted_at=None).returning(Run.id)
+    ))
+
+
+def trashed_run_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Run.id).where(Run.deleted_at.is_not(None)).order_by(Run.id)))
+
+
+def trash_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Run).where(Run.deleted_at.is_not(None))) or 0
+
+
+def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[int], list[Image]]:
+    """Delete trashed runs for good (only runs in the trash), then the input images no run uses
+    any more. Returns the deleted run ids and image rows; their files are the caller's to remove.
+    Children keep existing: their parent_id becomes NULL (ON DELETE SET NULL)."""
+    if not run_ids:
+        return [], []
+    image_ids = set(session.scalars(
+        select(Run.input_image_id).where(Run.id.in_(run_ids), Run.input_image_id.is_not(None))
+    ))
+    deleted = sorted(session.scalars(
+        delete(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_not(None)).returning(Run.id)
+    ))
+    orphans: list[Image] = []
+    if image_ids:
+        used = select(Run.id).where(Run.input_image_id == Image.id).exists()
+        orphans = list(session.scalars(select(Image).where(Image.id.in_(image_ids), ~used)))
+        if orphans:
+            session.execute(delete(Image).where(Image.id.in_([i.id for i in orphans])))
+    return deleted, orphans
+
+
+# ----- the service: one session per call ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrashOutcome:
+    moved: list[int]
+    refused: dict[int, str]  # run id -> why it stayed (still running, already in the trash)
+
+
+@dataclass(frozen=True)
+class PurgeOutcome:
+    runs: int
+    files: int
+    bytes: int
+
+
+class Trash:
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self._sessions = session_factory
+
+    def count(self) -> int:
+        with session_scope(self._sessions) as session:
+            return trash_count(session)
+
+    def trash(self, run_ids: Sequence[int]) -> TrashOutcome:
+        """Move runs to the trash, their media files into a .trash folder beside them. Queued and
+        running runs are refused (cancel them first). One transaction per run: a file that cannot
+        be moved leaves that run, and its files, as they were."""
+        moved = self._move_runs(run_ids, to_trash=True)
+        with session_scope(self._sessions) as session:
+            stayed = get_runs(session, [i for i in run_ids if i not in moved])
+        refused = {}
+        for run in stayed:
+            refused[run.id] = ("already in the trash" if run.deleted_at is not None
+                               else f"it is {run.status}: cancel it first")
+        return TrashOutcome(moved=moved, refused=refused)
+
+    def restore(self, run_ids: Sequence[int]) -> list[int]:
+        """Bring runs back from the trash, files included."""
+        return self._move_runs(run_ids, to_trash=False)
+
+    def _move_runs(self, run_ids: Sequence[int], *, to_trash: bool) -> list[int]:
+        """Mark each run trashed (or restored) and move its files, one transaction per run; returns
+        the runs that moved. A run the mark does not apply to is skipped."""
+        mark = trash_runs if to_trash else restore_runs
+        moved: list[int] = []
+        for run_id in dict.fromkeys(run_ids):
+            with session_scope(self._sessions) as session:
+                if not mark(session, [run_id]):
+                    continue
+                run = get_run(session, run_id)
+                update_run(session, run_id, **move_run_files(run, to_trash=to_trash))
+            moved.append(run_id)
+        return moved
+
+    def purge(self, run_ids: Sequence[int]) -> PurgeOutcome:
+        """Delete trashed runs for good: rows, media files, logs, and input images no other run
+        uses. Runs not in the trash are left alone."""
+        with session_scope(self._sessions) as session:
+            runs = [r for r in get_runs(session, run_ids) if r.deleted_at is not None]
+            deleted, orphan_images = delete_trashed_runs(session, [r.id for r in runs])
+            files = [path for r in runs if r.id in deleted for path in media_files(r)]
+            files += [Path(r.log_path) for r in runs if r.id in deleted and r.log_path]
+            files += [Path(image.path) for image in orphan_images]
+            # Inside the transaction: if a file cannot be deleted the rows stay, and a second
+            # attempt finishes the job (missing files are skipped).
+            count, size = delete_files(files)
+        return PurgeOutcome(runs=len(deleted), files=count, bytes=size)
+
+    def empty(self) -> PurgeOutcome:
+        with session_scope(self._sessions) as session:
+            run_ids = trashed_run_ids(session)
+        return self.purge(run_ids)

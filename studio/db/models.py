@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from studio.jobs.status import RunStatus
+
 # Named constraints make batch-mode migrations on SQLite (which recreate tables) reproducible.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,9 +36,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled", "interrupted")
-ACTIVE_STATUSES = ("queued", "running")
-FINISHED_STATUSES = ("succeeded", "failed", "canceled")
+# The status type and its groups are the queue's (studio.jobs.status); these plain tuples keep the
+# names the gallery's filters and the run views import.
+RUN_STATUSES = tuple(status.value for status in RunStatus)
+ACTIVE_STATUSES = RunStatus.ACTIVE
+FINISHED_STATUSES = RunStatus.FINISHED
 
 
 def utcnow() -> datetime:
@@ -100,7 +104,7 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED)
     engine: Mapped[str] = mapped_column(String(64))
     model_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 

@@ -1,5 +1,6 @@
 """Submitting, cancelling and re-running jobs. The queue is the runs table: a submitted run is a row
-with status 'queued', and the worker (in this process or another) claims it from there."""
+with status queued, and the worker (in this process or another) claims it from there (see
+studio.jobs.store for the queue's statements)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 from PIL import Image as PILImage
 from sqlalchemy.orm import Session, sessionmaker
 
-from studio.db import repo
+from studio.db import runs as run_rows
 from studio.db.engine import session_scope
+from studio.db.images import get_or_add_image
 from studio.engines.base import COMMON_FIELDS, InputError
 from studio.engines.registry import Registry
+from studio.jobs import store as queue_store
 from studio.storage import Storage
 from studio.sweeps import Axis, expand
 
@@ -87,16 +90,16 @@ class JobQueue:
         with session_scope(self._sessions) as session:
             sweep_id = None
             if sweep is not None:
-                sweep_id = repo.add_sweep(session, **sweep).id
+                sweep_id = run_rows.add_sweep(session, **sweep).id
             for r, v in zip(requests, validated, strict=True):
                 image_id = r.image_id
                 if r.image is not None:
                     sha, path = stored_images[id(r.image)]
-                    image_id = repo.get_or_add_image(
+                    image_id = get_or_add_image(
                         session, sha256=sha, path=str(path), width=r.image.width, height=r.image.height,
                         size_bytes=path.stat().st_size, original_name=r.image_name,
                     ).id
-                run = repo.add_run(session, engine=v.engine, model_id=v.model_id, params=v.params,
+                run = run_rows.add_run(session, engine=v.engine, model_id=v.model_id, params=v.params,
                                    input_image_id=image_id, parent_id=r.parent_id,
                                    sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id)
                 run_ids.append(run.id)
@@ -129,13 +132,13 @@ class JobQueue:
 
     def cancel(self, run_id: int) -> str | None:
         with session_scope(self._sessions) as session:
-            return repo.request_cancel(session, run_id)
+            return queue_store.request_cancel(session, run_id)
 
     def rerun(self, run_id: int, *, new_seed: bool = False, overrides: Mapping[str, Any] | None = None) -> int:
         """A new run with the same input and parameters, linked to its parent. `new_seed` draws a
         fresh seed; `overrides` changes named parameters (e.g. a lower memory mode after an OOM)."""
         with session_scope(self._sessions) as session:
-            parent = repo.get_run(session, run_id)
+            parent = run_rows.get_run(session, run_id)
             if parent is None:
                 raise InputError("run", f"Run {run_id} does not exist.")
             params = dict(parent.params)

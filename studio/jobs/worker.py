@@ -1,43 +1,35 @@
-"""The worker: one thread per server process (or a headless `launch.py worker`) that takes queued
-runs from the database, runs them on the engine, encodes the frames and records the outcome.
+"""The worker loop: one thread per server process (or a headless `launch.py worker`) that polls
+the queue, claims the oldest queued run and hands it to studio.jobs.execute, which runs it and
+records the outcome. The loop also returns runs abandoned by dead workers to the queue, and stops
+cleanly: a run in progress is marked interrupted and resumes at the next start.
 
-It owns the single loaded pipeline: engines keep theirs loaded between jobs, and the worker
-releases the previous engine's pipeline when a job needs a different one.
+It owns the single loaded pipeline (a PipelineSlot shared with the executor): engines keep theirs
+loaded between jobs, and the previous engine's pipeline is released when a job needs a different one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import os
 import socket
 import threading
 import time
-import traceback
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from studio.config import Paths
-from studio.db import repo
 from studio.db.engine import session_scope
 from studio.db.models import Run
-from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, WeightsMissing
 from studio.engines.registry import Registry
-from studio.engines.runtime import resolve_runtime
-from studio.jobs.queue import validate_request
-from studio.media.atomic import atomic_write_text
-from studio.recipes import MP4_TAG, Recipe
-from studio.storage import DiskFull, Storage
+from studio.jobs import store as queue_store
+from studio.jobs.execute import Executor, PipelineSlot
+from studio.storage import Storage
 
 log = logging.getLogger("studio.worker")
 
-PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second: SQLite writes are not free
-HEARTBEAT_INTERVAL_S = 10.0  # proves liveness during long steps (a CPU diffusion step can take minutes)
 STALE_AFTER = timedelta(seconds=90)  # a worker on another host is presumed dead after this silence
 RECOVER_INTERVAL_S = 30.0  # how often an idle worker looks for runs abandoned by dead workers
 
@@ -76,23 +68,18 @@ def _is_zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
-class _Shutdown(Exception):
-    """The worker is stopping while a run is in progress; the run is marked interrupted."""
-
-
 class Worker:
     def __init__(self, *, session_factory: sessionmaker[Session], registry: Registry, storage: Storage,
                  paths: Paths, poll_interval: float = 1.0, worker_id: str | None = None):
         self._sessions = session_factory
-        self._registry = registry
-        self._storage = storage
-        self._paths = paths
         self._poll_interval = poll_interval
         self.worker_id = worker_id or make_worker_id()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._loaded: Engine | None = None
+        self._pipeline = PipelineSlot()
+        self._executor = Executor(sessions=session_factory, registry=registry, storage=storage, paths=paths,
+                                  pipeline=self._pipeline, stop=self._stop, worker_id=self.worker_id)
         self.current_run_id: int | None = None
 
     # ----- lifecycle ----------------------------------------------------------------------------
@@ -112,9 +99,7 @@ class Worker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._loaded is not None:
-            self._loaded.release()
-            self._loaded = None
+        self._pipeline.release()
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,8 +110,8 @@ class Worker:
 
     def recover(self) -> list[int]:
         with session_scope(self._sessions) as session:
-            recovered = repo.recover_interrupted(session, worker_is_dead=worker_is_dead_locally,
-                                                 stale_after=STALE_AFTER)
+            recovered = queue_store.recover_interrupted(session, worker_is_dead=worker_is_dead_locally,
+                                                        stale_after=STALE_AFTER)
         if recovered:
             log.info("returned interrupted runs to the queue: %s", recovered)
         return recovered
@@ -158,7 +143,7 @@ class Worker:
 
     def run_once(self) -> bool:
         with session_scope(self._sessions) as session:
-            run = repo.claim_next(session, self.worker_id)
+            run = queue_store.claim_next(session, self.worker_id)
         if run is None:
             return False
         self.current_run_id = run.id
@@ -169,176 +154,4 @@ class Worker:
         return True
 
     def _execute(self, run: Run) -> None:
-        log_path = self._storage.run_log(run.id)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        handler = _thread_file_handler(log_path)
-        logging.getLogger().addHandler(handler)
-        heartbeat = _Heartbeat(self._sessions, run.id, HEARTBEAT_INTERVAL_S)
-        heartbeat.start()
-        try:
-            with session_scope(self._sessions) as session:
-                repo.update_run(session, run.id, log_path=str(log_path))
-            log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
-            outcome = self._generate_and_encode(run)
-            status, values = "succeeded", outcome
-        except _Shutdown:
-            status, values = "interrupted", {"error": "Interrupted: the studio stopped while this run was in progress. It will resume at the next start."}
-        except Cancelled:
-            status, values = "canceled", {"error": None}
-        except InputError as exc:
-            status, values = "failed", {"error": exc.message, "error_kind": "input"}
-        except OutOfMemory as exc:
-            self._release_loaded()
-            status, values = "failed", {"error": f"Out of memory. {exc.advice}", "error_kind": "oom", "retry_mode": exc.retry_mode}
-        except WeightsMissing as exc:
-            status, values = "failed", {"error": f"{exc} {exc.hint}".strip(), "error_kind": "weights"}
-        except DiskFull as exc:
-            status, values = "failed", {"error": str(exc), "error_kind": "disk"}
-        except Exception as exc:  # the studio stays up whatever an engine does
-            log.error("run %s crashed:\n%s", run.id, traceback.format_exc())
-            status, values = "failed", {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
-        finally:
-            heartbeat.stop()
-        if status != "succeeded":
-            log.info("run %s ended %s: %s", run.id, status, values.get("error"))
-        try:
-            with session_scope(self._sessions) as session:
-                repo.finish_run(session, run.id, status, **values)
-        finally:
-            logging.getLogger().removeHandler(handler)
-            handler.close()
-
-    def _generate_and_encode(self, run: Run) -> dict[str, Any]:
-        # 1. Re-validate: the CLI, an old database or a second worker must not run an invalid request.
-        validated = validate_request(self._registry, run.engine, run.params)
-        params = validated.params
-        engine = self._registry.get(run.engine)
-        with session_scope(self._sessions) as session:
-            settings = repo.load_settings(session)
-            image_row = repo.get_run(session, run.id).input_image
-        if image_row is None:
-            raise InputError("image", "This run's input image is missing from the history.")
-        # 2. Prepare the input exactly at the requested size.
-        from PIL import Image
-
-        from studio.media.images import fit_image
-
-        try:
-            with Image.open(image_row.path) as source:
-                image = fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
-        except FileNotFoundError:
-            raise InputError("image", f"The input image file is missing: {image_row.path}.") from None
-        outputs_dir = settings.outputs_dir(self._paths)
-        storage = dataclasses.replace(self._storage, outputs_dir=outputs_dir)
-        storage.ensure_free_space(outputs_dir)
-        # 3. One pipeline at a time: free the previous engine's before loading another.
-        if self._loaded is not None and self._loaded is not engine:
-            self._release_loaded()
-        self._loaded = engine
-        runtime = resolve_runtime(engine.info, settings, params.get("memory_mode"))
-        log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
-        with session_scope(self._sessions) as session:
-            repo.update_run(session, run.id, memory_mode=runtime.memory_mode)
-        progress = _Progress(self._sessions, run.id, self._stop)
-        result = engine.generate(image, params, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
-        if self._stop.is_set():
-            raise _Shutdown
-        progress.flush()
-        # 4. Encode: temp names then rename, inside the media functions.
-        from studio.media.encode import write_gif, write_mp4
-        from studio.media.thumbs import write_poster, write_thumbnail
-
-        started = time.perf_counter()
-        files = storage.run_files(run.id, run.started_at or run.queued_at)
-        manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
-        recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
-        write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
-        write_poster(result.frames[0], files.poster)
-        write_thumbnail(result.frames[0], files.thumb)
-        write_gif(result.frames, params["fps"], files.gif)
-        atomic_write_text(files.sidecar, recipe.dumps())
-        encode_seconds = time.perf_counter() - started
-        log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, result.load_seconds,
-                 result.infer_seconds, encode_seconds, files.video)
-        return {
-            "video_path": str(files.video), "poster_path": str(files.poster), "thumb_path": str(files.thumb),
-            "load_seconds": result.load_seconds, "infer_seconds": result.infer_seconds,
-            "encode_seconds": encode_seconds, "manifest": manifest, "error": None, "error_kind": None,
-            "peak_vram_bytes": manifest.get("peak_vram_bytes"), "seed": params.get("seed"),
-        }
-
-    def _release_loaded(self) -> None:
-        if self._loaded is not None:
-            self._loaded.release()
-            self._loaded = None
-
-
-class _Progress:
-    """Step callback and cancel check for one run: throttled DB writes, cancel seen within a step."""
-
-    def __init__(self, sessions: sessionmaker[Session], run_id: int, stop: threading.Event):
-        self._sessions = sessions
-        self._run_id = run_id
-        self._stop = stop
-        self._last_write = 0.0
-        self._pending: tuple[int, int] | None = None
-        self._cancel = False
-        self._last_cancel_check = 0.0
-
-    def on_step(self, step: int, total: int) -> None:
-        self._pending = (step, total)
-        now = time.monotonic()
-        if now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending is None:
-            return
-        step, total = self._pending
-        with session_scope(self._sessions) as session:
-            self._cancel = repo.record_progress(session, self._run_id, step, total) or self._cancel
-        self._last_write = self._last_cancel_check = time.monotonic()
-        self._pending = None
-
-    def cancelled(self) -> bool:
-        if self._stop.is_set():
-            raise _Shutdown
-        now = time.monotonic()
-        if not self._cancel and now - self._last_cancel_check >= PROGRESS_INTERVAL_S:
-            with session_scope(self._sessions) as session:
-                self._cancel = repo.cancel_requested(session, self._run_id)
-            self._last_cancel_check = now
-        return self._cancel
-
-
-class _Heartbeat:
-    def __init__(self, sessions: sessionmaker[Session], run_id: int, interval: float):
-        self._sessions, self._run_id, self._interval = sessions, run_id, interval
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join(5)
-
-    def _loop(self) -> None:
-        while not self._done.wait(self._interval):
-            try:
-                with session_scope(self._sessions) as session:
-                    repo.heartbeat(session, self._run_id)
-            except Exception:  # a busy database must not kill the heartbeat
-                log.warning("heartbeat for run %s failed", self._run_id, exc_info=True)
-
-
-def _thread_file_handler(path: Path) -> logging.Handler:
-    """A handler writing this thread's log records (ours and the libraries') to the run's log."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    thread_id = threading.get_ident()
-    handler.addFilter(lambda record: record.thread == thread_id)
-    handler.setLevel(logging.INFO)
-    return handler
-
+        self._executor.execute(run)

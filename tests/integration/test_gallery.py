@@ -1,5 +1,5 @@
 """The gallery's queries, the trash and lineage against a real SQLite history: runs are made with
-repo.add_run (and the real worker where files matter), then listed, filtered, trashed, restored."""
+run_rows.add_run (and the real worker where files matter), then listed, filtered, trashed, restored."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import insert, select
 
-from studio.db import repo
+from studio.db import runs as run_rows
 from studio.db.engine import session_scope
+from studio.db.gallery import RunQuery
 from studio.db.models import Run
 from studio.jobs.queue import SubmitRequest
 from studio.trash import TRASH_FOLDER
@@ -23,13 +24,13 @@ def add(services, *, engine="motion", status="succeeded", prompt="", queued_at=N
     """A run row as the queue writes it, then moved to a final status."""
     params = {"width": 64, "height": 64, "frames": 16, "fps": 8, "seed": 1, "prompt": prompt, **params}
     with session_scope(services.sessions) as session:
-        run = repo.add_run(session, engine=engine, model_id=None, params=params, input_image_id=None, parent_id=parent_id)
-        repo.update_run(session, run.id, status=status, queued_at=queued_at or T0 + timedelta(minutes=run.id))
+        run = run_rows.add_run(session, engine=engine, model_id=None, params=params, input_image_id=None, parent_id=parent_id)
+        run_rows.update_run(session, run.id, status=status, queued_at=queued_at or T0 + timedelta(minutes=run.id))
         return run.id
 
 
 def ids(services, **query) -> list[int]:
-    return [r.id for r in services.history.list_runs(repo.RunQuery(page_size=100, **query)).runs]
+    return [r.id for r in services.history.list_runs(RunQuery(page_size=100, **query)).runs]
 
 
 def make_video_run(services, prompt="a test run", image_color=(200, 120, 40)) -> int:
@@ -103,11 +104,11 @@ def test_sort_orders_newest_oldest_and_longest_video(services):
 
 def test_pages_cover_every_run_once_and_a_page_past_the_end_shows_the_last(services):
     made = [add(services) for _ in range(17)]
-    pages = [services.history.list_runs(repo.RunQuery(page=n, page_size=5)) for n in (1, 2, 3, 4)]
+    pages = [services.history.list_runs(RunQuery(page=n, page_size=5)) for n in (1, 2, 3, 4)]
     assert [p.total for p in pages] == [17] * 4 and pages[0].pages == 4
     assert [len(p.runs) for p in pages] == [5, 5, 5, 2]
     assert [r.id for p in pages for r in p.runs] == sorted(made, reverse=True)
-    beyond = services.history.list_runs(repo.RunQuery(page=99, page_size=5))
+    beyond = services.history.list_runs(RunQuery(page=99, page_size=5))
     assert beyond.page == 4 and [r.id for r in beyond.runs] == [r.id for r in pages[3].runs]
 
 

@@ -8,27 +8,29 @@ from datetime import datetime
 import pytest
 from sqlalchemy import event, select
 
-from studio.db import migrate, repo
+from studio.db import gallery, migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
+from studio.db.gallery import RunQuery
 from studio.db.models import Run
+from studio.db.runs import add_run
 
 QUERIES = {
-    "default page": repo.RunQuery(),
-    "deep page": repo.RunQuery(page=40),
-    "oldest": repo.RunQuery(sort="oldest"),
-    "longest": repo.RunQuery(sort="longest"),
-    "trash": repo.RunQuery(in_trash=True),
-    "search": repo.RunQuery(text="harbour dusk"),
-    "engine": repo.RunQuery(engines=["motion", "svd"]),
-    "status": repo.RunQuery(statuses=["failed"]),
-    "favourites": repo.RunQuery(favorites_only=True),
-    "tags": repo.RunQuery(tags=["sunset", "keeper"]),
-    "resolution": repo.RunQuery(resolutions=[(1280, 720), (512, 512)]),
-    "frames": repo.RunQuery(frames=[16, 49]),
-    "seed": repo.RunQuery(seed=42),
-    "dates": repo.RunQuery(queued_from=datetime(2026, 1, 1), queued_until=datetime(2026, 2, 1)),
-    "sweep": repo.RunQuery(sweep_id=3),
-    "longest favourites of an engine": repo.RunQuery(sort="longest", favorites_only=True, engines=["svd"]),
+    "default page": RunQuery(),
+    "deep page": RunQuery(page=40),
+    "oldest": RunQuery(sort="oldest"),
+    "longest": RunQuery(sort="longest"),
+    "trash": RunQuery(in_trash=True),
+    "search": RunQuery(text="harbour dusk"),
+    "engine": RunQuery(engines=["motion", "svd"]),
+    "status": RunQuery(statuses=["failed"]),
+    "favourites": RunQuery(favorites_only=True),
+    "tags": RunQuery(tags=["sunset", "keeper"]),
+    "resolution": RunQuery(resolutions=[(1280, 720), (512, 512)]),
+    "frames": RunQuery(frames=[16, 49]),
+    "seed": RunQuery(seed=42),
+    "dates": RunQuery(queued_from=datetime(2026, 1, 1), queued_until=datetime(2026, 2, 1)),
+    "sweep": RunQuery(sweep_id=3),
+    "longest favourites of an engine": RunQuery(sort="longest", favorites_only=True, engines=["svd"]),
 }
 
 
@@ -68,7 +70,7 @@ def table_scans(lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_gallery_queries_use_indexes(database, name):
-    statements = captured(database, lambda session: repo.list_runs(session, QUERIES[name]))
+    statements = captured(database, lambda session: gallery.list_runs(session, QUERIES[name]))
     assert len(statements) >= 2  # the count and the page's ids (the rows load only when there are ids)
     for statement, parameters in statements:
         lines = plan(database, statement, parameters)
@@ -86,7 +88,7 @@ def test_gallery_queries_use_indexes(database, name):
 def test_the_sorts_read_their_index_in_order(database, name, index):
     """No temporary sort of the whole history for a page of the default, oldest, longest or trash
     listing: the index hands the rows over in page order."""
-    count, page = captured(database, lambda session: repo.list_runs(session, QUERIES[name]))[:2]
+    count, page = captured(database, lambda session: gallery.list_runs(session, QUERIES[name]))[:2]
     lines = plan(database, *page)
     assert any(index in line for line in lines), lines
     if name not in ("seed",):
@@ -95,7 +97,7 @@ def test_the_sorts_read_their_index_in_order(database, name, index):
 
 
 def test_facet_lists_seek_the_index_instead_of_reading_every_run(database):
-    statements = captured(database, repo.gallery_facets)
+    statements = captured(database, gallery.gallery_facets)
     assert len(statements) == 4
     for statement, parameters in statements:
         lines = plan(database, statement, parameters)
@@ -125,12 +127,12 @@ def test_migration_0003_backfills_video_length_and_keeps_prompt_search(tmp_path)
     migrate.run(engine, "upgrade", "head")
     with session_scope(make_session_factory(engine)) as session:
         assert session.scalar(select(Run.video_seconds)) == pytest.approx(49 / 16)
-        assert [r.prompt for r in repo.list_runs(session, repo.RunQuery(text="harbour")).runs] == ["old harbour"]
+        assert [r.prompt for r in gallery.list_runs(session, RunQuery(text="harbour")).runs] == ["old harbour"]
     # Down and up again: the full-text triggers survive (no batch rebuild of runs dropped them).
     migrate.run(engine, "downgrade", "0002")
     migrate.run(engine, "upgrade", "head")
     with session_scope(make_session_factory(engine)) as session:
-        repo.add_run(session, engine="motion", model_id=None, params={"prompt": "new lighthouse"}, input_image_id=None)
+        add_run(session, engine="motion", model_id=None, params={"prompt": "new lighthouse"}, input_image_id=None)
     with session_scope(make_session_factory(engine)) as session:
-        assert [r.prompt for r in repo.list_runs(session, repo.RunQuery(text="lighthouse")).runs] == ["new lighthouse"]
+        assert [r.prompt for r in gallery.list_runs(session, RunQuery(text="lighthouse")).runs] == ["new lighthouse"]
     engine.dispose()

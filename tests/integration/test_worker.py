@@ -7,9 +7,10 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from studio.db import repo
+from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.engines.base import InputError
+from studio.jobs import store as queue_store
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.worker import Worker
 from studio.media.encode import probe_video
@@ -68,7 +69,7 @@ def test_an_invalid_request_is_refused_before_queueing_and_names_the_parameter(s
 def test_the_worker_validates_again_before_running(services):
     run_id = submit(services)
     with session_scope(services.sessions) as session:  # as if written by an old client or by hand
-        run = repo.get_run(session, run_id)
+        run = run_rows.get_run(session, run_id)
         run.params = {**run.params, "width": 63}
     services.worker.run_until_idle()
     run = services.history.get_run(run_id)
@@ -113,7 +114,7 @@ def test_cancel_a_queued_run_at_once_and_a_running_one_within_a_frame(services):
 def test_runs_left_running_by_a_dead_worker_come_back_and_complete(services):
     run_id = submit(services)
     with session_scope(services.sessions) as session:
-        repo.claim_next(session, f"{__import__('socket').gethostname()}:999999:dead")
+        queue_store.claim_next(session, f"{__import__('socket').gethostname()}:999999:dead")
     assert services.history.get_run(run_id).status == "running"
     assert services.worker.recover() == [run_id]
     services.worker.run_until_idle()
@@ -124,7 +125,7 @@ def test_runs_left_running_by_a_dead_worker_come_back_and_complete(services):
 def test_a_run_interrupted_too_often_fails_instead_of_crash_looping(services):
     run_id = submit(services)
     with session_scope(services.sessions) as session:
-        repo.update_run(session, run_id, status="interrupted", attempts=repo.MAX_ATTEMPTS)
+        run_rows.update_run(session, run_id, status="interrupted", attempts=queue_store.MAX_ATTEMPTS)
     services.worker.recover()
     run = services.history.get_run(run_id)
     assert run.status == "failed" and "interrupted 3 times" in run.error
@@ -179,7 +180,7 @@ def test_a_running_worker_picks_up_runs_abandoned_after_it_started(services, mon
     # worker cannot claim it first).
     done = services.history.get_run(run_id)
     with session_scope(services.sessions) as session:
-        orphan = repo.add_run(session, engine="motion", model_id=None, params=done.params, input_image_id=done.input_image_id)
+        orphan = run_rows.add_run(session, engine="motion", model_id=None, params=done.params, input_image_id=done.input_image_id)
         orphan.status, orphan.worker_id = "running", f"{__import__('socket').gethostname()}:999999:gone"
         orphan_id = orphan.id
     wait_for(lambda: services.history.get_run(orphan_id).status == "succeeded")

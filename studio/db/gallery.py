@@ -1,0 +1,177 @@
+"""The gallery's queries: one page of runs for a filter and a sort, and the values offered as
+filters. Each condition and order is served by an index (see migrations 0002 and 0003). The caller
+owns the session; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, column, func, or_, select, table, text
+from sqlalchemy.orm import Session, joinedload
+
+from studio.db.models import Run, RunTag
+from studio.db.runs import normalize_tag
+
+# Sort orders the gallery offers. "longest" is the length of the video a run makes (frames / fps),
+# the promoted video_seconds column; ties fall back to newest first. Each has a matching index.
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "longest": "Longest video first"}
+
+
+@dataclass
+class RunQuery:
+    """What the gallery asks for. Empty fields filter nothing; filters combine with AND."""
+
+    statuses: Sequence[str] = ()
+    engines: Sequence[str] = ()
+    text: str = ""  # every word must appear in the prompt or negative prompt (prefix match)
+    favorites_only: bool = False
+    sweep_id: int | None = None
+    tags: Sequence[str] = ()  # runs carrying all of these tags
+    resolutions: Sequence[tuple[int, int]] = ()  # (width, height) pairs, any of them
+    frames: Sequence[int] = ()  # frame counts, any of them
+    seed: int | None = None
+    queued_from: datetime | None = None  # naive UTC, inclusive
+    queued_until: datetime | None = None  # naive UTC, exclusive
+    sort: str = "newest"  # a key of SORTS; the trash is always most recently deleted first
+    in_trash: bool = False
+    page: int = 1
+    page_size: int = 24
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunPage:
+    runs: list[Run]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def run_conditions(session: Session, query: RunQuery) -> list[Any]:
+    """The WHERE terms of a gallery query. Each one can be served by an index (see migration 0003)."""
+    conditions: list[Any] = [Run.deleted_at.is_not(None) if query.in_trash else Run.deleted_at.is_(None)]
+    if query.statuses:
+        conditions.append(Run.status.in_(query.statuses))
+    if query.engines:
+        conditions.append(Run.engine.in_(query.engines))
+    if query.favorites_only:
+        conditions.append(Run.favorite.is_(True))
+    if query.sweep_id is not None:
+        conditions.append(Run.sweep_id == query.sweep_id)
+    if query.text.strip():
+        conditions.append(prompt_matches(session, query.text))
+    tags = sorted({normalize_tag(t) for t in query.tags if t.strip()})
+    if tags:
+        tagged = (select(RunTag.run_id).where(RunTag.tag.in_(tags)).group_by(RunTag.run_id)
+                  .having(func.count() == len(tags)))
+        conditions.append(Run.id.in_(tagged))
+    if query.resolutions:
+        conditions.append(or_(*(and_(Run.width == w, Run.height == h) for w, h in query.resolutions)))
+    if query.frames:
+        conditions.append(Run.frames.in_(query.frames))
+    if query.seed is not None:
+        conditions.append(Run.seed == query.seed)
+    if query.queued_from is not None:
+        conditions.append(Run.queued_at >= query.queued_from)
+    if query.queued_until is not None:
+        conditions.append(Run.queued_at < query.queued_until)
+    return conditions
+
+
+def run_order(query: RunQuery) -> list[Any]:
+    if query.in_trash:
+        return [Run.deleted_at.desc(), Run.id.desc()]
+    if query.sort == "oldest":
+        return [Run.queued_at.asc(), Run.id.asc()]
+    if query.sort == "longest":
+        return [Run.video_seconds.desc().nulls_last(), Run.queued_at.desc(), Run.id.desc()]
+    if query.sort != "newest":
+        raise ValueError(f"Unknown sort {query.sort!r}; use one of {', '.join(SORTS)}.")
+    return [Run.queued_at.desc(), Run.id.desc()]
+
+
+def list_runs(session: Session, query: RunQuery) -> RunPage:
+    """One page of runs. The page's ids come from an index-only query; only those rows are loaded,
+    so a deep page costs an index walk, not reading every run before it."""
+    conditions = run_conditions(session, query)
+    order = run_order(query)
+    total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
+    page = max(1, min(query.page, max(1, -(-total // query.page_size))))
+    ids = list(session.scalars(
+        select(Run.id).where(*conditions).order_by(*order).limit(query.page_size).offset((page - 1) * query.page_size)
+    ))
+    rows = session.scalars(select(Run).where(Run.id.in_(ids)).options(joinedload(Run.tags))).unique().all() if ids else []
+    by_id = {r.id: r for r in rows}
+    return RunPage(runs=[by_id[i] for i in ids if i in by_id], total=total, page=page, page_size=query.page_size)
+
+
+def prompt_matches(session: Session, search: str):
+    """Full-text condition: every word of `text` (as a prefix) appears in the prompt or negative
+    prompt. Uses the index migration 0002 built for the database in use."""
+    words = [w for w in search.split() if w.strip('"')]
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.to_tsvector("simple", func.coalesce(Run.prompt, "") + " " + func.coalesce(Run.negative_prompt, ""))
+        return vector.op("@@")(func.plainto_tsquery("simple", " ".join(words)))
+    # FTS5 query syntax: each word quoted (so punctuation is literal) and starred (prefix match).
+    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return Run.id.in_(select(column("rowid")).select_from(table("runs_fts")).where(text("runs_fts MATCH :q").bindparams(q=fts_query)))
+
+
+@dataclass(frozen=True)
+class GalleryFacets:
+    """The values present in the history, offered as filter options (trashed runs included)."""
+
+    engines: list[str]
+    tags: list[str]
+    resolutions: list[tuple[int, int]]
+    frames: list[int]
+
+
+def distinct_values(session: Session, table_name: str, column_name: str) -> list[Any]:
+    """Distinct non-null values of an indexed column, ascending, in one index seek per value (a
+    recursive 'next value after' query) rather than a walk over every row as DISTINCT would do."""
+    sql = text(f"""
+        WITH RECURSIVE v(x) AS (
+            SELECT min({column_name}) FROM {table_name}
+            UNION ALL
+            SELECT (SELECT min({column_name}) FROM {table_name} WHERE {column_name} > v.x) FROM v WHERE v.x IS NOT NULL
+        )
+        SELECT x FROM v WHERE x IS NOT NULL""")
+    return list(session.scalars(sql))
+
+
+def distinct_resolutions(session: Session) -> list[tuple[int, int]]:
+    """Distinct (width, height) pairs, by the same seek-per-value walk over ix_runs_width_height:
+    the next pair is the next height at the same width, else the first height at the next width."""
+    sql = text("""
+        WITH RECURSIVE r(w, h) AS (
+            SELECT w0, (SELECT min(height) FROM runs WHERE width = w0) FROM (SELECT min(width) AS w0 FROM runs) AS first
+            UNION ALL
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM runs WHERE width = r.w AND height > r.h) THEN r.w
+                        ELSE (SELECT min(width) FROM runs WHERE width > r.w) END,
+                   coalesce((SELECT min(height) FROM runs WHERE width = r.w AND height > r.h),
+                            (SELECT min(height) FROM runs WHERE width = (SELECT min(width) FROM runs WHERE width > r.w)))
+            FROM r WHERE r.w IS NOT NULL
+        )
+        SELECT w, h FROM r WHERE w IS NOT NULL AND h IS NOT NULL""")
+    return [(int(w), int(h)) for w, h in session.execute(sql)]
+
+
+def gallery_facets(session: Session) -> GalleryFacets:
+    return GalleryFacets(
+        engines=distinct_values(session, "runs", "engine"),
+        tags=distinct_values(session, "run_tags", "tag"),
+        resolutions=distinct_resolutions(session),
+        frames=[int(f) for f in distinct_values(session, "runs", "frames")],
+    )
+
+
+def engines_in_history(session: Session) -> list[str]:
+    return distinct_values(session, "runs", "engine")

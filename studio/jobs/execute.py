@@ -1,0 +1,246 @@
+"""One claimed run, start to finish: check the stored request, load the input, generate, encode and
+write the files and manifest, then record the outcome. The worker loop (studio.jobs.worker) decides
+which run and when; this module decides what running it means.
+
+While a run is in progress a heartbeat thread proves the worker alive, progress is written at most
+twice a second, and a cancel request or a stopping worker is seen within one step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from studio.config import Paths
+from studio.db import runs as run_rows
+from studio.db.engine import session_scope
+from studio.db.models import Run
+from studio.db.settings import load_settings
+from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, WeightsMissing
+from studio.engines.registry import Registry
+from studio.engines.runtime import resolve_runtime
+from studio.jobs import store as queue_store
+from studio.jobs.queue import validate_request
+from studio.jobs.status import RunStatus
+from studio.media.atomic import atomic_write_text
+from studio.recipes import MP4_TAG, Recipe
+from studio.storage import DiskFull, Storage
+
+log = logging.getLogger("studio.worker")
+
+PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second: SQLite writes are not free
+HEARTBEAT_INTERVAL_S = 10.0  # proves liveness during long steps (a CPU diffusion step can take minutes)
+
+
+class Shutdown(Exception):
+    """The worker is stopping while a run is in progress; the run is marked interrupted."""
+
+
+class PipelineSlot:
+    """The single loaded pipeline. Engines keep theirs loaded between runs; a run that needs a
+    different engine releases the previous one's first, so only one is ever in memory."""
+
+    def __init__(self) -> None:
+        self._loaded: Engine | None = None
+
+    def use(self, engine: Engine) -> None:
+        if self._loaded is not None and self._loaded is not engine:
+            self.release()
+        self._loaded = engine
+
+    def release(self) -> None:
+        if self._loaded is not None:
+            self._loaded.release()
+            self._loaded = None
+
+
+@dataclass
+class Executor:
+    """Runs one claimed run on behalf of a worker, whose pipeline slot and stop event it shares."""
+
+    sessions: sessionmaker[Session]
+    registry: Registry
+    storage: Storage
+    paths: Paths
+    pipeline: PipelineSlot
+    stop: threading.Event
+    worker_id: str
+
+    def execute(self, run: Run) -> None:
+        """Run it and record how it ended; whatever the engine does, this returns."""
+        log_path = self.storage.run_log(run.id)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = _thread_file_handler(log_path)
+        logging.getLogger().addHandler(handler)
+        heartbeat = _Heartbeat(self.sessions, run.id, HEARTBEAT_INTERVAL_S)
+        heartbeat.start()
+        try:
+            with session_scope(self.sessions) as session:
+                run_rows.update_run(session, run.id, log_path=str(log_path))
+            log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
+            outcome = self._generate_and_encode(run)
+            status, values = RunStatus.SUCCEEDED, outcome
+        except Shutdown:
+            status, values = RunStatus.INTERRUPTED, {"error": "Interrupted: the studio stopped while this run was in progress. It will resume at the next start."}
+        except Cancelled:
+            status, values = RunStatus.CANCELED, {"error": None}
+        except InputError as exc:
+            status, values = RunStatus.FAILED, {"error": exc.message, "error_kind": "input"}
+        except OutOfMemory as exc:
+            self.pipeline.release()
+            status, values = RunStatus.FAILED, {"error": f"Out of memory. {exc.advice}", "error_kind": "oom", "retry_mode": exc.retry_mode}
+        except WeightsMissing as exc:
+            status, values = RunStatus.FAILED, {"error": f"{exc} {exc.hint}".strip(), "error_kind": "weights"}
+        except DiskFull as exc:
+            status, values = RunStatus.FAILED, {"error": str(exc), "error_kind": "disk"}
+        except Exception as exc:  # the studio stays up whatever an engine does
+            log.error("run %s crashed:\n%s", run.id, traceback.format_exc())
+            status, values = RunStatus.FAILED, {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
+        finally:
+            heartbeat.stop()
+        if status != RunStatus.SUCCEEDED:
+            log.info("run %s ended %s: %s", run.id, status, values.get("error"))
+        # 6. Finish: record the outcome (the result columns, or why there are none).
+        try:
+            with session_scope(self.sessions) as session:
+                queue_store.finish_run(session, run.id, status, **values)
+        finally:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+    def _generate_and_encode(self, run: Run) -> dict[str, Any]:
+        # 1. Re-validate: the CLI, an old database or a second worker must not run an invalid request.
+        validated = validate_request(self.registry, run.engine, run.params)
+        params = validated.params
+        engine = self.registry.get(run.engine)
+        with session_scope(self.sessions) as session:
+            settings = load_settings(session)
+            image_row = run_rows.get_run(session, run.id).input_image
+        if image_row is None:
+            raise InputError("image", "This run's input image is missing from the history.")
+        # 2. Load the input exactly at the requested size.
+        from PIL import Image
+
+        from studio.media.images import fit_image
+
+        try:
+            with Image.open(image_row.path) as source:
+                image = fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
+        except FileNotFoundError:
+            raise InputError("image", f"The input image file is missing: {image_row.path}.") from None
+        outputs_dir = settings.outputs_dir(self.paths)
+        storage = dataclasses.replace(self.storage, outputs_dir=outputs_dir)
+        storage.ensure_free_space(outputs_dir)
+        # 3. One pipeline at a time: free the previous engine's before loading another.
+        self.pipeline.use(engine)
+        runtime = resolve_runtime(engine.info, settings, params.get("memory_mode"))
+        log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
+        with session_scope(self.sessions) as session:
+            run_rows.update_run(session, run.id, memory_mode=runtime.memory_mode)
+        # 4. Generate, reporting progress and watching for a cancel or a stopping worker.
+        progress = _Progress(self.sessions, run.id, self.stop)
+        result = engine.generate(image, params, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
+        if self.stop.is_set():
+            raise Shutdown
+        progress.flush()
+        # 5. Encode and write the files and manifest: temp names then rename, inside the media functions.
+        from studio.media.encode import write_gif, write_mp4
+        from studio.media.thumbs import write_poster, write_thumbnail
+
+        started = time.perf_counter()
+        files = storage.run_files(run.id, run.started_at or run.queued_at)
+        manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
+        recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
+        write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
+        write_poster(result.frames[0], files.poster)
+        write_thumbnail(result.frames[0], files.thumb)
+        write_gif(result.frames, params["fps"], files.gif)
+        atomic_write_text(files.sidecar, recipe.dumps())
+        encode_seconds = time.perf_counter() - started
+        log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, result.load_seconds,
+                 result.infer_seconds, encode_seconds, files.video)
+        return {
+            "video_path": str(files.video), "poster_path": str(files.poster), "thumb_path": str(files.thumb),
+            "load_seconds": result.load_seconds, "infer_seconds": result.infer_seconds,
+            "encode_seconds": encode_seconds, "manifest": manifest, "error": None, "error_kind": None,
+            "peak_vram_bytes": manifest.get("peak_vram_bytes"), "seed": params.get("seed"),
+        }
+
+
+class _Progress:
+    """Step callback and cancel check for one run: throttled DB writes, cancel seen within a step."""
+
+    def __init__(self, sessions: sessionmaker[Session], run_id: int, stop: threading.Event):
+        self._sessions = sessions
+        self._run_id = run_id
+        self._stop = stop
+        self._last_write = 0.0
+        self._pending: tuple[int, int] | None = None
+        self._cancel = False
+        self._last_cancel_check = 0.0
+
+    def on_step(self, step: int, total: int) -> None:
+        self._pending = (step, total)
+        now = time.monotonic()
+        if now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending is None:
+            return
+        step, total = self._pending
+        with session_scope(self._sessions) as session:
+            self._cancel = queue_store.record_progress(session, self._run_id, step, total) or self._cancel
+        self._last_write = self._last_cancel_check = time.monotonic()
+        self._pending = None
+
+    def cancelled(self) -> bool:
+        if self._stop.is_set():
+            raise Shutdown
+        now = time.monotonic()
+        if not self._cancel and now - self._last_cancel_check >= PROGRESS_INTERVAL_S:
+            with session_scope(self._sessions) as session:
+                self._cancel = queue_store.cancel_requested(session, self._run_id)
+            self._last_cancel_check = now
+        return self._cancel
+
+
+class _Heartbeat:
+    def __init__(self, sessions: sessionmaker[Session], run_id: int, interval: float):
+        self._sessions, self._run_id, self._interval = sessions, run_id, interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                with session_scope(self._sessions) as session:
+                    queue_store.heartbeat(session, self._run_id)
+            except Exception:  # a busy database must not kill the heartbeat
+                log.warning("heartbeat for run %s failed", self._run_id, exc_info=True)
+
+
+def _thread_file_handler(path: Path) -> logging.Handler:
+    """A handler writing this thread's log records (ours and the libraries') to the run's log."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    thread_id = threading.get_ident()
+    handler.addFilter(lambda record: record.thread == thread_id)
+    handler.setLevel(logging.INFO)
+    return handler
