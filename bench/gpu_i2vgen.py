@@ -174,6 +174,7 @@ def run_studio(models: Path, mode: str, args) -> dict:
     from studio.engines.diffusion import families
     from studio.engines.base import RuntimeOptions
     from studio.engines.diffusion import DiffusionEngine
+    from studio.requests import validate_for
 
     settings = Settings(model_dirs=[str(models)])
     paths = Paths(data_dir=models / "data", logs_dir=models / "logs", database_url="sqlite://")
@@ -183,7 +184,7 @@ def run_studio(models: Path, mode: str, args) -> dict:
     runtime = RuntimeOptions(device="cuda", dtype="float16", memory_mode=mode)
     steps: list[int] = []
     started = time.perf_counter()
-    result = engine.generate(input_image(args.size), params, runtime, on_step=lambda s, t: steps.append(s), cancelled=lambda: False)
+    result = engine.generate(input_image(args.size), validate_for(engine, params), runtime, on_step=lambda s, t: steps.append(s), cancelled=lambda: False)
     total = time.perf_counter() - started
     assert steps == list(range(1, args.steps + 1)), "one progress call per step"
     peak = result.manifest.get("peak_vram_bytes", torch.cuda.max_memory_allocated())

@@ -44,6 +44,7 @@ from studio.engines.motion import ZOOM_PER_STRENGTH, MotionEngine  # noqa: E402
 from studio.media.encode import ffmpeg_exe, probe_video, write_mp4  # noqa: E402
 from studio.media.images import fit_image, load_upload  # noqa: E402
 from studio.samples import sample_images  # noqa: E402
+from studio.requests import validate_for  # noqa: E402
 
 
 def main() -> int:
@@ -122,17 +123,17 @@ def cpu_seconds() -> float:
 
 def studio_request(args: argparse.Namespace) -> tuple[MotionEngine, dict]:
     engine = MotionEngine()
-    params = engine.validate({"width": args.width, "height": args.height, "frames": args.frames, "fps": args.fps,
-                              "motion": "zoom_in", "guidance": 1.0, "easing": "ease_in_out"})
-    return engine, params
+    request = validate_for(engine, {"width": args.width, "height": args.height, "frames": args.frames, "fps": args.fps,
+                                    "motion": "zoom_in", "guidance": 1.0, "easing": "ease_in_out"})
+    return engine, request
 
 
 def run_studio(source: Path, output: Path, args: argparse.Namespace) -> Timing:
     """The worker's path, from the stored PNG to the finished MP4: all frames, then the encode."""
     started, cpu = time.perf_counter(), cpu_seconds()
-    engine, params = studio_request(args)
-    image = fit_image(load_upload(source.read_bytes(), source.name), args.width, args.height, params["fit"])
-    result = engine.generate(image, params, RuntimeOptions(), on_step=lambda step, total: None, cancelled=lambda: False)
+    engine, request = studio_request(args)
+    image = fit_image(load_upload(source.read_bytes(), source.name), args.width, args.height, request.params["fit"])
+    result = engine.generate(image, request, RuntimeOptions(), on_step=lambda step, total: None, cancelled=lambda: False)
     rendered = time.perf_counter()
     write_mp4(result.frames, args.fps, output, crf=args.crf, preset=args.preset)
     return Timing(time.perf_counter() - started, cpu_seconds() - cpu, rendered - started)
@@ -141,9 +142,9 @@ def run_studio(source: Path, output: Path, args: argparse.Namespace) -> Timing:
 def run_studio_streaming(source: Path, output: Path, args: argparse.Namespace) -> Timing:
     """The same frames streamed into the encoder as they are rendered (MotionEngine.iter_frames)."""
     started, cpu = time.perf_counter(), cpu_seconds()
-    engine, params = studio_request(args)
-    image = fit_image(load_upload(source.read_bytes(), source.name), args.width, args.height, params["fit"])
-    frames = engine.iter_frames(image, params, on_step=lambda step, total: None, cancelled=lambda: False)
+    engine, request = studio_request(args)
+    image = fit_image(load_upload(source.read_bytes(), source.name), args.width, args.height, request.params["fit"])
+    frames = engine.iter_frames(image, request, on_step=lambda step, total: None, cancelled=lambda: False)
     write_mp4(frames, args.fps, output, crf=args.crf, preset=args.preset)
     return Timing(time.perf_counter() - started, cpu_seconds() - cpu)
 

@@ -4,7 +4,8 @@ watch it run, play the result."""
 import streamlit as st
 
 from studio.engines.base import InputError
-from studio.jobs.queue import MEMORY_MODES, SubmitRequest
+from studio.jobs.queue import SubmitRequest
+from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
@@ -70,9 +71,9 @@ with right:
                  "offload modes trade speed for memory.")
         st.caption(svc.plan(info.id, request["memory_mode"]))
 
-    error = None
+    error, preview = None, None
     try:
-        svc.queue.validate(engine_id, request)
+        preview = svc.queue.validate(engine_id, request)  # the request Generate queues, checked once
     except InputError as exc:
         error = exc
         forms.show_input_error(exc, engine_id, button_key="fix-param")
@@ -82,7 +83,8 @@ with right:
                  help="Queue this run. You can queue more while it runs; they run one after another."):
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
-                                                    image_id=picked.image_id, image_name=picked.name))
+                                                    image_id=picked.image_id, image_name=picked.name,
+                                                    validated=preview))
         except InputError as exc:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:

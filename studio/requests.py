@@ -12,6 +12,8 @@ their check in `validate()`, so every caller sees them the same way.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,9 +37,10 @@ class EngineLookup(Protocol):
 
 @dataclass(frozen=True)
 class RuntimeRequest:
-    """The user's say in how a run executes; the worker turns it into concrete RuntimeOptions."""
+    """The user's say in how a run executes; the worker turns it into concrete RuntimeOptions.
+    None where the engine has no such choice (the camera-motion engine always runs on the CPU)."""
 
-    memory_mode: str = "auto"
+    memory_mode: str | None = "auto"
 
 
 @dataclass(frozen=True)
@@ -61,37 +64,71 @@ class GenerationRequest:
     def negative_prompt(self) -> str:
         return str(self.params.get("negative_prompt", ""))
 
-    def stored_params(self, *, needs_weights: bool) -> dict[str, Any]:
-        """The flat dict kept in the run's `params` column: the engine's parameters, and the memory
-        mode for engines where it means something (the gallery and the recipe read it there)."""
+    def stored_params(self) -> dict[str, Any]:
+        """The flat dict kept in the run's `params` column: the engine's parameters and, for engines
+        where it means something, the memory mode (the gallery and the recipe read it there)."""
         stored = dict(self.params)
-        if needs_weights:
+        if self.runtime.memory_mode is not None:
             stored["memory_mode"] = self.runtime.memory_mode
         return stored
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.engine, self.model_id, self.stored_params())
 
     @classmethod
     def from_stored(cls, engine: str, model_id: str | None, params: Mapping[str, Any]) -> GenerationRequest:
         """The request a row stored under REQUEST_VERSION holds; not checked again."""
         engine_params = {k: v for k, v in params.items() if k not in RUNTIME_KEYS}
-        runtime = RuntimeRequest(memory_mode=str(params.get("memory_mode") or "auto"))
+        runtime = RuntimeRequest(memory_mode=params.get("memory_mode"))
         return cls(engine=engine, model_id=model_id, params=engine_params, runtime=runtime)
 
 
-def validate(registry: EngineLookup, engine_id: str, params: Mapping[str, Any], *,
-             draw_seed: bool = True) -> GenerationRequest:
-    """The full check a run must pass to be queued. A missing seed is drawn here (and recorded, so
-    the run can be reproduced); `draw_seed=False` leaves it None for a preview that must not pick
-    one the user never sees."""
+def validate(registry: EngineLookup, engine_id: str, params: Mapping[str, Any]) -> GenerationRequest:
+    """The full check a run must pass to be queued. A missing seed is drawn here and recorded, so
+    every run can be reproduced."""
     engine = registry.get(engine_id)  # an unknown id is an InputError naming the known ones
     engine_params = {k: v for k, v in params.items() if k not in RUNTIME_KEYS}
     clean = engine.validate(engine_params)
     mode = params.get("memory_mode") or "auto"
     if mode not in MEMORY_MODES:
         raise InputError("memory_mode", f"Memory mode must be one of {', '.join(MEMORY_MODES)}; got {mode!r}.", "auto")
-    if clean.get("seed") is None and draw_seed:
+    if clean.get("seed") is None:
         clean["seed"] = draw_random_seed()
-    return GenerationRequest(engine=engine_id, model_id=engine.info.model_id, params=clean,
-                             runtime=RuntimeRequest(memory_mode=str(mode)))
+    runtime = RuntimeRequest(memory_mode=str(mode) if engine.info.needs_weights else None)
+    return GenerationRequest(engine=engine_id, model_id=engine.info.model_id, params=clean, runtime=runtime)
+
+
+def fingerprint(engine: str, model_id: str | None, stored_params: Mapping[str, Any]) -> str:
+    """A fingerprint of a run as stored, so a row edited after it was queued is noticed."""
+    canonical = json.dumps({"engine": engine, "model_id": model_id, "params": stored_params},
+                           sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_stored(registry: EngineLookup, *, engine: str, model_id: str | None, params: Mapping[str, Any],
+                version: int | None, stored_digest: str | None) -> GenerationRequest:
+    """The request a queued row holds. A row stored by this version of the studio and unchanged
+    since is taken as it is; anything else (an older studio, a row edited by hand or by another
+    client) is validated again, so nothing invalid ever reaches an engine."""
+    if version == REQUEST_VERSION and stored_digest == fingerprint(engine, model_id, params):
+        return GenerationRequest.from_stored(engine, model_id, params)
+    return validate(registry, engine, params)
+
+
+def validate_for(engine: Engine, params: Mapping[str, Any]) -> GenerationRequest:
+    """validate() against one engine object, for tools and benchmarks that hold an engine rather
+    than the registry."""
+    return validate(_OneEngine(engine), engine.info.id, params)
+
+
+@dataclass(frozen=True)
+class _OneEngine:
+    engine: Engine
+
+    def get(self, engine_id: str) -> Engine:
+        if engine_id != self.engine.info.id:
+            raise InputError("engine", f"Unknown engine {engine_id!r}.")
+        return self.engine
 
 
 def draw_random_seed() -> int:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from studio.engines.base import InputError, ParamSpec
+from studio.requests import draw_random_seed
 
 MAX_VALUES_PER_AXIS = 64
 _RANGE = re.compile(r"^\s*(-?[\d.]+)\s*(?:-|\.\.|to)\s*(-?[\d.]+)\s*(?:\(\s*\+\s*([\d.]+)\s*\))?\s*$")
@@ -79,7 +79,7 @@ def expand(base: Mapping[str, Any], axes: Sequence[Axis]) -> list[dict[str, Any]
     fixed = dict(base)
     if fixed.get("seed") is None and all(a.param != "seed" for a in axes):
         # One seed for the whole sweep: otherwise every video differs in more than what was varied.
-        fixed["seed"] = secrets.randbelow(2**32)
+        fixed["seed"] = draw_random_seed()
     combos = []
     for values in itertools.product(*(a.values for a in axes)):
         params = dict(fixed)

@@ -121,6 +121,10 @@ class Run(Base):
     # frames / fps: the gallery's "longest" sort reads it from an index instead of computing it per row.
     video_seconds: Mapped[float | None] = mapped_column(Float, nullable=True, default=video_seconds_default)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the full validated request
+    # Which GenerationRequest version validated params, and a digest of what was stored: the worker
+    # skips checking a row again only when both still match (studio.requests.load_stored).
+    request_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     memory_mode: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     input_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), nullable=True)

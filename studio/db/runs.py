@@ -18,7 +18,8 @@ MAX_LINEAGE_DEPTH = 200  # parents are always older runs, so no cycles; the cap 
 
 
 def add_run(session: Session, *, engine: str, model_id: str | None, params: dict[str, Any],
-            input_image_id: int | None, parent_id: int | None = None, sweep_id: int | None = None) -> Run:
+            input_image_id: int | None, parent_id: int | None = None, sweep_id: int | None = None,
+            request_version: int | None = None, request_digest: str | None = None) -> Run:
     # No status given: the model's default (RunStatus.QUEUED) is the one place a new run's status is set.
     run = Run(
         engine=engine,
@@ -30,6 +31,8 @@ def add_run(session: Session, *, engine: str, model_id: str | None, params: dict
         parent_id=parent_id,
         sweep_id=sweep_id,
         memory_mode=params.get("memory_mode"),
+        request_version=request_version,
+        request_digest=request_digest,
         queued_at=utcnow(),
         **{name: params.get(name) for name in PROMOTED},
     )

@@ -1,8 +1,9 @@
 """The one engine protocol every generator implements, and the data that describes an engine.
 
-Pages build their form from `EngineInfo.params`; the queue and the worker call `validate` before a
-run is stored and again before it runs, so the CLI or a second worker can never run an invalid
-request. Nothing here imports torch: the launcher and the pages must stay light.
+Pages build their form from `EngineInfo.params`. `studio.requests.validate` calls an engine's
+`validate` once, when a run's GenerationRequest is built; `generate` receives that request already
+clean and never checks it again. Nothing here imports torch: the launcher and the pages must stay
+light.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:  # the request type is built on top of this module; engines only read it
+    from studio.requests import GenerationRequest
 
 ParamKind = Literal["int", "float", "choice", "bool"]
 MemoryMode = Literal["auto", "full_gpu", "model_offload", "lowest", "cpu"]
@@ -249,19 +253,21 @@ class Engine(Protocol):
     def weights_status(self) -> WeightsStatus: ...
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Return a complete, normalised parameter dict or raise InputError."""
+        """Return a complete, normalised parameter dict or raise InputError. Called only by
+        studio.requests.validate, which adds the runtime part and the seed."""
         ...
 
     def generate(
         self,
         image: Image.Image,
-        params: Mapping[str, Any],
+        request: GenerationRequest,
         runtime: RuntimeOptions,
         *,
         on_step: StepCallback,
         cancelled: Callable[[], bool],
     ) -> GenerationResult:
-        """Make frames from an RGB image already fitted to params' width x height."""
+        """Make frames from an RGB image already fitted to the request's width x height. The request
+        is complete and checked (studio.requests.validate); engines read it, never re-validate it."""
         ...
 
     def release(self) -> None:

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import PIL
@@ -40,6 +40,9 @@ from studio.engines.base import (
     validate_params,
 )
 from studio.media.images import fit_image
+
+if TYPE_CHECKING:
+    from studio.requests import GenerationRequest
 
 MOTIONS = ("zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "drift", "ken_burns")
 EASINGS = ("ease_in_out", "linear", "ease_out")
@@ -200,16 +203,16 @@ class MotionEngine:
     def generate(
         self,
         image: Image.Image,
-        params: Mapping[str, Any],
+        request: GenerationRequest,
         runtime: RuntimeOptions,
         *,
         on_step: StepCallback,
         cancelled: Callable[[], bool],
     ) -> GenerationResult:
-        clean = self.validate(params)
+        clean = request.params
         started = time.perf_counter()
         frames = np.empty((clean["frames"], clean["height"], clean["width"], 3), dtype=np.uint8)
-        for index, frame in enumerate(self.iter_frames(image, clean, on_step=on_step, cancelled=cancelled)):
+        for index, frame in enumerate(self.iter_frames(image, request, on_step=on_step, cancelled=cancelled)):
             frames[index] = frame
         return GenerationResult(frames=frames, load_seconds=0.0, infer_seconds=time.perf_counter() - started,
                                 manifest=self.manifest(clean))
@@ -217,7 +220,7 @@ class MotionEngine:
     def iter_frames(
         self,
         image: Image.Image,
-        params: Mapping[str, Any],
+        request: GenerationRequest,
         *,
         on_step: StepCallback,
         cancelled: Callable[[], bool],
@@ -228,7 +231,7 @@ class MotionEngine:
         this iterator straight to `write_mp4`, so that rendering overlaps encoding and only a handful
         of frames are ever in memory.
         """
-        clean = self.validate(params)
+        clean = request.params
         width, height, count = clean["width"], clean["height"], clean["frames"]
 
         # 1. The source at the output size (the worker normally hands it over already fitted).

@@ -29,10 +29,10 @@ from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, Weig
 from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
 from studio.jobs import store as queue_store
-from studio.jobs.queue import validate_request
 from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_write_text
 from studio.recipes import MP4_TAG, Recipe
+from studio.requests import load_stored
 from studio.storage import DiskFull, Storage
 
 log = logging.getLogger("studio.worker")
@@ -118,9 +118,11 @@ class Executor:
             handler.close()
 
     def _generate_and_encode(self, run: Run) -> dict[str, Any]:
-        # 1. Re-validate: the CLI, an old database or a second worker must not run an invalid request.
-        validated = validate_request(self.registry, run.engine, run.params)
-        params = validated.params
+        # 1. The stored request: taken as it is when this studio version stored it unchanged; a row
+        #    from an older version or edited since it was queued is validated again.
+        request = load_stored(self.registry, engine=run.engine, model_id=run.model_id, params=run.params,
+                              version=run.request_version, stored_digest=run.request_digest)
+        params = request.stored_params()
         engine = self.registry.get(run.engine)
         with session_scope(self.sessions) as session:
             settings = load_settings(session)
@@ -142,13 +144,13 @@ class Executor:
         storage.ensure_free_space(outputs_dir)
         # 3. One pipeline at a time: free the previous engine's before loading another.
         self.pipeline.use(engine)
-        runtime = resolve_runtime(engine.info, settings, params.get("memory_mode"))
+        runtime = resolve_runtime(engine.info, settings, request.runtime.memory_mode)
         log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
         with session_scope(self.sessions) as session:
             run_rows.update_run(session, run.id, memory_mode=runtime.memory_mode)
         # 4. Generate, reporting progress and watching for a cancel or a stopping worker.
         progress = _Progress(self.sessions, run.id, self.stop)
-        result = engine.generate(image, params, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
+        result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
         if self.stop.is_set():
             raise Shutdown
         progress.flush()

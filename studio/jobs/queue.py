@@ -4,9 +4,8 @@ studio.jobs.store for the queue's statements)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image as PILImage
@@ -15,16 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.db.images import get_or_add_image
-from studio.engines.base import COMMON_FIELDS, InputError
+from studio.engines.base import InputError
 from studio.engines.registry import Registry
 from studio.jobs import store as queue_store
+from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
 from studio.storage import Storage
 from studio.sweeps import Axis, expand
-
-# How to run rather than what to make: accepted on every request, checked here, not by engines.
-MEMORY_MODES = ("auto", "full_gpu", "model_offload", "lowest")
-RUNTIME_KEYS = ("memory_mode",)
-
 
 @dataclass
 class SubmitRequest:
@@ -35,26 +30,8 @@ class SubmitRequest:
     image_name: str = ""
     parent_id: int | None = None
     sweep_id: int | None = None
-
-
-@dataclass
-class ValidatedRequest:
-    engine: str
-    model_id: str | None
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def validate_request(registry: Registry, engine_id: str, params: Mapping[str, Any]) -> ValidatedRequest:
-    """The full check a run must pass to be queued, and again before it runs."""
-    engine = registry.get(engine_id)
-    engine_params = {k: v for k, v in params.items() if k not in RUNTIME_KEYS}
-    clean = engine.validate(engine_params)
-    mode = params.get("memory_mode") or "auto"
-    if mode not in MEMORY_MODES:
-        raise InputError("memory_mode", f"Memory mode must be one of {', '.join(MEMORY_MODES)}; got {mode!r}.", "auto")
-    if engine.info.needs_weights:
-        clean["memory_mode"] = mode
-    return ValidatedRequest(engine=engine_id, model_id=engine.info.model_id, params=clean)
+    # The request a preview or a planned sweep already built from these params: queued as it is.
+    validated: GenerationRequest | None = None
 
 
 class JobQueue:
@@ -66,20 +43,17 @@ class JobQueue:
         # Wakes the in-process worker at once instead of at its next poll.
         self._on_submit = on_submit or (lambda: None)
 
-    def validate(self, engine_id: str, params: Mapping[str, Any]) -> ValidatedRequest:
-        """Check a request without queueing it (the form validates as the user types)."""
-        return validate_request(self._registry, engine_id, params)
+    def validate(self, engine_id: str, params: Mapping[str, Any]) -> GenerationRequest:
+        """Build the request without queueing it (the form previews as the user types); hand it to
+        submit as SubmitRequest.validated to queue exactly what was previewed."""
+        return validate(self._registry, engine_id, params)
 
     def submit(self, request: SubmitRequest) -> int:
         return self.submit_many([request])[0]
 
     def submit_many(self, requests: Sequence[SubmitRequest], *, sweep: dict[str, Any] | None = None) -> list[int]:
         """Validate every request first, then queue them all in one transaction (all or nothing)."""
-        validated = [validate_request(self._registry, r.engine, r.params) for r in requests]
-        for v in validated:
-            if v.params.get("seed") is None:
-                # Random by default, but always recorded so the run can be reproduced.
-                v.params["seed"] = secrets.randbelow(2**32)
+        validated = [r.validated or validate(self._registry, r.engine, r.params) for r in requests]
         stored_images: dict[int, tuple[str, Any]] = {}  # by id() of the image: a sweep stores its input once
         for r in requests:
             if r.image is None and r.image_id is None:
@@ -99,9 +73,10 @@ class JobQueue:
                         session, sha256=sha, path=str(path), width=r.image.width, height=r.image.height,
                         size_bytes=path.stat().st_size, original_name=r.image_name,
                     ).id
-                run = run_rows.add_run(session, engine=v.engine, model_id=v.model_id, params=v.params,
-                                   input_image_id=image_id, parent_id=r.parent_id,
-                                   sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id)
+                run = run_rows.add_run(session, engine=v.engine, model_id=v.model_id, params=v.stored_params(),
+                                       input_image_id=image_id, parent_id=r.parent_id,
+                                       sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id,
+                                       request_version=REQUEST_VERSION, request_digest=v.fingerprint())
                 run_ids.append(run.id)
         self._on_submit()
         return run_ids
@@ -110,21 +85,19 @@ class JobQueue:
         """The validated requests a sweep would queue (the page shows the count before queueing).
         On an "engine" axis each engine keeps only the parameters it has; the rest take its defaults."""
         requests = []
-        for params in expand(base_params, axes):
+        for params in expand(base_params, axes):  # one seed for all of them (drawn there if unset)
             engine = str(params.pop("engine", engine_id))
-            info = self._registry.get(engine).info
-            known = {s.name for s in info.params} | set(COMMON_FIELDS) | set(RUNTIME_KEYS)
+            known = known_keys(self._registry.get(engine))
             params = {k: v for k, v in params.items() if k in known}
-            validate_request(self._registry, engine, params)
-            requests.append(SubmitRequest(engine=engine, params=params))
+            requests.append(SubmitRequest(engine=engine, params=params,
+                                          validated=validate(self._registry, engine, params)))
         return requests
 
     def submit_sweep(self, engine_id: str, base_params: Mapping[str, Any], axes: Sequence[Axis], *,
                      image: PILImage.Image | None = None, image_id: int | None = None, image_name: str = "") -> list[int]:
         """Queue every combination as one sweep (all or nothing)."""
         planned = self.plan_sweep(engine_id, base_params, axes)
-        for request in planned:
-            request.image, request.image_id, request.image_name = image, image_id, image_name
+        planned = [replace(r, image=image, image_id=image_id, image_name=image_name) for r in planned]
         name = " × ".join(f"{a.param} {', '.join(map(str, a.values))}" for a in axes)
         varied = {a.param for a in axes}
         base = {"engine": engine_id, **{k: v for k, v in planned[0].params.items() if k not in varied}}

@@ -19,7 +19,9 @@ def test_tiny_i2vgen_runs_on_the_gpu_in_each_memory_mode(tmp_path, mode, monkeyp
 
     paths = Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://")
     engine = next(e for e in diffusion_engines(Settings(developer_mode=True), paths) if e.info.id == "tiny-i2vgen-xl")
-    params = engine.validate({"width": 64, "height": 64, "frames": 4, "steps": 3, "prompt": "a boat", "seed": 3})
+    from studio.requests import validate_for
+
+    params = validate_for(engine, {"width": 64, "height": 64, "frames": 4, "steps": 3, "prompt": "a boat", "seed": 3})
     steps: list[int] = []
     result = engine.generate(Image.new("RGB", (64, 64), (90, 60, 30)), params,
                              RuntimeOptions(device="cuda", dtype="float16", memory_mode=mode),

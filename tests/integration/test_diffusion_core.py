@@ -15,6 +15,7 @@ from studio.engines.diffusion import families
 from studio.engines import params as p
 from studio.engines.base import Cancelled, RuntimeOptions
 from studio.engines.diffusion import DiffusionEngine, PipelineAdapter
+from studio.requests import validate_for
 
 CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
 REQUEST = {"prompt": "a cat walks", "negative_prompt": "blurry", "seed": 3,
@@ -59,7 +60,7 @@ def adapter(monkeypatch):
 
 def test_progress_comes_from_callback_on_step_end(engine):
     steps = []
-    result = engine.generate(Image.new("RGB", (32, 32), (90, 30, 200)), REQUEST, CPU,
+    result = engine.generate(Image.new("RGB", (32, 32), (90, 30, 200)), validate_for(engine, REQUEST), CPU,
                              on_step=lambda s, t: steps.append((s, t)), cancelled=lambda: False)
     assert steps == [(1, 3), (2, 3), (3, 3)]
     assert result.frames.shape == (5, 32, 32, 3)
@@ -67,7 +68,7 @@ def test_progress_comes_from_callback_on_step_end(engine):
 
 
 def test_cancel_sets_the_interrupt_flag_skips_the_remaining_steps_and_never_decodes(engine):
-    engine.generate(Image.new("RGB", (32, 32)), REQUEST, CPU, on_step=lambda s, t: None, cancelled=lambda: False)
+    engine.generate(Image.new("RGB", (32, 32)), validate_for(engine, REQUEST), CPU, on_step=lambda s, t: None, cancelled=lambda: False)
     pipe = engine.pipeline
     calls = {"transformer": 0, "decoder": 0}
     hooks = [
@@ -77,7 +78,7 @@ def test_cancel_sets_the_interrupt_flag_skips_the_remaining_steps_and_never_deco
     steps = []
     try:
         with pytest.raises(Cancelled):
-            engine.generate(Image.new("RGB", (32, 32)), REQUEST, CPU,
+            engine.generate(Image.new("RGB", (32, 32)), validate_for(engine, REQUEST), CPU,
                             on_step=lambda s, t: steps.append(s), cancelled=lambda: len(steps) >= 1)
     finally:
         for hook in hooks:

@@ -21,6 +21,7 @@ from studio.engines.diffusion import families
 from studio.engines.base import Cancelled, InputError, OutOfMemory, RuntimeOptions
 from studio.engines.diffusion import DiffusionEngine, load_adapter
 from studio.devtools.faults import FAULT_ENV
+from studio.requests import validate_for
 
 CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
 
@@ -84,7 +85,7 @@ def _image(width: int, height: int) -> Image.Image:
 def _run(engine, request, runtime=CPU, cancelled=lambda: False):
     steps: list[tuple[int, int]] = []
     image = _image(request.get("width", 32), request.get("height", 32))
-    result = engine.generate(image, request, runtime, on_step=lambda s, t: steps.append((s, t)), cancelled=cancelled)
+    result = engine.generate(image, validate_for(engine, request), runtime, on_step=lambda s, t: steps.append((s, t)), cancelled=cancelled)
     return result, steps
 
 
@@ -126,7 +127,7 @@ def test_cancel_stops_after_the_current_step_and_never_decodes(engines, engine_i
 
     try:
         with pytest.raises(Cancelled):
-            engine.generate(_image(case.request["width"], case.request["height"]), {**case.request, "steps": 4}, CPU,
+            engine.generate(_image(case.request["width"], case.request["height"]), validate_for(engine, {**case.request, "steps": 4}), CPU,
                             on_step=on_step, cancelled=lambda: len(steps) >= 1)
     finally:
         for hook in hooks:
@@ -145,7 +146,7 @@ def test_injected_out_of_memory_offers_a_lower_mode_and_the_next_job_works(engin
     monkeypatch.setenv(FAULT_ENV, "oom@full_gpu:2")
     steps: list[tuple[int, int]] = []
     with pytest.raises(OutOfMemory) as caught:
-        engine.generate(_image(request["width"], request["height"]), request, replace(CPU, memory_mode="full_gpu"),
+        engine.generate(_image(request["width"], request["height"]), validate_for(engine, request), replace(CPU, memory_mode="full_gpu"),
                         on_step=lambda s, t: steps.append((s, t)), cancelled=lambda: False)
     assert steps == [(1, 2)]  # it failed inside step 2
     assert caught.value.retry_mode == "model_offload"
@@ -184,7 +185,7 @@ def test_injected_out_of_memory_offers_a_lower_mode_and_the_next_job_works(engin
 def test_each_rule_is_refused_before_loading_with_the_nearest_valid_value(tmp_path, engine_id, param, value, nearest, rule):
     engine = DiffusionEngine(families.family_for(engine_id), Settings(), _paths(tmp_path))
     with pytest.raises(InputError) as caught:
-        engine.generate(_image(32, 32), {param: value}, CPU, on_step=lambda s, t: None, cancelled=lambda: False)
+        validate_for(engine, {param: value})  # the one check, when the run's request is built
     assert caught.value.param == param
     assert caught.value.suggestion == nearest
     assert rule in caught.value.message and str(nearest) in caught.value.message

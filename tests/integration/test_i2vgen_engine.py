@@ -19,6 +19,7 @@ from studio.engines.diffusion import DiffusionEngine
 from studio.engines.diffusion.adapters.i2vgen_xl import I2VGenXLPipelineCompat
 from studio.devtools.faults import FAULT_ENV
 from studio.devtools.tiny.i2vgen_xl import build_tiny_i2vgen_xl
+from studio.requests import validate_for
 
 CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
 REQUEST = {"prompt": "a cat walks in the sun", "negative_prompt": "blurry", "seed": 7,
@@ -61,7 +62,7 @@ def _image(width: int = 48, height: int = 32) -> Image.Image:
 def _run(engine, request=REQUEST, runtime=CPU, cancelled=lambda: False):
     steps: list[tuple[int, int]] = []
     image = _image(request.get("width", 48), request.get("height", 32))
-    result = engine.generate(image, request, runtime, on_step=lambda s, t: steps.append((s, t)), cancelled=cancelled)
+    result = engine.generate(image, validate_for(engine, request), runtime, on_step=lambda s, t: steps.append((s, t)), cancelled=cancelled)
     return result, steps
 
 
@@ -107,7 +108,7 @@ def test_cancel_stops_after_the_current_step_and_never_decodes(engine):
     steps: list[tuple[int, int]] = []
     try:
         with pytest.raises(Cancelled):
-            engine.generate(_image(), {**REQUEST, "steps": 5}, CPU,
+            engine.generate(_image(), validate_for(engine, {**REQUEST, "steps": 5}), CPU,
                             on_step=lambda s, t: steps.append((s, t)), cancelled=lambda: len(steps) >= 1)
     finally:
         for hook in hooks:
@@ -129,7 +130,7 @@ def test_injected_out_of_memory_frees_the_pipeline_and_names_a_lower_mode(engine
     full = replace(CPU, memory_mode="full_gpu")
     steps: list[tuple[int, int]] = []
     with pytest.raises(OutOfMemory) as caught:
-        engine.generate(_image(), REQUEST, full, on_step=lambda s, t: steps.append((s, t)), cancelled=lambda: False)
+        engine.generate(_image(), validate_for(engine, REQUEST), full, on_step=lambda s, t: steps.append((s, t)), cancelled=lambda: False)
     assert steps == [(1, 2)]  # it failed inside step 2
     assert caught.value.retry_mode == "model_offload"
     advice = caught.value.advice

@@ -10,6 +10,7 @@ from PIL import Image
 
 from studio.engines.base import Cancelled, InputError, RuntimeOptions
 from studio.engines.motion import MOTIONS, MotionEngine, camera_path
+from studio.requests import validate_for
 
 W, H = 96, 64  # the smallest sizes the engine accepts are 64 px
 SMALL = {"width": W, "height": H, "frames": 6}
@@ -30,7 +31,7 @@ def texture() -> Image.Image:
 def run(engine, image, steps=None, cancelled=lambda: False, **params):
     steps = [] if steps is None else steps
     merged = {**SMALL, **params}
-    return engine.generate(image, merged, RuntimeOptions(), on_step=lambda i, n: steps.append((i, n)), cancelled=cancelled)
+    return engine.generate(image, validate_for(engine, merged), RuntimeOptions(), on_step=lambda i, n: steps.append((i, n)), cancelled=cancelled)
 
 
 def test_info_describes_a_builtin_engine(engine):
@@ -169,7 +170,7 @@ def test_validate_fills_defaults_and_drops_the_negative_prompt(engine):
 def test_streamed_frames_match_generate_and_encode(engine, texture, tmp_path):
     from studio.media.encode import probe_video, write_mp4
 
-    params = {**SMALL, "motion": "ken_burns", "seed": 4}
+    params = validate_for(engine, {**SMALL, "motion": "ken_burns", "seed": 4})
     expected = engine.generate(texture, params, RuntimeOptions(), on_step=lambda i, n: None, cancelled=lambda: False).frames
     streamed = list(engine.iter_frames(texture, params, on_step=lambda i, n: None, cancelled=lambda: False))
     assert np.array_equal(np.stack(streamed), expected)
@@ -182,7 +183,7 @@ def test_cancel_while_streaming_leaves_no_file(engine, texture, tmp_path):
     from studio.media.encode import write_mp4
 
     steps = []
-    frames = engine.iter_frames(texture, {**SMALL, "frames": 30}, on_step=lambda i, n: steps.append(i),
+    frames = engine.iter_frames(texture, validate_for(engine, {**SMALL, "frames": 30}), on_step=lambda i, n: steps.append(i),
                                 cancelled=lambda: len(steps) >= 4)
     with pytest.raises(Cancelled):
         write_mp4(frames, 12, tmp_path / "canceled.mp4")

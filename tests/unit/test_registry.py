@@ -17,6 +17,7 @@ from studio.engines.base import InputError
 from studio.engines.diffusion import families
 from studio.engines.registry import build_registry
 from studio.devtools.faults import Fault, fault_from_env, parse_fault
+from studio.requests import validate_for
 
 ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v", "tiny-i2vgen-xl"]
 
@@ -152,7 +153,7 @@ def test_a_family_without_an_adapter_is_listed_and_says_it_cannot_run_yet(tmp_pa
     status = engine.weights_status()
     assert status.state == "unusable" and "cannot run it yet" in status.detail
     with pytest.raises(InputError) as caught:
-        engine.generate(None, {}, runtime.RuntimeOptions(), on_step=lambda s, t: None, cancelled=lambda: False)
+        engine.generate(None, validate_for(engine, {}), runtime.RuntimeOptions(), on_step=lambda s, t: None, cancelled=lambda: False)
     assert caught.value.param == "engine"
 
 

@@ -14,12 +14,11 @@ import importlib
 import importlib.util
 import os
 import platform
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -27,7 +26,6 @@ from PIL import Image
 from studio.config import Paths, Settings
 from studio.engines import runtime as rt
 from studio.engines.base import (
-    COMMON_FIELDS,
     Cancelled,
     EngineInfo,
     GenerationResult,
@@ -42,6 +40,9 @@ from studio.engines.base import (
 from studio.engines.diffusion import placement, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
+
+if TYPE_CHECKING:
+    from studio.requests import GenerationRequest
 
 
 @dataclass
@@ -131,7 +132,7 @@ class DiffusionEngine:
     def generate(
         self,
         image: Image.Image,
-        params: Mapping[str, Any],
+        request: GenerationRequest,
         runtime: RuntimeOptions,
         *,
         on_step: StepCallback,
@@ -142,12 +143,9 @@ class DiffusionEngine:
         family = self.family
         if family.adapter is None:
             raise InputError("engine", f"{family.label} cannot run in this version of the studio yet; choose another engine.")
-        # Runtime keys such as memory_mode ride along in a stored run's params; they are not the engine's.
-        known = {spec.name for spec in self.info.params} | set(COMMON_FIELDS)
-        params = self.validate({k: v for k, v in params.items() if k in known})
+        params, seed = request.params, request.seed  # checked once, in studio.requests.validate
         adapter = load_adapter(family.adapter)
         runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
-        seed = params["seed"] if params.get("seed") is not None else random.randrange(2**32)
         if cancelled():
             raise Cancelled()
 
