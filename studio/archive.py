@@ -18,15 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from studio.archive_reader import (
-    MAX_MANIFEST_BYTES,
-    ArchiveError,
-    checked_members,
-    copy_bounded,
-    damaged,
-    inside,
-    read_bounded,
-)
+from studio.archive_reader import MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside
 from studio.archive_schema import FORMAT, VERSION, Envelope, ExportedRow, InputRef, RowFiles, describe
 from studio.db import repo
 from studio.db.engine import session_scope
@@ -82,15 +74,14 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
     checked whole before anything is written, and any failure leaves no row and no file behind."""
     rows, archive = _open(zip_path)
     with archive:
-        members = {info.filename: info for info in archive.infolist()}
         # 1. Copy files first: if the disk fills up, no row points at a missing file.
-        storage.ensure_free_space(storage.outputs_dir, sum(i.file_size for i in members.values()) + storage.min_free_bytes)
+        storage.ensure_free_space(storage.outputs_dir, archive.total_bytes + storage.min_free_bytes)
         copied: list[Path] = []
         try:
             with session_scope(sessions) as session:
                 new_ids: dict[int, int] = {}
                 for row in rows:
-                    image_id = _import_input(session, storage, archive, members, row.input, copied)
+                    image_id = _import_input(session, storage, archive, row.input, copied)
                     run = Run(**row.column_values(), input_image_id=image_id)
                     run.manifest = {**(run.manifest or {}), "imported_from_run": row.export_id}
                     session.add(run)
@@ -100,7 +91,7 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                     files = storage.run_files(run.id, run.started_at or run.queued_at or datetime.now())
                     targets = {"video_path": files.video, "poster_path": files.poster, "thumb_path": files.thumb, "gif": files.gif}
                     for column, member in row.media.model_dump(exclude_none=True).items():
-                        _extract(archive, members[member], inside(targets[column], storage.outputs_dir), copied)
+                        _extract(archive, member, inside(targets[column], storage.outputs_dir), copied)
                         if column != "gif":
                             setattr(run, column, str(targets[column]))
                 for row in rows:
@@ -113,20 +104,18 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
     return list(new_ids.values())
 
 
-def _open(zip_path: Path) -> tuple[list[ExportedRow], zipfile.ZipFile]:
-    """The zip's validated rows and the open zip, or ArchiveError saying what is wrong."""
-    name = zip_path.name
-    with damaged(name, "is not a zip file"):
-        archive = zipfile.ZipFile(zip_path)
+def _open(zip_path: Path) -> tuple[list[ExportedRow], CheckedZip]:
+    """The zip's validated rows and the open, checked zip, or ArchiveError saying what is wrong."""
+    archive = CheckedZip.open(zip_path)
+    name, infos = archive.name, archive.members
     try:
-        infos = checked_members(archive, name)
         manifest = infos.get("runs.json")
         if manifest is None:
             raise ArchiveError(f"Not a studio export: {name} has no runs.json inside.")
         if manifest.file_size > MAX_MANIFEST_BYTES:
             raise ArchiveError(f"Not a studio export: the runs.json in {name} is larger than "
                                f"{MAX_MANIFEST_BYTES // 1024**2} MB.")
-        rows = _parse_manifest(read_bounded(archive, manifest, name), name)
+        rows = _parse_manifest(archive.read("runs.json"), name)
         for index, raw in enumerate(rows, start=1):
             missing = [m for m in _validated(RowFiles, raw, index, name).members() if m not in infos]
             if missing:
@@ -168,25 +157,25 @@ def _validated(model: type[Model], raw: Any, index: int | None, name: str) -> Mo
         raise ArchiveError(f"Not a studio export: {describe(error, where)}.") from None
 
 
-def _import_input(session: Session, storage: Storage, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo],
-                  info: InputRef | None, copied: list[Path]) -> int | None:
+def _import_input(session: Session, storage: Storage, archive: CheckedZip, info: InputRef | None,
+                  copied: list[Path]) -> int | None:
     if info is None:
         return None
     # Named from the validated hash only, never from a string in the zip.
     target = inside(storage.inputs_dir / info.sha256[:2] / f"{info.sha256}.png", storage.inputs_dir)
     if not target.exists():
-        _extract(archive, members[info.member], target, copied)
+        _extract(archive, info.member, target, copied)
     return repo.get_or_add_image(session, sha256=info.sha256, path=str(target), width=info.width,
                                  height=info.height, size_bytes=target.stat().st_size,
                                  original_name=info.original_name).id
 
 
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, copied: list[Path]) -> None:
+def _extract(archive: CheckedZip, member: str, target: Path, copied: list[Path]) -> None:
     if target.exists():  # never replace a file this import did not write: a failure would delete it
-        raise ArchiveError(f"Cannot import {info.filename}: {target} already exists. Nothing was imported.")
+        raise ArchiveError(f"Cannot import {member}: {target} already exists. Nothing was imported.")
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp, open(tmp, "wb") as out:
-        copy_bounded(archive, info, out, archive.filename or "the zip")
+        archive.copy(member, out)
     copied.append(target)
 
 

@@ -13,6 +13,7 @@ import stat
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -56,6 +57,46 @@ def damaged(name: str, what: str = "is damaged") -> Iterator[None]:
         raise ArchiveError(f"Not a studio export: {name} {what} ({type(exc).__name__}).") from None
 
 
+@dataclass
+class CheckedZip:
+    """An open zip whose central directory passed every check; reads through it are bounded."""
+
+    archive: zipfile.ZipFile
+    name: str  # the zip's file name, for messages
+    members: dict[str, zipfile.ZipInfo]
+
+    @classmethod
+    def open(cls, path: Path) -> CheckedZip:
+        with damaged(path.name, "is not a zip file"):
+            archive = zipfile.ZipFile(path)
+        try:
+            return cls(archive, path.name, checked_members(archive, path.name))
+        except BaseException:
+            archive.close()
+            raise
+
+    def __enter__(self) -> CheckedZip:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.archive.close()
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(info.file_size for info in self.members.values())
+
+    def read(self, member: str) -> bytes:
+        """A member's bytes, never more than its header declared."""
+        return b"".join(_chunks(self.archive, self.members[member], self.name))
+
+    def copy(self, member: str, out: BinaryIO) -> None:
+        for chunk in _chunks(self.archive, self.members[member], self.name):
+            out.write(chunk)  # outside the "damaged" guard: a full disk is reported as such
+
+
 def checked_members(archive: zipfile.ZipFile, name: str) -> dict[str, zipfile.ZipInfo]:
     """The zip's files by name, after refusing anything unsafe in the central directory."""
     with damaged(name):
@@ -96,16 +137,6 @@ def _check_name(member: str, name: str) -> None:
     if (len(member) > MAX_NAME_CHARS or UNSAFE_NAME.search(member) or ".." in parts
             or any(part in ("", ".") for part in member.rstrip("/").split("/"))):
         raise ArchiveError(f"Not a studio export: {name} contains an unsafe path ({member[:80]!r}); refusing it.")
-
-
-def read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
-    """A member's bytes, never more than its header declared."""
-    return b"".join(_chunks(archive, info, name))
-
-
-def copy_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO, name: str) -> None:
-    for chunk in _chunks(archive, info, name):
-        out.write(chunk)  # outside the "damaged" guard: a full disk is reported as such
 
 
 def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Iterator[bytes]:
