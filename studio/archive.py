@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from studio.archive_reader import MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside
+from studio.archive_reader import MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside, upload_file_name
 from studio.archive_schema import FORMAT, VERSION, Envelope, ExportedRow, InputRef, RowFiles, describe
 from studio.db import repo
 from studio.db.engine import session_scope
@@ -26,7 +26,7 @@ from studio.db.models import FINISHED_STATUSES, Run, utcnow
 from studio.media.atomic import atomic_path
 from studio.storage import Storage
 
-__all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs"]
+__all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name"]
 MEDIA_COLUMNS = {"video_path": "mp4", "poster_path": "poster.jpg", "thumb_path": "thumb.jpg"}
 # Rows carry history, not queue state or local bookkeeping: those make no sense in another studio.
 SKIPPED_COLUMNS = {"id", "input_image_id", "parent_id", "sweep_id", "log_path", "worker_id", "heartbeat_at",

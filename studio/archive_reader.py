@@ -164,3 +164,12 @@ def inside(path: Path, folder: Path) -> Path:
     if not resolved.is_relative_to(root):
         raise ArchiveError(f"Not a studio export: a file would be written outside {folder}; refusing it.")
     return path
+
+
+def upload_file_name(name: str) -> str:
+    """A name to store an uploaded zip under, from the name the browser sent: that name is kept for
+    messages when it is a plain file name, anything else ("", "..", a NUL, a path) is replaced."""
+    plain = Path(name).name
+    if plain in ("", ".", "..") or "\x00" in plain or len(plain) > 200:
+        return "upload.zip"
+    return plain

@@ -330,6 +330,23 @@ def test_a_huge_manifest_is_refused_unread(bundle, target, tmp_path):
     refused(services, outside, tmp_path / "z.zip", "runs.json")
 
 
+@pytest.mark.parametrize("name", ["..", "", ".", "a/..", "x\x00.zip", "n" * 300 + ".zip"])
+def test_an_upload_with_an_odd_file_name_gets_the_studios_refusal(target, name):
+    """The Settings page passes the browser's file name on; it must not become a path here."""
+    services, outside = target
+    before = snapshot(outside, services.paths.data_dir / "exports")
+    with pytest.raises(ArchiveError, match="^Not a studio export: upload.zip is not a zip file"):
+        services.import_upload(b"junk", name)
+    assert snapshot(outside, services.paths.data_dir / "exports") == before and counts(services) == (0, 0)
+
+
+def test_an_upload_keeps_its_plain_name_and_imports(bundle, target):
+    services, _ = target
+    assert len(services.import_upload(bundle.read_bytes(), "../holiday.zip")) == 2
+    with pytest.raises(ArchiveError, match="^Not a studio export: holiday.zip is not a zip file"):
+        services.import_upload(b"junk", "holiday.zip")
+
+
 # ----- what still works ---------------------------------------------------------------------------------
 
 def test_a_real_export_round_trips_and_can_be_imported_twice(bundle, target):
