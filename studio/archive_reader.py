@@ -33,6 +33,9 @@ MAX_MEMBERS = 6 * 10_000 + 16
 MAX_RATIO = 100
 RATIO_EXEMPT_BYTES = 1024**2
 MAX_NAME_CHARS = 255
+# zipfile builds an object per central-directory entry before any check here can run, so the
+# directory's declared size is checked first: MAX_MEMBERS entries with the longest names fit.
+MAX_DIRECTORY_BYTES = MAX_MEMBERS * (46 + MAX_NAME_CHARS + 100)
 CHUNK_BYTES = 1024**2
 # The methods the export and common zip tools write; others (and encryption) are refused.
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -68,6 +71,8 @@ class CheckedZip:
     @classmethod
     def open(cls, path: Path) -> CheckedZip:
         with damaged(path.name, "is not a zip file"):
+            if directory_bytes(path) > MAX_DIRECTORY_BYTES:
+                raise ArchiveError(f"Not a studio export: {path.name} lists more files than an export can hold.")
             archive = zipfile.ZipFile(path)
         try:
             return cls(archive, path.name, checked_members(archive, path.name))
@@ -95,6 +100,27 @@ class CheckedZip:
     def copy(self, member: str, out: BinaryIO) -> None:
         for chunk in _chunks(self.archive, self.members[member], self.name):
             out.write(chunk)  # outside the "damaged" guard: a full disk is reported as such
+
+
+def directory_bytes(path: Path) -> int:
+    """The central directory's size as declared by the end records, found the way zipfile finds
+    them (the end record at the very end, else the last one in the trailing 64 KB comment area;
+    then the zip64 record just before it). 0 when there is none: zipfile refuses such a file."""
+    with open(path, "rb") as file:
+        size = file.seek(0, 2)
+        start = max(0, size - (22 + 0xFFFF))
+        file.seek(start)
+        tail = file.read()
+    at = len(tail) - 22
+    if not (at >= 0 and tail[at:at + 4] == b"PK\x05\x06" and tail[-2:] == b"\x00\x00"):
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return 0
+    declared = int.from_bytes(tail[at + 12:at + 16], "little")
+    locator, record = at - 20, at - 20 - 56
+    if locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07" and record >= 0 and tail[record:record + 4] == b"PK\x06\x06":
+        declared = int.from_bytes(tail[record + 40:record + 48], "little")
+    return declared
 
 
 def checked_members(archive: zipfile.ZipFile, name: str) -> dict[str, zipfile.ZipInfo]:

@@ -347,6 +347,22 @@ def test_an_upload_keeps_its_plain_name_and_imports(bundle, target):
         services.import_upload(b"junk", "holiday.zip")
 
 
+def test_too_many_members_are_refused_from_the_directory(bundle, target, tmp_path):
+    services, outside = target
+    many = [(zipfile.ZipInfo(f"media/extra-{i}.txt"), b"") for i in range(61_000)]
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", extra=many), "files (at most")
+
+
+def test_a_central_directory_too_large_to_parse_is_refused_before_zipfile_reads_it(bundle, target, tmp_path):
+    services, outside = target
+    path = tampered(bundle, tmp_path / "z.zip")
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 12:end + 16] = (2**32 - 2).to_bytes(4, "little")  # declared directory size: 4 GB
+    path.write_bytes(bytes(data))
+    refused(services, outside, path, "lists more files")
+
+
 # ----- what still works ---------------------------------------------------------------------------------
 
 def test_a_real_export_round_trips_and_can_be_imported_twice(bundle, target):
