@@ -8,7 +8,11 @@ studio.archive_reader checks its members and bounds every read, studio.archive_s
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,12 +22,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from studio.archive_reader import MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside, upload_file_name
+from studio.archive_reader import MAX_INPUT_BYTES, MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside, upload_file_name
 from studio.archive_schema import FORMAT, VERSION, Envelope, ExportedRow, InputRef, RowFiles, describe
 from studio.db import repo
 from studio.db.engine import session_scope
 from studio.db.models import FINISHED_STATUSES, Run, utcnow
 from studio.media.atomic import atomic_path
+from studio.media.images import ImageRejected, load_upload
 from studio.storage import Storage
 
 __all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name"]
@@ -164,10 +169,35 @@ def _import_input(session: Session, storage: Storage, archive: CheckedZip, info:
     # Named from the validated hash only, never from a string in the zip.
     target = inside(storage.inputs_dir / info.sha256[:2] / f"{info.sha256}.png", storage.inputs_dir)
     if not target.exists():
-        _extract(archive, info.member, target, copied)
+        _store_input(storage, archive, info, target)
+        copied.append(target)
     return repo.get_or_add_image(session, sha256=info.sha256, path=str(target), width=info.width,
                                  height=info.height, size_bytes=target.stat().st_size,
                                  original_name=info.original_name).id
+
+
+def _store_input(storage: Storage, archive: CheckedZip, info: InputRef, target: Path) -> None:
+    """Decode the zip's picture as an upload is decoded (a bomb or a broken file is refused), store
+    it the way this studio stores inputs, in a scratch folder inside inputs/, and move it into place
+    only when the hash this studio computes is the one the row claims: a zip cannot put other
+    pixels under a known picture's name."""
+    if archive.members[info.member].file_size > MAX_INPUT_BYTES:
+        raise ArchiveError(f"Not a studio export: {archive.name} holds an input picture too large to be one ({info.member}).")
+    try:
+        image = load_upload(archive.read(info.member), info.member)
+    except ImageRejected as rejected:
+        raise ArchiveError(f"Not a studio export: {archive.name}: {rejected.message}") from None
+    storage.inputs_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".import-", dir=storage.inputs_dir))
+    try:
+        sha, stored = dataclasses.replace(storage, inputs_dir=scratch).save_input(image)
+        if sha != info.sha256:
+            raise ArchiveError(f"Not a studio export: {archive.name}: {info.member} does not hold the picture its "
+                               "name says (the zip was altered).")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stored, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _extract(archive: CheckedZip, member: str, target: Path, copied: list[Path]) -> None:

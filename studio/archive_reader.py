@@ -21,6 +21,9 @@ from typing import BinaryIO
 MAX_MEMBER_BYTES = 4 * 1024**3
 # All members together: larger than any history moved in one zip; bigger ones are exported in parts.
 MAX_TOTAL_BYTES = 64 * 1024**3
+# An input picture is decoded in memory to check it: the largest accepted upload (40 MP) stored as
+# PNG stays well below this even without compression.
+MAX_INPUT_BYTES = 160 * 1024**2
 # runs.json: a row is about 2 KB, so 10,000 runs with long prompts and notes fit, while parsing it
 # stays within a few hundred MB of memory.
 MAX_MANIFEST_BYTES = 32 * 1024**2

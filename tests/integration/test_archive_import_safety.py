@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from studio.archive import SKIPPED_COLUMNS, ArchiveError, export_runs, import_runs
@@ -198,6 +200,23 @@ def test_an_encrypted_or_duplicated_member_is_refused(bundle, target, tmp_path):
     with pytest.warns(UserWarning, match="Duplicate name"):
         zip_path = tampered(bundle, tmp_path / "b.zip", extra=[(twice, b"other")])
     refused(services, outside, zip_path, "twice")
+
+
+def png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (lambda: png(picture((10, 200, 30))), "does not hold the picture"),  # other pixels under a known name
+    (lambda: b"junk", "not an image"),
+    (lambda: png(PILImage.new("1", (7_100, 7_100))), "megapixels"),  # 50 MP: refused from its header
+], ids=["other-pixels", "not-an-image", "too-many-pixels"])
+def test_an_input_picture_must_be_the_picture_its_hash_names(bundle, target, tmp_path, content, match):
+    services, outside = target
+    member = manifest_of(bundle)["runs"][0]["input"]["member"]
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", replace={member: content()}), match)
 
 
 # ----- poisoned rows ----------------------------------------------------------------------------------
