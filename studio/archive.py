@@ -168,19 +168,20 @@ def _import_input(session: Session, storage: Storage, archive: CheckedZip, info:
         return None
     # Named from the validated hash only, never from a string in the zip.
     target = inside(storage.inputs_dir / info.sha256[:2] / f"{info.sha256}.png", storage.inputs_dir)
+    width, height = info.width, info.height
     if not target.exists():
-        _store_input(storage, archive, info, target)
+        width, height = _store_input(storage, archive, info, target)
         copied.append(target)
-    return repo.get_or_add_image(session, sha256=info.sha256, path=str(target), width=info.width,
-                                 height=info.height, size_bytes=target.stat().st_size,
+    return repo.get_or_add_image(session, sha256=info.sha256, path=str(target), width=width,
+                                 height=height, size_bytes=target.stat().st_size,
                                  original_name=info.original_name).id
 
 
-def _store_input(storage: Storage, archive: CheckedZip, info: InputRef, target: Path) -> None:
+def _store_input(storage: Storage, archive: CheckedZip, info: InputRef, target: Path) -> tuple[int, int]:
     """Decode the zip's picture as an upload is decoded (a bomb or a broken file is refused), store
     it the way this studio stores inputs, in a scratch folder inside inputs/, and move it into place
     only when the hash this studio computes is the one the row claims: a zip cannot put other
-    pixels under a known picture's name."""
+    pixels under a known picture's name. Returns the picture's size as decoded."""
     if archive.members[info.member].file_size > MAX_INPUT_BYTES:
         raise ArchiveError(f"Not a studio export: {archive.name} holds an input picture too large to be one ({info.member}).")
     try:
@@ -198,6 +199,7 @@ def _store_input(storage: Storage, archive: CheckedZip, info: InputRef, target: 
         os.replace(stored, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    return image.size
 
 
 def _extract(archive: CheckedZip, member: str, target: Path, copied: list[Path]) -> None:
