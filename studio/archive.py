@@ -32,6 +32,7 @@ from studio.media.images import ImageRejected, load_upload
 from studio.storage import Storage
 
 __all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name"]
+
 MEDIA_COLUMNS = {"video_path": "mp4", "poster_path": "poster.jpg", "thumb_path": "thumb.jpg"}
 # Rows carry history, not queue state or local bookkeeping: those make no sense in another studio.
 SKIPPED_COLUMNS = {"id", "input_image_id", "parent_id", "sweep_id", "log_path", "worker_id", "heartbeat_at",
