@@ -2,47 +2,51 @@
 their rows) and import such a zip into another studio's history.
 
 Inside the zip: runs.json, media/<run>-<kind>.<ext>, inputs/<sha256>.png. Columns are copied by
-name, so a zip from an older or newer studio imports whatever both know.
+name, so a zip from an older or newer studio imports whatever both know. A zip is untrusted input:
+studio.archive_reader checks its members and bounds every read, studio.archive_schema every row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from studio.archive_reader import MAX_INPUT_BYTES, MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside, upload_file_name
+from studio.archive_schema import FORMAT, VERSION, Envelope, ExportedRow, InputRef, RowFiles, describe
 from studio.db.engine import session_scope
 from studio.db.images import get_or_add_image
 from studio.db.models import Run, utcnow
 from studio.db.runs import get_runs, set_tags
 from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_path
+from studio.media.images import ImageRejected, load_upload
 from studio.storage import Storage
 
-FORMAT = "video-studio-export"
-VERSION = 1
+__all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name"]
+
 MEDIA_COLUMNS = {"video_path": "mp4", "poster_path": "poster.jpg", "thumb_path": "thumb.jpg"}
 # Rows carry history, not queue state or local bookkeeping: those make no sense in another studio.
 SKIPPED_COLUMNS = {"id", "input_image_id", "parent_id", "sweep_id", "log_path", "worker_id", "heartbeat_at",
-                   "cancel_requested", "deleted_at", *MEDIA_COLUMNS}
-MAX_MEMBER_BYTES = 4 * 1024**3  # refuse absurd members instead of filling the disk
-
-
-class ArchiveError(ValueError):
-    """The zip cannot be imported; the message says why. Nothing was changed."""
+                   "cancel_requested", "deleted_at", "request_version", "request_digest", *MEDIA_COLUMNS}
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destination: Path) -> Path:
-    """Write the runs (finished ones; queued and running are skipped) with their files to a zip."""
+    """Write the runs (finished ones; queued, running and interrupted are skipped: an import
+    accepts only finished runs, so that nothing imported is ever run) with their files to a zip."""
     with session_scope(sessions) as session:
-        runs = [r for r in get_runs(session, run_ids) if r.status not in RunStatus.ACTIVE]
+        runs = [r for r in get_runs(session, run_ids) if r.status in RunStatus.FINISHED]
     if not runs:
         raise ArchiveError("Nothing to export: choose finished runs.")
     rows = []
@@ -74,36 +78,33 @@ def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destina
 
 def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Path) -> list[int]:
     """Add the zip's runs to this history as new runs (new ids, files copied into this studio's
-    folders). Lineage inside the zip is kept; links to runs outside it are dropped."""
-    manifest, archive = _open(zip_path)
+    folders). Lineage inside the zip is kept; links to runs outside it are dropped. The zip is
+    checked whole before anything is written, and any failure leaves no row and no file behind."""
+    rows, archive = _open(zip_path)
     with archive:
-        rows = manifest["runs"]
-        known_columns = {c.name for c in Run.__table__.columns} - SKIPPED_COLUMNS
         # 1. Copy files first: if the disk fills up, no row points at a missing file.
-        storage.ensure_free_space(storage.outputs_dir, sum(i.file_size for i in archive.infolist()) + storage.min_free_bytes)
+        storage.ensure_free_space(storage.outputs_dir, archive.total_bytes + storage.min_free_bytes)
         copied: list[Path] = []
         try:
             with session_scope(sessions) as session:
                 new_ids: dict[int, int] = {}
                 for row in rows:
-                    image_id = _import_input(session, storage, archive, row.get("input"), copied)
-                    values = {k: _from_json(k, v) for k, v in row.items() if k in known_columns}
-                    run = Run(**values, input_image_id=image_id)
-                    run.manifest = {**(run.manifest or {}), "imported_from_run": row.get("export_id")}
+                    image_id = _import_input(session, storage, archive, row.input, copied)
+                    run = Run(**row.column_values(), input_image_id=image_id)
+                    run.manifest = {**(run.manifest or {}), "imported_from_run": row.export_id}
                     session.add(run)
                     session.flush()
-                    set_tags(session, run, row.get("tags", []))
-                    new_ids[row["export_id"]] = run.id
+                    set_tags(session, run, row.tags)
+                    new_ids[row.export_id] = run.id
                     files = storage.run_files(run.id, run.started_at or run.queued_at or datetime.now())
                     targets = {"video_path": files.video, "poster_path": files.poster, "thumb_path": files.thumb, "gif": files.gif}
-                    for column, member in row.get("media", {}).items():
-                        if column in targets:
-                            _extract(archive, member, targets[column], copied)
-                            if column != "gif":
-                                setattr(run, column, str(targets[column]))
+                    for column, member in row.media.model_dump(exclude_none=True).items():
+                        _extract(archive, member, inside(targets[column], storage.outputs_dir), copied)
+                        if column != "gif":
+                            setattr(run, column, str(targets[column]))
                 for row in rows:
-                    if row.get("parent_export_id") in new_ids:
-                        session.get(Run, new_ids[row["export_id"]]).parent_id = new_ids[row["parent_export_id"]]
+                    if row.parent_export_id in new_ids:
+                        session.get(Run, new_ids[row.export_id]).parent_id = new_ids[row.parent_export_id]
         except BaseException:
             for path in copied:  # all or nothing: a failed import leaves no stray files
                 path.unlink(missing_ok=True)
@@ -111,56 +112,105 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
     return list(new_ids.values())
 
 
-def _open(zip_path: Path) -> tuple[dict[str, Any], zipfile.ZipFile]:
+def _open(zip_path: Path) -> tuple[list[ExportedRow], CheckedZip]:
+    """The zip's validated rows and the open, checked zip, or ArchiveError saying what is wrong."""
+    archive = CheckedZip.open(zip_path)
+    name, infos = archive.name, archive.members
     try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError):
-        raise ArchiveError(f"{zip_path.name} is not a zip file.") from None
-    try:
-        for info in archive.infolist():
-            member = PurePosixPath(info.filename)
-            if member.is_absolute() or ".." in member.parts:
-                raise ArchiveError(f"{zip_path.name} contains an unsafe path ({info.filename}); refusing it.")
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise ArchiveError(f"{zip_path.name} contains a file too large to be a studio video ({info.filename}).")
-        try:
-            manifest = json.loads(archive.read("runs.json"))
-        except KeyError:
-            raise ArchiveError(f"{zip_path.name} is not a studio export (no runs.json inside).") from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ArchiveError(f"{zip_path.name} has a damaged runs.json.") from None
-        if manifest.get("format") != FORMAT or not isinstance(manifest.get("runs"), list):
-            raise ArchiveError(f"{zip_path.name} is not a studio export.")
-        if manifest.get("version", 0) > VERSION:
-            raise ArchiveError(f"{zip_path.name} was written by a newer studio; update this one to import it.")
-        names = set(archive.namelist())
-        for row in manifest["runs"]:
-            members = list(row.get("media", {}).values()) + ([row["input"]["member"]] if row.get("input") else [])
-            missing = [m for m in members if m not in names]
+        manifest = infos.get("runs.json")
+        if manifest is None:
+            raise ArchiveError(f"Not a studio export: {name} has no runs.json inside.")
+        if manifest.file_size > MAX_MANIFEST_BYTES:
+            raise ArchiveError(f"Not a studio export: the runs.json in {name} is larger than "
+                               f"{MAX_MANIFEST_BYTES // 1024**2} MB.")
+        rows = _parse_manifest(archive.read("runs.json"), name)
+        for index, raw in enumerate(rows, start=1):
+            missing = [m for m in _validated(RowFiles, raw, index, name).members() if m not in infos]
             if missing:
-                raise ArchiveError(f"{zip_path.name} is incomplete: {missing[0]} is missing.")
+                raise ArchiveError(f"Not a studio export: {name} is incomplete: {missing[0]} is missing.")
+        validated = [_validated(ExportedRow, raw, index, name) for index, raw in enumerate(rows, start=1)]
+        seen: set[int] = set()
+        for index, row in enumerate(validated, start=1):
+            if row.export_id in seen:
+                raise ArchiveError(f"Not a studio export: {name}, run {index}: export_id {row.export_id} appears twice.")
+            seen.add(row.export_id)
     except BaseException:
         archive.close()
         raise
-    return manifest, archive
+    return validated, archive
 
 
-def _import_input(session: Session, storage: Storage, archive: zipfile.ZipFile, info: dict[str, Any] | None,
+def _parse_manifest(data: bytes, name: str) -> list[Any]:
+    try:
+        manifest = json.loads(data)
+    except RecursionError:
+        raise ArchiveError(f"Not a studio export: the runs.json in {name} is nested too deeply.") from None
+    except ValueError:  # not JSON, not UTF-8, or a number too long to convert
+        raise ArchiveError(f"Not a studio export: {name} has a damaged runs.json (not JSON).") from None
+    if not isinstance(manifest, dict):
+        raise ArchiveError(f"Not a studio export: the runs.json in {name} is not a JSON object.")
+    if isinstance(manifest.get("version"), int) and manifest["version"] > VERSION and manifest.get("format") == FORMAT:
+        raise ArchiveError(f"Not a studio export this studio can read: {name} was written by a newer studio; "
+                           "update this one to import it.")
+    return _validated(Envelope, manifest, None, name).runs
+
+
+def _validated(model: type[Model], raw: Any, index: int | None, name: str) -> Model:
+    where = f"{name}, run {index}" if index is not None else name
+    if index is not None and not isinstance(raw, dict):
+        raise ArchiveError(f"Not a studio export: {where} is not a JSON object.")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ArchiveError(f"Not a studio export: {describe(error, where)}.") from None
+
+
+def _import_input(session: Session, storage: Storage, archive: CheckedZip, info: InputRef | None,
                   copied: list[Path]) -> int | None:
-    if not info:
+    if info is None:
         return None
-    target = storage.inputs_dir / info["sha256"][:2] / f"{info['sha256']}.png"
+    # Named from the validated hash only, never from a string in the zip.
+    target = inside(storage.inputs_dir / info.sha256[:2] / f"{info.sha256}.png", storage.inputs_dir)
+    width, height = info.width, info.height
     if not target.exists():
-        _extract(archive, info["member"], target, copied)
-    return get_or_add_image(session, sha256=info["sha256"], path=str(target), width=info["width"],
-                            height=info["height"], size_bytes=target.stat().st_size,
-                            original_name=info.get("original_name", "")).id
+        width, height = _store_input(storage, archive, info, target)
+        copied.append(target)
+    return get_or_add_image(session, sha256=info.sha256, path=str(target), width=width,
+                            height=height, size_bytes=target.stat().st_size,
+                            original_name=info.original_name).id
 
 
-def _extract(archive: zipfile.ZipFile, member: str, target: Path, copied: list[Path]) -> None:
+def _store_input(storage: Storage, archive: CheckedZip, info: InputRef, target: Path) -> tuple[int, int]:
+    """Decode the zip's picture as an upload is decoded (a bomb or a broken file is refused), store
+    it the way this studio stores inputs, in a scratch folder inside inputs/, and move it into place
+    only when the hash this studio computes is the one the row claims: a zip cannot put other
+    pixels under a known picture's name. Returns the picture's size as decoded."""
+    if archive.members[info.member].file_size > MAX_INPUT_BYTES:
+        raise ArchiveError(f"Not a studio export: {archive.name} holds an input picture too large to be one ({info.member}).")
+    try:
+        image = load_upload(archive.read(info.member), info.member)
+    except ImageRejected as rejected:
+        raise ArchiveError(f"Not a studio export: {archive.name}: {rejected.message}") from None
+    storage.inputs_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".import-", dir=storage.inputs_dir))
+    try:
+        sha, stored = dataclasses.replace(storage, inputs_dir=scratch).save_input(image)
+        if sha != info.sha256:
+            raise ArchiveError(f"Not a studio export: {archive.name}: {info.member} does not hold the picture its "
+                               "name says (the zip was altered).")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stored, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return image.size
+
+
+def _extract(archive: CheckedZip, member: str, target: Path, copied: list[Path]) -> None:
+    if target.exists():  # never replace a file this import did not write: a failure would delete it
+        raise ArchiveError(f"Cannot import {member}: {target} already exists. Nothing was imported.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(member) as source, atomic_path(target) as tmp, open(tmp, "wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        archive.copy(member, out)
     copied.append(target)
 
 
@@ -168,7 +218,3 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _from_json(column: str, value: Any) -> Any:
-    if value is not None and isinstance(Run.__table__.columns[column].type, DateTime):
-        return datetime.fromisoformat(value)
-    return value

@@ -66,10 +66,10 @@ class Services:
 
     def import_upload(self, data: bytes, name: str) -> list[int]:
         """Import an uploaded studio export; raises ArchiveError (a ValueError) with the reason."""
-        from studio.archive import import_runs
+        from studio.archive import import_runs, upload_file_name
 
         with tempfile.TemporaryDirectory(dir=self.paths.data_dir) as folder:
-            path = Path(folder) / Path(name).name
+            path = Path(folder) / upload_file_name(name)
             path.write_bytes(data)
             return import_runs(self.sessions, self.storage, path)
 

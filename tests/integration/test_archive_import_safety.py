@@ -1,0 +1,466 @@
+"""An export zip is untrusted input: a crafted one must not write or delete files outside the
+studio, put rows in the history that break the gallery or get run, or exhaust disk and memory.
+Each refusal leaves the database and every folder as they were."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image as PILImage
+from sqlalchemy import func, select
+
+from studio.archive import SKIPPED_COLUMNS, ArchiveError, export_runs, import_runs
+from studio.archive_schema import field_names
+from studio.db.engine import session_scope
+from studio.db.models import Image, Run
+from studio.jobs.queue import SubmitRequest
+from tests.integration.conftest import SMALL, make_services, picture
+
+
+# ----- a real export, and ways to tamper with it ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """A zip exported by a real studio: two finished runs, parent and child, with media and input."""
+    root = tmp_path_factory.mktemp("source")
+    source = make_services(root / "studio")
+    try:
+        parent = source.queue.submit(SubmitRequest(engine="motion", params={**SMALL, "prompt": "dunes"},
+                                                   image=picture(), image_name="in.png"))
+        source.worker.run_until_idle()
+        child = source.queue.rerun(parent, new_seed=True)
+        source.worker.run_until_idle()
+        source.history.set_tags(child, ["keeper"])
+        return export_runs(source.sessions, [parent, child], root / "export.zip")
+    finally:
+        source.close()
+
+
+@pytest.fixture()
+def target(tmp_path):
+    """The studio importing, plus a sibling folder that must never change."""
+    services = make_services(tmp_path / "studio")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.png").write_bytes(b"\x89PNG not yours")
+    (outside / "notes.txt").write_text("keep me")
+    yield services, outside
+    services.close()
+
+
+def manifest_of(bundle: Path) -> dict:
+    with zipfile.ZipFile(bundle) as archive:
+        return json.loads(archive.read("runs.json"))
+
+
+def tampered(bundle: Path, out: Path, manifest: dict | bytes | str | None = None, *,
+             replace: dict[str, zipfile.ZipInfo | bytes] | None = None, extra: list[tuple[zipfile.ZipInfo, bytes]] = ()) -> Path:
+    """A copy of the bundle with another runs.json and/or members replaced or added."""
+    replace = replace or {}
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as archive:
+        for info in source.infolist():
+            if info.filename == "runs.json" and manifest is not None:
+                data = manifest if isinstance(manifest, (bytes, str)) else json.dumps(manifest)
+                archive.writestr("runs.json", data)
+            elif info.filename in replace:
+                archive.writestr(info.filename, replace[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                archive.writestr(info, source.read(info))
+        for info, data in extra:
+            archive.writestr(info, data)
+    return out
+
+
+def patch_headers(path: Path, member: str, *, local_at: int, central_at: int, value: bytes) -> None:
+    """Overwrite a field of a member's local header and central directory entry (offsets from
+    each header's signature), as a crafted zip would; zipfile itself writes only honest headers."""
+    data = bytearray(path.read_bytes())
+    name = member.encode()
+    start = 0
+    while (at := data.find(name, start)) >= 0:
+        if data[at - 30:at - 26] == b"PK\x03\x04":
+            data[at - 30 + local_at:at - 30 + local_at + len(value)] = value
+        elif data[at - 46:at - 42] == b"PK\x01\x02":
+            data[at - 46 + central_at:at - 46 + central_at + len(value)] = value
+        start = at + 1
+    path.write_bytes(bytes(data))
+
+
+def lie_about_size(path: Path, member: str, declared: int) -> None:
+    patch_headers(path, member, local_at=22, central_at=24, value=declared.to_bytes(4, "little"))
+
+
+def snapshot(*folders: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in folders if folder.exists() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def counts(services) -> tuple[int, int]:
+    with session_scope(services.sessions) as session:
+        return session.scalar(select(func.count(Run.id))), session.scalar(select(func.count(Image.id)))
+
+
+def refused(services, outside: Path, zip_path: Path, match: str = "") -> str:
+    """Import the zip; assert it is refused with the studio's message and that nothing changed."""
+    folders = (outside, services.storage.inputs_dir, services.storage.outputs_dir)
+    before, rows = snapshot(*folders), counts(services)
+    with pytest.raises(ArchiveError) as caught:
+        import_runs(services.sessions, services.storage, zip_path)
+    message = str(caught.value)
+    assert message.startswith("Not a studio export"), message
+    assert match in message, message
+    assert "Traceback" not in message and "validation error" not in message and "\n" not in message
+    assert counts(services) == rows
+    assert snapshot(*folders) == before
+    return message
+
+
+def with_row(bundle: Path, index: int = 0, **changes) -> dict:
+    manifest = copy.deepcopy(manifest_of(bundle))
+    manifest["runs"][index].update(changes)
+    return manifest
+
+
+# ----- paths from rows ------------------------------------------------------------------------------
+
+def test_an_input_hash_that_climbs_out_of_the_studio_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    row = manifest_of(bundle)["runs"][0]
+    climbing = {**row["input"], "sha256": "../../outside/evil"}  # inputs/../../../outside/evil.png
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, input=climbing)), "run 1: input.sha256")
+    assert not (outside / "evil.png").exists()
+
+
+def test_an_absolute_input_hash_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    row = manifest_of(bundle)["runs"][0]
+    absolute = {**row["input"], "sha256": str(outside / "evil")}
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, input=absolute)), "input.sha256")
+    assert not (outside / "evil.png").exists()
+
+
+def test_an_input_hash_naming_a_file_elsewhere_cannot_get_it_deleted_through_the_trash(bundle, target, tmp_path):
+    services, outside = target
+    row = manifest_of(bundle)["runs"][0]
+    victim = {**row["input"], "sha256": "../../outside/victim"}
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, input=victim)), "input.sha256")
+    with session_scope(services.sessions) as session:
+        ids = list(session.scalars(select(Run.id)))
+    services.history.trash(ids)
+    services.history.empty_trash()
+    assert (outside / "victim.png").read_bytes() == b"\x89PNG not yours"
+
+
+@pytest.mark.parametrize("sha", ["A" * 64, "a" * 63, "a" * 65, "g" * 64, "a" * 62 + "\x00a", "", 42])
+def test_an_input_hash_must_be_64_lowercase_hex(bundle, target, tmp_path, sha):
+    services, outside = target
+    row = manifest_of(bundle)["runs"][0]
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, input={**row["input"], "sha256": sha})),
+            "input.sha256")
+
+
+@pytest.mark.parametrize("member", ["../../x.mp4", "/etc/passwd", "runs.json", "inputs/x.png"])
+def test_a_media_entry_may_only_name_a_media_member(bundle, target, tmp_path, member):
+    services, outside = target
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, media={"video_path": member})),
+            "media.video_path")
+
+
+@pytest.mark.parametrize("name", ["/abs.txt", "../up.txt", "media/../../up.txt", "C:/windows.txt", "media\\back.txt",
+                                  "media//double.txt", "./here.txt", "a" * 300])
+def test_unsafe_member_names_are_refused_before_anything_is_read(bundle, target, tmp_path, name):
+    services, outside = target
+    info = zipfile.ZipInfo("placeholder")
+    info.filename = name  # set after construction: ZipInfo would normalise some of these
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", extra=[(info, b"x")]), "unsafe path")
+
+
+def test_a_symlink_member_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    link = zipfile.ZipInfo("media/link.mp4")
+    link.external_attr = (0o120777 << 16)
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", extra=[(link, str(outside / "victim.png").encode())]),
+            "link")
+
+
+def test_an_encrypted_or_duplicated_member_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    secret = tampered(bundle, tmp_path / "a.zip", extra=[(zipfile.ZipInfo("media/secret.mp4"), b"x")])
+    patch_headers(secret, "media/secret.mp4", local_at=6, central_at=8, value=(1).to_bytes(2, "little"))
+    refused(services, outside, secret, "encrypted")
+    twice = zipfile.ZipInfo("media/run-000001.mp4")
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        zip_path = tampered(bundle, tmp_path / "b.zip", extra=[(twice, b"other")])
+    refused(services, outside, zip_path, "twice")
+
+
+def png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (lambda: png(picture((10, 200, 30))), "does not hold the picture"),  # other pixels under a known name
+    (lambda: b"junk", "not an image"),
+    (lambda: png(PILImage.new("1", (7_100, 7_100))), "megapixels"),  # 50 MP: refused from its header
+], ids=["other-pixels", "not-an-image", "too-many-pixels"])
+def test_an_input_picture_must_be_the_picture_its_hash_names(bundle, target, tmp_path, content, match):
+    services, outside = target
+    member = manifest_of(bundle)["runs"][0]["input"]["member"]
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", replace={member: content()}), match)
+
+
+# ----- poisoned rows ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"status": "pwned"}, "status"),
+    ({"status": "queued"}, "status"),
+    ({"status": "running"}, "status"),
+    ({"status": "interrupted"}, "status"),
+    ({"status": None}, "status"),
+    ({"frames": "abc"}, "frames"),
+    ({"frames": "6"}, "frames"),
+    ({"frames": 6.5}, "frames"),
+    ({"frames": -1}, "frames"),
+    ({"fps": True}, "fps"),
+    ({"width": 10**30}, "width"),
+    ({"guidance": float("nan")}, "guidance"),
+    ({"seed": -5}, "seed"),
+    ({"engine": 7}, "engine"),
+    ({"engine": "x" * 65}, "engine"),
+    ({"prompt": "p" * 2001}, "prompt"),
+    ({"notes": None}, "notes"),
+    ({"favorite": "yes"}, "favorite"),
+    ({"queued_at": "yesterday"}, "queued_at"),
+    ({"queued_at": 1700000000}, "queued_at"),
+    ({"params": {"nested": {"a": 1}}}, "params.nested"),
+    ({"params": ["a"]}, "params"),
+    ({"params": {f"k{i}": i for i in range(101)}}, "params"),
+    ({"manifest": "text"}, "manifest"),
+    ({"tags": "keeper"}, "tags"),
+    ({"tags": ["t" * 65]}, "tags.0"),
+    ({"export_id": "1"}, "export_id"),
+    ({"export_id": 0}, "export_id"),
+    ({"parent_export_id": "x"}, "parent_export_id"),
+])
+def test_a_row_with_a_bad_value_is_refused_naming_run_and_field(bundle, target, tmp_path, changes, field):
+    services, outside = target
+    message = refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, **changes)))
+    assert f"run 2: {field}" in message, message
+
+
+@pytest.mark.parametrize("key", ["status", "engine", "export_id"])
+def test_a_row_missing_a_required_key_is_refused(bundle, target, tmp_path, key):
+    services, outside = target
+    manifest = manifest_of(bundle)
+    del manifest["runs"][0][key]
+    assert f"run 1: {key} is missing" in refused(services, outside, tampered(bundle, tmp_path / "z.zip", manifest))
+
+
+def test_one_bad_row_imports_nothing_not_even_the_good_rows(bundle, target, tmp_path):
+    services, outside = target
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, status="queued")), "run 2: status")
+    services.worker.run_until_idle()  # nothing was queued, so nothing runs
+    assert counts(services) == (0, 0)
+
+
+def test_duplicate_export_ids_are_refused(bundle, target, tmp_path):
+    services, outside = target
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, export_id=manifest_of(bundle)["runs"][0]["export_id"])),
+            "appears twice")
+
+
+# ----- malformed manifests ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("manifest", "match"), [
+    ("{nope", "not JSON"),
+    (b"\xff\xfe\x00", "not JSON"),
+    ("[]", "not a JSON object"),
+    ('"export"', "not a JSON object"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"format": "video-studio-export", "version": 1, "runs": [' + "1" * 5000 + "]}", "not JSON"),
+    ({"format": "video-studio-export", "version": 1, "runs": [1]}, "run 1 is not a JSON object"),
+    ({"format": "video-studio-export", "version": 1, "runs": ["row"]}, "run 1 is not a JSON object"),
+    ({"format": "video-studio-export", "version": "1", "runs": []}, "version"),
+    ({"format": "video-studio-export", "version": 1.0, "runs": []}, "version"),
+    ({"format": "video-studio-export", "version": True, "runs": []}, "version"),
+    ({"format": "video-studio-export", "version": 0, "runs": []}, "version"),
+    ({"format": "video-studio-export", "version": 2, "runs": []}, "newer studio"),
+    ({"format": "video-studio-export", "runs": []}, "version is missing"),
+    ({"format": "other", "version": 1, "runs": []}, "format"),
+    ({"version": 1, "runs": []}, "format is missing"),
+    ({"format": "video-studio-export", "version": 1}, "runs is missing"),
+    ({"format": "video-studio-export", "version": 1, "runs": {"a": 1}}, "runs"),
+])
+def test_a_malformed_manifest_is_refused_with_a_plain_message(bundle, target, tmp_path, manifest, match):
+    services, outside = target
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", manifest), match)
+
+
+def test_deep_nesting_inside_a_row_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    deep: dict = {}
+    for _ in range(200):
+        deep = {"a": deep}
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, manifest=deep)), "run 1: manifest")
+
+
+# ----- sizes --------------------------------------------------------------------------------------------
+
+def test_a_highly_compressible_member_is_refused_before_it_is_expanded(bundle, target, tmp_path):
+    services, outside = target
+    bomb = tampered(bundle, tmp_path / "z.zip", replace={"media/run-000001.mp4": bytes(64 * 1024**2)})
+    assert bomb.stat().st_size < 2 * 1024**2  # 64 MB of zeros in well under 2 MB
+    refused(services, outside, bomb, "zip bomb")
+
+
+def test_a_member_whose_header_understates_its_size_gets_no_further_than_declared(bundle, target, tmp_path):
+    services, outside = target
+    liar = tampered(bundle, tmp_path / "z.zip", replace={"media/run-000001.mp4": bytes(16 * 1024**2)})
+    lie_about_size(liar, "media/run-000001.mp4", 1000)  # small enough to pass the ratio check
+    with zipfile.ZipFile(liar) as archive:
+        assert archive.getinfo("media/run-000001.mp4").file_size == 1000
+    refused(services, outside, liar, "damaged")
+
+
+def test_a_manifest_whose_header_understates_its_size_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    padded = json.dumps(manifest_of(bundle)) + " " * (8 * 1024**2)
+    liar = tampered(bundle, tmp_path / "z.zip", replace={"runs.json": padded.encode()})
+    lie_about_size(liar, "runs.json", 100)
+    refused(services, outside, liar, "damaged")
+
+
+def test_a_huge_manifest_is_refused_unread(bundle, target, tmp_path):
+    services, outside = target
+    huge = json.dumps(manifest_of(bundle)).encode() + b" " * (33 * 1024**2)  # valid JSON, over the cap
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tmp_path / "z.zip", "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, huge if info.filename == "runs.json" else source.read(info))
+    refused(services, outside, tmp_path / "z.zip", "runs.json")
+
+
+@pytest.mark.parametrize("name", ["..", "", ".", "a/..", "x\x00.zip", "n" * 300 + ".zip"])
+def test_an_upload_with_an_odd_file_name_gets_the_studios_refusal(target, name):
+    """The Settings page passes the browser's file name on; it must not become a path here."""
+    services, outside = target
+    before = snapshot(outside, services.paths.data_dir / "exports")
+    with pytest.raises(ArchiveError, match="^Not a studio export: upload.zip is not a zip file"):
+        services.import_upload(b"junk", name)
+    assert snapshot(outside, services.paths.data_dir / "exports") == before and counts(services) == (0, 0)
+
+
+def test_an_upload_keeps_its_plain_name_and_imports(bundle, target):
+    services, _ = target
+    assert len(services.import_upload(bundle.read_bytes(), "../holiday.zip")) == 2
+    with pytest.raises(ArchiveError, match="^Not a studio export: holiday.zip is not a zip file"):
+        services.import_upload(b"junk", "holiday.zip")
+
+
+def test_too_many_members_are_refused_from_the_directory(bundle, target, tmp_path):
+    services, outside = target
+    many = [(zipfile.ZipInfo(f"media/extra-{i}.txt"), b"") for i in range(61_000)]
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", extra=many), "files (at most")
+
+
+def test_a_central_directory_too_large_to_parse_is_refused_before_zipfile_reads_it(bundle, target, tmp_path):
+    services, outside = target
+    path = tampered(bundle, tmp_path / "z.zip")
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 12:end + 16] = (2**32 - 2).to_bytes(4, "little")  # declared directory size: 4 GB
+    path.write_bytes(bytes(data))
+    refused(services, outside, path, "lists more files")
+
+
+# ----- what still works ---------------------------------------------------------------------------------
+
+def test_a_real_export_round_trips_and_can_be_imported_twice(bundle, target):
+    services, outside = target
+    first = import_runs(services.sessions, services.storage, bundle)
+    second = import_runs(services.sessions, services.storage, bundle)  # same input picture: shared
+    assert len(first) == len(second) == 2
+    assert counts(services) == (4, 1)
+    for run in services.history.get_runs(first + second):
+        assert run.status == "succeeded" and Path(run.video_path).is_file()
+        assert Path(run.video_path).resolve().is_relative_to(services.storage.outputs_dir.resolve())
+        assert Path(run.input_image.path).resolve().is_relative_to(services.storage.inputs_dir.resolve())
+    parent, child = services.history.get_runs(second)
+    assert child.parent_id == parent.id and child.tag_names == ["keeper"] and parent.prompt == "dunes"
+    services.worker.run_until_idle()
+    assert all(r.status == "succeeded" for r in services.history.get_runs(first + second))
+    assert snapshot(outside) == {str(outside / "notes.txt"): hashlib.sha256(b"keep me").hexdigest(),
+                                 str(outside / "victim.png"): hashlib.sha256(b"\x89PNG not yours").hexdigest()}
+
+
+def test_the_schema_covers_every_exported_column():
+    """A new Run column must get a checked field, or exports would silently drop it on import."""
+    assert field_names() == {c.name for c in Run.__table__.columns} - SKIPPED_COLUMNS
+
+
+# ----- any input at all -----------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+ROW_KEYS = ["status", "engine", "export_id", "parent_export_id", "frames", "fps", "width", "params", "manifest",
+            "tags", "media", "input", "queued_at", "notes", "seed", "unknown_column"]
+
+
+def _manifests(real: dict):
+    mutated_row = st.tuples(st.integers(0, 1), st.sampled_from(ROW_KEYS), JSON_VALUES)
+    mutated = st.lists(mutated_row, min_size=1, max_size=3).map(lambda edits: _apply(real, edits))
+    envelope = st.fixed_dictionaries({"format": st.sampled_from(["video-studio-export", "other"]),
+                                      "version": st.one_of(st.just(1), JSON_VALUES), "runs": JSON_VALUES})
+    return st.one_of(mutated, envelope, JSON_VALUES)
+
+
+def _apply(real: dict, edits) -> dict:
+    manifest = copy.deepcopy(real)
+    for index, key, value in edits:
+        manifest["runs"][index][key] = value
+    return manifest
+
+
+def _import_or_refuse(services, zip_path: Path) -> None:
+    rows = counts(services)
+    try:
+        import_runs(services.sessions, services.storage, zip_path)
+    except ArchiveError as error:
+        assert str(error).startswith("Not a studio export"), error
+        assert counts(services) == rows
+
+
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@PROPERTY
+@given(data=st.data())
+def test_any_manifest_is_imported_or_refused_with_the_studios_error(bundle, target, tmp_path, data):
+    services, _ = target
+    manifest = data.draw(_manifests(manifest_of(bundle)))
+    _import_or_refuse(services, tampered(bundle, tmp_path / "z.zip", json.dumps(manifest)))
+
+
+@PROPERTY
+@given(raw=st.binary(max_size=4096), flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8))
+def test_any_zip_bytes_are_imported_or_refused_with_the_studios_error(bundle, target, tmp_path, raw, flips):
+    services, _ = target
+    damaged = bytearray(bundle.read_bytes())
+    for at, value in flips:
+        damaged[at % len(damaged)] = value
+    for index, content in enumerate((raw, bytes(damaged), b"PK\x03\x04" + raw, raw + bytes(damaged[-200:]))):
+        path = tmp_path / f"any-{index}.zip"
+        path.write_bytes(content)
+        _import_or_refuse(services, path)
