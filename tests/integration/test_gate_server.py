@@ -136,3 +136,26 @@ def test_a_short_studio_password_is_refused_with_a_message(studio_env, free_port
     assert result.returncode == 2
     assert "STUDIO_PASSWORD" in result.stderr and "at least 8" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr and "Studio ready" not in result.stdout
+
+
+def test_beyond_loopback_the_launcher_hands_over_the_names_to_serve(studio_env, free_port):
+    """launch.py --host 0.0.0.0: its readiness probe (on loopback) passes the Host check, the
+    configured name and addresses are served, other names are not."""
+    env = {**studio_env, auth.PASSWORD_ENV: PASSWORD, "STUDIO_ALLOWED_HOSTS": "studio.lan"}
+    launcher = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "launch.py"), "--no-browser", "--host", "0.0.0.0",
+                                 "--port", str(free_port)], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while not any("Studio ready" in line for line in seen):
+            line = launcher.stdout.readline()
+            assert line and time.monotonic() < deadline, "\n".join(seen)
+            seen.append(line.rstrip())
+        assert any("studio.lan" in line and "STUDIO_ALLOWED_HOSTS" in line for line in seen), seen
+        assert get(free_port, auth.LOGIN_PATH, f"studio.lan:{free_port}") == 200
+        assert get(free_port, auth.LOGIN_PATH, f"10.20.30.40:{free_port}") == 200  # an address, not a name
+        assert get(free_port, auth.LOGIN_PATH, f"rebound.example:{free_port}") == 400
+    finally:
+        launcher.terminate()
+        launcher.wait(60)
