@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -133,15 +134,13 @@ class PasswordGate:
             return await asyncio.to_thread(verify_password, password, self.password_hash)
 
 
-def password_middleware(environ: dict[str, str] | None = None) -> list:
+def password_middleware(environ: dict[str, str] | None = None) -> list[Middleware]:
     """Starlette middleware list for st.App: the gate when launch.py configured a password hash
     for this server, else nothing."""
     env = os.environ if environ is None else environ
     password_hash = env.get(PASSWORD_HASH_ENV, "").strip()
     if not password_hash:
         return []
-    from starlette.middleware import Middleware
-
     return [Middleware(PasswordGate, password_hash=password_hash)]
 
 

@@ -169,6 +169,14 @@ def test_login_never_redirects_off_site(client):
     assert kept.headers["location"] == "/gallery?run=3"
 
 
+def test_an_oversized_or_odd_login_body_is_refused_plainly(client):
+    assert client.post(auth.LOGIN_PATH, content=b"password=" + b"x" * (auth.MAX_FORM_BYTES + 1),
+                       headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 400
+    multipart = client.post(auth.LOGIN_PATH, files={"password": ("p.txt", b"correct horse battery")})
+    assert multipart.status_code == 400
+    assert client.post(auth.LOGIN_PATH, content=b"\xff\xfe", headers={"content-type": "text/plain"}).status_code == 401
+
+
 def test_logout_revokes_the_session_for_good(client):
     login = client.post("/_studio/login", data={"password": PASSWORD, "next": "/"})
     token = login.cookies[auth.COOKIE_NAME]
