@@ -49,20 +49,23 @@ class HostNames:
 
 
 def _normal(name: str) -> str:
-    """Lower case, no trailing dot, IPv6 addresses in brackets (as a Host header spells them)."""
-    name = name.strip().lower().rstrip(".")
-    if ":" in name and not name.startswith("["):
-        name = f"[{name}]"
-    return name
+    """A configured name as a Host header spells it, without its port: lower case, no trailing
+    dot, an IPv6 address in brackets; "" for a malformed one."""
+    name = name.strip()
+    if name.count(":") > 1 and not name.startswith("["):
+        name = f"[{name}]"  # a bare IPv6 address, as --host takes it
+    return _host_of(name)
 
 
 def _host_of(header: str) -> str:
     """The name in a Host header without its port; "" for a malformed one."""
     header = header.strip().lower()
     if header.startswith("["):
-        name, bracket, port = header.partition("]")
+        name, bracket, rest = header.partition("]")
         name += bracket
-        port = port[1:] if port.startswith(":") else port
+        if rest and not rest.startswith(":"):
+            return ""
+        port = rest[1:]
     else:
         name, _, port = header.partition(":")
     if not _well_formed(name) or (port and not port.isdigit()):
@@ -72,7 +75,7 @@ def _host_of(header: str) -> str:
 
 def _well_formed(name: str) -> bool:
     if name.startswith("["):
-        return name.endswith("]")
+        return name.endswith("]") and _address(name) is not None
     return bool(name) and ":" not in name and "]" not in name
 
 

@@ -21,7 +21,7 @@ def test_loopback_names_are_always_served(header):
 
 
 @pytest.mark.parametrize("header", ["evil.example", "evil.example:8501", "localhost.evil.example", "192.168.1.20:8501",
-                                    "0.0.0.0:8501", "", None, "::1", "[::1", "localhost:80:80", "localhost:x",
+                                    "0.0.0.0:8501", "", None, "::1", "[::1", "[::1]8501", "[evil]:8501", "localhost:80:80", "localhost:x",
                                     "127.0.0.1.nip.io:8501"])
 def test_other_names_are_refused_on_loopback(header):
     assert not LOOPBACK_ONLY.allows(header)
@@ -37,6 +37,7 @@ def test_beyond_loopback_the_bound_address_and_configured_names_are_served():
     wildcard = HostNames(split_names(launcher_allowed_hosts("0.0.0.0", "")))
     assert wildcard.allows("10.1.2.3:8501") and wildcard.allows("[fe80::1]:8501") and not wildcard.allows("evil.example")
     assert launcher_allowed_hosts("::", "a.example,a.example") == "[::],a.example"
+    assert launcher_allowed_hosts("fe80::1", " Studio.LAN.:8501 ,, bad:name:x") == "[fe80::1],studio.lan"
 
 
 @pytest.fixture()
