@@ -50,8 +50,10 @@ def _navigation_only() -> None:
 
 def _middleware():
     from studio.web.auth import password_middleware
+    from studio.web.hosts import host_middleware
 
-    return password_middleware()
+    # The Host check first: a request for a foreign name is refused before even the login form.
+    return [*host_middleware(), *password_middleware()]
 
 
 def _routes():

@@ -18,18 +18,28 @@ from studio.cli.parser import DEFAULT_HOST
 from studio.cli.logfile import start_log
 from studio.cli.supervise import supervise
 from studio.config import Paths
-from studio.web import auth
+from studio.web import hostnames, passwords
 
 
 def serve(args: argparse.Namespace, console: Console) -> int:
-    if auth.is_loopback(args.host) and not args.check:
+    if passwords.is_loopback(args.host) and os.environ.get(hostnames.ALLOWED_HOSTS_ENV):
+        console.important(f"Note: {hostnames.ALLOWED_HOSTS_ENV} applies only with --host beyond this machine; "
+                          "on loopback the studio answers to localhost and loopback addresses only.")
+    if passwords.is_loopback(args.host) and not args.check:
         return _serve_on_loopback(args, console)
     paths = start_log(console, "check" if args.check else "serve")
     console.info(f"Log: {console.log_path}")
-    exposed = not auth.is_loopback(args.host)
+    exposed = not passwords.is_loopback(args.host)
+    short = _short_password_message()
+    if exposed and short:
+        console.error(f"[FAIL] password: {short}")
+        return 2
     if exposed:
         console.important(f"WARNING: listening on {args.host} makes the studio reachable from other machines "
                           f"on port {args.port}. Everyone who can reach it needs the password.")
+        names = hostnames.launcher_allowed_hosts(args.host, os.environ.get(hostnames.ALLOWED_HOSTS_ENV, ""))
+        console.info(f"Answering to localhost, loopback addresses and {names} "
+                     f"(list more names, comma-separated, in {hostnames.ALLOWED_HOSTS_ENV}).")
     passed = run_preflight(args, paths, console, port=args.port)
     password_hash = _password_hash(paths) if passed and exposed else None
     if passed and exposed and not password_hash:
@@ -43,7 +53,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
         console.error("Not starting: fix the FAIL lines above (each ends with what to do), then run the same command again.")
         return 1
     env = _server_environment(args)
-    env[auth.PASSWORD_HASH_ENV] = password_hash
+    env[passwords.PASSWORD_HASH_ENV] = password_hash
     return supervise(console, host=args.host, port=args.port, open_browser=not args.no_browser, env=env)
 
 
@@ -84,18 +94,31 @@ def _serve_on_loopback(args: argparse.Namespace, console: Console) -> int:
 
 def _server_environment(args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)  # STUDIO_DATA_DIR is in it when --data-dir was given
-    env.pop(auth.PASSWORD_HASH_ENV, None)  # only a password this launch checked may gate the server
-    env.pop(auth.PASSWORD_ENV, None)  # the server needs the hash, never the password
+    env.pop(passwords.PASSWORD_HASH_ENV, None)  # only a password this launch checked may gate the server
+    env.pop(passwords.PASSWORD_ENV, None)  # the server needs the hash, never the password
+    # Loopback serves loopback names only; beyond it, the bound address and the names configured.
+    configured = env.pop(hostnames.ALLOWED_HOSTS_ENV, "")
+    if not passwords.is_loopback(args.host):
+        env[hostnames.ALLOWED_HOSTS_ENV] = hostnames.launcher_allowed_hosts(args.host, configured)
     env["PYTHONUNBUFFERED"] = "1"
     if args.debug:
         env["STREAMLIT_LOGGER_LEVEL"] = "debug"
     return env
 
 
+def _short_password_message() -> str | None:
+    """Why STUDIO_PASSWORD cannot be used, if it is set and too short; said before any check runs."""
+    password = os.environ.get(passwords.PASSWORD_ENV)
+    if password and len(password) < passwords.MIN_PASSWORD_LENGTH:
+        return (f"STUDIO_PASSWORD has {len(password)} characters; it needs at least {passwords.MIN_PASSWORD_LENGTH} "
+                "→ set a longer one, or unset it and use `python launch.py set-password`")
+    return None
+
+
 def _password_hash(paths: Paths) -> str | None:
-    password = os.environ.get(auth.PASSWORD_ENV)
+    password = os.environ.get(passwords.PASSWORD_ENV)
     if password:
-        return auth.hash_password(password)
+        return passwords.hash_password(password)  # its length was checked before the checks ran
     # Imported here, not above: serving on loopback never needs it, and importing it takes a
     # second or two that would delay the server's start. The checks passed, so the database is
     # at the code's schema already.
@@ -103,6 +126,6 @@ def _password_hash(paths: Paths) -> str | None:
 
     core = build_core(paths, migrate_db=False)
     try:
-        return auth.stored_password_hash(core.sessions)
+        return passwords.stored_password_hash(core.sessions)
     finally:
         core.close()

@@ -4,123 +4,68 @@ Design: `python launch.py set-password` stores a salted scrypt hash in the setti
 STUDIO_PASSWORD environment variable holds the password). launch.py refuses a non-loopback host
 without one and hands the hash to the server process in STUDIO_PASSWORD_HASH. When that variable
 is set, every HTTP and websocket request needs a session cookie, which a small login form at
-LOGIN_PATH sets: HttpOnly, SameSite=Strict, signed with an HMAC key drawn at random when the server
-starts (so a restart logs everyone out, and nothing secret is ever written to disk). Loopback binds
-get no gate: launch.py does not set the variable for them.
-
-Only the standard library is used for the cryptography, so the gate has nothing to keep updated.
+LOGIN_PATH sets: HttpOnly, SameSite=Strict, naming a session kept on the server (sessions.py), so
+logging out ends it. Wrong passwords are throttled per client (throttle.py), and scrypt runs in a
+worker thread so that a burst of logins never holds up the pages. Loopback binds get no gate:
+launch.py does not set the variable for them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import html
 import os
-import secrets
-import time
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
-PASSWORD_HASH_ENV = "STUDIO_PASSWORD_HASH"
-PASSWORD_ENV = "STUDIO_PASSWORD"
-SETTING_KEY = "server_password_hash"
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from studio.web.login_page import login_page
+# The password names are the gate's too: its callers and the launcher's commands read them here.
+from studio.web.passwords import (  # noqa: F401
+    MIN_PASSWORD_LENGTH, PASSWORD_ENV, PASSWORD_HASH_ENV, SETTING_KEY, hash_password, is_loopback,
+    save_password_hash, stored_password_hash, verify_password,
+)
+from studio.web.sessions import SESSION_SECONDS, SessionStore  # noqa: F401 (SESSION_SECONDS: read here)
+from studio.web.throttle import LoginThrottle
+
 LOGIN_PATH = "/_studio/login"
 LOGOUT_PATH = "/_studio/logout"
 COOKIE_NAME = "studio_session"
-SESSION_SECONDS = 12 * 3600
 # Paths answered without a session: the login form itself and the launcher's readiness probe.
 OPEN_PATHS = frozenset({LOGIN_PATH, "/_stcore/health"})
-FAILED_LOGIN_DELAY_S = 1.0  # slows guessing; one wrong try costs a second
-
-# scrypt cost: 2**14 x 8 takes ~16 MB and tens of milliseconds: cheap to check, dear to brute-force.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
-_MIN_PASSWORD_LENGTH = 8
+FAILED_LOGIN_DELAY_S = 1.0  # on top of the throttle: even the free tries cost a second each
+MAX_FORM_BYTES = 16 * 1024  # a password and a path; anything bigger is not a login
+MAX_PARALLEL_HASHES = 2  # scrypt takes ~16 MB and a core; a login flood queues instead
 
 
-# ----- password hashes --------------------------------------------------------------------------
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """A self-describing hash: `scrypt$n$r$p$salt_hex$digest_hex`."""
-    if len(password) < _MIN_PASSWORD_LENGTH:
-        raise ValueError(f"The password must have at least {_MIN_PASSWORD_LENGTH} characters.")
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt_hex, digest_hex = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = bytes.fromhex(digest_hex)
-        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p),
-                                dklen=len(expected), maxmem=256 * 1024 * 1024)
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest, expected)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to `host` keeps the server on this machine."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def stored_password_hash(sessions) -> str | None:
-    """The hash saved by `launch.py set-password`, if any (sessions: a sessionmaker)."""
-    from studio.db import repo
-    from studio.db.engine import session_scope
-
-    with session_scope(sessions) as session:
-        value = repo.get_setting_value(session, SETTING_KEY)
-    return value or None
-
-
-def save_password_hash(sessions, password_hash: str) -> None:
-    from studio.db import repo
-    from studio.db.engine import session_scope
-
-    with session_scope(sessions) as session:
-        repo.set_setting_value(session, SETTING_KEY, password_hash)
-
-
-# ----- session cookies --------------------------------------------------------------------------
-
-def make_session_token(secret: bytes, *, now: float | None = None) -> str:
-    issued = str(int(time.time() if now is None else now))
-    return f"{issued}.{_sign(secret, issued)}"
-
-
-def session_token_valid(secret: bytes, token: str, *, now: float | None = None) -> bool:
-    issued, _, signature = token.partition(".")
-    if not issued.isdigit() or not hmac.compare_digest(signature, _sign(secret, issued)):
-        return False
-    age = (time.time() if now is None else now) - int(issued)
-    return 0 <= age <= SESSION_SECONDS
-
-
-def _sign(secret: bytes, value: str) -> str:
-    return hmac.new(secret, f"studio-session:{value}".encode(), hashlib.sha256).hexdigest()
+def safe_next(target: str) -> str:
+    """Only a path on this studio: a login link must not be able to send the user elsewhere.
+    Browsers read a backslash as a slash and drop tabs and newlines, so `/\\host` and `/\\t/host`
+    would leave the origin; anything but a plain absolute path becomes "/"."""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 # ----- the middleware ---------------------------------------------------------------------------
 
 class PasswordGate:
     """Pure ASGI middleware (HTTP and websocket alike; Starlette's BaseHTTPMiddleware sees no
-    websockets). Requests carrying a valid session cookie pass through untouched."""
+    websockets). Requests carrying a live session cookie pass through untouched."""
 
-    def __init__(self, app, *, password_hash: str, secret: bytes | None = None):
+    def __init__(self, app, *, password_hash: str, sessions: SessionStore | None = None,
+                 throttle: LoginThrottle | None = None):
         self.app = app
         self.password_hash = password_hash
-        self.secret = secret or secrets.token_bytes(32)
+        # `is None`, not `or`: both define __len__, so an empty one would read as missing.
+        self.sessions = SessionStore() if sessions is None else sessions
+        self.throttle = LoginThrottle() if throttle is None else throttle
+        self._hashing: asyncio.Semaphore | None = None  # made on first use, inside the server's loop
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -128,10 +73,14 @@ class PasswordGate:
             return
         path = scope.get("path", "")
         if scope["type"] == "http" and path == LOGIN_PATH:
-            await self._login(scope, receive, send)
+            response = await self._login(Request(scope, _limited(receive, MAX_FORM_BYTES)))
+            await response(scope, receive, send)
             return
         if scope["type"] == "http" and path == LOGOUT_PATH:
-            await _respond(send, 303, b"", [(b"location", LOGIN_PATH.encode()), _cookie_header("", max_age=0)])
+            self.sessions.revoke(HTTPConnection(scope).cookies.get(COOKIE_NAME))
+            response = RedirectResponse(LOGIN_PATH, status_code=303)
+            response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
+            await response(scope, receive, send)
             return
         if path in OPEN_PATHS or self._has_session(scope):
             await self.app(scope, receive, send)
@@ -140,130 +89,88 @@ class PasswordGate:
             # Closing before accepting makes the server answer the handshake with 403.
             await send({"type": "websocket.close", "code": 1008})
             return
-        if scope.get("method") == "GET" and _wants_html(scope):
-            target = _request_target(scope)
-            await _respond(send, 303, b"", [(b"location", f"{LOGIN_PATH}?next={quote(target, safe='')}".encode())])
+        request = Request(scope)
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            await RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)(scope, receive, send)
             return
-        await _respond(send, 401, b"Log in first: open the studio's address in a browser.",
-                       [(b"content-type", b"text/plain; charset=utf-8")])
+        await PlainTextResponse("Log in first: open the studio's address in a browser.", status_code=401)(
+            scope, receive, send)
 
     def _has_session(self, scope) -> bool:
-        token = _cookies(scope).get(COOKIE_NAME)
-        return bool(token) and session_token_valid(self.secret, token)
+        return self.sessions.valid(HTTPConnection(scope).cookies.get(COOKIE_NAME), self.password_hash)
 
-    async def _login(self, scope, receive, send) -> None:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        target = _safe_next((query.get("next") or ["/"])[0])
-        if scope.get("method") == "POST":
-            body = await _read_body(receive, limit=16 * 1024)
-            form = parse_qs(body.decode("utf-8", "replace"))
-            target = _safe_next((form.get("next") or [target])[0])
-            password = (form.get("password") or [""])[0]
-            if verify_password(password, self.password_hash):
-                token = make_session_token(self.secret)
-                await _respond(send, 303, b"", [(b"location", target.encode()),
-                                                _cookie_header(token, max_age=SESSION_SECONDS)])
-                return
-            await asyncio.sleep(FAILED_LOGIN_DELAY_S)
-            await _respond(send, 401, _login_page(target, "Wrong password."), _HTML_HEADERS)
-            return
-        await _respond(send, 200, _login_page(target, ""), _HTML_HEADERS)
+    async def _login(self, request: Request) -> Response:
+        target = safe_next(request.query_params.get("next", "/"))
+        if request.method != "POST":
+            return _page(target, "", 200)
+        client = request.client.host if request.client else ""
+        wait = self.throttle.begin_attempt(client)
+        if wait:
+            return _page(target, f"Too many wrong passwords. Try again in {wait} s.", 429,
+                         {"retry-after": str(wait)})
+        try:
+            form = await request.form(max_files=0, max_fields=8)
+        except (_FormTooLarge, MultiPartException, HTTPException):  # too big or malformed: not a login
+            self.throttle.failed(client)
+            return PlainTextResponse("Not a login form.", status_code=400)
+        target = safe_next(_text(form.get("next")) or target)
+        if await self._verify(_text(form.get("password"))):
+            self.throttle.succeeded(client)
+            response = RedirectResponse(target, status_code=303)
+            # SameSite=Strict: no other site can make the browser send the cookie along.
+            response.set_cookie(COOKIE_NAME, self.sessions.issue(self.password_hash),
+                                max_age=self.sessions.lifetime_s, path="/", httponly=True, samesite="Strict")
+            return response
+        self.throttle.failed(client)
+        await asyncio.sleep(FAILED_LOGIN_DELAY_S)
+        return _page(target, "Wrong password.", 401)
+
+    async def _verify(self, password: str) -> bool:
+        if self._hashing is None:
+            self._hashing = asyncio.Semaphore(MAX_PARALLEL_HASHES)
+        async with self._hashing:
+            # In a thread: scrypt takes tens of milliseconds, and on the loop every page would wait.
+            return await asyncio.to_thread(verify_password, password, self.password_hash)
 
 
-def password_middleware(environ: dict[str, str] | None = None) -> list:
+def password_middleware(environ: dict[str, str] | None = None) -> list[Middleware]:
     """Starlette middleware list for st.App: the gate when launch.py configured a password hash
     for this server, else nothing."""
     env = os.environ if environ is None else environ
     password_hash = env.get(PASSWORD_HASH_ENV, "").strip()
     if not password_hash:
         return []
-    from starlette.middleware import Middleware
-
     return [Middleware(PasswordGate, password_hash=password_hash)]
 
 
-# ----- ASGI plumbing ----------------------------------------------------------------------------
+# ----- plumbing ---------------------------------------------------------------------------------
 
-_HTML_HEADERS = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
-
-
-async def _respond(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+class _FormTooLarge(Exception):
+    pass
 
 
-async def _read_body(receive, *, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
+def _limited(receive, limit: int):
+    """`receive` that gives up once the body passes `limit` bytes, so a login body is never
+    buffered whole whatever its size."""
+    seen = 0
+
+    async def bounded():
+        nonlocal seen
         message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            break
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _FormTooLarge(f"login body over {limit} bytes")
+        return message
+
+    return bounded
 
 
-def _cookies(scope) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                key, sep, val = part.strip().partition("=")
-                if sep:
-                    found.setdefault(key, val)
-    return found
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
-def _cookie_header(value: str, *, max_age: int) -> tuple[bytes, bytes]:
-    cookie = f"{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict"
-    return b"set-cookie", cookie.encode()
-
-
-def _wants_html(scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"accept":
-            return b"text/html" in value
-    return False
-
-
-def _request_target(scope) -> str:
-    query = scope.get("query_string", b"").decode("latin-1")
-    return scope.get("path", "/") + (f"?{query}" if query else "")
-
-
-def _safe_next(target: str) -> str:
-    """Only same-site paths: a login link must not be able to send the user elsewhere."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
-def _login_page(target: str, error: str) -> bytes:
-    message = f'<p class="error">{html.escape(error)}</p>' if error else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Studio — log in</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #0e1117; color: #fafafa; display: grid;
-       place-items: center; min-height: 100vh; margin: 0; }}
-form {{ background: #1c1f26; padding: 2rem; border-radius: 12px; width: 20rem; }}
-input, button {{ width: 100%; box-sizing: border-box; padding: .6rem; margin-top: .6rem; border-radius: 6px;
-                border: 1px solid #444; font-size: 1rem; }}
-button {{ background: #ff6b4a; color: #fff; border: 0; cursor: pointer; }}
-.error {{ color: #ff8a80; }}
-</style></head>
-<body><form method="post" action="{LOGIN_PATH}">
-<h1>Studio</h1>
-<p>This studio is password protected.</p>{message}
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" autofocus required>
-<input type="hidden" name="next" value="{html.escape(target, quote=True)}">
-<button type="submit">Log in</button>
-</form></body></html>""".encode()
+def _page(target: str, error: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return HTMLResponse(login_page(LOGIN_PATH, target, error), status_code=status,
+                        headers={"cache-control": "no-store", **(headers or {})})
