@@ -14,6 +14,7 @@ from studio.config import Paths, Settings
 from studio.db import repo
 from studio.db.engine import session_scope
 from studio.db.models import Run, Sweep
+from studio.settings_cache import SettingsCache
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class History:
     def __init__(self, session_factory: sessionmaker[Session], paths: Paths):
         self._sessions = session_factory
         self._paths = paths
+        self._settings = SettingsCache(session_factory)
 
     def list_runs(self, query: repo.RunQuery) -> repo.RunPage:
         with session_scope(self._sessions) as session:
@@ -173,9 +175,12 @@ class History:
     # ----- settings -------------------------------------------------------------------------------
 
     def settings(self) -> Settings:
-        with session_scope(self._sessions) as session:
-            return repo.load_settings(session)
+        """Loaded once per change (see studio.settings_cache); a save here counts at once."""
+        return self._settings.get()
 
     def save_settings(self, settings: Settings) -> None:
-        with session_scope(self._sessions) as session:
-            repo.save_settings(session, settings)
+        self._settings.save(settings)
+
+    def revalidate_settings(self) -> None:
+        """Notice a save made by another process (one cheap query)."""
+        self._settings.revalidate()

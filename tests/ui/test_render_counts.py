@@ -71,6 +71,8 @@ def render(page: str | None, counts: Counts) -> AppTest:
         counts.reset()
         at.run()
     else:
+        # AppTest's switch_page runs the page script without the frame around it, so this counts
+        # the page's own reads (the frame's one change-marker query is not among them).
         at.run()
         counts.reset()
         at.switch_page(page).run()
