@@ -13,20 +13,21 @@ from studio import trash as trash_files
 from studio.config import Paths, Settings
 from studio.db import repo
 from studio.db.engine import session_scope
-from studio.db.models import Run, Sweep
+from studio.db.models import Sweep
 from studio.settings_cache import SettingsCache
+from studio.views import RunPageView, RunView, SweepView, page_view, run_view, sweep_view
 
 
 @dataclass(frozen=True)
 class QueueEntry:
-    run: Run
+    run: RunView
     position: int  # 0 = running or next
 
 
 @dataclass(frozen=True)
 class Lineage:
-    ancestors: list[Run]  # the parent chain, root first
-    children: list[Run]  # re-runs of this run, oldest first
+    ancestors: list[RunView]  # the parent chain, root first
+    children: list[RunView]  # re-runs of this run, oldest first
 
 
 @dataclass(frozen=True)
@@ -48,28 +49,30 @@ class History:
         self._paths = paths
         self._settings = SettingsCache(session_factory)
 
-    def list_runs(self, query: repo.RunQuery) -> repo.RunPage:
+    def list_runs(self, query: repo.RunQuery) -> RunPageView:
         with session_scope(self._sessions) as session:
-            return repo.list_runs(session, query)
+            return page_view(repo.list_runs(session, query))
 
     def list_runs_count(self) -> int:
         return self.list_runs(repo.RunQuery(page_size=1)).total
 
-    def get_run(self, run_id: int) -> Run | None:
+    def get_run(self, run_id: int) -> RunView | None:
         with session_scope(self._sessions) as session:
-            return repo.get_run(session, run_id)
+            run = repo.get_run(session, run_id)
+            return run_view(run) if run is not None else None
 
-    def get_runs(self, run_ids: Sequence[int]) -> list[Run]:
+    def get_runs(self, run_ids: Sequence[int]) -> list[RunView]:
         with session_scope(self._sessions) as session:
-            return repo.get_runs(session, run_ids)
+            return [run_view(r) for r in repo.get_runs(session, run_ids)]
 
-    def get_sweep(self, sweep_id: int) -> Sweep | None:
+    def get_sweep(self, sweep_id: int) -> SweepView | None:
         with session_scope(self._sessions) as session:
-            return session.get(Sweep, sweep_id)
+            sweep = session.get(Sweep, sweep_id)
+            return sweep_view(sweep) if sweep is not None else None
 
-    def sweep_runs(self, sweep_id: int) -> list[Run]:
+    def sweep_runs(self, sweep_id: int) -> list[RunView]:
         with session_scope(self._sessions) as session:
-            return repo.sweep_runs(session, sweep_id)
+            return [run_view(r) for r in repo.sweep_runs(session, sweep_id)]
 
     def set_sweep_compare_video(self, sweep_id: int, path: str | None) -> None:
         """Record (or with None, forget) the sweep's exported comparison video."""
@@ -78,7 +81,7 @@ class History:
 
     def queue(self) -> list[QueueEntry]:
         with session_scope(self._sessions) as session:
-            runs = repo.active_runs(session)
+            runs = [run_view(r) for r in repo.active_runs(session)]
         waiting = 0
         entries = []
         for run in runs:
@@ -118,7 +121,8 @@ class History:
 
     def lineage(self, run_id: int) -> Lineage:
         with session_scope(self._sessions) as session:
-            return Lineage(ancestors=repo.ancestors(session, run_id), children=repo.children(session, run_id))
+            return Lineage(ancestors=[run_view(r) for r in repo.ancestors(session, run_id)],
+                           children=[run_view(r) for r in repo.children(session, run_id)])
 
     def trash_count(self) -> int:
         with session_scope(self._sessions) as session:
