@@ -1,5 +1,6 @@
-"""What the pages read and edit about past runs: one session per call, detached rows returned.
-Pages call this (and JobQueue) instead of touching the database."""
+"""What the pages read and edit about past runs: one session per call, plain views returned
+(studio.views, copied from the rows inside the session). Pages call this (and JobQueue) instead of
+touching the database."""
 
 from __future__ import annotations
 
