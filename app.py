@@ -5,37 +5,52 @@ and stops cleanly with it: a job running at shutdown is marked interrupted and r
 start. The pages themselves are served by frame.py.
 """
 
+from __future__ import annotations
+
 import logging
 import threading
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 @asynccontextmanager
 async def lifespan(_app):
     # Build the services (migrate, build, start the worker) beside the server rather than before it:
-    # the server answers at once, and a page that needs the services meanwhile waits for this same
-    # build (st.cache_resource computes a value once, other callers block on it).
-    built = []
+    # the server answers at once. A page that needs the services meanwhile waits for this same build
+    # (st.cache_resource computes a value once, other callers block on it); the HTTP routes wait on
+    # the future this puts in the app's state.
+    built: Future[Services] = Future()
 
     def boot():
         from studio.ui.runtime import services
 
         try:
-            built.append(services())
-        except Exception:  # the pages show the same error when they ask for the services
+            built.set_result(services())
+        except Exception as exc:  # the pages show the same error when they ask for the services
             logging.getLogger("studio").exception("the studio's services could not be built")
+            built.set_exception(exc)
 
     booting = threading.Thread(target=boot, name="studio-boot", daemon=True)
     booting.start()
     try:
-        yield
+        yield {"services": built}
     finally:
         booting.join()
-        for running in built:
-            running.worker.stop()
+        if built.exception() is None:
+            built.result().worker.stop()
+
+
+def served_services() -> Services:
+    """The services the lifespan put in the app's state, for the HTTP routes (waits while they are
+    still being built; raises what the build raised)."""
+    return app.state["services"].result()
 
 
 def _navigation_only() -> None:
@@ -59,7 +74,7 @@ def _middleware():
 def _routes():
     from studio.web.media import media_routes
 
-    return media_routes()
+    return media_routes(served_services)
 
 
 _navigation_only()

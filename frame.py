@@ -7,7 +7,9 @@ from studio.ui.status import queue_badge
 
 st.set_page_config(page_title="Video Studio", page_icon=":material/movie:", layout="wide")
 
-services()  # builds and starts everything once per server process
+# Builds and starts everything once per server process; then, once per render, notice settings
+# saved by another process (this process's own saves count at once).
+services().revalidate_settings()
 
 navigation = st.navigation(
     [

@@ -51,7 +51,7 @@ def main() -> None:
     from PIL import Image
 
     from studio.config import Paths
-    from studio.db import repo
+    from studio.db import settings as settings_rows
     from studio.db.engine import session_scope
     from studio.engines.base import RuntimeOptions
     from studio.engines.diffusion import load_adapter
@@ -64,9 +64,9 @@ def main() -> None:
         paths = Paths(data_dir=root, logs_dir=root / "logs", database_url=f"sqlite:///{root / 'studio.db'}")
         services = build_services(paths, poll_interval=0.05)
         with session_scope(services.sessions) as session:
-            settings = repo.load_settings(session)
+            settings = settings_rows.load_settings(session)
             settings.developer_mode = True
-            repo.save_settings(session, settings)
+            settings_rows.save_settings(session, settings)
         engine = services.registry.get("tiny-i2vgen-xl")
         image = Image.new("RGB", (320, 240), (120, 90, 60))
         params = {"width": args.size, "height": args.size, "frames": args.frames, "steps": args.steps,

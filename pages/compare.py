@@ -4,7 +4,7 @@ table of their parameters where differences stand out, and a one-file MP4 export
 import streamlit as st
 
 from studio.comparison import selection_placement
-from studio.db.repo import RunQuery
+from studio.views import RunQuery
 from studio.ui import selection
 from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
 from studio.ui.runtime import services

@@ -27,15 +27,15 @@ with left:
 
 with right:
     engine_id = forms.select(
-        "Engine", "engine", list(labels), svc.registry.default_engine_id(settings),
-        format_func=lambda eid: labels[eid] + ("" if svc.registry.status(eid).ready else " — not installed"),
+        "Engine", "engine", list(labels), svc.default_engine_id(),
+        format_func=lambda eid: labels[eid] + ("" if svc.weights_status(eid).ready else " — not installed"),
         help="The model that animates the image. The built-in camera-motion engine needs no weights and runs "
              "in seconds on any machine; diffusion models need their weights installed (see Settings).",
     )
     engine = svc.registry.get(engine_id)
     info = engine.info
     st.caption(info.description)
-    weights = engine.weights_status()
+    weights = svc.weights_status(engine_id)
     if not weights.ready:
         st.warning(f"{weights.detail}  \nInstall: `{weights.hint}`" if weights.hint else weights.detail,
                    icon=":material/download:")

@@ -30,10 +30,14 @@ st.caption(f"Database: `{svc.paths.sqlite_path or 'external database'}` · outpu
            f"logs: `{svc.paths.logs_dir}`")
 
 st.subheader("Engines")
+if st.button("Rescan models", icon=":material/refresh:", key="rescan_models",
+             help="Look in the model folders and the huggingface cache again, for weights downloaded or copied "
+                  "there since the studio last looked."):
+    svc.rescan_models()
 st.dataframe([
     {"engine": info.label, "id": info.id, "status": status.state, "detail": status.detail, "install": status.hint}
     for info in svc.registry.infos(include_developer=current.developer_mode)
-    for status in [svc.registry.status(info.id)]
+    for status in [svc.weights_status(info.id)]
 ], hide_index=True, width="stretch")
 
 st.subheader("Import runs")

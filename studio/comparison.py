@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from studio.db.models import Run, Sweep
 from studio.jobs.status import RunStatus
 from studio.media.grid import GridCell, compose_grid, default_columns
 from studio.sweeps import Axis, label
+from studio.views import RunView, SweepView
 
 # Parameters that say how a run was made rather than what it shows: never used as labels.
 NOT_LABELS = ("prompt", "negative_prompt", "memory_mode")
@@ -27,25 +27,25 @@ NOT_LABELS = ("prompt", "negative_prompt", "memory_mode")
 class Placement:
     """Cells in reading order (None: no run for that combination), `columns` to a row, with labels."""
 
-    cells: list[Run | None]
+    cells: list[RunView | None]
     columns: int
     labels: dict[int, str]
     title: str
 
     @property
-    def runs(self) -> list[Run]:
+    def runs(self) -> list[RunView]:
         return [run for run in self.cells if run is not None]
 
 
-def sweep_axes(sweep: Sweep) -> list[Axis]:
+def sweep_axes(sweep: SweepView) -> list[Axis]:
     return [Axis(str(a["param"]), tuple(a["values"])) for a in sweep.axes]
 
 
-def axis_value(run: Run, param: str) -> Any:
+def axis_value(run: RunView, param: str) -> Any:
     return run.engine if param == "engine" else run.params.get(param)
 
 
-def sweep_placement(sweep: Sweep, runs: Sequence[Run]) -> Placement:
+def sweep_placement(sweep: SweepView, runs: Sequence[RunView]) -> Placement:
     """Axis 1 across, axis 2 down. A one-axis sweep of more than four values wraps into a grid."""
     axes = sweep_axes(sweep)
     if not axes:
@@ -53,7 +53,7 @@ def sweep_placement(sweep: Sweep, runs: Sequence[Run]) -> Placement:
     across = axes[0].values
     down = axes[1].values if len(axes) > 1 else (None,)
     columns = len(across) if len(axes) > 1 or len(across) <= 4 else default_columns(len(across))
-    cells: list[Run | None] = [None] * (len(across) * len(down))
+    cells: list[RunView | None] = [None] * (len(across) * len(down))
     unplaced = []
     for run in runs:
         index = _index(across, axis_value(run, axes[0].param))
@@ -68,7 +68,7 @@ def sweep_placement(sweep: Sweep, runs: Sequence[Run]) -> Placement:
     return Placement(cells=cells, columns=columns, labels=labels, title=f"Sweep #{sweep.id} · {sweep.name}")
 
 
-def selection_placement(runs: Sequence[Run], *, title: str = "") -> Placement:
+def selection_placement(runs: Sequence[RunView], *, title: str = "") -> Placement:
     """Runs side by side (a near-square grid from four on), each labelled with what differs."""
     names = differing_params(runs)
     labels = {}
@@ -79,7 +79,7 @@ def selection_placement(runs: Sequence[Run], *, title: str = "") -> Placement:
                      title=title or "Runs " + ", ".join(f"#{r.id}" for r in runs))
 
 
-def differing_params(runs: Sequence[Run]) -> list[str]:
+def differing_params(runs: Sequence[RunView]) -> list[str]:
     """Names of the parameters (and the engine) whose values are not the same across `runs`."""
     values: dict[str, set[str]] = {}
     for run in runs:
@@ -137,7 +137,7 @@ def _index(values: Sequence[Any], value: Any) -> int | None:
     return None
 
 
-def _missing_somewhere(runs: Sequence[Run], name: str) -> bool:
+def _missing_somewhere(runs: Sequence[RunView], name: str) -> bool:
     return name != "engine" and any(name not in run.params for run in runs)
 
 

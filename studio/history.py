@@ -1,5 +1,6 @@
-"""What the pages read and edit about past runs: one session per call, detached rows returned.
-Pages call this (and JobQueue) instead of touching the database."""
+"""What the pages read and edit about past runs: one session per call, plain views returned
+(studio.views, copied from the rows inside the session). Pages call this (and JobQueue) instead of
+touching the database."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import gallery
 from studio.db import runs as run_rows
-from studio.db import settings as settings_rows
 from studio.db.engine import session_scope
-from studio.db.gallery import GalleryFacets, RunPage, RunQuery
-from studio.db.models import Run, Sweep
+from studio.db.gallery import GalleryFacets, RunQuery
+from studio.db.models import Sweep
 from studio.jobs import store as queue_store
 from studio.jobs.status import RunStatus
+from studio.settings_cache import SettingsCache
 from studio.trash import PurgeOutcome, Trash, TrashOutcome
+from studio.views import RunPageView, RunView, SweepView, page_view, run_view, sweep_view
 
 # TrashOutcome and PurgeOutcome are part of History's interface (trash, purge); they live with the trash.
 __all__ = ["History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
@@ -25,14 +27,14 @@ __all__ = ["History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
 
 @dataclass(frozen=True)
 class QueueEntry:
-    run: Run
+    run: RunView
     position: int  # 0 = running or next
 
 
 @dataclass(frozen=True)
 class Lineage:
-    ancestors: list[Run]  # the parent chain, root first
-    children: list[Run]  # re-runs of this run, oldest first
+    ancestors: list[RunView]  # the parent chain, root first
+    children: list[RunView]  # re-runs of this run, oldest first
 
 
 class History:
@@ -40,29 +42,32 @@ class History:
         self._sessions = session_factory
         self._paths = paths
         self._trash = Trash(session_factory)
+        self._settings = SettingsCache(session_factory)
 
-    def list_runs(self, query: RunQuery) -> RunPage:
+    def list_runs(self, query: RunQuery) -> RunPageView:
         with session_scope(self._sessions) as session:
-            return gallery.list_runs(session, query)
+            return page_view(gallery.list_runs(session, query))
 
     def list_runs_count(self) -> int:
         return self.list_runs(RunQuery(page_size=1)).total
 
-    def get_run(self, run_id: int) -> Run | None:
+    def get_run(self, run_id: int) -> RunView | None:
         with session_scope(self._sessions) as session:
-            return run_rows.get_run(session, run_id)
+            run = run_rows.get_run(session, run_id)
+            return run_view(run) if run is not None else None
 
-    def get_runs(self, run_ids: Sequence[int]) -> list[Run]:
+    def get_runs(self, run_ids: Sequence[int]) -> list[RunView]:
         with session_scope(self._sessions) as session:
-            return run_rows.get_runs(session, run_ids)
+            return [run_view(r) for r in run_rows.get_runs(session, run_ids)]
 
-    def get_sweep(self, sweep_id: int) -> Sweep | None:
+    def get_sweep(self, sweep_id: int) -> SweepView | None:
         with session_scope(self._sessions) as session:
-            return session.get(Sweep, sweep_id)
+            sweep = session.get(Sweep, sweep_id)
+            return sweep_view(sweep) if sweep is not None else None
 
-    def sweep_runs(self, sweep_id: int) -> list[Run]:
+    def sweep_runs(self, sweep_id: int) -> list[RunView]:
         with session_scope(self._sessions) as session:
-            return run_rows.sweep_runs(session, sweep_id)
+            return [run_view(r) for r in run_rows.sweep_runs(session, sweep_id)]
 
     def set_sweep_compare_video(self, sweep_id: int, path: str | None) -> None:
         """Record (or with None, forget) the sweep's exported comparison video."""
@@ -71,7 +76,7 @@ class History:
 
     def queue(self) -> list[QueueEntry]:
         with session_scope(self._sessions) as session:
-            runs = queue_store.active_runs(session)
+            runs = [run_view(r) for r in queue_store.active_runs(session)]
         waiting = 0
         entries = []
         for run in runs:
@@ -111,7 +116,8 @@ class History:
 
     def lineage(self, run_id: int) -> Lineage:
         with session_scope(self._sessions) as session:
-            return Lineage(ancestors=run_rows.ancestors(session, run_id), children=run_rows.children(session, run_id))
+            return Lineage(ancestors=[run_view(r) for r in run_rows.ancestors(session, run_id)],
+                           children=[run_view(r) for r in run_rows.children(session, run_id)])
 
     # The trash's logic lives in studio.trash; these keep the names the pages call.
 
@@ -136,9 +142,12 @@ class History:
     # ----- settings -------------------------------------------------------------------------------
 
     def settings(self) -> Settings:
-        with session_scope(self._sessions) as session:
-            return settings_rows.load_settings(session)
+        """Loaded once per change (see studio.settings_cache); a save here counts at once."""
+        return self._settings.get()
 
     def save_settings(self, settings: Settings) -> None:
-        with session_scope(self._sessions) as session:
-            settings_rows.save_settings(session, settings)
+        self._settings.save(settings)
+
+    def revalidate_settings(self) -> None:
+        """Notice a save made by another process (one cheap query)."""
+        self._settings.revalidate()

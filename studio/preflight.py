@@ -326,13 +326,13 @@ def _outputs_dir(paths: Paths) -> Path:
     if paths.sqlite_path is not None and not paths.sqlite_path.exists():
         return paths.default_outputs_dir
     try:
-        from studio.db import repo
+        from studio.db import settings as settings_rows
         from studio.db.engine import make_engine, make_session_factory, session_scope
 
         db = make_engine(paths.database_url)
         try:
             with session_scope(make_session_factory(db)) as session:
-                output_dir = repo.get_setting_value(session, "output_dir", "")
+                output_dir = settings_rows.get_setting_value(session, "output_dir", "")
         finally:
             db.dispose()
     except Exception:  # no settings table yet (an unmigrated database): the default applies

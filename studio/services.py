@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory
+from studio.engines.base import WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
 from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
 from studio.storage import Storage
+from studio.weights_cache import WeightsCache
 
 
 @dataclass
@@ -39,9 +41,29 @@ class Services:
     history: History
     queue: JobQueue
     worker: Worker
+    _weights: WeightsCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._weights = WeightsCache(self.registry)
 
     def settings(self) -> Settings:
+        """The current settings, from the history's cache (loaded once per change)."""
         return self.history.settings()
+
+    def revalidate_settings(self) -> None:
+        """Notice settings saved by another process; the UI calls this once per render."""
+        self.history.revalidate_settings()
+
+    def weights_status(self, engine_id: str) -> WeightsStatus:
+        """The engine's weights status, checked once per model folders setting until rescan_models."""
+        return self._weights.status(engine_id, self.settings())
+
+    def default_engine_id(self) -> str:
+        return self._weights.default_engine_id(self.settings())
+
+    def rescan_models(self) -> None:
+        """Forget every weights check, so weights installed since are found on the next look."""
+        self._weights.clear()
 
     def apply_settings(self, settings: Settings) -> None:
         """Persist settings; new outputs go to the new folder from the next run on. An output folder

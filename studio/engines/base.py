@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from PIL import Image
 
-if TYPE_CHECKING:  # the request type is built on top of this module; engines only read it
-    from studio.requests import GenerationRequest
+from studio.engines.request import GenerationRequest
 
 ParamKind = Literal["int", "float", "choice", "bool"]
 MemoryMode = Literal["auto", "full_gpu", "model_offload", "lowest", "cpu"]

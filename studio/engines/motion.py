@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import PIL
@@ -39,10 +39,8 @@ from studio.engines.base import (
     WeightsStatus,
     validate_params,
 )
+from studio.engines.request import GenerationRequest
 from studio.media.images import fit_image
-
-if TYPE_CHECKING:
-    from studio.requests import GenerationRequest
 
 MOTIONS = ("zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "drift", "ken_burns")
 EASINGS = ("ease_in_out", "linear", "ease_out")

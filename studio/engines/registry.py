@@ -38,12 +38,16 @@ class Registry:
     def status(self, engine_id: str) -> WeightsStatus:
         return self.get(engine_id).weights_status()
 
-    def default_engine_id(self, settings: Settings) -> str:
-        """The user's choice when it is usable; else the first installed diffusion model; else motion."""
-        if settings.default_engine in self._engines and self.status(settings.default_engine).ready:
+    def default_engine_id(self, settings: Settings,
+                          status: Callable[[str], WeightsStatus] | None = None) -> str:
+        """The user's choice when it is usable; else the first installed diffusion model; else motion.
+        `status` answers the weights question (the studio passes its cached check); by default each
+        engine is asked."""
+        status = status or self.status
+        if settings.default_engine in self._engines and status(settings.default_engine).ready:
             return settings.default_engine
         for engine in self.engines(include_developer=settings.developer_mode):
-            if engine.info.needs_weights and engine.weights_status().ready:
+            if engine.info.needs_weights and status(engine.info.id).ready:
                 return engine.info.id
         return "motion"
 

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from studio.db.models import Run
 from studio.ui import format as fmt
+from studio.views import RunView
 from studio.web.media import run_file_url
 
 GRID_CSS = """
@@ -139,7 +139,7 @@ class Card:
     selected: bool = False
 
 
-def card_for(run: Run, *, link_params: dict[str, str | list[str]], selected: bool) -> Card:
+def card_for(run: RunView, *, link_params: dict[str, str | list[str]], selected: bool) -> Card:
     facts = [f"{run.width}×{run.height}" if run.width and run.height else "",
              f"{run.frames} frames" if run.frames else "",
              f"{run.video_seconds:.1f} s" if run.video_seconds else "",

@@ -10,12 +10,12 @@ from pathlib import Path
 import streamlit as st
 
 from studio.comparison import Placement, export_runs, export_sweep, sweep_placement
-from studio.db.models import ACTIVE_STATUSES, Run, Sweep
 from studio.media.encode import EncodeError
 from studio.services import Services
 from studio.ui.player import PlayerCell, synced_player_html
 from studio.ui.runtime import services
 from studio.ui.status import POLL_SECONDS
+from studio.views import ACTIVE_STATUSES, RunView, SweepView
 from studio.web.media import run_file_url
 
 TABLE_CSS = """
@@ -30,7 +30,7 @@ table.compare-table th[scope=row] { color: rgba(250,250,250,0.7); font-weight: 5
 CONTEXT_ROWS = ("status", "re-run of", "generate time")
 
 
-def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], dict[str, list[str]], set[str]]:
+def comparison_rows(runs: Sequence[RunView]) -> tuple[list[str], dict[str, list[str]], set[str]]:
     """(row names, values per run column, names of rows whose values differ)."""
     fields: dict[str, list[str]] = {"engine": [r.engine for r in runs], "model": [r.model_id or "–" for r in runs],
                                     "prompt": [r.prompt for r in runs], "negative prompt": [r.negative_prompt for r in runs]}
@@ -44,7 +44,7 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], dict[str, list[str]
     return list(fields), fields, differing
 
 
-def comparison_html(runs: Sequence[Run]) -> str:
+def comparison_html(runs: Sequence[RunView]) -> str:
     rows, values, differing = comparison_rows(runs)
     head = "".join(f"<th scope='col'>#{r.id}</th>" for r in runs)
     body = []
@@ -85,7 +85,7 @@ def synced_comparison(placement: Placement) -> None:
                "frame (or ← → with the player focused). Shorter videos hold their last frame.")
 
 
-def parameter_table(runs: Sequence[Run]) -> None:
+def parameter_table(runs: Sequence[RunView]) -> None:
     st.subheader("Parameters")
     st.caption("Rows where the runs differ are highlighted.")
     st.html(comparison_html(runs))
@@ -140,7 +140,7 @@ def _sweep_progress(sweep_id: int) -> None:
         st.rerun(scope="fragment")
 
 
-def _progress_cell(run: Run | None, placement: Placement) -> None:
+def _progress_cell(run: RunView | None, placement: Placement) -> None:
     if run is None:
         st.caption("not run")
         return
@@ -157,7 +157,7 @@ def _progress_cell(run: Run | None, placement: Placement) -> None:
         st.caption(run.status)
 
 
-def _sweep_export(svc: Services, sweep: Sweep) -> None:
+def _sweep_export(svc: Services, sweep: SweepView) -> None:
     st.subheader("Export")
     path = Path(sweep.compare_video_path) if sweep.compare_video_path else None
     if path is not None and path.is_file():
@@ -176,7 +176,7 @@ def _sweep_export(svc: Services, sweep: Sweep) -> None:
         st.rerun()
 
 
-def selection_export(svc: Services, runs: Sequence[Run]) -> None:
+def selection_export(svc: Services, runs: Sequence[RunView]) -> None:
     """Export an ad-hoc comparison into the outputs folder; this browser session remembers it."""
     st.subheader("Export")
     ids = tuple(r.id for r in runs)

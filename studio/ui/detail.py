@@ -6,17 +6,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio.db.models import ACTIVE_STATUSES, Run
-from studio.db.repo import normalize_tag
 from studio.services import Services
 from studio.ui import format as fmt
 from studio.ui import gallery, selection, status
+from studio.views import ACTIVE_STATUSES, RunView, normalize_tag
 
 LOG_TAIL_LINES = 200
 LINEAGE_LINKS = 12  # links shown per direction; a long chain shows its nearest runs
 
 
-def run_detail(svc: Services, run: Run) -> None:
+def run_detail(svc: Services, run: RunView) -> None:
     st.title(f"Run #{run.id}")
     st.markdown(f"{fmt.STATUS_ICONS[run.status]} :{fmt.STATUS_COLORS[run.status]}[**{run.status}**] · "
                 f"{run.engine}" + (f" · `{run.model_id}`" if run.model_id else "") + f" · queued {fmt.when(run.queued_at)}")
@@ -64,7 +63,7 @@ def run_detail(svc: Services, run: Run) -> None:
             st.code(_tail(Path(run.log_path)), language="log")
 
 
-def _actions(svc: Services, run: Run) -> None:
+def _actions(svc: Services, run: RunView) -> None:
     cols = st.columns(6)
     if cols[0].button("Re-run", icon=":material/replay:", width="stretch",
                       help="Same parameters and seed: a new run linked to this one."):
@@ -92,7 +91,7 @@ def _actions(svc: Services, run: Run) -> None:
             st.rerun()
 
 
-def _trashed(svc: Services, run: Run) -> None:
+def _trashed(svc: Services, run: RunView) -> None:
     """A trashed run: say so, and offer Restore or (after a confirmation) deletion for good."""
     key = f"detail-purge-{run.id}"
     with st.container(border=True):
@@ -122,7 +121,7 @@ def _trashed(svc: Services, run: Run) -> None:
             st.rerun()
 
 
-def _lineage(svc: Services, run: Run) -> None:
+def _lineage(svc: Services, run: RunView) -> None:
     """Where this run comes from (its parent chain up to the first run) and the re-runs made of it."""
     family = svc.history.lineage(run.id)
     if not family.ancestors and not family.children:
@@ -138,7 +137,7 @@ def _lineage(svc: Services, run: Run) -> None:
             _run_links(family.children, key="down")
 
 
-def _run_links(runs: list[Run], *, key: str) -> None:
+def _run_links(runs: list[RunView], *, key: str) -> None:
     shown = runs[-LINEAGE_LINKS:] if key == "up" else runs[:LINEAGE_LINKS]
     cols = st.columns(min(len(shown), 6) or 1)
     for index, other in enumerate(shown):
@@ -150,7 +149,7 @@ def _run_links(runs: list[Run], *, key: str) -> None:
         st.caption(f"… and {len(runs) - len(shown)} more")
 
 
-def _annotations(svc: Services, run: Run) -> None:
+def _annotations(svc: Services, run: RunView) -> None:
     """Tags and notes, saved with the run (tags are offered as gallery filters)."""
     st.subheader("Tags and notes")
     known = svc.history.facets().tags

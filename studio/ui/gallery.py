@@ -10,11 +10,10 @@ from typing import Any
 
 import streamlit as st
 
-from studio.db.models import RUN_STATUSES
-from studio.db.repo import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.services import Services
 from studio.ui import cards, selection
 from studio.ui import format as fmt
+from studio.views import RUN_STATUSES, SORTS, GalleryFacets, RunPageView, RunQuery
 
 PAGE_SIZE = 24
 # Every filter widget is bound to the URL query parameter named by its key (st's bind="query-params"),
@@ -164,7 +163,7 @@ def link_params(run_id: int) -> dict[str, str | list[str]]:
 
 # ----- the grid ------------------------------------------------------------------------------------
 
-def run_grid(svc: Services, result: RunPage, *, trash: bool) -> None:
+def run_grid(svc: Services, result: RunPageView, *, trash: bool) -> None:
     picked = set(selection.selected())
     kept = link_params(0)  # the current filters, read from the URL once for every card
     cards.run_grid(
@@ -183,7 +182,7 @@ def _compare(run_id: int, selected: bool) -> None:
     (selection.add if selected else selection.remove)(run_id)
 
 
-def pager(result: RunPage) -> None:
+def pager(result: RunPageView) -> None:
     if result.pages <= 1:
         return
     if "page" in st.session_state and st.session_state["page"] != result.page:

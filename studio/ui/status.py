@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio.db.models import Run
 from studio.ui import format as fmt
 from studio.ui.runtime import services
+from studio.views import RunView
 
 POLL_SECONDS = 1.0
 
@@ -29,7 +29,7 @@ def queue_badge() -> None:
         st.progress(min(run.step / total, 1.0), text=f"#{run.id} {run.engine} · step {run.step}/{run.total_steps}")
 
 
-def eta_text(run: Run, typical: float | None) -> str:
+def eta_text(run: RunView, typical: float | None) -> str:
     """Remaining time from the run's own pace once it has one, else from similar past runs."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     if run.status == "running" and run.started_at and run.step > 0 and run.total_steps:
@@ -41,7 +41,7 @@ def eta_text(run: Run, typical: float | None) -> str:
     return ""
 
 
-def run_progress(run: Run, *, key_prefix: str) -> None:
+def run_progress(run: RunView, *, key_prefix: str) -> None:
     """Progress, ETA and a cancel button for a queued or running run."""
     svc = services()
     typical = svc.history.typical_seconds(run.engine)
@@ -59,7 +59,7 @@ def run_progress(run: Run, *, key_prefix: str) -> None:
         st.rerun(scope="fragment")
 
 
-def video_with_downloads(run: Run, *, key_prefix: str) -> None:
+def video_with_downloads(run: RunView, *, key_prefix: str) -> None:
     """The finished video, playing inline, with MP4 and GIF downloads (read only when clicked)."""
     if not run.video_path or not Path(run.video_path).exists():
         st.warning(f"Run #{run.id}'s video file is missing ({run.video_path}).")
@@ -75,7 +75,7 @@ def video_with_downloads(run: Run, *, key_prefix: str) -> None:
                               key=f"{key_prefix}-gif-{run.id}", icon=":material/gif_box:", width="stretch")
 
 
-def outcome(run: Run, *, key_prefix: str) -> None:
+def outcome(run: RunView, *, key_prefix: str) -> None:
     """What a finished run produced, or why it did not."""
     if run.status == "succeeded":
         video_with_downloads(run, key_prefix=key_prefix)

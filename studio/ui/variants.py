@@ -48,7 +48,7 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
         blocked = picked is None
         if picked is None:
             st.info("Choose an input image above first.", icon=":material/image:")
-        missing = sorted({r.engine for r in planned if not svc.registry.status(r.engine).ready})
+        missing = sorted({r.engine for r in planned if not svc.weights_status(r.engine).ready})
         if missing:
             st.warning(f"Not installed: {', '.join(missing)}. Install their weights (see Settings) or leave them out.")
             blocked = True

@@ -1,15 +1,25 @@
 """HTTP routes that serve a run's files by run id, so custom players (the synced comparison) can
 point <video> elements at them. Only files recorded for a run are served, never arbitrary paths;
-Starlette's FileResponse answers range requests, which video seeking needs."""
+Starlette's FileResponse answers range requests, which video seeking needs.
+
+The routes are given where to find the services (the app entry passes what its lifespan put in the
+app's state), so the HTTP layer knows nothing of Streamlit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+if TYPE_CHECKING:  # only the type: building the routes must not import the studio's services
+    from studio.services import Services
+
+ServicesSource = Callable[[], "Services"]
 
 KINDS = {"video": ("video_path", "video/mp4"), "poster": ("poster_path", "image/jpeg"),
          "thumb": ("thumb_path", "image/jpeg")}
@@ -24,18 +34,24 @@ def sweep_video_url(sweep_id: int) -> str:
     return f"{PREFIX}/sweep/{sweep_id}/compare"
 
 
-async def _run_file(request: Request) -> Response:
-    kind = request.path_params["kind"]
-    if kind not in KINDS:
-        return PlainTextResponse("unknown file kind", status_code=404)
-    column, media_type = KINDS[kind]
-    run = await run_in_threadpool(_services().history.get_run, request.path_params["run_id"])
-    return _file(getattr(run, column, None) if run else None, media_type)
+class _MediaFiles:
+    def __init__(self, services: ServicesSource):
+        self._services = services
 
+    async def run_file(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in KINDS:
+            return PlainTextResponse("unknown file kind", status_code=404)
+        column, media_type = KINDS[kind]
+        run_id = request.path_params["run_id"]
+        # In the thread pool: the lookup reads the database, and the services may still be booting.
+        run = await run_in_threadpool(lambda: self._services().history.get_run(run_id))
+        return _file(getattr(run, column, None) if run else None, media_type)
 
-async def _sweep_video(request: Request) -> Response:
-    sweep = await run_in_threadpool(_services().history.get_sweep, request.path_params["sweep_id"])
-    return _file(sweep.compare_video_path if sweep else None, "video/mp4")
+    async def sweep_video(self, request: Request) -> Response:
+        sweep_id = request.path_params["sweep_id"]
+        sweep = await run_in_threadpool(lambda: self._services().history.get_sweep(sweep_id))
+        return _file(sweep.compare_video_path if sweep else None, "video/mp4")
 
 
 def _file(path: str | None, media_type: str) -> Response:
@@ -45,14 +61,10 @@ def _file(path: str | None, media_type: str) -> Response:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
-def _services():
-    from studio.ui.runtime import services
-
-    return services()
-
-
-def media_routes() -> list[Route]:
+def media_routes(services: ServicesSource) -> list[Route]:
+    """The routes, reading runs through `services()` (called per request, from a worker thread)."""
+    files = _MediaFiles(services)
     return [
-        Route(PREFIX + "/run/{run_id:int}/{kind}", _run_file, methods=["GET", "HEAD"]),
-        Route(PREFIX + "/sweep/{sweep_id:int}/compare", _sweep_video, methods=["GET", "HEAD"]),
+        Route(PREFIX + "/run/{run_id:int}/{kind}", files.run_file, methods=["GET", "HEAD"]),
+        Route(PREFIX + "/sweep/{sweep_id:int}/compare", files.sweep_video, methods=["GET", "HEAD"]),
     ]

@@ -55,17 +55,17 @@ def is_loopback(host: str) -> bool:
 
 def stored_password_hash(sessions) -> str | None:
     """The hash saved by `launch.py set-password`, if any (sessions: a sessionmaker)."""
-    from studio.db import repo
+    from studio.db import settings as settings_rows
     from studio.db.engine import session_scope
 
     with session_scope(sessions) as session:
-        value = repo.get_setting_value(session, SETTING_KEY)
+        value = settings_rows.get_setting_value(session, SETTING_KEY)
     return value or None
 
 
 def save_password_hash(sessions, password_hash: str) -> None:
-    from studio.db import repo
+    from studio.db import settings as settings_rows
     from studio.db.engine import session_scope
 
     with session_scope(sessions) as session:
-        repo.set_setting_value(session, SETTING_KEY, password_hash)
+        settings_rows.set_setting_value(session, SETTING_KEY, password_hash)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from studio.db import repo
+from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.ui.runtime import services as cached_services
 
@@ -30,7 +30,7 @@ def history(data_dir):
     with session_scope(svc.sessions) as session:
         def add(name, prompt, *, status="succeeded", parent=None, **params):
             params = {"width": 64, "height": 64, "frames": 16, "fps": 8, "seed": 1, "prompt": prompt, **params}
-            run = repo.add_run(session, engine="motion", model_id=None, params=params, input_image_id=None,
+            run = run_rows.add_run(session, engine="motion", model_id=None, params=params, input_image_id=None,
                                parent_id=made.get(parent))
             run.status = status
             made[name] = run.id
@@ -41,7 +41,7 @@ def history(data_dir):
         add("neon", "neon city street at night", width=96, height=64)
         add("busy", "forest river in the rain", status="running")
         session.flush()
-        repo.update_run(session, made["busy"], worker_id=f"{socket.gethostname()}:{os.getpid()}:ui-test")
+        run_rows.update_run(session, made["busy"], worker_id=f"{socket.gethostname()}:{os.getpid()}:ui-test")
     svc.history.set_tags(made["neon"], ["night"])
     svc.history.set_favorite(made["neon"], True)
     yield svc, made
@@ -163,7 +163,7 @@ def test_pages_of_cards_follow_the_pager_and_restart_when_filters_change(history
     svc, made = history
     with session_scope(svc.sessions) as session:
         for index in range(30):
-            run = repo.add_run(session, engine="motion", model_id=None, input_image_id=None,
+            run = run_rows.add_run(session, engine="motion", model_id=None, input_image_id=None,
                                params={"prompt": f"extra run {index}", "width": 64, "height": 64, "frames": 16, "fps": 8})
             run.status = "succeeded"
     at = open_gallery()

@@ -9,7 +9,8 @@ from pathlib import Path
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from studio.db import repo
+from studio.db import gallery
+from studio.db import settings as settings_rows
 from studio.db.engine import session_scope
 from studio.jobs.queue import SubmitRequest
 from studio.ui.runtime import services as cached_services
@@ -26,9 +27,9 @@ def test_an_oom_run_offers_a_lower_memory_retry_that_succeeds(data_dir, monkeypa
     svc.worker.stop()  # this test drives the worker itself
     try:
         with session_scope(svc.sessions) as session:
-            settings = repo.load_settings(session)
+            settings = settings_rows.load_settings(session)
             settings.developer_mode = True
-            repo.save_settings(session, settings)
+            settings_rows.save_settings(session, settings)
         run_id = svc.queue.submit(SubmitRequest(
             engine="tiny-i2vgen-xl", image=Image.new("RGB", (64, 64), (80, 120, 160)), image_name="boat.png",
             params={"width": 32, "height": 32, "frames": 2, "steps": 2, "prompt": "a boat"}))
@@ -47,7 +48,7 @@ def test_an_oom_run_offers_a_lower_memory_retry_that_succeeds(data_dir, monkeypa
         retry.click().run()
 
         svc.worker.run_until_idle()
-        child = svc.history.list_runs(repo.RunQuery(page_size=5)).runs[0]
+        child = svc.history.list_runs(gallery.RunQuery(page_size=5)).runs[0]
         assert child.id != run_id and child.parent_id == run_id
         assert child.status == "succeeded", child.error
         assert child.memory_mode == "lowest" and child.params["memory_mode"] == "lowest"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -40,9 +40,7 @@ from studio.engines.base import (
 from studio.engines.diffusion import placement, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
-
-if TYPE_CHECKING:
-    from studio.requests import GenerationRequest
+from studio.engines.request import GenerationRequest
 
 
 @dataclass
