@@ -64,7 +64,7 @@ def import_zip(args: argparse.Namespace, console: Console) -> int:
         except OSError as exc:  # DiskFull, or the zip unreadable: import_runs removed what it had copied
             console.error(f"Error: could not import {zip_path.name}: {exc.strerror or exc}.")
             return 1
-        console.info(f"Imported {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} from {zip_path.name}.")
+        console.note(f"Imported {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} from {zip_path.name}.")
         for run_id in run_ids:
             print(run_id, flush=True)
         return 0

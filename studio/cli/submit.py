@@ -61,7 +61,7 @@ def submit(args: argparse.Namespace, console: Console) -> int:
         except DiskFull as exc:
             console.error(f"Error: {exc}")
             return 1
-        console.info(f"Queued {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} on engine {engine}.")
+        console.note(f"Queued {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} on engine {engine}.")
         for run_id in run_ids:
             print(run_id, flush=True)
         if not args.wait:
@@ -117,7 +117,7 @@ def wait_for(services: Services, run_ids: list[int], console: Console, *, timeou
             return 1
         if not working_here and time.monotonic() > grace_until and all(r.status == RunStatus.QUEUED for r in rows):
             working_here = True
-            console.info("No other worker has started these runs; running them in this process …")
+            console.note("No other worker has started these runs; running them in this process …")
         # This process takes the oldest queued run, as any worker would; when none is left, the
         # remaining runs are another worker's and it only watches.
         if not (working_here and services.worker.run_once()):
