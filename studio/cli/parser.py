@@ -74,7 +74,7 @@ def _add_submit(submit: argparse.ArgumentParser) -> None:
     submit.add_argument("--wait", action="store_true",
                         help="then wait until the runs finish and print each MP4's path. A running server or "
                         "`launch.py worker` on the same data folder runs them; if none has started any of them "
-                        "within a few seconds, this process runs the queue itself")
+                        "within 5 seconds, this process runs the queue itself")
     submit.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
                         help="with --wait, give up waiting after this long (default 3600; the runs stay queued)")
 

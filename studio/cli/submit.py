@@ -30,7 +30,8 @@ from studio.storage import DiskFull
 # folder (notes, sidecars) is skipped rather than failing the whole batch.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 # How long --wait lets another worker (the server, `launch.py worker`) start the runs before this
-# process runs the queue itself: that worker polls about once a second.
+# process runs the queue itself: that worker polls about once a second. (--wait's help and the
+# README say 5 seconds.)
 OTHER_WORKER_GRACE_S = 5.0
 POLL_S = 0.25
 
