@@ -79,21 +79,28 @@ class Services:
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
 
-    def export_runs(self, run_ids: list[int]) -> Path:
-        """A zip of these runs (media, inputs, rows) in the data folder's exports/."""
+    def export_runs(self, run_ids: list[int], destination: Path | None = None) -> Path:
+        """A zip of these runs (media, inputs, rows), by default in the data folder's exports/."""
         from studio.archive import export_runs
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return export_runs(self.sessions, run_ids, self.paths.data_dir / "exports" / f"runs-{stamp}.zip")
+        return export_runs(self.sessions, run_ids, destination or self.paths.data_dir / "exports" / f"runs-{stamp}.zip")
 
     def import_upload(self, data: bytes, name: str) -> list[int]:
         """Import an uploaded studio export; raises ArchiveError (a ValueError) with the reason."""
-        from studio.archive import import_runs, upload_file_name
+        from studio.archive import upload_file_name
 
         with tempfile.TemporaryDirectory(dir=self.paths.data_dir) as folder:
             path = Path(folder) / upload_file_name(name)
             path.write_bytes(data)
-            return import_runs(self.sessions, self.storage, path)
+            return self.import_file(path)
+
+    def import_file(self, path: Path) -> list[int]:
+        """Import a studio export zip from disk (`launch.py import`, and uploads once saved): the
+        archive's checks all happen in import_runs, so both ways in get the same ones."""
+        from studio.archive import import_runs
+
+        return import_runs(self.sessions, self.storage, path)
 
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""

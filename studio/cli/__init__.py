@@ -18,6 +18,9 @@ from studio.cli.parser import parse_args
 COMMANDS = {
     None: ("serve", "serve"),
     "run": ("generate", "run"),
+    "submit": ("submit", "submit"),
+    "export": ("archive", "export"),
+    "import": ("archive", "import_zip"),
     "worker": ("worker", "work"),
     "models": ("models", "list_models"),
     "download": ("models", "download"),

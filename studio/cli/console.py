@@ -56,6 +56,13 @@ class Console:
         if not self.quiet:
             print(text, flush=True)
 
+    def note(self, text: str) -> None:
+        """Like info, but on stderr: for commands whose stdout is data another program reads
+        (`submit` prints only run ids and paths there)."""
+        self.write_log(text)
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
     def important(self, text: str) -> None:
         """Shown even with --quiet: warnings, errors, the address."""
         self.write_log(text)

@@ -13,6 +13,7 @@ from studio.cli.startup import open_services
 from studio.engines.base import InputError
 from studio.jobs.queue import SubmitRequest
 from studio.media.images import ImageRejected, load_upload
+from studio.storage import DiskFull
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
@@ -51,8 +52,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
             run_id = services.queue.submit(SubmitRequest(engine=engine, params=params, image=image,
                                                          image_name=image_path.name))
         except InputError as exc:
-            console.error(f"Error: {_input_error_text(exc)}")
+            console.error(f"Error: {input_error_text(exc)}")
             return 2
+        except DiskFull as exc:  # storing the input: nothing was queued
+            console.error(f"Error: {exc}")
+            return 1
         console.info(f"Run {run_id} queued on engine {engine}; generating …")
         services.worker.run_until_idle()
         finished = _wait_finished(services, run_id)
@@ -78,7 +82,8 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def _input_error_text(exc: InputError) -> str:
+def input_error_text(exc: InputError) -> str:
+    """The message for a refused parameter, naming the flag that sets it."""
     flag = FLAGS.get(exc.param)
     where = flag or f"--param {exc.param}"
     text = f"{where}: {exc.message}"

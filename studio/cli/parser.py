@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="launch.py", parents=[_common_flags(None, False)],
         description="Image-to-video studio: sets itself up, checks the machine and serves the studio.",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}, this machine only); any other "
                         "address needs a password (see set-password)")
@@ -33,13 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub("run", "generate one video without the UI and print its path")
     run.add_argument("--image", required=True, help="input image file")
-    run.add_argument("--prompt", default="", help="what should happen in the video")
-    run.add_argument("--negative-prompt", default="", help="what to avoid")
-    run.add_argument("--engine", default=None, help="engine id (see `models`); default: the studio's default")
-    run.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, recorded)")
-    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="an engine parameter, e.g. --param frames=24 (repeatable)")
-    run.add_argument("--memory-mode", default=None, help="auto, full_gpu, model_offload or lowest")
+    _add_generation_flags(run)
+    _add_submit(sub("submit", "queue one run per image with the same settings and print the run ids, without "
+                    "running them (all or nothing: every image and setting is checked first)"))
+    export = sub("export", "write finished runs (their videos, inputs and settings) to a zip another studio can import")
+    export.add_argument("run_ids", nargs="+", type=int, metavar="RUN_ID", help="the runs to export")
+    export.add_argument("--out", default=None, metavar="ZIP",
+                        help="where to write the zip (default: exports/runs-DATE.zip in the data folder)")
+    import_ = sub("import", "add the runs of a studio export zip to this studio's history, as new runs")
+    import_.add_argument("zip", metavar="ZIP", help="a zip written by `export` or the gallery's Export zip")
     sub("worker", "process queued runs without serving the UI, until Ctrl-C")
     sub("models", "list engines, whether their weights are installed and how to install them")
     download = sub("download", "download a model's weights")
@@ -52,8 +54,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_generation_flags(command: argparse.ArgumentParser) -> None:
+    """What to make and how: the same flags on `run` and `submit`."""
+    command.add_argument("--prompt", default="", help="what should happen in the video")
+    command.add_argument("--negative-prompt", default="", help="what to avoid")
+    command.add_argument("--engine", default=None, help="engine id (see `models`); default: the studio's default")
+    command.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, recorded)")
+    command.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                         help="an engine parameter, e.g. --param frames=24 (repeatable)")
+    command.add_argument("--memory-mode", default=None, help="auto, full_gpu, model_offload or lowest")
+
+
+def _add_submit(submit: argparse.ArgumentParser) -> None:
+    submit.add_argument("--image", action="append", default=[], metavar="IMG",
+                        help="an input image (repeatable: one run per image)")
+    submit.add_argument("--folder", default=None, metavar="DIR",
+                        help="also every image file directly in DIR (by name; hidden files and other files skipped)")
+    _add_generation_flags(submit)
+    submit.add_argument("--wait", action="store_true",
+                        help="then wait until the runs finish and print each MP4's path. A running server or "
+                        "`launch.py worker` on the same data folder runs them; if none has started any of them "
+                        "within 5 seconds, this process runs the queue itself")
+    submit.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                        help="with --wait, give up waiting after this long (default 3600; the runs stay queued)")
+
+
+def port_number(text: str) -> int:
+    """--port's type: a TCP port, refused here rather than by the socket call deep in a check."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a whole number between 1 and 65535, not {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
+    return port
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
+    _refuse_undecodable(parser, argv)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -72,3 +111,35 @@ def _common_flags(path_default, flag_default) -> argparse.ArgumentParser:
     verbosity.add_argument("--quiet", action="store_true", default=flag_default,
                            help="print only warnings, errors and the address")
     return common
+
+
+def _refuse_undecodable(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Refuse an argument that is not UTF-8. Python hands such bytes over as lone surrogates, which
+    every later write (the log, the database, a file name) would fail on with a traceback."""
+    for index, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = arg.encode("utf-8", "surrogateescape")[exc.start:exc.start + 1] if _escaped(arg) else b""
+            name = _argument_name(argv, index)
+            detail = f" (byte 0x{byte.hex()})" if byte else ""
+            parser.error(f"argument {name}: is not valid UTF-8 text{detail}; give it as UTF-8")
+
+
+def _escaped(arg: str) -> bool:
+    try:
+        arg.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _argument_name(argv: list[str], index: int) -> str:
+    """The flag an argument belongs to: itself (--prompt=…), the flag before it, or its position."""
+    arg = argv[index]
+    if arg.startswith("-"):  # --prompt=… names itself; a flag that is itself undecodable is shown with "?"
+        return arg.split("=", 1)[0].encode("utf-8", "replace").decode()
+    previous = argv[index - 1] if index > 0 else ""
+    if previous.startswith("--") and "=" not in previous:
+        return previous
+    return f"number {index + 1} of the command line"

@@ -6,25 +6,43 @@ logfile.py before it starts the server, and has no use for these.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DatabaseError, OperationalError
+
 from studio.cli.console import Console
 from studio.config import Paths
 from studio.db.migrate import DatabaseTooNew
 from studio.services import Core, Services, build_core, build_services
 
+Built = TypeVar("Built")
+
 
 def open_core(paths: Paths, console: Console) -> Core | None:
-    """The studio's core, or None after printing why not (a database from newer code)."""
-    try:
-        return build_core(paths)
-    except DatabaseTooNew as exc:
-        console.error(f"Error: {exc}")
-        return None
+    """The studio's core, or None after printing why not."""
+    return _open(build_core, paths, console)
 
 
 def open_services(paths: Paths, console: Console) -> Services | None:
     """All the studio's services (the worker built, not started), or None after printing why not."""
+    return _open(build_services, paths, console)
+
+
+def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Built | None:
+    """Build on the database, or None after one line saying why this code cannot use it: a database
+    from newer code, or a file SQLite cannot read as a database at all (random bytes, a damaged
+    header). An OperationalError (locked, cannot open) is not about the file's contents, so it is
+    not reported as a damaged database."""
     try:
-        return build_services(paths)
+        return build(paths)
     except DatabaseTooNew as exc:
         console.error(f"Error: {exc}")
-        return None
+    except DatabaseError as exc:
+        if isinstance(exc, OperationalError):
+            raise
+        where = paths.sqlite_path or paths.database_url
+        console.error(f"Error: {where} is not a studio database (or is damaged): {exc.orig or exc}. "
+                      "→ Restore a backup copy (studio.db.bak-… beside it) or move the file away to start "
+                      "with an empty history.")
+    return None

@@ -1,0 +1,95 @@
+"""The command line answers every mistake and every broken environment in one line, never with a
+traceback: real subprocesses, a real full filesystem, a real file that is not a database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.config import PROJECT_ROOT
+
+LAUNCH = PROJECT_ROOT / "launch.py"
+
+
+def launch(*args: str | bytes, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    # bytes arguments reach the child exactly as given, as a shell passes $'\xff'
+    return subprocess.run([sys.executable, str(LAUNCH), *args], env=env, cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, errors="replace", timeout=timeout)
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@pytest.fixture()
+def photo(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (96, 72), (30, 90, 160)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("args, named", [
+    ((b"run", b"--image", b"photo.png", b"--prompt", b"caf\xe9"), "--prompt"),
+    ((b"run", b"--image", b"photo.png", b"--prompt=\xff"), "--prompt"),
+    ((b"submit", b"--image", b"\xfe.png"), "--image"),
+    ((b"--data-dir", b"/tmp/\xff"), "--data-dir"),
+])
+def test_a_non_utf8_argument_is_refused_naming_it(studio_env, args, named):
+    result = launch(*args, env=studio_env)
+    assert result.returncode == 2
+    assert f"argument {named}: is not valid UTF-8 text" in result.stderr
+    no_traceback(result)
+
+
+@pytest.mark.parametrize("port, message", [
+    ("70000", "port must be between 1 and 65535"),
+    ("0", "port must be between 1 and 65535"),
+    ("http", "port must be a whole number between 1 and 65535"),
+])
+def test_a_port_out_of_range_is_refused_by_the_parser(studio_env, port, message):
+    result = launch("--check", "--port", port, env=studio_env)
+    assert result.returncode == 2
+    assert f"argument --port: {message}" in result.stderr
+    no_traceback(result)
+
+
+def test_run_on_a_file_that_is_not_a_database(studio_env, photo, tmp_path):
+    database = tmp_path / "studio.db"
+    database.write_bytes(os.urandom(64 * 1024))
+    env = {**studio_env, "STUDIO_DATABASE_URL": f"sqlite:///{database}"}
+    result = launch("run", "--image", str(photo), env=env)
+    assert result.returncode == 1
+    assert f"{database} is not a studio database (or is damaged): file is not a database" in result.stderr
+    no_traceback(result)
+
+
+@pytest.fixture()
+def full_disk(tmp_path):
+    """A 1 MB tmpfs: far below the free space a run needs. Mounting needs root."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("command", ["run", "submit"])
+def test_run_and_submit_on_a_full_disk(studio_env, photo, tmp_path, full_disk, command):
+    # The data folder (inputs, outputs) is on the full disk; the database beside it is not.
+    env = {**studio_env, "STUDIO_DATA_DIR": str(full_disk),
+           "STUDIO_DATABASE_URL": f"sqlite:///{tmp_path / 'studio.db'}", "STUDIO_LOGS_DIR": str(tmp_path / "logs")}
+    result = launch(command, "--image", str(photo), env=env)
+    assert result.returncode == 1
+    assert "Error: Only 1 MB free in" in result.stderr and "Free some space" in result.stderr
+    no_traceback(result)
