@@ -34,7 +34,13 @@ class DatabaseBusy(RuntimeError):
 
 
 class DatabaseUnusable(RuntimeError):
-    """The database file cannot be opened as SQLite at all, or SQLite reports it damaged."""
+    """The database file cannot be opened as SQLite at all, or SQLite reports it damaged. `detail`
+    says what is wrong with which file, `hint` what to do (move it away, restore a named copy)."""
+
+    def __init__(self, detail: str, hint: str) -> None:
+        super().__init__(f"{detail}. {hint[:1].upper()}{hint[1:]}.")
+        self.detail = detail
+        self.hint = hint
 
 
 def make_engine(url: str) -> Engine:
@@ -50,19 +56,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def unusable_message(path: Path | str, error: object) -> str | None:
-    """The plain words for a file SQLite cannot use, from its error text; None for any other error
-    (a lock, a missing table), which is not the file's fault."""
-    text = str(error).lower()
-    if "file is not a database" in text or "not a database" in text:
-        return (f"{path} is not a SQLite database (it holds something else, or its header is damaged). "
-                f"Move it away, or restore a copy ({Path(path).name}.bak-…) beside it.")
-    if "malformed" in text or "disk image" in text:
-        return (f"{path} is damaged (SQLite: {error}). Move it away, or restore a copy "
-                f"({Path(path).name}.bak-…) beside it.")
-    return None
-
-
 def _sqlite_pragmas(dbapi_connection, _record, path: Path) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -71,12 +64,14 @@ def _sqlite_pragmas(dbapi_connection, _record, path: Path) -> None:
         # fails here, and every caller (server, worker, CLI) gets the same plain error for it.
         cursor.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
-        message = unusable_message(path, exc)
-        if message is None:
+        from studio.db.migrate import unusable  # the backups' names live there; loaded only for a bad file
+
+        problem = unusable(path, exc)
+        if problem is None:
             raise
         cursor.close()
         dbapi_connection.close()
-        raise DatabaseUnusable(message) from None
+        raise problem from None
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")

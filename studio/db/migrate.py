@@ -13,8 +13,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.config import PROJECT_ROOT
+from studio.db.engine import DatabaseUnusable, is_busy
+
+# The copy taken before a migration sits beside the file: studio.db.bak-<time>-<revision>.
+BACKUP_INFIX = ".bak-"
 
 # Tables that migrations create by hand and the ORM does not map: the full-text index and its
 # shadow tables. Autogenerate and the drift test must not see them as strays.
@@ -72,11 +77,13 @@ def check_not_newer(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, sqlite_path: Path | None = None) -> MigrationOutcome:
     """Migrate to head. An existing SQLite file is copied aside first (studio.db.bak-<time>-<rev>)."""
+    if sqlite_path is not None and sqlite_path.exists():
+        verify_integrity(engine, sqlite_path)  # migrating, or serving, a damaged file only spreads the damage
     before = check_not_newer(engine)
     head = head_revision()
     backup = None
     if before != head and before is not None and sqlite_path is not None and sqlite_path.exists():
-        backup = sqlite_path.with_name(f"{sqlite_path.name}.bak-{datetime.now():%Y%m%d-%H%M%S}-{before}")
+        backup = sqlite_path.with_name(f"{sqlite_path.name}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}-{before}")
         _copy_sqlite(engine, backup)
     if before != head:
         run(engine, "upgrade", "head")
@@ -102,3 +109,56 @@ def _copy_sqlite(engine: Engine, destination: Path) -> None:
             target.close()
     finally:
         raw.close()
+
+
+def newest_backup(sqlite_path: Path) -> Path | None:
+    """The latest copy a migration kept beside the file (their names sort by the time taken)."""
+    copies = sorted(p for p in sqlite_path.parent.glob(f"{sqlite_path.name}{BACKUP_INFIX}*") if p.is_file())
+    return copies[-1] if copies else None
+
+
+def restore_hint(sqlite_path: Path) -> str:
+    backup = newest_backup(sqlite_path)
+    if backup is None:
+        return (f"move {sqlite_path.name} out of {sqlite_path.parent} (the studio then starts a new, empty "
+                f"history); no backup copy ({sqlite_path.name}{BACKUP_INFIX}…) exists beside it")
+    return (f"stop the studio, move {sqlite_path.name} away and restore the newest backup copy: "
+            f"copy {backup} to {sqlite_path}")
+
+
+def unusable(sqlite_path: Path, error: object) -> DatabaseUnusable | None:
+    """The studio's error for a file SQLite cannot use, from SQLite's message; None for any other
+    error (a lock, a missing table), which is no fault of the file."""
+    text = str(error).lower()
+    if "not a database" in text:
+        return DatabaseUnusable(f"{sqlite_path} is not a SQLite database (it holds something else, or its "
+                                "header is destroyed)", restore_hint(sqlite_path))
+    if "malformed" in text or "disk image" in text or "corrupt" in text:
+        return DatabaseUnusable(f"{sqlite_path} is damaged ({_first_line(error)})", restore_hint(sqlite_path))
+    return None
+
+
+def verify_integrity(engine: Engine, sqlite_path: Path) -> None:
+    """SQLite's quick_check over the whole file: every page of every table and index is read, so
+    damage anywhere is found now rather than by whichever page a user opens first. Raises
+    DatabaseUnusable; a lock held by another program is not damage and passes."""
+    try:
+        with engine.connect() as conn:
+            findings = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    except DatabaseError as exc:
+        problem = unusable(sqlite_path, exc.orig)
+        if problem is not None:
+            raise problem from None
+        if isinstance(exc, OperationalError) and is_busy(exc):
+            return  # another program is writing the file right now: that is no damage
+        raise
+    if findings != ["ok"]:
+        shown = "; ".join(" ".join(f.split()) for f in findings[:3])
+        more = f" (and {len(findings) - 3} more)" if len(findings) > 3 else ""
+        raise DatabaseUnusable(f"{sqlite_path} is damaged: SQLite's integrity check found {shown}{more}",
+                               restore_hint(sqlite_path))
+
+
+def _first_line(error: object) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.splitlines()[0] if text else type(error).__name__

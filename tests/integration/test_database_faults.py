@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from studio.config import Paths
+from studio.config import PROJECT_ROOT, Paths
 from studio.db.engine import WRITE_RETRY_SECONDS, DatabaseBusy, DatabaseUnusable
 from studio.db.models import Run
 from studio.jobs.queue import SubmitRequest
@@ -98,4 +98,18 @@ def test_a_file_of_random_bytes_is_named_as_not_a_database(tmp_path):
             build(paths)
         message = str(unusable.value)
         assert f"{paths.sqlite_path} is not a SQLite database" in message
-        assert "Move it away" in message and "studio.db.bak-" in message
+        assert "no backup copy (studio.db.bak-…) exists" in message
+
+
+def test_launch_check_fails_on_corrupt_pages_with_the_restore_hint(tmp_path, studio_env, free_port):
+    from tests.unit.test_preflight import make_damaged_history
+
+    data_dir = tmp_path / "damaged"
+    env = {k: v for k, v in studio_env.items() if k != "STUDIO_DATA_DIR"}
+    make_damaged_history(Paths.from_env({**env, "STUDIO_DATA_DIR": str(data_dir)}))
+    result = subprocess.run([sys.executable, "launch.py", "--check", "--data-dir", str(data_dir), "--port", str(free_port)],
+                            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if "database:" in line)
+    assert line.startswith("[FAIL] database:") and "is damaged" in line and "no backup copy" in line
+    assert "Traceback" not in result.stdout + result.stderr
