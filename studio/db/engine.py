@@ -13,6 +13,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# DatabaseUnusable is re-exported: callers catch both of the database's own errors from here.
+from studio.db.damage import DatabaseUnusable as DatabaseUnusable
+from studio.db.damage import unusable
+
 T = TypeVar("T")
 
 # How long the busy handler waits for another writer's lock on an ordinary connection (the worker's
@@ -31,16 +35,6 @@ class DatabaseBusy(RuntimeError):
     def __init__(self) -> None:
         super().__init__("The history database is busy (another program is writing to it). "
                          "Your run was not queued; try again in a moment.")
-
-
-class DatabaseUnusable(RuntimeError):
-    """The database file cannot be opened as SQLite at all, or SQLite reports it damaged. `detail`
-    says what is wrong with which file, `hint` what to do (move it away, restore a named copy)."""
-
-    def __init__(self, detail: str, hint: str) -> None:
-        super().__init__(f"{detail}. {hint[:1].upper()}{hint[1:]}.")
-        self.detail = detail
-        self.hint = hint
 
 
 def make_engine(url: str) -> Engine:
@@ -64,8 +58,6 @@ def _sqlite_pragmas(dbapi_connection, _record, path: Path) -> None:
         # fails here, and every caller (server, worker, CLI) gets the same plain error for it.
         cursor.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
-        from studio.db.migrate import unusable  # the backups' names live there; loaded only for a bad file
-
         problem = unusable(path, exc)
         if problem is None:
             raise

@@ -16,10 +16,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.config import PROJECT_ROOT
-from studio.db.engine import DatabaseUnusable, is_busy
-
-# The copy taken before a migration sits beside the file: studio.db.bak-<time>-<revision>.
-BACKUP_INFIX = ".bak-"
+from studio.db.damage import BACKUP_INFIX, DatabaseUnusable, restore_hint, unusable
+from studio.db.engine import is_busy
 
 # Tables that migrations create by hand and the ORM does not map: the full-text index and its
 # shadow tables. Autogenerate and the drift test must not see them as strays.
@@ -111,33 +109,6 @@ def _copy_sqlite(engine: Engine, destination: Path) -> None:
         raw.close()
 
 
-def newest_backup(sqlite_path: Path) -> Path | None:
-    """The latest copy a migration kept beside the file (their names sort by the time taken)."""
-    copies = sorted(p for p in sqlite_path.parent.glob(f"{sqlite_path.name}{BACKUP_INFIX}*") if p.is_file())
-    return copies[-1] if copies else None
-
-
-def restore_hint(sqlite_path: Path) -> str:
-    backup = newest_backup(sqlite_path)
-    if backup is None:
-        return (f"move {sqlite_path.name} out of {sqlite_path.parent} (the studio then starts a new, empty "
-                f"history); no backup copy ({sqlite_path.name}{BACKUP_INFIX}…) exists beside it")
-    return (f"stop the studio, move {sqlite_path.name} away and restore the newest backup copy: "
-            f"copy {backup} to {sqlite_path}")
-
-
-def unusable(sqlite_path: Path, error: object) -> DatabaseUnusable | None:
-    """The studio's error for a file SQLite cannot use, from SQLite's message; None for any other
-    error (a lock, a missing table), which is no fault of the file."""
-    text = str(error).lower()
-    if "not a database" in text:
-        return DatabaseUnusable(f"{sqlite_path} is not a SQLite database (it holds something else, or its "
-                                "header is destroyed)", restore_hint(sqlite_path))
-    if "malformed" in text or "disk image" in text or "corrupt" in text:
-        return DatabaseUnusable(f"{sqlite_path} is damaged ({_first_line(error)})", restore_hint(sqlite_path))
-    return None
-
-
 def verify_integrity(engine: Engine, sqlite_path: Path) -> None:
     """SQLite's quick_check over the whole file: every page of every table and index is read, so
     damage anywhere is found now rather than by whichever page a user opens first. Raises
@@ -157,8 +128,3 @@ def verify_integrity(engine: Engine, sqlite_path: Path) -> None:
         more = f" (and {len(findings) - 3} more)" if len(findings) > 3 else ""
         raise DatabaseUnusable(f"{sqlite_path} is damaged: SQLite's integrity check found {shown}{more}",
                                restore_hint(sqlite_path))
-
-
-def _first_line(error: object) -> str:
-    text = str(getattr(error, "orig", None) or error)
-    return text.splitlines()[0] if text else type(error).__name__

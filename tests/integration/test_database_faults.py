@@ -38,6 +38,13 @@ def hold_lock(db_path: Path, seconds: float) -> subprocess.Popen:
     return holder
 
 
+def release(holder: subprocess.Popen) -> None:
+    """End the lock holder (this test's own child) early; SQLite drops its lock with the process."""
+    if holder.poll() is None:
+        holder.terminate()
+    holder.wait(30)
+
+
 def run_count(services) -> int:
     with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(Run))
@@ -72,14 +79,14 @@ def test_submission_waits_out_a_short_lock_and_queues_the_run_once(studio):
 
 def test_submission_under_a_long_lock_is_refused_in_plain_words_with_nothing_written(studio):
     db_path = studio.paths.sqlite_path
-    holder = hold_lock(db_path, WRITE_RETRY_SECONDS + 8)
+    holder = hold_lock(db_path, 40)  # as long as in the report: longer than any wait of the studio's
     try:
         started = time.monotonic()
         with pytest.raises(DatabaseBusy) as refused:
             submit(studio)
         waited = time.monotonic() - started
     finally:
-        holder.wait(60)
+        release(holder)
     assert WRITE_RETRY_SECONDS - 0.5 < waited < WRITE_RETRY_SECONDS + 3
     assert str(refused.value) == ("The history database is busy (another program is writing to it). "
                                   "Your run was not queued; try again in a moment.")
@@ -113,3 +120,37 @@ def test_launch_check_fails_on_corrupt_pages_with_the_restore_hint(tmp_path, stu
     line = next(line for line in result.stdout.splitlines() if "database:" in line)
     assert line.startswith("[FAIL] database:") and "is damaged" in line and "no backup copy" in line
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_generate_page_says_busy_keeps_the_form_and_queues_on_the_next_click(data_dir):
+    from streamlit.testing.v1 import AppTest
+
+    from studio.ui.runtime import services as cached_services
+
+    cached_services.clear()
+    try:
+        at = AppTest.from_file(str(PROJECT_ROOT / "frame.py"), default_timeout=60).run()
+        assert not at.exception, at.exception
+        svc = cached_services()
+        svc.worker.stop()  # the queued run stays queued: only the submission is under test
+        prompt = next(t for t in at.text_area if t.label == "Prompt")
+        at = prompt.input("a slow push-in on a quiet lake").run()
+        holder = hold_lock(svc.paths.sqlite_path, 40)
+        try:
+            at = next(b for b in at.button if b.label == "Generate").click().run(timeout=WRITE_RETRY_SECONDS + 30)
+        finally:
+            release(holder)
+        assert not at.exception, at.exception
+        assert any("history database is busy" in w.value and "not queued" in w.value for w in at.warning)
+        assert run_count(svc) == 0
+        assert next(t for t in at.text_area if t.label == "Prompt").value == "a slow push-in on a quiet lake"
+        at = next(b for b in at.button if b.label == "Generate").click().run()  # the lock is gone now
+        assert not at.exception, at.exception
+        assert not any("busy" in w.value for w in at.warning)
+        assert run_count(svc) == 1
+        with svc.sessions() as session:
+            run = session.scalars(select(Run)).one()
+        assert run.status == "queued" and run.params["prompt"] == "a slow push-in on a quiet lake"
+    finally:
+        cached_services().close()
+        cached_services.clear()
