@@ -91,6 +91,8 @@ def test_submission_under_a_long_lock_is_refused_in_plain_words_with_nothing_wri
     assert str(refused.value) == ("The history database is busy (another program is writing to it). "
                                   "Your run was not queued; try again in a moment.")
     assert run_count(studio) == 0  # nothing half-written once the lock is gone
+    with studio.db.connect() as conn:  # the attempt's short busy wait did not stay on the pooled connection
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
     # The connections went back to the pool with the usual busy wait: the next submission works.
     assert len(submit(studio)) == 1 and run_count(studio) == 1
 
