@@ -1,4 +1,8 @@
-"""Database engine and session scope. The caller owns the session: repository functions take one."""
+"""Database engine and session scope. The caller owns the session: repository functions take one.
+
+A write the user waits on (queueing a run) goes through write_transaction: retried whole while another
+program holds SQLite's write lock, for a bounded time, then refused as DatabaseBusy. A file SQLite
+cannot read at all fails on connect as DatabaseUnusable (studio.db.damage)."""
 
 from __future__ import annotations
 

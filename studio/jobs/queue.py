@@ -23,6 +23,7 @@ from studio.sweeps import Axis, expand
 
 __all__ = ["DatabaseBusy", "JobQueue", "SubmitRequest"]  # DatabaseBusy: what the pages catch from submit
 
+
 @dataclass
 class SubmitRequest:
     engine: str
