@@ -4,7 +4,7 @@ watch it run, play the result."""
 import streamlit as st
 
 from studio.engines.base import InputError
-from studio.jobs.queue import SubmitRequest
+from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
@@ -89,6 +89,8 @@ with right:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:
             st.error(f"Could not queue the run: {exc}")
+        except DatabaseBusy as exc:  # the form keeps its values: the user presses Generate again
+            st.warning(str(exc), icon=":material/hourglass_top:")
         else:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")

@@ -223,7 +223,7 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
     """Migrate the database to the code's schema (a copy of an existing SQLite file is kept), or
     with migrate_db=False only say what the server will do; FAIL when it is newer than the code."""
     from studio.db import migrate
-    from studio.db.engine import make_engine
+    from studio.db.engine import DatabaseUnusable, make_engine
 
     where = paths.sqlite_path or _redacted(paths.database_url)
     if not migrate_db and paths.sqlite_path is not None and not paths.sqlite_path.exists():
@@ -231,13 +231,17 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
     engine = make_engine(paths.database_url)
     try:
         if migrate_db:
-            outcome = migrate.upgrade(engine, paths.sqlite_path)
+            outcome = migrate.upgrade(engine, paths.sqlite_path)  # checks the file's integrity first
         else:
+            if paths.sqlite_path is not None:
+                migrate.verify_integrity(engine, paths.sqlite_path)
             before = migrate.check_not_newer(engine)
             outcome = migrate.MigrationOutcome(before=before, after=migrate.head_revision(), backup=None)
     except migrate.DatabaseTooNew as exc:
         return CheckResult("database", "FAIL", str(exc),
                            "update the studio to the newer version, or use --data-dir with another folder")
+    except DatabaseUnusable as exc:  # not SQLite, or damaged pages: serving it would fail page by page
+        return CheckResult("database", "FAIL", exc.detail, exc.hint)
     finally:
         engine.dispose()
     if not migrate_db and outcome.changed:

@@ -13,8 +13,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.config import PROJECT_ROOT
+from studio.db.damage import BACKUP_INFIX, DatabaseUnusable, restore_hint, unusable
+from studio.db.engine import is_busy
 
 # Tables that migrations create by hand and the ORM does not map: the full-text index and its
 # shadow tables. Autogenerate and the drift test must not see them as strays.
@@ -72,11 +75,13 @@ def check_not_newer(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, sqlite_path: Path | None = None) -> MigrationOutcome:
     """Migrate to head. An existing SQLite file is copied aside first (studio.db.bak-<time>-<rev>)."""
+    if sqlite_path is not None and sqlite_path.exists():
+        verify_integrity(engine, sqlite_path)  # migrating, or serving, a damaged file only spreads the damage
     before = check_not_newer(engine)
     head = head_revision()
     backup = None
     if before != head and before is not None and sqlite_path is not None and sqlite_path.exists():
-        backup = sqlite_path.with_name(f"{sqlite_path.name}.bak-{datetime.now():%Y%m%d-%H%M%S}-{before}")
+        backup = sqlite_path.with_name(f"{sqlite_path.name}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}-{before}")
         _copy_sqlite(engine, backup)
     if before != head:
         run(engine, "upgrade", "head")
@@ -102,3 +107,24 @@ def _copy_sqlite(engine: Engine, destination: Path) -> None:
             target.close()
     finally:
         raw.close()
+
+
+def verify_integrity(engine: Engine, sqlite_path: Path) -> None:
+    """SQLite's quick_check over the whole file: every page of every table and index is read, so
+    damage anywhere is found now rather than by whichever page a user opens first. Raises
+    DatabaseUnusable; a lock held by another program is not damage and passes."""
+    try:
+        with engine.connect() as conn:
+            findings = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    except DatabaseError as exc:
+        problem = unusable(sqlite_path, exc.orig)
+        if problem is not None:
+            raise problem from None
+        if isinstance(exc, OperationalError) and is_busy(exc):
+            return  # another program is writing the file right now: that is no damage
+        raise
+    if findings != ["ok"]:
+        shown = "; ".join(" ".join(f.split()) for f in findings[:3])
+        more = f" (and {len(findings) - 3} more)" if len(findings) > 3 else ""
+        raise DatabaseUnusable(f"{sqlite_path} is damaged: SQLite's integrity check found {shown}{more}",
+                               restore_hint(sqlite_path))

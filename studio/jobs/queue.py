@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db import runs as run_rows
-from studio.db.engine import session_scope
+from studio.db.engine import DatabaseBusy, session_scope, write_transaction
 from studio.db.images import get_or_add_image
 from studio.engines.base import InputError
 from studio.engines.registry import Registry
@@ -20,6 +20,9 @@ from studio.jobs import store as queue_store
 from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
 from studio.storage import Storage
 from studio.sweeps import Axis, expand
+
+__all__ = ["DatabaseBusy", "JobQueue", "SubmitRequest"]  # DatabaseBusy: what the pages catch from submit
+
 
 @dataclass
 class SubmitRequest:
@@ -60,8 +63,10 @@ class JobQueue:
                 raise InputError("image", "Choose an input image: upload one or pick a sample.")
             if r.image is not None and id(r.image) not in stored_images:
                 stored_images[id(r.image)] = self._storage.save_input(r.image)
-        run_ids: list[int] = []
-        with session_scope(self._sessions) as session:
+
+        def queue_rows(session: Session) -> list[int]:
+            # Runs once per attempt (write_transaction retries it whole while the database is locked).
+            run_ids: list[int] = []
             sweep_id = None
             if sweep is not None:
                 sweep_id = run_rows.add_sweep(session, **sweep).id
@@ -78,6 +83,11 @@ class JobQueue:
                                        sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id,
                                        request_version=REQUEST_VERSION, request_digest=v.fingerprint())
                 run_ids.append(run.id)
+            return run_ids
+
+        # Bounded: under another program's write lock the user hears "busy, not queued" (DatabaseBusy)
+        # within seconds, with nothing written, instead of a hang and a traceback.
+        run_ids = write_transaction(self._sessions, queue_rows)
         self._on_submit()
         return run_ids
 

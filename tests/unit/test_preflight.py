@@ -134,3 +134,83 @@ def test_engine_check_leaves_a_new_database_to_the_server(paths):
     results = preflight.check_engines(paths)
     assert next(r for r in results if r.name == "engine motion").status == "OK"
     assert not paths.sqlite_path.exists()
+
+
+# ----- a damaged history -----------------------------------------------------------------------
+
+def make_history_with_runs(paths: Paths, count: int = 60) -> None:
+    """A real studio history: migrated, with queued runs (and their input picture) written through
+    the queue, then closed so that SQLite folds the write-ahead log into the file."""
+    from PIL import Image
+
+    from studio.jobs.queue import SubmitRequest
+    from studio.services import build_services
+
+    services = build_services(paths)
+    try:
+        image = Image.new("RGB", (80, 60), (200, 120, 40))
+        services.queue.submit_many([
+            SubmitRequest(engine="motion", params={"width": 64, "height": 64, "frames": 6, "fps": 12, "seed": n},
+                          image=image, image_name=f"picture-{n}.png")
+            for n in range(count)])
+    finally:
+        services.close()
+
+
+def corrupt_pages(db_path, first: int = 4, last: int = 13) -> None:
+    """Overwrite pages first..last (1-based, as SQLite numbers them) with bytes that are no b-tree."""
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    assert page_count > last, f"only {page_count} pages: add more runs"
+    garbage = bytes((n * 37 + 11) % 256 for n in range(page_size))
+    with open(db_path, "r+b") as handle:
+        for page in range(first, last + 1):
+            handle.seek((page - 1) * page_size)
+            handle.write(garbage)
+
+
+def make_damaged_history(paths: Paths) -> None:
+    make_history_with_runs(paths)
+    corrupt_pages(paths.sqlite_path)
+
+
+def test_corrupt_pages_fail_the_database_check_with_no_backup_to_name(paths):
+    make_damaged_history(paths)
+    for migrate_db in (True, False):  # `--check`, and the check beside a starting server
+        result = preflight.check_database(paths, migrate_db=migrate_db)
+        assert result.status == "FAIL", result
+        assert f"{paths.sqlite_path} is damaged" in result.detail
+        assert "no backup copy (studio.db.bak-…) exists" in result.hint
+
+
+def test_corrupt_pages_fail_with_a_hint_naming_the_newest_backup(paths):
+    make_history_with_runs(paths)
+    older = paths.data_dir / "studio.db.bak-20260101-090000-0003"
+    newer = paths.data_dir / "studio.db.bak-20260301-090000-0004"
+    for copy in (newer, older):  # written newest first: the name's time decides, not the file's
+        copy.write_bytes(paths.sqlite_path.read_bytes())
+    corrupt_pages(paths.sqlite_path)
+    result = preflight.check_database(paths)
+    assert result.status == "FAIL"
+    assert f"restore the newest backup copy: copy {newer} to {paths.sqlite_path}" in result.hint
+    assert "[FAIL] database:" in result.line() and str(newer) in result.line()
+
+
+def test_a_file_that_is_not_a_database_is_named_so(paths):
+    paths.data_dir.mkdir(parents=True)
+    paths.sqlite_path.write_bytes(bytes((n * 91 + 7) % 256 for n in range(50_000)))
+    for migrate_db in (True, False):
+        result = preflight.check_database(paths, migrate_db=migrate_db)
+        assert result.status == "FAIL"
+        assert result.detail.startswith(f"{paths.sqlite_path} is not a SQLite database")
+        assert "move studio.db out of" in result.hint
+
+
+def test_an_intact_history_passes_the_integrity_check(paths):
+    make_history_with_runs(paths, count=3)
+    result = preflight.check_database(paths)
+    assert result.status == "OK" and "(current)" in result.detail
