@@ -29,6 +29,10 @@ class OutputNotWritable(PermissionError):
     """The output folder refuses writes (permissions, an immutable or read-only folder)."""
 
     def __init__(self, folder: Path):
+        folder = Path(folder)
+        # Name the folder that refused, not a month sub-folder it did not let us create.
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
         super().__init__(errno.EACCES, "permission denied", str(folder))
         self.folder = folder
 

@@ -9,6 +9,7 @@ recognisable by PARTIAL_MARKER and can be swept with `remove_stale_partials`.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -43,6 +44,8 @@ def atomic_path(path: Path | str, *, durable: bool = True) -> Iterator[Path]:
             raise FileNotFoundError(f"Nothing was written to {tmp} for {path.name}.")
         if durable:
             _fsync_file(tmp)
+        if path.is_dir():  # rename() would say only "Is a directory", naming the temporary
+            raise IsADirectoryError(errno.EISDIR, f"Cannot write {path.name}: a folder of that name is in the way", str(path))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
