@@ -49,9 +49,9 @@ def test_a_write_failing_after_the_video_leaves_no_file_of_the_run(services, blo
     worker.run_until_idle()
     run = services.history.get_run(run_id)
     assert run.status == "failed"
-    assert "a folder of that name is in the way" in run.error and f"run-{run_id:06d}-" in run.error
-    assert run.video_path is None and run.poster_path is None and run.thumb_path is None
     assert run_files_on_disk(services.storage.outputs_dir, run_id) == []  # MP4, poster, thumb: all gone
+    assert run.video_path is None and run.poster_path is None and run.thumb_path is None
+    assert "a folder of that name is in the way" in run.error and f"run-{run_id:06d}-" in run.error
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
@@ -73,8 +73,8 @@ def test_a_disk_filling_up_at_the_gif_leaves_no_file_of_the_run(tmp_path):
         worker.run_until_idle()
         run = services.history.get_run(run_id)
         assert run.status == "failed" and run.error_kind == "disk", run.error
-        assert "disk is full" in run.error and "GIF" in run.error
         assert run_files_on_disk(outputs, run_id) == []
+        assert "disk is full" in run.error and "GIF" in run.error
     finally:
         services.close()
         subprocess.run(["umount", str(outputs)], check=True)

@@ -263,9 +263,9 @@ def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path):
 
     parent = subprocess.Popen([sys.executable, "-c", ENCODE_FOREVER, str(tmp_path / "clip.mp4")],
                               cwd=Path(__file__).resolve().parents[2])
+    ffmpeg: list[int] = []
     try:
         deadline = time.monotonic() + 30
-        ffmpeg = []
         while not ffmpeg and time.monotonic() < deadline:
             ffmpeg = [pid for pid in _children(parent.pid) if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()]
             time.sleep(0.05)
