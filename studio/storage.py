@@ -18,7 +18,7 @@ from studio.media.atomic import atomic_path, remove_stale_partials
 
 # A temporary untouched this long, and held open by no process here, belongs to a writer that died.
 # Generous, because a writer on another host sharing the folder cannot be seen in /proc.
-PARTIAL_GRACE_S = 10 * 60.0
+PARTIAL_GRACE_S = 5 * 60.0
 
 
 class DiskFull(OSError):
