@@ -365,7 +365,7 @@ def _run(command: list[str], path: Path) -> subprocess.CompletedProcess[str]:
         raise FileNotFoundError(f"No such video: {path}")
     try:
         return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
-                              timeout=_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                              timeout=_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL, preexec_fn=tie_to_parent())
     except subprocess.TimeoutExpired:
         raise EncodeError(f"ffmpeg took longer than {_PROBE_TIMEOUT_S} s to read {path.name}.") from None
 
