@@ -196,6 +196,7 @@ def _age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="open files are read from /proc")
 def test_the_sweep_keeps_partials_a_live_process_holds_and_names_it_did_not_make(tmp_path):
     import subprocess
     import sys
@@ -208,16 +209,25 @@ def test_the_sweep_keeps_partials_a_live_process_holds_and_names_it_did_not_make
         path.write_bytes(b"x")
         _age(path, 7200)
     # Another worker's ffmpeg, still writing: a real process holding the file open.
-    writer = subprocess.Popen([sys.executable, "-c", "import sys,time; f=open(sys.argv[1],'ab'); print('open', flush=True); time.sleep(60)",
-                               str(held)], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", "import sys,time; f=open(sys.argv[1],'ab'); time.sleep(60)", str(held)])
     try:
-        assert writer.stdout.readline().strip() == "open"
+        deadline = time.monotonic() + 20
+        while not _holds(writer.pid, held) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _holds(writer.pid, held)
         assert remove_stale_partials(tmp_path) == 1
         assert held.exists() and not orphan.exists() and all(p.exists() for p in not_ours)
     finally:
         writer.kill()
         writer.wait(10)
     assert remove_stale_partials(tmp_path) == 1 and not held.exists()  # nobody holds it any more
+
+
+def _holds(pid: int, path: Path) -> bool:
+    try:
+        return any(os.path.realpath(fd) == str(path.resolve()) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
 
 
 def _children(pid: int) -> list[int]:
