@@ -151,6 +151,8 @@ def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: floa
     but not started: the caller decides whether this process runs jobs."""
     logging.getLogger("studio").setLevel(logging.INFO)
     core = build_core(paths, migrate_db=migrate_db)
+    # Temporaries of encodes killed mid-write (the server and the headless worker both start here).
+    core.storage.remove_stale_partials()
     worker = Worker(session_factory=core.sessions, registry=core.registry, storage=core.storage, paths=paths,
                     poll_interval=poll_interval)
     queue = JobQueue(core.sessions, core.registry, core.storage, on_submit=worker.wake)

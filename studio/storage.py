@@ -3,19 +3,46 @@ the run id and time and written through a temporary name so no half-written file
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
 
-from studio.media.atomic import atomic_path
+from studio.media.atomic import atomic_path, remove_stale_partials
+
+# A temporary untouched this long, and held open by no process here, belongs to a writer that died.
+# Generous, because a writer on another host sharing the folder cannot be seen in /proc.
+PARTIAL_GRACE_S = 5 * 60.0
 
 
 class DiskFull(OSError):
     """Not enough free space to write what was asked; the message says where and how much."""
+
+
+class OutputNotWritable(PermissionError):
+    """The output folder refuses writes (permissions, an immutable or read-only folder)."""
+
+    def __init__(self, folder: Path):
+        folder = Path(folder)
+        # Name the folder that refused, not a month sub-folder it did not let us create.
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        super().__init__(errno.EACCES, "permission denied", str(folder))
+        self.folder = folder
+
+    def __str__(self) -> str:
+        return (f"Cannot write to the output folder {self.folder}: permission denied. "
+                "Choose another folder on the Settings page or fix its permissions.")
+
+
+# errnos that mean "this folder will not take files", whoever asks (root included).
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 @dataclass(frozen=True)
@@ -25,6 +52,24 @@ class RunFiles:
     poster: Path
     thumb: Path
     sidecar: Path
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[RunFiles]:
+        """Write a run's files inside this block: if it raises, every one of them that exists is
+        deleted, so a failed run never leaves a video without its poster or a poster without a row.
+        A refused write is reported as OutputNotWritable naming the folder."""
+        try:
+            yield self
+        except BaseException as error:
+            for path in astuple(self):
+                try:
+                    if Path(path).is_file():
+                        Path(path).unlink()
+                except OSError:  # the folder refuses deletes too: nothing more can be done here
+                    pass
+            if isinstance(error, OSError) and not isinstance(error, OutputNotWritable) and error.errno in _NOT_WRITABLE:
+                raise OutputNotWritable(self.video.parent) from error
+            raise
 
 
 @dataclass(frozen=True)
@@ -65,7 +110,12 @@ class Storage:
         return self.run_logs_dir / f"run-{run_id:06d}.log"
 
     def ensure_free_space(self, folder: Path, needed: int | None = None) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            if error.errno in _NOT_WRITABLE:
+                raise OutputNotWritable(folder) from error
+            raise
         free = shutil.disk_usage(folder).free
         need = needed if needed is not None else self.min_free_bytes
         if free < need:
@@ -73,6 +123,10 @@ class Storage:
                 f"Only {free / 1e6:.0f} MB free in {folder}; the studio needs at least {need / 1e6:.0f} MB "
                 "to write this run. Free some space or choose another output folder in Settings."
             )
+
+    def remove_stale_partials(self) -> int:
+        """Delete the temporaries a killed writer left in the output folder; returns how many."""
+        return remove_stale_partials(self.outputs_dir, older_than_s=PARTIAL_GRACE_S)
 
     def outputs_size_bytes(self) -> int:
         if not self.outputs_dir.exists():

@@ -33,7 +33,7 @@ from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_write_text
 from studio.recipes import MP4_TAG, Recipe
 from studio.requests import load_stored
-from studio.storage import DiskFull, Storage
+from studio.storage import DiskFull, OutputNotWritable, Storage
 
 log = logging.getLogger("studio.worker")
 
@@ -102,6 +102,8 @@ class Executor:
             status, values = RunStatus.FAILED, {"error": f"{exc} {exc.hint}".strip(), "error_kind": "weights"}
         except DiskFull as exc:
             status, values = RunStatus.FAILED, {"error": str(exc), "error_kind": "disk"}
+        except OutputNotWritable as exc:  # a PermissionError naming the output folder
+            status, values = RunStatus.FAILED, {"error": str(exc), "error_kind": "permissions"}
         except Exception as exc:  # the studio stays up whatever an engine does
             log.error("run %s crashed:\n%s", run.id, traceback.format_exc())
             status, values = RunStatus.FAILED, {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
@@ -162,11 +164,12 @@ class Executor:
         files = storage.run_files(run.id, run.started_at or run.queued_at)
         manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
         recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
-        write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
-        write_poster(result.frames[0], files.poster)
-        write_thumbnail(result.frames[0], files.thumb)
-        write_gif(result.frames, params["fps"], files.gif)
-        atomic_write_text(files.sidecar, recipe.dumps())
+        with files.all_or_nothing():
+            write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
+            write_poster(result.frames[0], files.poster)
+            write_thumbnail(result.frames[0], files.thumb)
+            write_gif(result.frames, params["fps"], files.gif)
+            atomic_write_text(files.sidecar, recipe.dumps())
         encode_seconds = time.perf_counter() - started
         log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, result.load_seconds,
                  result.infer_seconds, encode_seconds, files.video)

@@ -11,6 +11,7 @@ difference between "disk full" and "bad frames" matters to the person reading th
 
 from __future__ import annotations
 
+import errno
 import re
 import subprocess
 import tempfile
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from studio.media.atomic import atomic_path
-from studio.storage import DiskFull
+from studio.media.child import tie_to_parent
+from studio.storage import DiskFull, OutputNotWritable
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
@@ -201,7 +203,8 @@ def iter_video_frames(path: Path | str, *, fit: tuple[int, int], fps: float | No
                "-map", "0:v:0", "-vf", graph, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     frame_bytes = width * height * 3
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                                   preexec_fn=tie_to_parent())
         try:
             while True:
                 raw = process.stdout.read(frame_bytes)
@@ -229,7 +232,11 @@ def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise EncodeError(f"Cannot write {path.name}: {path.parent} (or a folder above it) is a file, not a folder.") from None
+    except PermissionError:
+        raise OutputNotWritable(path.parent) from None
     except OSError as error:
+        if error.errno == errno.EROFS:
+            raise OutputNotWritable(path.parent) from None
         raise EncodeError(f"Cannot create the folder {path.parent} for {path.name}: {error.strerror or error}.") from None
     with tempfile.TemporaryFile() as stderr, atomic_path(path) as tmp:
         command = [
@@ -239,7 +246,9 @@ def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path:
         ]
         # stderr goes to a file, not a pipe: a pipe nobody reads while we write frames can fill up
         # and deadlock both processes.
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+        # Tied to this thread's life: a killed worker must not leave ffmpeg writing for seconds more.
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   preexec_fn=tie_to_parent())
         _widen_pipe(process.stdin)
         try:
             for frame in frames:
@@ -262,8 +271,8 @@ def _encode_failure(log: str, path: Path, what: str) -> Exception:
     if "No space left on device" in log:
         return DiskFull(f"The disk is full: could not write the {what} {path.name} in {path.parent}. "
                         "Free some space or choose another output folder in Settings.")
-    if "Permission denied" in log:
-        return EncodeError(f"No permission to write the {what} in {path.parent}. Choose a folder you can write to.")
+    if any(text in log for text in ("Permission denied", "Operation not permitted", "Read-only file system")):
+        return OutputNotWritable(path.parent)
     return EncodeError(f"ffmpeg could not write the {what} {path.name}: {_last_lines(log) or 'no error message'}")
 
 
@@ -356,7 +365,7 @@ def _run(command: list[str], path: Path) -> subprocess.CompletedProcess[str]:
         raise FileNotFoundError(f"No such video: {path}")
     try:
         return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
-                              timeout=_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                              timeout=_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL, preexec_fn=tie_to_parent())
     except subprocess.TimeoutExpired:
         raise EncodeError(f"ffmpeg took longer than {_PROBE_TIMEOUT_S} s to read {path.name}.") from None
 

@@ -186,3 +186,111 @@ def test_stale_partials_are_swept(tmp_path):
     os.utime(stale, (hour_ago, hour_ago))
     assert remove_stale_partials(tmp_path) == 1
     assert not stale.exists() and fresh.exists() and keep.exists()
+
+
+# --- leftovers of killed writers ---------------------------------------------------------------
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="open files are read from /proc")
+def test_the_sweep_keeps_partials_a_live_process_holds_and_names_it_did_not_make(tmp_path):
+    import subprocess
+    import sys
+
+    held = tmp_path / ".run-000001-20260101-000000.0badf00d.partial.mp4"
+    orphan = tmp_path / "2026-01" / ".run-000002-20260101-000000.poster.deadbeef.partial.jpg"
+    orphan.parent.mkdir()
+    not_ours = [tmp_path / ".notes.partial.txt", tmp_path / ".clip.partial.mp4", tmp_path / ".x.12345678.partial.mp4.bak"]
+    for path in (held, orphan, *not_ours):
+        path.write_bytes(b"x")
+        _age(path, 7200)
+    # Another worker's ffmpeg, still writing: a real process holding the file open.
+    writer = subprocess.Popen([sys.executable, "-c", "import sys,time; f=open(sys.argv[1],'ab'); time.sleep(60)", str(held)])
+    try:
+        deadline = time.monotonic() + 20
+        while not _holds(writer.pid, held) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _holds(writer.pid, held)
+        assert remove_stale_partials(tmp_path) == 1
+        assert held.exists() and not orphan.exists() and all(p.exists() for p in not_ours)
+    finally:
+        writer.kill()
+        writer.wait(10)
+    assert remove_stale_partials(tmp_path) == 1 and not held.exists()  # nobody holds it any more
+
+
+def _holds(pid: int, path: Path) -> bool:
+    try:
+        return any(os.path.realpath(fd) == str(path.resolve()) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+ENCODE_FOREVER = """
+import sys, numpy as np
+from studio.media.encode import write_mp4
+rng = np.random.default_rng(0)
+noise = [rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8) for _ in range(8)]
+def frames():
+    i = 0
+    while True:
+        yield noise[i % 8]
+        i += 1
+write_mp4(frames(), 24, sys.argv[1], preset="veryslow")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="parent-death signals are Linux-only")
+def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path):
+    """A worker SIGKILLed mid-encode: its ffmpeg goes at once instead of finishing the file."""
+    import signal
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", ENCODE_FOREVER, str(tmp_path / "clip.mp4")],
+                              cwd=Path(__file__).resolve().parents[2])
+    ffmpeg: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not ffmpeg and time.monotonic() < deadline:
+            ffmpeg = [pid for pid in _children(parent.pid) if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            time.sleep(0.05)
+        assert ffmpeg, "the encode never started ffmpeg"
+        time.sleep(2.0)  # well into the encode, with x264's look-ahead full of frames
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        killed_at = time.monotonic()
+        while _alive(ffmpeg[0]) and time.monotonic() - killed_at < 5:
+            time.sleep(0.02)
+        assert time.monotonic() - killed_at < 0.5, "ffmpeg outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        for pid in ffmpeg:  # only on failure is there anything left to stop
+            if _alive(pid) and b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)

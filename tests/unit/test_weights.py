@@ -226,3 +226,63 @@ def test_download_progress_is_reported_as_lines_not_bars():
     thread_map(lambda name: name, ["a", "b"], tqdm_class=reporter, desc="Fetching 2 files")
     assert lines == ["  Downloading bytes: 1.00 GB of 3.00 GB", "  Downloading bytes: 3.00 GB of 3.00 GB",
                      "  Fetching 2 files: 1/2 files", "  Fetching 2 files: 2/2 files"]
+
+
+# --- custom code -------------------------------------------------------------------------------
+
+
+def _add_auto_map_to_index(folder: Path) -> None:
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps({**index, "auto_map": {"AcmeVideoPipeline": "pipeline.AcmeVideoPipeline"}}))
+
+
+def _class_name_pair(folder: Path) -> None:
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps({**index, "_class_name": ["pipeline_acme", "AcmeVideoPipeline"]}))
+
+
+def _custom_component_module(folder: Path) -> None:
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps({**index, "unet": ["acme_unet", "AcmeUNet"]}))
+
+
+def _auto_map_in_component(folder: Path) -> None:
+    (folder / "text_encoder" / "config.json").write_text(json.dumps({"auto_map": {"AutoModel": "modeling_acme.AcmeModel"}}))
+
+
+def _python_file(folder: Path) -> None:
+    (folder / "unet" / "modeling_acme.py").write_text("import os\n")
+
+
+@pytest.mark.parametrize(("edit", "reason"), [
+    (_add_auto_map_to_index, "model_index.json has an auto_map"),
+    (_class_name_pair, "pipeline_acme.AcmeVideoPipeline"),
+    (_custom_component_module, "'acme_unet'"),
+    (_auto_map_in_component, "text_encoder/config.json has an auto_map"),
+    (_python_file, "unet/modeling_acme.py"),
+])
+def test_a_folder_that_ships_its_own_code_is_unusable_and_says_why(tmp_path, edit, reason):
+    folder = make_model(tmp_path / "video-model")
+    assert weights.check_folder(folder, MODEL).ready  # the untouched folder is fine
+    edit(folder)
+    status = weights.check_folder(folder, MODEL)
+    assert status.state == "unusable"
+    assert "this model folder ships its own code (" in status.detail and reason in status.detail
+    assert "the studio never runs code from a model folder" in status.detail
+
+
+def test_a_saved_tiny_pipeline_naming_a_custom_pipeline_class_is_unusable(tmp_path):
+    """A real saved pipeline (the tiny SVD) whose model_index.json names a custom pipeline, as a
+    repository with its own pipeline code does: diffusers would ask for trust_remote_code."""
+    from studio.devtools.tiny.svd import build_tiny_svd
+
+    folder = build_tiny_svd(tmp_path / "tiny-svd")
+    assert weights.check_folder(folder).ready
+    index = json.loads((folder / "model_index.json").read_text())
+    index["_class_name"] = ["pipeline_custom_svd", "CustomSVDPipeline"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    (folder / "pipeline_custom_svd.py").write_text("from diffusers import DiffusionPipeline\n"
+                                                     "class CustomSVDPipeline(DiffusionPipeline):\n    pass\n")
+    status = weights.check_folder(folder)
+    assert status.state == "unusable"
+    assert "ships its own code (model_index.json names the pipeline class pipeline_custom_svd.CustomSVDPipeline)" in status.detail

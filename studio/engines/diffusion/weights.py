@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from studio.engines.base import WeightsMissing, WeightsStatus
+from studio.engines.diffusion.custom_code import custom_code_reason
 
 MODEL_INDEX = "model_index.json"
 WEIGHT_SUFFIX = ".safetensors"
@@ -133,6 +134,11 @@ def check_folder(folder: Path, model_id: str | None = None) -> WeightsStatus:
     except (OSError, ValueError) as exc:
         return WeightsStatus("unusable", f"{folder / MODEL_INDEX} cannot be read ({exc}).", fix, str(folder))
 
+    custom = custom_code_reason(folder, index)
+    if custom:
+        return WeightsStatus("unusable", f"{label} in {folder} cannot be used: this model folder ships its own code ({custom}); "
+                             "the studio never runs code from a model folder.",
+                             "Use a copy of the model that loads with plain diffusers classes.", str(folder))
     problems: list[str] = []
     for component, spec in index.items():
         if component.startswith("_") or not isinstance(spec, list) or len(spec) != 2 or None in spec:
