@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.cli.console import Console
 from studio.config import Paths
+from studio.db.engine import DatabaseUnusable
 from studio.db.migrate import DatabaseTooNew
 from studio.services import Core, Services, build_core, build_services
 
@@ -36,9 +37,9 @@ def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Bu
     not reported as a damaged database."""
     try:
         return build(paths)
-    except DatabaseTooNew as exc:
+    except (DatabaseTooNew, DatabaseUnusable) as exc:  # their messages name the file and what to do
         console.error(f"Error: {exc}")
-    except DatabaseError as exc:
+    except DatabaseError as exc:  # another database server's refusal of the same kind
         if isinstance(exc, OperationalError):
             raise
         where = paths.sqlite_path or paths.database_url

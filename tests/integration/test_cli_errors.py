@@ -64,7 +64,7 @@ def test_run_on_a_file_that_is_not_a_database(studio_env, photo, tmp_path):
     env = {**studio_env, "STUDIO_DATABASE_URL": f"sqlite:///{database}"}
     result = launch("run", "--image", str(photo), env=env)
     assert result.returncode == 1
-    assert f"{database} is not a studio database (or is damaged): file is not a database" in result.stderr
+    assert f"{database} is not a SQLite database" in result.stderr and "no backup copy" in result.stderr
     no_traceback(result)
 
 
