@@ -52,10 +52,12 @@ class LeaseLost(Exception):
         self.lease, self.status, self.holder, self.holder_attempt = lease, status, worker_id, attempt
         if status is None:
             where = "a deletion of the run"
-        elif worker_id and attempt is not None and attempt != lease.attempt:
+        elif status == RunStatus.QUEUED:
+            where = "the queue (the run was reclaimed and waits for a worker)"
+        elif (worker_id, attempt) != (lease.worker_id, lease.attempt):
             where = f"attempt {attempt}"
         else:
-            where = f"the queue (the run is {status} now)"
+            where = f"the run being {status} already"
         super().__init__(f"run {lease.run_id}: lease lost to {where}; stopping and removing this "
                          f"attempt's files (attempt {lease.attempt} on {lease.worker_id})")
 
