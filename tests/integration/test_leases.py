@@ -87,6 +87,32 @@ def test_writes_for_a_stale_worker_or_attempt_change_nothing(services):
     assert row(services, run_id)["step"] == 3
 
 
+def test_a_worker_that_loses_its_lease_while_encoding_removes_its_files_and_leaves_the_row(services, monkeypatch):
+    run_id = submit(services)
+    from studio.jobs import execute
+
+    write_sidecar = execute.atomic_write_text
+
+    def write_then_lose_the_run(path, text_):
+        # The last file of the attempt is written; meanwhile the worker's lease ran out and another
+        # worker took the run (as if this one had been paused for longer than its lease).
+        write_sidecar(path, text_)
+        with session_scope(services.sessions) as session:
+            session.execute(text("UPDATE runs SET lease_until = datetime('now', '-1 seconds') WHERE id = :id"), {"id": run_id})
+        assert services.worker.recover() == [run_id]
+        with session_scope(services.sessions) as session:
+            queue_store.claim_next(session, f"otherhost:{os.getpid()}:second")
+
+    monkeypatch.setattr(execute, "atomic_write_text", write_then_lose_the_run)
+    services.worker.run_until_idle()
+    taken = row(services, run_id)
+    assert (taken["status"], taken["attempts"], taken["worker_id"]) == ("running", 2, f"otherhost:{os.getpid()}:second")
+    assert taken["video_path"] is None and taken["finished_at"] is None
+    outputs = services.paths.data_dir / "outputs"
+    assert [p for p in outputs.rglob("*") if p.is_file()] == [], "the first attempt's files were left behind"
+    assert f"run {run_id}: lease lost to attempt 2" in Path(taken["log_path"]).read_text()
+
+
 # ----- (c) expiry is in the database's clock -------------------------------------------------------
 
 def test_a_host_clock_120_s_behind_or_ahead_cannot_steal_a_live_run(services, monkeypatch):
@@ -198,7 +224,7 @@ def test_a_worker_paused_past_its_lease_loses_the_run_and_its_files(tmp_path):
                         "the second worker took the run and finished it", report)
         assert done["status"] == "succeeded", report()
         os.kill(first.pid, signal.SIGCONT)
-        wait_for(lambda: f"run {run_id}: lease lost" in worker_log(data_dir, first, first_out), 30,
+        wait_for(lambda: f"run {run_id}: lease lost to attempt 2" in worker_log(data_dir, first, first_out), 30,
                  "the first worker noticed it lost the lease", report)
 
         outputs = data_dir / "outputs"
