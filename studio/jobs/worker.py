@@ -117,7 +117,7 @@ class Worker:
 
     def run_once(self) -> bool:
         with session_scope(self._sessions) as session:
-            run = queue_store.claim_next(session, self.worker_id)
+            run = queue_store.claim_next(session, self.worker_id, self._executor.lease_seconds)
         if run is None:
             return False
         self.current_run_id = run.id
