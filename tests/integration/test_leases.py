@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
 # Big enough that a camera-motion run takes several seconds, so a worker can be paused in the middle.
 SLOW = {"width": 640, "height": 360, "frames": 240, "fps": 24}
-LONG = {"width": 1280, "height": 720, "frames": 120, "fps": 24}
+LONG = {"width": 1280, "height": 720, "frames": 240, "fps": 24}
 
 
 def submit(services, **params) -> int:
@@ -154,6 +154,9 @@ def test_a_host_with_the_same_hostname_does_not_take_a_live_run_as_dead(services
 # ----- (d) reclaiming runs while the only worker is busy -------------------------------------------
 
 def test_reclaim_runs_while_the_only_worker_is_busy_with_a_long_job(services, monkeypatch):
+    # A reclaim interval well inside the long run (ten seconds or more), so that it is seen to run
+    # while the worker is busy.
+    monkeypatch.setattr("studio.jobs.worker.RECOVER_INTERVAL_S", 1.0)
     long_run = services.queue.submit(SubmitRequest(engine="motion", params=LONG, image=picture(), image_name="long.png"))
     services.worker.start()
     wait_for(lambda: row(services, long_run)["step"] > 0, 60, "the long run started")
@@ -164,10 +167,10 @@ def test_reclaim_runs_while_the_only_worker_is_busy_with_a_long_job(services, mo
         claimed = queue_store.claim_next(session, f"{HOST}:{os.getpid()}:paused")
     assert claimed is not None and claimed.id == orphan
     started = time.monotonic()
-    wait_for(lambda: row(services, orphan)["status"] == "queued", 12, "the expired run was requeued",
+    wait_for(lambda: row(services, orphan)["status"] == "queued", 8, "the expired run was requeued",
              lambda: f"orphan {row(services, orphan)}\nlong {row(services, long_run)}")
     assert row(services, long_run)["status"] == "running", "the worker was not busy the whole time"
-    assert time.monotonic() - started < 12
+    assert time.monotonic() - started < 8
 
 
 # ----- (a) SIGSTOP a worker past its lease, another takes the run, SIGCONT the first ---------------
