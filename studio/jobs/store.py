@@ -177,13 +177,15 @@ def request_cancel(session: Session, run_id: int) -> str | None:
 
 # ----- reclaiming ----------------------------------------------------------------------------------
 
-def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | None, str | None], bool]) -> list[int]:
+def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | None, str | None], bool],
+                        running_here: int | None = None) -> list[int]:
     """Return runs left behind to the queue (or fail them after MAX_ATTEMPTS).
 
     A run is abandoned when it is interrupted (a clean shutdown), or it is running and its lease
     has expired in the database's clock, or its worker is known dead by pid (same boot and pid
     namespace only: see studio.jobs.liveness). Each is taken back with a conditional UPDATE on the
-    state it was seen in, so a heartbeat that renews the lease meanwhile wins."""
+    state it was seen in, so a heartbeat that renews the lease meanwhile wins. `running_here` is the
+    run the reclaiming worker itself is executing: however late its heartbeat, it is not abandoned."""
     expired = _lease_expired(session)
     # Trashed runs stay as they are until restored (only finished or interrupted runs can be trashed).
     candidates = session.execute(
@@ -192,6 +194,8 @@ def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | Non
     ).all()
     recovered: list[int] = []
     for run_id, status, worker_id, worker_boot, attempts, is_expired in candidates:
+        if run_id == running_here:
+            continue
         dead = status == RunStatus.RUNNING and worker_is_dead(worker_id, worker_boot)
         if not (status == RunStatus.INTERRUPTED or is_expired or dead):
             continue

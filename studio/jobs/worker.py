@@ -81,7 +81,8 @@ class Worker:
 
     def recover(self) -> list[int]:
         with session_scope(self._sessions) as session:
-            recovered = queue_store.recover_interrupted(session, worker_is_dead=worker_is_dead_locally)
+            recovered = queue_store.recover_interrupted(session, worker_is_dead=worker_is_dead_locally,
+                                                        running_here=self.current_run_id)
         if recovered:
             log.info("returned interrupted runs to the queue: %s", recovered)
             self._wake.set()
