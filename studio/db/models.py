@@ -156,6 +156,11 @@ class Run(Base):
     # Queue bookkeeping: who holds the run and whether it is still alive.
     worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The worker's lease on a running run, in the database's clock (never a host's): it holds the
+    # run until then, heartbeats extend it, and once it has passed the run may be reclaimed.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The boot and pid namespace the claiming worker ran in: its pid means something only there.
+    worker_boot: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # in the trash when set

@@ -2,8 +2,11 @@
 write the files and manifest, then record the outcome. The worker loop (studio.jobs.worker) decides
 which run and when; this module decides what running it means.
 
-While a run is in progress a heartbeat thread proves the worker alive, progress is written at most
-twice a second, and a cancel request or a stopping worker is seen within one step.
+While a run is in progress a heartbeat thread proves the worker alive and renews its lease,
+progress is written at most twice a second, and a cancel request or a stopping worker is seen within
+one step. Every write names the worker and attempt (studio.jobs.store.Lease); when one matches
+nothing the run was taken from this worker (it was paused past its lease, say), so it stops, removes
+the files of its attempt and leaves the row to whoever holds it now.
 """
 
 from __future__ import annotations
@@ -30,15 +33,18 @@ from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
 from studio.jobs import store as queue_store
 from studio.jobs.status import RunStatus
+from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
 from studio.recipes import MP4_TAG, Recipe
 from studio.requests import load_stored
-from studio.storage import DiskFull, OutputNotWritable, Storage
+from studio.storage import DiskFull, OutputNotWritable, RunFiles, Storage
 
 log = logging.getLogger("studio.worker")
 
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second: SQLite writes are not free
 HEARTBEAT_INTERVAL_S = 10.0  # proves liveness during long steps (a CPU diffusion step can take minutes)
+# ... and at least three heartbeats per lease, so one slow database write does not lose it.
+HEARTBEATS_PER_LEASE = 3
 
 
 class Shutdown(Exception):
@@ -74,21 +80,28 @@ class Executor:
     pipeline: PipelineSlot
     stop: threading.Event
     worker_id: str
+    lease_seconds: int = dataclasses.field(default_factory=queue_store.lease_seconds)
 
     def execute(self, run: Run) -> None:
         """Run it and record how it ended; whatever the engine does, this returns."""
+        lease = queue_store.lease_of(run, self.lease_seconds)
+        written: list[Path] = []  # this attempt's files, removed if the lease is lost
         log_path = self.storage.run_log(run.id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         handler = _thread_file_handler(log_path)
         logging.getLogger().addHandler(handler)
-        heartbeat = _Heartbeat(self.sessions, run.id, HEARTBEAT_INTERVAL_S)
+        heartbeat = _Heartbeat(self.sessions, lease, min(HEARTBEAT_INTERVAL_S, lease.seconds / HEARTBEATS_PER_LEASE))
         heartbeat.start()
         try:
             with session_scope(self.sessions) as session:
-                run_rows.update_run(session, run.id, log_path=str(log_path))
+                queue_store.update_held(session, lease, log_path=str(log_path))
             log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
-            outcome = self._generate_and_encode(run)
+            outcome = self._generate_and_encode(run, lease, heartbeat, written)
+            heartbeat.check()
             status, values = RunStatus.SUCCEEDED, outcome
+        except LeaseLost as lost:
+            self._abandon(lost, written, handler)
+            return
         except Shutdown:
             status, values = RunStatus.INTERRUPTED, {"error": "Interrupted: the studio stopped while this run was in progress. It will resume at the next start."}
         except Cancelled:
@@ -111,15 +124,28 @@ class Executor:
             heartbeat.stop()
         if status != RunStatus.SUCCEEDED:
             log.info("run %s ended %s: %s", run.id, status, values.get("error"))
-        # 6. Finish: record the outcome (the result columns, or why there are none).
+        # 6. Finish: record the outcome (the result columns, or why there are none), for this
+        #    attempt only: a refused finish means another attempt owns the row and its files.
         try:
             with session_scope(self.sessions) as session:
-                queue_store.finish_run(session, run.id, status, **values)
+                queue_store.finish_run(session, lease, status, **values)
+        except LeaseLost as lost:
+            self._abandon(lost, written, handler)
+            return
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+    def _abandon(self, lost: LeaseLost, written: list[Path], handler: logging.Handler) -> None:
+        """The run is not ours any more: remove what this attempt wrote and leave the row alone."""
+        try:
+            log.warning("%s", lost)
+            for path in written:
+                path.unlink(missing_ok=True)
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
-    def _generate_and_encode(self, run: Run) -> dict[str, Any]:
+    def _generate_and_encode(self, run: Run, lease: Lease, heartbeat: _Heartbeat, written: list[Path]) -> dict[str, Any]:
         # 1. The stored request: taken as it is when this studio version stored it unchanged; a row
         #    from an older version or edited since it was queued is validated again.
         request = load_stored(self.registry, engine=run.engine, model_id=run.model_id, params=run.params,
@@ -149,9 +175,9 @@ class Executor:
         runtime = resolve_runtime(engine.info, settings, request.runtime.memory_mode)
         log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
         with session_scope(self.sessions) as session:
-            run_rows.update_run(session, run.id, memory_mode=runtime.memory_mode)
-        # 4. Generate, reporting progress and watching for a cancel or a stopping worker.
-        progress = _Progress(self.sessions, run.id, self.stop)
+            queue_store.update_held(session, lease, memory_mode=runtime.memory_mode)
+        # 4. Generate, reporting progress and watching for a cancel, a stopping worker or a lost lease.
+        progress = _Progress(self.sessions, lease, self.stop, heartbeat)
         result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
         if self.stop.is_set():
             raise Shutdown
@@ -161,7 +187,8 @@ class Executor:
         from studio.media.thumbs import write_poster, write_thumbnail
 
         started = time.perf_counter()
-        files = storage.run_files(run.id, run.started_at or run.queued_at)
+        files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
+        written.extend(getattr(files, field.name) for field in dataclasses.fields(files))
         manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
         recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
         with files.all_or_nothing():
@@ -184,16 +211,18 @@ class Executor:
 class _Progress:
     """Step callback and cancel check for one run: throttled DB writes, cancel seen within a step."""
 
-    def __init__(self, sessions: sessionmaker[Session], run_id: int, stop: threading.Event):
+    def __init__(self, sessions: sessionmaker[Session], lease: Lease, stop: threading.Event, heartbeat: _Heartbeat):
         self._sessions = sessions
-        self._run_id = run_id
+        self._lease = lease
         self._stop = stop
+        self._heartbeat = heartbeat
         self._last_write = 0.0
         self._pending: tuple[int, int] | None = None
         self._cancel = False
         self._last_cancel_check = 0.0
 
     def on_step(self, step: int, total: int) -> None:
+        self._heartbeat.check()
         self._pending = (step, total)
         now = time.monotonic()
         if now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
@@ -204,26 +233,31 @@ class _Progress:
             return
         step, total = self._pending
         with session_scope(self._sessions) as session:
-            self._cancel = queue_store.record_progress(session, self._run_id, step, total) or self._cancel
+            self._cancel = queue_store.record_progress(session, self._lease, step, total) or self._cancel
         self._last_write = self._last_cancel_check = time.monotonic()
         self._pending = None
 
     def cancelled(self) -> bool:
         if self._stop.is_set():
             raise Shutdown
+        self._heartbeat.check()
         now = time.monotonic()
         if not self._cancel and now - self._last_cancel_check >= PROGRESS_INTERVAL_S:
             with session_scope(self._sessions) as session:
-                self._cancel = queue_store.cancel_requested(session, self._run_id)
+                self._cancel = queue_store.cancel_requested(session, self._lease)
             self._last_cancel_check = now
         return self._cancel
 
 
 class _Heartbeat:
-    def __init__(self, sessions: sessionmaker[Session], run_id: int, interval: float):
-        self._sessions, self._run_id, self._interval = sessions, run_id, interval
+    """Renews the lease while the engine works; a refused renewal is kept for the engine thread,
+    which raises it at its next step (check())."""
+
+    def __init__(self, sessions: sessionmaker[Session], lease: Lease, interval: float):
+        self._sessions, self._lease, self._interval = sessions, lease, interval
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
+        self._lost: LeaseLost | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{lease.run_id}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -232,13 +266,32 @@ class _Heartbeat:
         self._done.set()
         self._thread.join(5)
 
+    def check(self) -> None:
+        if self._lost is not None:
+            raise self._lost
+
     def _loop(self) -> None:
         while not self._done.wait(self._interval):
             try:
                 with session_scope(self._sessions) as session:
-                    queue_store.heartbeat(session, self._run_id)
+                    queue_store.heartbeat(session, self._lease)
+            except LeaseLost as lost:
+                self._lost = lost
+                return
             except Exception:  # a busy database must not kill the heartbeat
-                log.warning("heartbeat for run %s failed", self._run_id, exc_info=True)
+                log.warning("heartbeat for run %s failed", self._lease.run_id, exc_info=True)
+
+
+def _attempt_files(files: RunFiles, attempt: int) -> RunFiles:
+    """Later attempts of a run write under their own names, so that an attempt that lost its lease
+    and removes its files can never touch those of the attempt that holds the run now."""
+    if attempt <= 1:
+        return files
+    stem = files.video.stem
+    return RunFiles(**{
+        field.name: (path := getattr(files, field.name)).with_name(f"{stem}-a{attempt}{path.name[len(stem):]}")
+        for field in dataclasses.fields(files)
+    })
 
 
 def _thread_file_handler(path: Path) -> logging.Handler:

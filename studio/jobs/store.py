@@ -5,37 +5,119 @@ commits."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Interval, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from studio.db.models import Run, utcnow
 from studio.db.runs import get_run
+from studio.jobs.liveness import machine_identity
 from studio.jobs.status import CANCELING, RunStatus
 
 # After this many interrupted attempts a run fails instead of returning to the queue: a job that
 # kills its process every time (e.g. the OOM killer) must not crash-loop the studio.
 MAX_ATTEMPTS = 3
 
+# How long a claim or a heartbeat holds a run. Long enough that a busy database or a slow step does
+# not lose it (heartbeats come every third of it); short enough that a dead worker's run is taken
+# again soon. STUDIO_LEASE_SECONDS overrides it (the paused-worker tests use a few seconds).
+DEFAULT_LEASE_SECONDS = 90
 
-def claim_next(session: Session, worker_id: str) -> Run | None:
-    """Atomically move the oldest queued run to running for this worker. The conditional UPDATE is
-    the lock: of two workers racing for the same row only one sees rowcount 1."""
+
+def lease_seconds() -> int:
+    raw = os.environ.get("STUDIO_LEASE_SECONDS", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_LEASE_SECONDS
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one attempt of a run: every write it makes for the run names all three."""
+
+    run_id: int
+    worker_id: str
+    attempt: int
+    seconds: int
+
+
+class LeaseLost(Exception):
+    """A worker's write for a run matched nothing: the run was reclaimed (and maybe taken by another
+    attempt) or finished meanwhile. The worker stops, removes its files and leaves the row alone."""
+
+    def __init__(self, lease: Lease, status: str | None, worker_id: str | None, attempt: int | None):
+        self.lease, self.status, self.holder, self.holder_attempt = lease, status, worker_id, attempt
+        if status is None:
+            where = "a deletion of the run"
+        elif status == RunStatus.QUEUED:
+            where = "the queue (the run was reclaimed and waits for a worker)"
+        elif (worker_id, attempt) != (lease.worker_id, lease.attempt):
+            where = f"attempt {attempt}"
+        else:
+            where = f"the run being {status} already"
+        super().__init__(f"run {lease.run_id}: lease lost to {where}; stopping and removing this "
+                         f"attempt's files (attempt {lease.attempt} on {lease.worker_id})")
+
+
+# ----- the database's clock ----------------------------------------------------------------------
+# Leases are written and compared in the database's clock only: hosts' clocks differ, and a host
+# 120 s behind must neither steal a live run nor keep a dead one. Both are stored as naive UTC, the
+# same as utcnow() writes.
+
+def _db_time(session: Session, seconds: int = 0) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        # Seconds resolution, 'YYYY-MM-DD HH:MM:SS': compares in order with itself and with the
+        # microsecond text SQLAlchemy writes for Python datetimes.
+        return func.datetime("now", f"{seconds:+d} seconds")
+    now = func.timezone("UTC", func.now())
+    return now + literal(timedelta(seconds=seconds), Interval()) if seconds else now
+
+
+def _lease_expired(session: Session) -> ColumnElement[bool]:
+    # A running row without a lease comes from before leases (or was written by hand): nobody holds it.
+    return or_(Run.lease_until.is_(None), Run.lease_until < _db_time(session))
+
+
+def _held(lease: Lease) -> ColumnElement[bool]:
+    return and_(Run.id == lease.run_id, Run.worker_id == lease.worker_id, Run.attempts == lease.attempt,
+                Run.status == RunStatus.RUNNING)
+
+
+def _fenced_update(session: Session, lease: Lease, **values: Any) -> None:
+    """Write for the lease's attempt only, or raise LeaseLost and write nothing."""
+    matched = session.execute(
+        update(Run).where(_held(lease)).values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    if matched != 1:
+        raise _lost(session, lease)
+
+
+def _lost(session: Session, lease: Lease) -> LeaseLost:
+    row = session.execute(select(Run.status, Run.worker_id, Run.attempts).where(Run.id == lease.run_id)).first()
+    return LeaseLost(lease, *(row if row is not None else (None, None, None)))
+
+
+# ----- a worker's writes -------------------------------------------------------------------------
+
+def claim_next(session: Session, worker_id: str, seconds: int | None = None) -> Run | None:
+    """Atomically move the oldest queued run to running for this worker, with a lease. The
+    conditional UPDATE is the lock: of two workers racing for the same row only one sees rowcount 1."""
+    seconds = seconds or lease_seconds()
     for _ in range(5):
         run_id = session.scalar(
             select(Run.id).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None)).order_by(Run.id).limit(1)
         )
         if run_id is None:
             return None
-        now = utcnow()
         claimed = session.execute(
             update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED).values(
-                status=RunStatus.RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now,
+                status=RunStatus.RUNNING, worker_id=worker_id, worker_boot=machine_identity(), started_at=utcnow(),
+                heartbeat_at=_db_time(session), lease_until=_db_time(session, seconds),
                 attempts=Run.attempts + 1, step=0, error=None, error_kind=None,
-            )
+            ).execution_options(synchronize_session=False)
         ).rowcount
         if claimed == 1:
             session.flush()
@@ -43,26 +125,40 @@ def claim_next(session: Session, worker_id: str) -> Run | None:
     return None
 
 
-def record_progress(session: Session, run_id: int, step: int, total: int) -> bool:
-    """Store progress and heartbeat; returns whether a cancel has been requested meanwhile."""
-    session.execute(
-        update(Run).where(Run.id == run_id).values(step=step, total_steps=total, heartbeat_at=utcnow())
-    )
-    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+def lease_of(run: Run, seconds: int | None = None) -> Lease:
+    """The lease a claim just took (run is what claim_next returned)."""
+    assert run.worker_id is not None
+    return Lease(run.id, run.worker_id, run.attempts, seconds or lease_seconds())
 
 
-def heartbeat(session: Session, run_id: int) -> None:
-    session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=utcnow()))
+def heartbeat(session: Session, lease: Lease) -> None:
+    """Prove the worker alive and extend its lease; LeaseLost when it no longer holds the run."""
+    _fenced_update(session, lease, heartbeat_at=_db_time(session), lease_until=_db_time(session, lease.seconds))
 
 
-def cancel_requested(session: Session, run_id: int) -> bool:
-    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+def record_progress(session: Session, lease: Lease, step: int, total: int) -> bool:
+    """Store progress (a heartbeat too); returns whether a cancel has been requested meanwhile."""
+    _fenced_update(session, lease, step=step, total_steps=total, heartbeat_at=_db_time(session),
+                   lease_until=_db_time(session, lease.seconds))
+    return cancel_requested(session, lease)
 
 
-def finish_run(session: Session, run_id: int, status: RunStatus, **values: Any) -> None:
-    session.execute(
-        update(Run).where(Run.id == run_id).values(status=status, finished_at=utcnow(), **values)
-    )
+def cancel_requested(session: Session, lease: Lease) -> bool:
+    """Whether a cancel was asked for; LeaseLost when the run is no longer this attempt's."""
+    flag = session.scalar(select(Run.cancel_requested).where(_held(lease)))
+    if flag is None:
+        raise _lost(session, lease)
+    return bool(flag)
+
+
+def update_held(session: Session, lease: Lease, **values: Any) -> None:
+    """Any other column a worker sets while it runs (the log path, the memory mode)."""
+    _fenced_update(session, lease, **values)
+
+
+def finish_run(session: Session, lease: Lease, status: RunStatus, **values: Any) -> None:
+    """Record the outcome, and with it the files (video_path etc.), only for the holding attempt."""
+    _fenced_update(session, lease, status=status, finished_at=utcnow(), lease_until=None, **values)
 
 
 def request_cancel(session: Session, run_id: int) -> str | None:
@@ -79,37 +175,46 @@ def request_cancel(session: Session, run_id: int) -> str | None:
     return CANCELING
 
 
-def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | None], bool],
-                        stale_after: timedelta) -> list[int]:
-    """Return runs left behind by dead workers (or by a clean shutdown) to the queue.
+# ----- reclaiming ----------------------------------------------------------------------------------
 
-    A run counts as abandoned when its status is interrupted, or it is running and its worker is
-    known dead or has not sent a heartbeat for `stale_after`."""
-    cutoff = utcnow() - stale_after
-    recovered: list[int] = []
+def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | None, str | None], bool],
+                        running_here: int | None = None) -> list[int]:
+    """Return runs left behind to the queue (or fail them after MAX_ATTEMPTS).
+
+    A run is abandoned when it is interrupted (a clean shutdown), or it is running and its lease
+    has expired in the database's clock, or its worker is known dead by pid (same boot and pid
+    namespace only: see studio.jobs.liveness). Each is taken back with a conditional UPDATE on the
+    state it was seen in, so a heartbeat that renews the lease meanwhile wins. `running_here` is the
+    run the reclaiming worker itself is executing: however late its heartbeat, it is not abandoned."""
+    expired = _lease_expired(session)
     # Trashed runs stay as they are until restored (only finished or interrupted runs can be trashed).
-    candidates = session.scalars(
-        select(Run).where(Run.status.in_(RunStatus.RECOVERABLE), Run.deleted_at.is_(None))
+    candidates = session.execute(
+        select(Run.id, Run.status, Run.worker_id, Run.worker_boot, Run.attempts, expired.label("expired"))
+        .where(Run.status.in_(RunStatus.RECOVERABLE), Run.deleted_at.is_(None)).order_by(Run.id)
     ).all()
-    for run in candidates:
-        abandoned = (
-            run.status == RunStatus.INTERRUPTED
-            or worker_is_dead(run.worker_id)
-            or (run.heartbeat_at is not None and run.heartbeat_at < cutoff)
-        )
-        if not abandoned:
+    recovered: list[int] = []
+    for run_id, status, worker_id, worker_boot, attempts, is_expired in candidates:
+        if run_id == running_here:
             continue
-        if run.attempts >= MAX_ATTEMPTS:
-            run.status = RunStatus.FAILED
-            run.error_kind = "crash"
-            run.error = (f"The run was interrupted {run.attempts} times (the studio stopped while it was "
-                         "running). It is not retried again automatically; re-run it when ready.")
-            run.finished_at = utcnow()
+        dead = status == RunStatus.RUNNING and worker_is_dead(worker_id, worker_boot)
+        if not (status == RunStatus.INTERRUPTED or is_expired or dead):
+            continue
+        as_seen = and_(Run.id == run_id, Run.status == status, Run.attempts == attempts,
+                       Run.worker_id.is_(None) if worker_id is None else Run.worker_id == worker_id)
+        if status == RunStatus.RUNNING and not dead:
+            as_seen = and_(as_seen, expired)
+        if attempts >= MAX_ATTEMPTS:
+            values: dict[str, Any] = dict(
+                status=RunStatus.FAILED, error_kind="crash", finished_at=utcnow(), lease_until=None,
+                error=(f"The run was interrupted {attempts} times (the studio stopped while it was "
+                       "running). It is not retried again automatically; re-run it when ready."))
         else:
-            run.status = RunStatus.QUEUED
-            run.worker_id = None
-            run.step = 0
-        recovered.append(run.id)
+            values = dict(status=RunStatus.QUEUED, worker_id=None, step=0, lease_until=None)
+        taken = session.execute(
+            update(Run).where(as_seen).values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        if taken == 1:
+            recovered.append(run_id)
     return recovered
 
 

@@ -1,7 +1,8 @@
 """The worker loop: one thread per server process (or a headless `launch.py worker`) that polls
 the queue, claims the oldest queued run and hands it to studio.jobs.execute, which runs it and
-records the outcome. The loop also returns runs abandoned by dead workers to the queue, and stops
-cleanly: a run in progress is marked interrupted and resumes at the next start.
+records the outcome. A reclaim timer on its own thread returns runs whose lease expired or whose
+worker died to the queue, busy or not. The loop stops cleanly: a run in progress is marked
+interrupted and resumes at the next start.
 
 It owns the single loaded pipeline (a PipelineSlot shared with the executor): engines keep theirs
 loaded between jobs, and the previous engine's pipeline is released when a job needs a different one.
@@ -10,13 +11,8 @@ loaded between jobs, and the previous engine's pipeline is released when a job n
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
-from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,46 +22,16 @@ from studio.db.models import Run
 from studio.engines.registry import Registry
 from studio.jobs import store as queue_store
 from studio.jobs.execute import Executor, PipelineSlot
+from studio.jobs.liveness import make_worker_id, worker_is_dead_locally
 from studio.storage import Storage
 
 log = logging.getLogger("studio.worker")
 
-STALE_AFTER = timedelta(seconds=90)  # a worker on another host is presumed dead after this silence
-RECOVER_INTERVAL_S = 30.0  # how often an idle worker looks for runs abandoned by dead workers
+# How often the reclaim timer looks for runs whose lease expired or whose worker died. It runs on
+# its own thread, so a run orphaned by another worker is requeued even while this one is busy.
+RECOVER_INTERVAL_S = 5.0
 
-
-def make_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def worker_is_dead_locally(worker_id: str | None) -> bool:
-    """True when the worker ran on this host and its process no longer exists (or ran in this very
-    process before a restart of the worker, which cannot happen while it still runs a job here)."""
-    if not worker_id:
-        return True
-    host, _, rest = worker_id.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed process nobody has reaped yet still answers kill(pid, 0); on Linux its state says."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+__all__ = ["RECOVER_INTERVAL_S", "Worker", "make_worker_id", "worker_is_dead_locally"]
 
 
 class Worker:
@@ -77,6 +43,7 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reclaimer: threading.Thread | None = None
         self._pipeline = PipelineSlot()
         self._executor = Executor(sessions=session_factory, registry=registry, storage=storage, paths=paths,
                                   pipeline=self._pipeline, stop=self._stop, worker_id=self.worker_id)
@@ -91,6 +58,8 @@ class Worker:
         self._stop.clear()
         self._thread = threading.Thread(target=self.run_forever, name="studio-worker", daemon=True)
         self._thread.start()
+        self._reclaimer = threading.Thread(target=self._reclaim_forever, name="studio-reclaim", daemon=True)
+        self._reclaimer.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the current step: a running job is marked interrupted and goes back to the
@@ -99,6 +68,8 @@ class Worker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._reclaimer is not None:
+            self._reclaimer.join(5)
         self._pipeline.release()
 
     def wake(self) -> None:
@@ -111,20 +82,24 @@ class Worker:
     def recover(self) -> list[int]:
         with session_scope(self._sessions) as session:
             recovered = queue_store.recover_interrupted(session, worker_is_dead=worker_is_dead_locally,
-                                                        stale_after=STALE_AFTER)
+                                                        running_here=self.current_run_id)
         if recovered:
             log.info("returned interrupted runs to the queue: %s", recovered)
+            self._wake.set()
         return recovered
 
+    def _reclaim_forever(self) -> None:
+        # Module-level interval read each time, so that tests can shorten it.
+        while not self._stop.wait(RECOVER_INTERVAL_S):
+            try:
+                self.recover()
+            except Exception:  # a busy database must not end reclaiming: try again next time
+                log.warning("reclaiming abandoned runs failed", exc_info=True)
+
     def run_forever(self) -> None:
-        last_recovery = time.monotonic()
         while not self._stop.is_set():
             try:
                 worked = self.run_once()
-                if not worked and time.monotonic() - last_recovery > RECOVER_INTERVAL_S:
-                    # Another worker (another process or host) may have died since we started.
-                    self.recover()
-                    last_recovery = time.monotonic()
             except Exception:  # never let the thread die: log and keep serving the queue
                 log.exception("worker loop error")
                 worked = False
@@ -143,7 +118,7 @@ class Worker:
 
     def run_once(self) -> bool:
         with session_scope(self._sessions) as session:
-            run = queue_store.claim_next(session, self.worker_id)
+            run = queue_store.claim_next(session, self.worker_id, self._executor.lease_seconds)
         if run is None:
             return False
         self.current_run_id = run.id
