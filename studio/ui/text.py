@@ -1,0 +1,47 @@
+"""User text shown as text.
+
+Streamlit renders every string it is given (st.markdown, st.write, captions, alerts, toasts, widget
+labels, help tooltips, image captions, progress texts) as Markdown with its own extensions: images
+the browser fetches (`![](http://host/x)`), headings, colours (`:red[...]`), icons
+(`:material/...:`), emoji shortcodes, LaTeX (`$...$`). Prompts, tags, notes, file names, paths,
+URL parameters and error messages that quote them belong to the user (or to an imported zip) and
+must show exactly as typed. Streamlit has no escape function, so this is the one place that
+decides how.
+
+CommonMark shows any backslash-escaped ASCII punctuation literally. Only the characters that can
+start markup where they stand are escaped, so ordinary sentences ("between 0.1 and 3; 5 is not.")
+keep their text unchanged:
+- anywhere: \\ ` * [ ] < > ~ $ & | and _ unless inside a word (emphasis, code, links and images, HTML,
+  strikethrough, math, entities, tables; my_file.png stays as it is);
+- a colon followed by a non-space: it would open a colour or other directive, an icon, an emoji
+  shortcode or an autolink (`http://`); and both colons of anything shaped like `:shortcode:`,
+  since Streamlit looks for emoji shortcodes in the raw text before Markdown unescapes it;
+- the slash of `:material/`, which Streamlit rewrites in the raw text into an icon;
+- at the start of a line: heading, quote, list and rule markers (# > + - * = and `1.` / `1)`).
+"""
+
+from __future__ import annotations
+
+import re
+
+_ANYWHERE = re.compile(r"([\\`*\[\]<>~$&|]|(?<![^\W_])_|_(?![^\W_]))")  # "_" inside a word is no markup
+_SHORTCODE = re.compile(r":([\w+-]+):")
+_OPENING_COLON = re.compile(r"(?<!\\):(?=\S)")
+_ICON_SLASH = re.compile(r"(\\:[A-Za-z]+)/")
+_ORDERED = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
+_BLOCK = re.compile(r"^([ \t]*)([#+\-=])", re.MULTILINE)
+
+
+def plain(text: object) -> str:
+    """`text` escaped so that Streamlit's Markdown shows it character for character.
+
+    Line breaks stay line breaks (a hard break instead of Markdown joining the lines), so a
+    multi-line prompt or note keeps its shape."""
+    escaped = _ANYWHERE.sub(r"\\\1", str(text))
+    escaped = _SHORTCODE.sub(r"\\:\1\\:", escaped)
+    escaped = _OPENING_COLON.sub(r"\\:", escaped)
+    escaped = _ICON_SLASH.sub(r"\1\\/", escaped)
+    escaped = _BLOCK.sub(r"\1\\\2", escaped)
+    escaped = _ORDERED.sub(r"\1\\\2", escaped)
+    lines = escaped.splitlines()
+    return "  \n".join(lines) if len(lines) > 1 else escaped
