@@ -24,12 +24,18 @@ from __future__ import annotations
 
 import re
 
-_ANYWHERE = re.compile(r"([\\`*\[\]<>~$&|]|(?<![^\W_])_|_(?![^\W_]))")  # "_" inside a word is no markup
-_SHORTCODE = re.compile(r":([\w+-]+):")
-_OPENING_COLON = re.compile(r"(?<!\\):(?=\S)")
-_ICON_SLASH = re.compile(r"(\\:[A-Za-z]+)/")
-_ORDERED = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
-_BLOCK = re.compile(r"^([ \t]*)([#+\-=])", re.MULTILINE)
+# Each pattern finds, in the text as typed, characters that would start markup where they stand
+# (the group "c"); every one found gets a backslash. Deciding on the raw text, in one place, keeps a
+# backslash the user typed from cancelling an escape added here.
+_MARKUP = [re.compile(pattern, re.MULTILINE) for pattern in (
+    r"(?P<c>[\\`*\[\]<>~$&|])",
+    r"(?P<c>(?<![^\W_])_)|(?P<c2>_)(?![^\W_])",  # "_" inside a word (my_file.png) is no markup
+    r"(?P<c>:)(?=\S)",
+    r"(?=:[\w+-]+(?P<c>:))",  # the closing colon of a :shortcode:, found at every start (overlapping)
+    r":[A-Za-z]+(?P<c>/)",
+    r"^[ \t]*(?P<c>[#+\-=>*])",
+    r"^[ \t]*\d+(?P<c>[.)])",
+)]
 
 
 def plain(text: object) -> str:
@@ -37,11 +43,9 @@ def plain(text: object) -> str:
 
     Line breaks stay line breaks (a hard break instead of Markdown joining the lines), so a
     multi-line prompt or note keeps its shape."""
-    escaped = _ANYWHERE.sub(r"\\\1", str(text))
-    escaped = _SHORTCODE.sub(r"\\:\1\\:", escaped)
-    escaped = _OPENING_COLON.sub(r"\\:", escaped)
-    escaped = _ICON_SLASH.sub(r"\1\\/", escaped)
-    escaped = _BLOCK.sub(r"\1\\\2", escaped)
-    escaped = _ORDERED.sub(r"\1\\\2", escaped)
+    text = str(text)
+    marked = {match.start(group) for pattern in _MARKUP for match in pattern.finditer(text)
+              for group in ("c", "c2") if group in pattern.groupindex and match.start(group) >= 0}
+    escaped = "".join("\\" + char if index in marked else char for index, char in enumerate(text))
     lines = escaped.splitlines()
     return "  \n".join(lines) if len(lines) > 1 else escaped

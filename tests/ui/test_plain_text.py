@@ -106,7 +106,7 @@ def test_a_url_parameter_is_quoted_as_text():
 @pytest.mark.parametrize("text", HOSTILE + [
     PROMPT, ":material/movie: and :smile:", "1. first\n- second\n> quote\n===", "**bold** _em_ `code` ~~gone~~",
     "a | b\n--|--\n1 | 2", "&lt;b&gt; &amp;", "http://127.0.0.1:9/x www.example.com", "back\\slash \\# still",
-    "between 0.1 and 3; 5 is not. Nearest valid value: 3.", "my_file_name.png",
+    "between 0.1 and 3; 5 is not. Nearest valid value: 3.", "my_file_name.png", "a\\:red[x] :a:b: __init__",
 ])
 def test_plain_text_renders_as_exactly_that_text(text):
     rendered = MarkdownIt("commonmark").render(plain(text))
@@ -119,3 +119,14 @@ def test_ordinary_sentences_are_left_as_they_are():
     sentence = "Motion amount must be between 0.1 and 3; 5 is not. Nearest valid value: 3."
     assert plain(sentence) == sentence
     assert plain("sunrise_hills.png · 960×540") == "sunrise_hills.png · 960×540"
+
+
+@pytest.mark.parametrize("text", [":red[red]", ":material/movie:", ":smile: and :thumbs_up:", "a\\:red[x] :a:b:",
+                                  "http://127.0.0.1:9/x", ":streamlit:"])
+def test_no_directive_icon_or_shortcode_survives(text):
+    """What Streamlit itself looks for in the raw body, before Markdown: emoji shortcodes (its own
+    pattern), ":material/" icons, and a colon opening a directive or an autolink."""
+    body = plain(text)
+    assert not re.search(r":(?!material\/|streamlit:)[\w+-][\w_+-]*:", body), body
+    assert ":material/" not in body and ":streamlit:" not in body
+    assert not re.search(r"(?<!\\)(?:\\\\)*:(?=\S)", body.replace("\\\\", "")), body
