@@ -5,7 +5,9 @@ import streamlit as st
 from studio.ui.runtime import services
 from studio.ui.status import queue_badge
 
-st.set_page_config(page_title="Video Studio", page_icon=":material/movie:", layout="wide")
+# The favicon is an emoji, drawn by the browser as an inline SVG: a ":material/..." page icon would be
+# fetched from a font CDN on every page (the icons inside the page come from the bundled font).
+st.set_page_config(page_title="Video Studio", page_icon="🎬", layout="wide")
 
 # Builds and starts everything once per server process; then, once per render, notice settings
 # saved by another process (this process's own saves count at once).

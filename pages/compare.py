@@ -8,6 +8,7 @@ from studio.views import RunQuery
 from studio.ui import selection
 from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
 from studio.ui.runtime import services
+from studio.ui.text import plain
 
 svc = services()
 
@@ -16,7 +17,7 @@ if sweep_param:
     if sweep_param.isdigit():
         sweep_view(svc, int(sweep_param))
     else:
-        st.error(f"'{sweep_param}' is not a sweep number; sweeps are linked from the Generate page's Variants.")
+        st.error(f"'{plain(sweep_param)}' is not a sweep number; sweeps are linked from the Generate page's Variants.")
     st.stop()
 
 st.title("Compare")

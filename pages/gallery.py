@@ -6,6 +6,7 @@ import streamlit as st
 from studio.ui import gallery, selection
 from studio.ui.detail import run_detail
 from studio.ui.runtime import services
+from studio.ui.text import plain
 
 svc = services()
 run_param = st.query_params.get("run")
@@ -16,7 +17,7 @@ if run_param:
         st.rerun()
     run = svc.history.get_run(int(run_param)) if run_param.isdigit() else None
     if run is None:
-        st.error(f"There is no run {run_param!r} in the history (it may have been deleted for good).")
+        st.error(f"There is no run {plain(repr(run_param))} in the history (it may have been deleted for good).")
     else:
         run_detail(svc, run)
     st.stop()

@@ -9,6 +9,7 @@ from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
+from studio.ui.text import plain
 from studio.ui.variants import variants_section
 
 svc = services()
@@ -34,10 +35,10 @@ with right:
     )
     engine = svc.registry.get(engine_id)
     info = engine.info
-    st.caption(info.description)
+    st.caption(plain(info.description))
     weights = svc.weights_status(engine_id)
     if not weights.ready:
-        st.warning(f"{weights.detail}  \nInstall: `{weights.hint}`" if weights.hint else weights.detail,
+        st.warning(f"{plain(weights.detail)}  \nInstall: {plain(weights.hint)}" if weights.hint else plain(weights.detail),
                    icon=":material/download:")
 
     request = {}
@@ -88,9 +89,9 @@ with right:
         except InputError as exc:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:
-            st.error(f"Could not queue the run: {exc}")
+            st.error(f"Could not queue the run: {plain(exc)}")
         except DatabaseBusy as exc:  # the form keeps its values: the user presses Generate again
-            st.warning(str(exc), icon=":material/hourglass_top:")
+            st.warning(plain(exc), icon=":material/hourglass_top:")
         else:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")

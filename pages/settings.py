@@ -6,6 +6,7 @@ import streamlit as st
 from studio.ui import format as fmt
 from studio.ui.runtime import services
 from studio.ui.settings_form import settings_form
+from studio.ui.text import plain
 
 svc = services()
 st.title("Settings")
@@ -15,7 +16,7 @@ if saved is not None:
     try:
         svc.apply_settings(saved)
     except ValueError as exc:
-        st.error(str(exc), icon=":material/folder_off:")
+        st.error(plain(exc), icon=":material/folder_off:")
     else:
         st.success("Settings saved.", icon=":material/check:")
 
@@ -23,11 +24,11 @@ st.subheader("Storage")
 current = svc.settings()
 cols = st.columns(3)
 cols[0].metric("Database", svc.paths.sqlite_path.name if svc.paths.sqlite_path else "external",
-               help=svc.paths.database_url if not svc.paths.sqlite_path else str(svc.paths.sqlite_path))
+               help=plain(svc.paths.database_url if not svc.paths.sqlite_path else svc.paths.sqlite_path))
 cols[1].metric("Disk used by outputs", fmt.size(svc.storage.outputs_size_bytes()))
 cols[2].metric("Runs in history", svc.history.list_runs_count())
-st.caption(f"Database: `{svc.paths.sqlite_path or 'external database'}` · outputs: `{current.outputs_dir(svc.paths)}` · "
-           f"logs: `{svc.paths.logs_dir}`")
+st.caption(f"Database: {plain(svc.paths.sqlite_path or 'external database')} · "
+           f"outputs: {plain(current.outputs_dir(svc.paths))} · logs: {plain(svc.paths.logs_dir)}")
 
 st.subheader("Engines")
 if st.button("Rescan models", icon=":material/refresh:", key="rescan_models",
@@ -49,6 +50,6 @@ if bundle is not None and st.button("Import", icon=":material/unarchive:"):
     try:
         imported = svc.import_upload(bundle.getvalue(), bundle.name)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         st.success(f"Imported {len(imported)} runs: " + ", ".join(f"#{i}" for i in imported))

@@ -15,6 +15,7 @@ from studio.services import Services
 from studio.ui.player import PlayerCell, synced_player_html
 from studio.ui.runtime import services
 from studio.ui.status import POLL_SECONDS
+from studio.ui.text import plain
 from studio.views import ACTIVE_STATUSES, RunView, SweepView
 from studio.web.media import run_file_url
 
@@ -99,10 +100,10 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
         st.error(f"There is no sweep #{sweep_id} in the history.")
         return
     st.title(f"Sweep #{sweep.id}")
-    axes = " × ".join(f"{a['param']} ({len(a['values'])} values)" for a in sweep.axes)
+    axes = " × ".join(f"{plain(a['param'])} ({len(a['values'])} values)" for a in sweep.axes)
     base = sweep.base_params
     st.caption(f"Varies {axes} · everything else as in the base request "
-               f"(engine {base.get('engine', '–')}, seed {base.get('seed', '–')}).")
+               f"(engine {plain(base.get('engine', '–'))}, seed {plain(base.get('seed', '–'))}).")
     runs = svc.history.sweep_runs(sweep_id)
     if not runs:
         st.info("This sweep has no runs left (they may be in the trash).")
@@ -144,7 +145,7 @@ def _progress_cell(run: RunView | None, placement: Placement) -> None:
     if run is None:
         st.caption("not run")
         return
-    st.markdown(f"**{html.escape(placement.labels.get(run.id, f'#{run.id}'))}**")
+    st.markdown(f"**{plain(placement.labels.get(run.id, f'#{run.id}'))}**")
     if run.status == "queued":
         st.progress(0.0, text="queued")
     elif run.status == "running":
@@ -152,7 +153,7 @@ def _progress_cell(run: RunView | None, placement: Placement) -> None:
     elif run.status == "succeeded" and run.thumb_path and Path(run.thumb_path).is_file():
         st.image(run.thumb_path, width="stretch")
     elif run.status == "failed":
-        st.error(run.error or "failed", icon=":material/error:")
+        st.error(plain(run.error) if run.error else "failed", icon=":material/error:")
     else:
         st.caption(run.status)
 
@@ -171,7 +172,7 @@ def _sweep_export(svc: Services, sweep: SweepView) -> None:
             try:
                 export_sweep(svc.history, svc.storage.outputs_dir, sweep.id)
             except (EncodeError, OSError, ValueError, LookupError) as exc:
-                st.error(f"Could not export the comparison: {exc}")
+                st.error(f"Could not export the comparison: {plain(exc)}")
                 return
         st.rerun()
 
@@ -193,7 +194,7 @@ def selection_export(svc: Services, runs: Sequence[RunView]) -> None:
             try:
                 exports[ids] = str(export_runs(svc.history, svc.storage.outputs_dir, ids))
             except (EncodeError, OSError, ValueError, LookupError) as exc:
-                st.error(f"Could not export the comparison: {exc}")
+                st.error(f"Could not export the comparison: {plain(exc)}")
                 return
         st.rerun()
 
@@ -202,4 +203,4 @@ def _exported(path: Path, *, key: str) -> None:
     st.video(str(path), loop=True, muted=True)
     st.download_button("Download comparison MP4", data=path.read_bytes, file_name=path.name, mime="video/mp4",
                        key=f"download-{key}", icon=":material/download:")
-    st.caption(f"Saved as {path}")
+    st.caption(f"Saved as {plain(path)}")

@@ -9,6 +9,7 @@ import streamlit as st
 from studio.services import Services
 from studio.ui import format as fmt
 from studio.ui import gallery, selection, status
+from studio.ui.text import plain
 from studio.views import ACTIVE_STATUSES, RunView, normalize_tag
 
 LOG_TAIL_LINES = 200
@@ -18,7 +19,7 @@ LINEAGE_LINKS = 12  # links shown per direction; a long chain shows its nearest 
 def run_detail(svc: Services, run: RunView) -> None:
     st.title(f"Run #{run.id}")
     st.markdown(f"{fmt.STATUS_ICONS[run.status]} :{fmt.STATUS_COLORS[run.status]}[**{run.status}**] · "
-                f"{run.engine}" + (f" · `{run.model_id}`" if run.model_id else "") + f" · queued {fmt.when(run.queued_at)}")
+                f"{plain(run.engine)}" + (f" · {plain(run.model_id)}" if run.model_id else "") + f" · queued {fmt.when(run.queued_at)}")
     if run.deleted_at is not None:
         _trashed(svc, run)
     _actions(svc, run)
@@ -37,9 +38,9 @@ def run_detail(svc: Services, run: RunView) -> None:
                 st.switch_page("pages/gallery.py", query_params={"run": str(new_id)})
     with right:
         st.subheader("Prompt")
-        st.write(run.prompt or "(none)")
+        st.markdown(plain(run.prompt) if run.prompt else "(none)")
         if run.negative_prompt:
-            st.caption(f"Negative: {run.negative_prompt}")
+            st.caption(f"Negative: {plain(run.negative_prompt)}")
         if run.input_image and Path(run.input_image.path).exists():
             st.image(run.input_image.path, caption=f"Input · {run.input_image.width}×{run.input_image.height}")
 
@@ -144,7 +145,7 @@ def _run_links(runs: list[RunView], *, key: str) -> None:
         trashed = " (in trash)" if other.deleted_at is not None else ""
         cols[index % len(cols)].page_link(
             "pages/gallery.py", label=f"#{other.id} · {other.status}{trashed}", icon=fmt.STATUS_ICONS[other.status],
-            query_params=gallery.link_params(other.id), help=fmt.excerpt(other.prompt or "(no prompt)", 120))
+            query_params=gallery.link_params(other.id), help=plain(fmt.excerpt(other.prompt, 120)) if other.prompt else "(no prompt)")
     if len(runs) > len(shown):
         st.caption(f"… and {len(runs) - len(shown)} more")
 

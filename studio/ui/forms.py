@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from studio.engines.base import EngineInfo, InputError, ParamSpec
+from studio.ui.text import plain
 
 COLUMNS = 3
 _STATE = "generate_form"
@@ -99,7 +100,7 @@ def _widget(engine_id: str, spec: ParamSpec) -> Any:
 
 def show_input_error(error: InputError, engine_id: str, *, button_key: str) -> None:
     """The rule that was broken, and the nearest valid value as a one-click fix."""
-    st.error(error.message, icon=":material/rule:")
+    st.error(plain(error.message), icon=":material/rule:")
     if error.suggestion is not None and error.param not in ("engine", "prompt", "image"):
         target = error.param if error.param in ("seed", "memory_mode") else param_name(engine_id, error.param)
         st.button(f"Use {pretty(error.suggestion)} for {error.param}", key=button_key, icon=":material/auto_fix_high:",

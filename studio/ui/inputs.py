@@ -15,6 +15,7 @@ from studio.recipes import NotARecipe, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms
+from studio.ui.text import plain
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
 SIZE_PRESETS = (256, 384, 512, 576, 720, 768, 1024, 1280)
@@ -86,7 +87,7 @@ def restore_from_file(svc: Services) -> None:
 
 def image_picker(svc: Services) -> PickedImage | None:
     if message := st.session_state.pop("prefill_error", None):
-        st.warning(message)
+        st.warning(plain(message))
     sources = ["Upload", "Sample"] + (["From history"] if "history_image" in st.session_state else [])
     # A sample is preselected so a first-time user can press Generate straight away.
     default = forms.initial("image_source", "Sample" if sample_images() else "Upload")
@@ -113,7 +114,7 @@ def image_picker(svc: Services) -> PickedImage | None:
             picked = PickedImage(image=None, image_id=image_id, name=f"input of run #{run_id}", size=size)
             st.image(path, caption=f"Input of run #{run_id} · {size[0]}×{size[1]}")
         else:
-            st.error(f"The input image of run #{run_id} is missing ({path}). Upload it again.")
+            st.error(f"The input image of run #{run_id} is missing ({plain(path)}). Upload it again.")
     if picked is not None:
         st.session_state["input_size"] = picked.size
     return picked
@@ -131,9 +132,9 @@ def _decoded_upload(cache_key: str, name: str, data: bytes) -> PickedImage | Non
         st.session_state["decoded"] = cached
     _, image, error = cached
     if error:
-        st.error(error, icon=":material/broken_image:")
+        st.error(plain(error), icon=":material/broken_image:")
         return None
-    st.image(image, caption=f"{name} · {image.width}×{image.height}")
+    st.image(image, caption=f"{plain(name)} · {image.width}×{image.height}")
     return PickedImage(image=image, image_id=None, name=name, size=image.size)
 
 

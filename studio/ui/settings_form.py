@@ -8,6 +8,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from studio.config import Settings
+from studio.ui.text import plain
 
 
 def settings_form(current: Settings, *, engine_ids: list[str]) -> Settings | None:
@@ -39,5 +40,5 @@ def settings_form(current: Settings, *, engine_ids: list[str]) -> Settings | Non
         return Settings.model_validate(values)
     except ValidationError as exc:
         for error in exc.errors():
-            st.error(f"{'.'.join(map(str, error['loc']))}: {error['msg']}")
+            st.error(plain(f"{'.'.join(map(str, error['loc']))}: {error['msg']}"))
         return None

@@ -10,6 +10,7 @@ import streamlit as st
 
 from studio.ui import format as fmt
 from studio.ui.runtime import services
+from studio.ui.text import plain
 from studio.views import RunView
 
 POLL_SECONDS = 1.0
@@ -26,7 +27,7 @@ def queue_badge() -> None:
     st.markdown(f"**Queue** · {len(running)} running · {len(queued)} waiting")
     for run in running[:3]:
         total = max(run.total_steps, 1)
-        st.progress(min(run.step / total, 1.0), text=f"#{run.id} {run.engine} · step {run.step}/{run.total_steps}")
+        st.progress(min(run.step / total, 1.0), text=f"#{run.id} {plain(run.engine)} · step {run.step}/{run.total_steps}")
 
 
 def eta_text(run: RunView, typical: float | None) -> str:
@@ -62,7 +63,7 @@ def run_progress(run: RunView, *, key_prefix: str) -> None:
 def video_with_downloads(run: RunView, *, key_prefix: str) -> None:
     """The finished video, playing inline, with MP4 and GIF downloads (read only when clicked)."""
     if not run.video_path or not Path(run.video_path).exists():
-        st.warning(f"Run #{run.id}'s video file is missing ({run.video_path}).")
+        st.warning(f"Run #{run.id}'s video file is missing ({plain(run.video_path)}).")
         return
     video = Path(run.video_path)
     st.video(str(video), loop=True, autoplay=True, muted=True)
@@ -82,7 +83,7 @@ def outcome(run: RunView, *, key_prefix: str) -> None:
         st.caption(f"Run #{run.id} · seed {run.seed} · {run.width}×{run.height} · {run.frames} frames @ {run.fps} fps · "
                    f"{fmt.duration((run.infer_seconds or 0) + (run.load_seconds or 0) + (run.encode_seconds or 0))}")
     elif run.status == "failed":
-        st.error(f"Run #{run.id} failed: {run.error}", icon=":material/error:")
+        st.error(f"Run #{run.id} failed: {plain(run.error)}", icon=":material/error:")
     elif run.status == "canceled":
         st.info(f"Run #{run.id} was canceled.", icon=":material/cancel:")
     elif run.status == "interrupted":

@@ -14,6 +14,7 @@ from studio.services import Services
 from studio.sweeps import SEED_SPEC, Axis, parse_values
 from studio.ui import format as fmt
 from studio.ui.inputs import PickedImage
+from studio.ui.text import plain
 
 NONE = "—"
 
@@ -26,7 +27,7 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
         options = sweep_options(svc, engine_id)
         axes, error = _axis_inputs(options, engine_id)
         if error is not None:
-            st.error(error.message, icon=":material/rule:")
+            st.error(plain(error.message), icon=":material/rule:")
             _last_sweep_link()
             return
         if not axes:
@@ -36,7 +37,7 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
             planned = svc.queue.plan_sweep(engine_id, request, axes)
         except InputError as exc:
             # The first combination that cannot run, named: e.g. "Motion amount must be between 0.1 and 3".
-            st.error(exc.message, icon=":material/rule:")
+            st.error(plain(exc.message), icon=":material/rule:")
             _last_sweep_link()
             return
         count = len(planned)
@@ -50,7 +51,7 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
             st.info("Choose an input image above first.", icon=":material/image:")
         missing = sorted({r.engine for r in planned if not svc.weights_status(r.engine).ready})
         if missing:
-            st.warning(f"Not installed: {', '.join(missing)}. Install their weights (see Settings) or leave them out.")
+            st.warning(f"Not installed: {plain(', '.join(missing))}. Install their weights (see Settings) or leave them out.")
             blocked = True
         threshold = svc.settings().sweep_confirm_above
         if count > threshold:
@@ -112,10 +113,10 @@ def _queue(svc: Services, engine_id: str, request: Mapping[str, Any], axes: list
         run_ids = svc.queue.submit_sweep(engine_id, request, axes, image=picked.image, image_id=picked.image_id,
                                          image_name=picked.name)
     except InputError as exc:
-        st.error(exc.message, icon=":material/rule:")
+        st.error(plain(exc.message), icon=":material/rule:")
         return
     except OSError as exc:
-        st.error(f"Could not queue the sweep: {exc}")
+        st.error(f"Could not queue the sweep: {plain(exc)}")
         return
     first = svc.history.get_run(run_ids[0])
     st.session_state["variants_last_sweep"] = (first.sweep_id, len(run_ids))
