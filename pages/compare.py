@@ -4,11 +4,12 @@ table of their parameters where differences stand out, and a one-file MP4 export
 import streamlit as st
 
 from studio.comparison import selection_placement
-from studio.views import RunQuery
+from studio.jobs.status import RunStatus
 from studio.ui import selection
 from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
 from studio.ui.runtime import services
 from studio.ui.text import plain
+from studio.views import RunQuery
 
 svc = services()
 
@@ -26,7 +27,7 @@ from_url = [int(x) for x in st.query_params.get("runs", "").split(",") if x.stri
 if from_url:
     st.session_state["compare_ids"] = from_url[: selection.MAX_COMPARE]
 
-recent = svc.history.list_runs(RunQuery(statuses=("succeeded",), page_size=48)).runs
+recent = svc.history.list_runs(RunQuery(statuses=(RunStatus.SUCCEEDED,), page_size=48)).runs
 choices = list(dict.fromkeys(selection.selected() + [r.id for r in recent]))
 picked = st.multiselect("Runs", choices, default=selection.selected(), max_selections=selection.MAX_COMPARE,
                         format_func=lambda i: f"#{i}", key="compare_pick",

@@ -10,13 +10,14 @@ from pathlib import Path
 import streamlit as st
 
 from studio.comparison import Placement, export_runs, export_sweep, sweep_placement
+from studio.jobs.status import RunStatus
 from studio.media.encode import EncodeError
 from studio.services import Services
 from studio.ui.player import PlayerCell, synced_player_html
 from studio.ui.runtime import services
 from studio.ui.status import POLL_SECONDS
 from studio.ui.text import plain
-from studio.views import ACTIVE_STATUSES, RunView, SweepView
+from studio.views import RunView, SweepView
 from studio.web.media import run_file_url
 
 TABLE_CSS = """
@@ -70,7 +71,7 @@ def player_cells(placement: Placement) -> list[PlayerCell]:
             cells.append(PlayerCell(label="", note="not run"))
             continue
         aspect = (run.width / run.height) if run.width and run.height else 1.0
-        has_video = run.status == "succeeded" and bool(run.video_path) and Path(run.video_path).is_file()
+        has_video = run.status == RunStatus.SUCCEEDED and bool(run.video_path) and Path(run.video_path).is_file()
         cells.append(PlayerCell(label=placement.labels.get(run.id, f"#{run.id}"), run_id=run.id, aspect=aspect,
                                 width=run.width, video_url=run_file_url(run.id) if has_video else None,
                                 note="" if has_video else f"No video ({run.status})"))
@@ -108,7 +109,7 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
     if not runs:
         st.info("This sweep has no runs left (they may be in the trash).")
         return
-    finished = frozenset(r.id for r in runs if r.status not in ACTIVE_STATUSES)
+    finished = frozenset(r.id for r in runs if r.status not in RunStatus.ACTIVE)
     if len(finished) < len(runs):
         _sweep_progress(sweep_id)
         return
@@ -123,10 +124,10 @@ def _sweep_progress(sweep_id: int) -> None:
     svc = services()
     sweep = svc.history.get_sweep(sweep_id)
     runs = svc.history.sweep_runs(sweep_id)
-    finished = frozenset(r.id for r in runs if r.status not in ACTIVE_STATUSES)
+    finished = frozenset(r.id for r in runs if r.status not in RunStatus.ACTIVE)
     if sweep is None or not runs or len(finished) == len(runs):
         st.rerun(scope="app")  # all done (or gone): redraw the page once with the synced comparison
-    active = [r for r in runs if r.status in ACTIVE_STATUSES]
+    active = [r for r in runs if r.status in RunStatus.ACTIVE]
     st.progress(len(finished) / len(runs), text=f"{len(finished)} of {len(runs)} runs finished")
     placement = sweep_placement(sweep, runs)
     for start in range(0, len(placement.cells), placement.columns):
@@ -146,13 +147,13 @@ def _progress_cell(run: RunView | None, placement: Placement) -> None:
         st.caption("not run")
         return
     st.markdown(f"**{plain(placement.labels.get(run.id, f'#{run.id}'))}**")
-    if run.status == "queued":
+    if run.status == RunStatus.QUEUED:
         st.progress(0.0, text="queued")
-    elif run.status == "running":
+    elif run.status == RunStatus.RUNNING:
         st.progress(min(run.step / max(run.total_steps, 1), 1.0), text=f"step {run.step}/{run.total_steps or '?'}")
-    elif run.status == "succeeded" and run.thumb_path and Path(run.thumb_path).is_file():
+    elif run.status == RunStatus.SUCCEEDED and run.thumb_path and Path(run.thumb_path).is_file():
         st.image(run.thumb_path, width="stretch")
-    elif run.status == "failed":
+    elif run.status == RunStatus.FAILED:
         st.error(plain(run.error) if run.error else "failed", icon=":material/error:")
     else:
         st.caption(run.status)

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from studio.jobs.status import RunStatus
 from studio.services import Services
 from studio.ui import format as fmt
 from studio.ui import gallery, selection, status
 from studio.ui.text import plain
-from studio.views import ACTIVE_STATUSES, RunView, normalize_tag
+from studio.views import RunView, normalize_tag
 
 LOG_TAIL_LINES = 200
 LINEAGE_LINKS = 12  # links shown per direction; a long chain shows its nearest runs
@@ -27,7 +28,7 @@ def run_detail(svc: Services, run: RunView) -> None:
 
     left, right = st.columns([3, 2], gap="large")
     with left:
-        if run.status in ("queued", "running"):
+        if run.status in RunStatus.ACTIVE:
             _live(run.id)
         else:
             status.outcome(run, key_prefix="detail")
@@ -84,7 +85,7 @@ def _actions(svc: Services, run: RunView) -> None:
         svc.history.set_favorite(run.id, not run.favorite)
         st.rerun()
     if run.deleted_at is None:
-        active = run.status in ACTIVE_STATUSES
+        active = run.status in RunStatus.ACTIVE
         if cols[5].button("Move to trash", icon=":material/delete:", width="stretch", disabled=active,
                           help=f"This run is {run.status}: cancel it first, then it can go to the trash." if active else
                           "Moves the run and its files to the trash; restore it from there (Gallery → Trash)."):
@@ -180,7 +181,7 @@ def _go_to(run_id: int) -> None:
 @st.fragment(run_every=status.POLL_SECONDS)
 def _live(run_id: int) -> None:
     run = status.services().history.get_run(run_id)
-    if run.status not in ("queued", "running"):
+    if run.status not in RunStatus.ACTIVE:
         st.rerun(scope="app")
     status.run_progress(run, key_prefix="detail")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from studio.jobs.status import RunStatus
+
 STATUS_COLORS = {
-    "queued": "gray", "running": "blue", "succeeded": "green", "failed": "red",
-    "canceled": "orange", "interrupted": "violet",
+    RunStatus.QUEUED: "gray", RunStatus.RUNNING: "blue", RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red",
+    RunStatus.CANCELED: "orange", RunStatus.INTERRUPTED: "violet",
 }
 STATUS_ICONS = {
-    "queued": ":material/schedule:", "running": ":material/autorenew:", "succeeded": ":material/check_circle:",
-    "failed": ":material/error:", "canceled": ":material/cancel:", "interrupted": ":material/pause_circle:",
+    RunStatus.QUEUED: ":material/schedule:", RunStatus.RUNNING: ":material/autorenew:",
+    RunStatus.SUCCEEDED: ":material/check_circle:", RunStatus.FAILED: ":material/error:",
+    RunStatus.CANCELED: ":material/cancel:", RunStatus.INTERRUPTED: ":material/pause_circle:",
 }
 
 

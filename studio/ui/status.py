@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from studio.jobs.status import RunStatus
 from studio.ui import format as fmt
 from studio.ui.runtime import services
 from studio.ui.text import plain
@@ -19,8 +20,8 @@ POLL_SECONDS = 1.0
 @st.fragment(run_every=2.0)
 def queue_badge() -> None:
     entries = services().history.queue()
-    running = [e.run for e in entries if e.run.status == "running"]
-    queued = [e.run for e in entries if e.run.status == "queued"]
+    running = [e.run for e in entries if e.run.status == RunStatus.RUNNING]
+    queued = [e.run for e in entries if e.run.status == RunStatus.QUEUED]
     if not entries:
         st.caption(":material/check: Queue empty")
         return
@@ -33,7 +34,7 @@ def queue_badge() -> None:
 def eta_text(run: RunView, typical: float | None) -> str:
     """Remaining time from the run's own pace once it has one, else from similar past runs."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    if run.status == "running" and run.started_at and run.step > 0 and run.total_steps:
+    if run.status == RunStatus.RUNNING and run.started_at and run.step > 0 and run.total_steps:
         elapsed = (now - run.started_at).total_seconds()
         remaining = elapsed / run.step * (run.total_steps - run.step)
         return f"about {fmt.duration(remaining)} left"
@@ -46,7 +47,7 @@ def run_progress(run: RunView, *, key_prefix: str) -> None:
     """Progress, ETA and a cancel button for a queued or running run."""
     svc = services()
     typical = svc.history.typical_seconds(run.engine)
-    if run.status == "queued":
+    if run.status == RunStatus.QUEUED:
         position = next((e.position for e in svc.history.queue() if e.run.id == run.id), 0)
         ahead = "next in line" if position == 0 else f"{position} ahead in the queue"
         st.progress(0.0, text=f"Run #{run.id} queued · {ahead} · {eta_text(run, typical)}")
@@ -78,15 +79,15 @@ def video_with_downloads(run: RunView, *, key_prefix: str) -> None:
 
 def outcome(run: RunView, *, key_prefix: str) -> None:
     """What a finished run produced, or why it did not."""
-    if run.status == "succeeded":
+    if run.status == RunStatus.SUCCEEDED:
         video_with_downloads(run, key_prefix=key_prefix)
         st.caption(f"Run #{run.id} · seed {run.seed} · {run.width}×{run.height} · {run.frames} frames @ {run.fps} fps · "
                    f"{fmt.duration((run.infer_seconds or 0) + (run.load_seconds or 0) + (run.encode_seconds or 0))}")
-    elif run.status == "failed":
+    elif run.status == RunStatus.FAILED:
         st.error(f"Run #{run.id} failed: {plain(run.error)}", icon=":material/error:")
-    elif run.status == "canceled":
+    elif run.status == RunStatus.CANCELED:
         st.info(f"Run #{run.id} was canceled.", icon=":material/cancel:")
-    elif run.status == "interrupted":
+    elif run.status == RunStatus.INTERRUPTED:
         st.warning(f"Run #{run.id} was interrupted; it resumes when the studio restarts.", icon=":material/pause_circle:")
 
 
@@ -96,7 +97,7 @@ def session_runs(svc, run_ids: list[int]) -> None:
         st.caption("Runs you queue appear here with live progress; every run is also kept in the Gallery.")
         return
     runs = svc.history.get_runs(list(reversed(run_ids)))
-    finished = [r for r in runs if r.status not in ("queued", "running")]
+    finished = [r for r in runs if r.status not in RunStatus.ACTIVE]
     _active_panel(tuple(run_ids), frozenset(r.id for r in finished))
     for run in finished[:3]:
         with st.container(border=True):
@@ -108,9 +109,9 @@ def session_runs(svc, run_ids: list[int]) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def _active_panel(run_ids: tuple[int, ...], shown_finished: frozenset[int]) -> None:
     runs = services().history.get_runs(list(run_ids))
-    if {r.id for r in runs if r.status not in ("queued", "running")} != shown_finished:
+    if {r.id for r in runs if r.status not in RunStatus.ACTIVE} != shown_finished:
         # A run finished since the page was drawn: redraw the whole page once to show its video.
         st.rerun(scope="app")
     for run in runs:
-        if run.status in ("queued", "running"):
+        if run.status in RunStatus.ACTIVE:
             run_progress(run, key_prefix="active")
