@@ -10,20 +10,22 @@ from studio.ui.compare import parameter_table, selection_export, sweep_view, syn
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.views import RunQuery
+from studio.web.media import parse_id
 
 svc = services()
 
 sweep_param = st.query_params.get("sweep", "")
 if sweep_param:
-    if sweep_param.isdigit():
-        sweep_view(svc, int(sweep_param))
+    sweep_id = parse_id(sweep_param)  # digits within a database id's range, else not a sweep number
+    if sweep_id is not None:
+        sweep_view(svc, sweep_id)
     else:
         st.error(f"'{plain(sweep_param)}' is not a sweep number; sweeps are linked from the Generate page's Variants.")
     st.stop()
 
 st.title("Compare")
 
-from_url = [int(x) for x in st.query_params.get("runs", "").split(",") if x.strip().isdigit()]
+from_url = [i for i in (parse_id(x.strip()) for x in st.query_params.get("runs", "").split(",")) if i is not None]
 if from_url:
     st.session_state["compare_ids"] = from_url[: selection.MAX_COMPARE]
 

@@ -7,6 +7,7 @@ from studio.ui import gallery, selection
 from studio.ui.detail import run_detail
 from studio.ui.runtime import services
 from studio.ui.text import plain
+from studio.web.media import parse_id
 
 svc = services()
 run_param = st.query_params.get("run")
@@ -15,7 +16,8 @@ if run_param:
     if st.button("Back to the gallery", icon=":material/arrow_back:"):
         del st.query_params["run"]
         st.rerun()
-    run = svc.history.get_run(int(run_param)) if run_param.isdigit() else None
+    run_id = parse_id(run_param)  # a hand-edited ?run= that names no possible run is simply not found
+    run = svc.history.get_run(run_id) if run_id is not None else None
     if run is None:
         st.error(f"There is no run {plain(repr(run_param))} in the history (it may have been deleted for good).")
     else:

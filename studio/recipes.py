@@ -5,15 +5,23 @@ either onto Generate restores the parameters."""
 from __future__ import annotations
 
 import json
+import math
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from studio.engines.base import EngineInfo, ParamSpec
 
 FORMAT = "video-studio-recipe"
 VERSION = 1
 # The MP4 tag holding the recipe. "comment" survives players and re-muxers that drop custom keys.
 MP4_TAG = "comment"
+# A recipe is a few kB. Bounds on what an upload may hold before it is refused as not one: its size
+# in characters, and how deeply its objects and lists nest (a recipe nests three levels).
+MAX_TEXT = 1_000_000
+MAX_DEPTH = 16
 
 
 class NotARecipe(ValueError):
@@ -37,18 +45,82 @@ class Recipe:
 
 
 def from_json_text(text: str, source: str = "the file") -> Recipe:
+    """The recipe in a JSON document from outside (an upload, an MP4 tag). Anything that is not a
+    well-formed studio recipe raises NotARecipe with the reason; nothing else escapes."""
+    if len(text) > MAX_TEXT:
+        raise NotARecipe(f"{source} is too large for a studio recipe ({len(text):,} characters; a recipe is a few kB).")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except RecursionError:
+        raise NotARecipe(f"{source} is nested too deeply for a studio recipe.") from None
+    except ValueError:  # JSONDecodeError, and numbers too long for Python to read
         raise NotARecipe(f"{source} is not valid JSON.") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise NotARecipe(f"{source} is JSON but not a studio recipe (no \"format\": \"{FORMAT}\").")
-    if data.get("version", 0) > VERSION:
-        raise NotARecipe(f"{source} was written by a newer studio (recipe version {data['version']}); update to read it.")
+    if _depth(data) > MAX_DEPTH:
+        raise NotARecipe(f"{source} is nested too deeply for a studio recipe (more than {MAX_DEPTH} levels).")
+    version = data.get("version", 1)
+    if not _is_int(version) or version < 1:
+        raise NotARecipe(f"{source} is a damaged studio recipe: its version is {version!r}, not a whole number.")
+    if version > VERSION:
+        raise NotARecipe(f"{source} was written by a newer studio (recipe version {version}); update to read it.")
     if not isinstance(data.get("engine"), str) or not isinstance(data.get("params"), dict):
         raise NotARecipe(f"{source} is a damaged studio recipe: engine or params missing.")
-    return Recipe(engine=data["engine"], params=data["params"], model_id=data.get("model_id"),
-                  run_id=data.get("studio_run"), manifest=data.get("manifest") or {})
+    model_id, run_id, manifest = data.get("model_id"), data.get("studio_run"), data.get("manifest") or {}
+    if (model_id is not None and not isinstance(model_id, str)) or (run_id is not None and not _is_int(run_id)) \
+            or not isinstance(manifest, dict):
+        raise NotARecipe(f"{source} is a damaged studio recipe: model_id, studio_run or manifest has the wrong type.")
+    return Recipe(engine=data["engine"], params=data["params"], model_id=model_id, run_id=run_id, manifest=manifest)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in parsed JSON, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:  # deeper is refused anyway; no need to walk on
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def form_values(info: EngineInfo, params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The parameters of a recipe that fit this engine's form, by name, and the names of those that
+    do not (a value of the wrong type, a choice the engine lacks). The form's widgets take values as
+    they are, so a wrong type here would break the Generate page, not just this restore."""
+    kept: dict[str, Any] = {}
+    for name in ("prompt", "negative_prompt"):
+        if isinstance(params.get(name), str):
+            kept[name] = params[name]
+    if params.get("seed") is not None and _is_int(params["seed"]) and 0 <= params["seed"] < 2**63:
+        kept["seed"] = params["seed"]
+    if isinstance(params.get("memory_mode"), str) and params["memory_mode"]:
+        kept["memory_mode"] = params["memory_mode"]
+    dropped = [n for n in ("prompt", "negative_prompt", "seed") if params.get(n) is not None and n not in kept]
+    for spec in info.params:
+        value = params.get(spec.name)
+        if value is None:
+            continue
+        if _fits(spec, value):
+            kept[spec.name] = value
+        else:
+            dropped.append(spec.name)
+    return kept, dropped
+
+
+def _fits(spec: ParamSpec, value: Any) -> bool:
+    if spec.kind == "int":
+        return _is_int(value) and abs(value) < 2**63
+    if spec.kind == "float":
+        return (_is_int(value) and abs(value) < 2**63) or (isinstance(value, float) and math.isfinite(value))
+    if spec.kind == "bool":
+        return isinstance(value, bool)
+    return isinstance(value, str | int | float) and value in spec.choices
 
 
 def read_recipe(data: bytes, name: str) -> Recipe:

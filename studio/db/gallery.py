@@ -4,6 +4,7 @@ owns the session; nothing here commits."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,7 +66,7 @@ def run_conditions(session: Session, query: RunQuery) -> list[Any]:
         conditions.append(Run.favorite.is_(True))
     if query.sweep_id is not None:
         conditions.append(Run.sweep_id == query.sweep_id)
-    if query.text.strip():
+    if search_words(query.text):
         conditions.append(prompt_matches(session, query.text))
     tags = sorted({normalize_tag(t) for t in query.tags if t.strip()})
     if tags:
@@ -112,16 +113,31 @@ def list_runs(session: Session, query: RunQuery) -> RunPage:
     return RunPage(runs=[by_id[i] for i in ids if i in by_id], total=total, page=page, page_size=query.page_size)
 
 
+def search_words(search: str) -> list[str]:
+    """The words of a search box's text that can match a prompt. Control characters (NUL among
+    them, which SQLite reads as the end of the query) count as spaces; a word with no letter or digit
+    is dropped, since the full-text index holds no token it could match and it would empty every
+    search it is part of. Quotes and other punctuation inside a word are kept and matched literally."""
+    cleaned = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in search)
+    return [w for w in cleaned.split() if any(c.isalnum() for c in w)]
+
+
+def fts5_query(words: Sequence[str]) -> str:
+    """An FTS5 MATCH expression in which every word is a quoted string (so quotes, operators such
+    as AND/NEAR and column filters are literal text) followed by * (prefix match)."""
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
 def prompt_matches(session: Session, search: str):
-    """Full-text condition: every word of `text` (as a prefix) appears in the prompt or negative
-    prompt. Uses the index migration 0002 built for the database in use."""
-    words = [w for w in search.split() if w.strip('"')]
+    """Full-text condition: every word of `search` (as a prefix) appears in the prompt or negative
+    prompt. Uses the index migration 0002 built for the database in use. The caller only asks when
+    search_words(search) is not empty."""
+    words = search_words(search)
     if session.get_bind().dialect.name == "postgresql":
         vector = func.to_tsvector("simple", func.coalesce(Run.prompt, "") + " " + func.coalesce(Run.negative_prompt, ""))
         return vector.op("@@")(func.plainto_tsquery("simple", " ".join(words)))
-    # FTS5 query syntax: each word quoted (so punctuation is literal) and starred (prefix match).
-    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    return Run.id.in_(select(column("rowid")).select_from(table("runs_fts")).where(text("runs_fts MATCH :q").bindparams(q=fts_query)))
+    return Run.id.in_(select(column("rowid")).select_from(table("runs_fts")).where(
+        text("runs_fts MATCH :q").bindparams(q=fts5_query(words))))
 
 
 @dataclass(frozen=True)

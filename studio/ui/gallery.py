@@ -13,6 +13,7 @@ import streamlit as st
 from studio.services import Services
 from studio.ui import cards, selection
 from studio.ui import format as fmt
+from studio.web.media import parse_id
 from studio.views import RUN_STATUSES, SORTS, GalleryFacets, RunPageView, RunQuery
 
 PAGE_SIZE = 24
@@ -48,8 +49,10 @@ class GalleryView:
     def to_query(self, page_size: int = PAGE_SIZE) -> RunQuery:
         return RunQuery(
             text=self.text, engines=self.engines, statuses=self.statuses, tags=self.tags,
-            resolutions=[r for r in map(parse_resolution, self.resolutions) if r], frames=self.frames,
-            seed=self.seed, favorites_only=self.favorites, sort=self.sort, in_trash=self.trash,
+            resolutions=[r for r in map(parse_resolution, self.resolutions) if r],
+            frames=[f for f in self.frames if parse_id(f) is not None],
+            seed=self.seed if self.seed == 0 or parse_id(self.seed) else None, favorites_only=self.favorites,
+            sort=self.sort if self.sort in SORTS else "newest", in_trash=self.trash,
             queued_from=local_midnight_utc(self.date_from) if self.date_from else None,
             queued_until=local_midnight_utc(date.fromordinal(self.date_to.toordinal() + 1)) if self.date_to else None,
             page=self.page, page_size=page_size,
@@ -57,8 +60,10 @@ class GalleryView:
 
 
 def parse_resolution(text: str) -> tuple[int, int] | None:
-    width, _, height = text.lower().partition("x")
-    return (int(width), int(height)) if width.isdigit() and height.isdigit() else None
+    """'1280x720' as (1280, 720); None for anything else (a hand-edited URL may hold any text)."""
+    width, _, height = str(text).lower().partition("x")
+    size = (parse_id(width), parse_id(height))
+    return size if None not in size else None  # type: ignore[return-value]
 
 
 def local_midnight_utc(day: date) -> datetime:
@@ -152,7 +157,7 @@ def current_page() -> int:
     """The page to show. The pager is drawn below the cards (after the query that needs the page), so
     on a fresh visit its value comes from the URL it is bound to."""
     raw = st.session_state.get("page", st.query_params.get("page", 1))
-    return int(raw) if str(raw).isdigit() and int(raw) > 0 else 1
+    return parse_id(str(raw)) or 1  # a page number from the URL: a positive ASCII integer, else the first
 
 
 def link_params(run_id: int) -> dict[str, str | list[str]]:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from studio.engines.base import EngineInfo
 from studio.media.images import ImageRejected, load_upload, suggested_size
-from studio.recipes import NotARecipe, read_recipe
+from studio.recipes import NotARecipe, form_values, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms
@@ -73,15 +73,18 @@ def restore_from_file(svc: Services) -> None:
                                                                "which this studio does not have.")
             else:
                 info = svc.registry.get(recipe.engine).info
-                values = {"engine": recipe.engine, "prompt": recipe.params.get("prompt", ""),
-                          "negative_prompt": recipe.params.get("negative_prompt", ""), **forms.engine_values(info, recipe.params)}
-                if recipe.params.get("seed") is not None:
-                    values.update(random_seed=False, seed=int(recipe.params["seed"]))
-                if recipe.params.get("memory_mode"):
-                    values["memory_mode"] = recipe.params["memory_mode"]
+                # Only values that fit the form: a hand-edited file must not leave the form unusable.
+                fitting, dropped = form_values(info, recipe.params)
+                values = {"engine": recipe.engine, "prompt": fitting.get("prompt", ""),
+                          "negative_prompt": fitting.get("negative_prompt", ""), **forms.engine_values(info, fitting)}
+                if "seed" in fitting:
+                    values.update(random_seed=False, seed=fitting["seed"])
+                if "memory_mode" in fitting:
+                    values["memory_mode"] = fitting["memory_mode"]
                 forms.fill(values)
                 origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
-                st.session_state["recipe_message"] = ("success", f"Restored the parameters of {upload.name}{origin}.")
+                skipped = f" Left as they were (wrong type or value in the file): {', '.join(dropped)}." if dropped else ""
+                st.session_state["recipe_message"] = ("success", f"Restored the parameters of {upload.name}{origin}.{skipped}")
             st.rerun()
 
 

@@ -24,6 +24,20 @@ ServicesSource = Callable[[], "Services"]
 KINDS = {"video": ("video_path", "video/mp4"), "poster": ("poster_path", "image/jpeg"),
          "thumb": ("thumb_path", "image/jpeg")}
 PREFIX = "/studio/media"
+# Row ids are SQLite INTEGERs (signed 64-bit). A longer number in a URL names no run; passing it on
+# would make the database driver raise OverflowError instead of answering "not found".
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: object) -> int | None:
+    """A row id from outside text (a URL path or query parameter): ASCII digits only (str.isdigit
+    also accepts '²' and other digits int() refuses), 1..MAX_ID; anything else is None."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if 0 < text <= MAX_ID else None
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
 
 
 def run_file_url(run_id: int, kind: str = "video") -> str:
@@ -43,13 +57,17 @@ class _MediaFiles:
         if kind not in KINDS:
             return PlainTextResponse("unknown file kind", status_code=404)
         column, media_type = KINDS[kind]
-        run_id = request.path_params["run_id"]
+        run_id = parse_id(request.path_params["run_id"])
+        if run_id is None:
+            return PlainTextResponse("not found", status_code=404)
         # In the thread pool: the lookup reads the database, and the services may still be booting.
         run = await run_in_threadpool(lambda: self._services().history.get_run(run_id))
         return _file(getattr(run, column, None) if run else None, media_type)
 
     async def sweep_video(self, request: Request) -> Response:
-        sweep_id = request.path_params["sweep_id"]
+        sweep_id = parse_id(request.path_params["sweep_id"])
+        if sweep_id is None:
+            return PlainTextResponse("not found", status_code=404)
         sweep = await run_in_threadpool(lambda: self._services().history.get_sweep(sweep_id))
         return _file(sweep.compare_video_path if sweep else None, "video/mp4")
 
