@@ -122,7 +122,7 @@ def bootstrap(command: str | None, argv: list[str], *, venv_dir: Path = VENV_DIR
 
 
 def _create_venv(venv_dir: Path) -> None:
-    print(f"Creating the studio's Python environment in {venv_dir} …", flush=True)
+    print(f"Creating the studio's Python environment in {venv_dir} …", file=sys.stderr, flush=True)
     try:
         venv.EnvBuilder(with_pip=True, clear=venv_dir.exists(), symlinks=os.name != "nt").create(venv_dir)
     except (OSError, subprocess.CalledProcessError) as exc:
@@ -134,17 +134,18 @@ def _install(python: Path, venv_dir: Path, files: list[Path]) -> None:
     (venv_dir / STAMP_NAME).unlink(missing_ok=True)  # no stamp until this install has succeeded
     names = " and ".join(f.name for f in files)
     print(f"Installing {names} into {venv_dir} (first launch, or the requirements changed; "
-          "this can take several minutes) …", flush=True)
+          "this can take several minutes) …", file=sys.stderr, flush=True)
     command = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
     for f in files[-1:]:  # requirements-dev.txt includes requirements.txt itself
         command += ["-r", str(f)]
-    # pip's own output is the progress display: it streams straight to this terminal.
-    completed = subprocess.run(command, cwd=venv_dir.parent)
+    # pip's own output is the progress display: it streams to this terminal, on stderr, because the
+    # setting-up is not a command's result (`submit` prints only run ids on stdout, for scripts).
+    completed = subprocess.run(command, cwd=venv_dir.parent, stdout=sys.stderr)
     if completed.returncode != 0:
         sys.exit(f"Installing the requirements failed (pip exited {completed.returncode}); see pip's messages above.\n"
                  "→ Fix the cause (network, disk space) and run the same command again: it retries the install.")
     write_stamp(venv_dir, files)
-    print("Requirements installed.", flush=True)
+    print("Requirements installed.", file=sys.stderr, flush=True)
 
 
 # ----- 2. hand over to the studio's command line -----------------------------------------------

@@ -105,6 +105,19 @@ def test_bootstrap_reinstalls_after_a_change_or_an_interrupted_install(project):
     assert launch_module.plan_bootstrap(venv, runtime, inside_venv=True).install
 
 
+def test_setting_up_talks_on_stderr_so_stdout_carries_only_results(project, capfd):
+    """`launch.py submit` prints run ids on stdout for scripts; a first-launch install must not mix
+    its progress (nor pip's) into them."""
+    launch_module = load_launch_module()
+    fake_python = project / ".venv" / "bin" / "python"
+    fake_python.write_text("#!/bin/sh\necho 'Collecting pillow'\n")
+    fake_python.chmod(0o755)
+    launch_module._install(fake_python, project / ".venv", launch_module.requirement_files(None, project))
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "Installing requirements.txt" in err and "Collecting pillow" in err and "Requirements installed." in err
+
+
 def test_bootstrap_creates_a_missing_venv(tmp_path):
     launch_module = load_launch_module()
     (tmp_path / "requirements.txt").write_text("pillow==13.0.0\n")

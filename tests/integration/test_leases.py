@@ -184,6 +184,20 @@ def start_worker(data_dir: Path, out: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def submit_with_cli(data_dir: Path, tmp_path: Path) -> int:
+    """Queue the slow run as a user would from another shell: `launch.py submit` (queue only)."""
+    image = tmp_path / "pause.png"
+    picture().save(image)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env.update(HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    params = [arg for name, value in SLOW.items() for arg in ("--param", f"{name}={value}")]
+    done = subprocess.run([sys.executable, str(ROOT / "launch.py"), "submit", "--data-dir", str(data_dir),
+                           "--image", str(image), "--prompt", "a pause", "--engine", "motion", *params],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return int(done.stdout.split()[0])
+
+
 def worker_log(data_dir: Path, process: subprocess.Popen, out: Path) -> str:
     logs = sorted((data_dir / "logs").glob(f"worker-*-{process.pid}.log"))
     return "".join(p.read_text(errors="replace") for p in logs) + out.read_text(errors="replace")
@@ -216,7 +230,7 @@ def test_a_worker_paused_past_its_lease_loses_the_run_and_its_files(tmp_path):
         return f"row: {row(client, run_id)}\n--- first worker ---\n{logs}"
 
     try:
-        run_id = client.queue.submit(SubmitRequest(engine="motion", params=SLOW, image=picture(), image_name="pause.png"))
+        run_id = submit_with_cli(data_dir, tmp_path)
         wait_for(lambda: (r := row(client, run_id))["status"] == "running" and f":{first.pid}:" in r["worker_id"]
                  and r["step"] >= 2, 120, "the first worker is mid-run", report)
         os.kill(first.pid, signal.SIGSTOP)  # paused (a debugger, a suspended laptop, a stalled VM)
