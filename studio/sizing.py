@@ -11,6 +11,8 @@ maximum / minimum) loses its aspect, and then only as far as the limits force.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from studio.engines.base import EngineInfo, ParamSpec
 
@@ -45,6 +47,26 @@ def long_side_size(info: EngineInfo, image_size: Size | None, long_side: int) ->
     if aspect >= 1:
         return _fit(info, long_side, long_side / aspect)
     return _fit(info, long_side * aspect, long_side)
+
+
+def with_default_size(info: EngineInfo, params: Mapping[str, Any], image_size: Size) -> dict[str, Any]:
+    """`params` with the size a run gets when width/height are not given (`launch.py run` and
+    `submit`): both missing is the default size; one given, the other follows the image's aspect.
+    A given value that is not a number is left for validation to name."""
+    sized = dict(params)
+    if not has_size(info):
+        return sized
+    width, height = (sized.get(n) if sized.get(n) not in (None, "") else None for n in ("width", "height"))
+    try:
+        if width is None and height is None:
+            sized["width"], sized["height"] = default_size(info, image_size)
+        elif height is None:
+            sized["height"] = follow_width(info, image_size, int(width))
+        elif width is None:
+            sized["width"] = follow_height(info, image_size, int(height))
+    except (TypeError, ValueError):
+        pass
+    return sized
 
 
 def follow_width(info: EngineInfo, image_size: Size, width: int) -> int:

@@ -11,7 +11,7 @@ from studio.config import Paths, Settings
 from studio.engines import params
 from studio.engines.base import EngineInfo
 from studio.engines.registry import build_registry
-from studio.sizing import default_size, engine_default, follow_width, has_size, long_side_size
+from studio.sizing import default_size, engine_default, follow_width, has_size, long_side_size, with_default_size
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +94,12 @@ def test_any_long_side_preset_gives_a_size_the_engine_accepts(registry, image, l
     engine = candidates[pick % len(candidates)]
     width, height = long_side_size(engine.info, image, long_side)
     engine.validate({"width": width, "height": height})
+
+
+def test_the_cli_default_fills_only_the_sides_not_given(registry):
+    motion = registry.get("motion").info
+    assert with_default_size(motion, {"frames": "6"}, (451, 300)) == {"frames": "6", "width": 628, "height": 418}
+    assert with_default_size(motion, {"width": "700"}, (451, 300)) == {"width": "700", "height": 466}
+    assert with_default_size(motion, {"height": "300"}, (451, 300)) == {"height": "300", "width": 452}
+    assert with_default_size(motion, {"width": "80", "height": "64"}, (451, 300)) == {"width": "80", "height": "64"}
+    assert with_default_size(motion, {"width": "wide"}, (451, 300)) == {"width": "wide"}  # validation names it
