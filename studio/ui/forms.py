@@ -30,6 +30,11 @@ def key(name: str) -> str:
     return f"{name}@{state['gen']}"
 
 
+def generation() -> int:
+    """Bumped by every fill(): a field that changed while it stayed the same was typed by the user."""
+    return _state()["gen"]
+
+
 def initial(name: str, default: Any) -> Any:
     return _state()["values"].get(name, default)
 

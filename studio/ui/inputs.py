@@ -148,17 +148,22 @@ def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
     preset, keep = forms.current(names.preset, AUTO), bool(forms.current(names.keep_aspect, True))
     live = (int(forms.current(names.width, info.param("width").default)),
             int(forms.current(names.height, info.param("height").default)))
-    last = st.session_state.setdefault(_SHOWN, {}).get(info.id)  # (size, keep) this put in the form last
-    typed = last is not None and live != last[0]
+    # (size, keep, form generation) as this left the form last. A new generation means the form
+    # was filled from code since (Edit & re-run, a restored file): that size is taken as it is.
+    last = st.session_state.setdefault(_SHOWN, {}).get(info.id)
+    typed = last is not None and last[2] == forms.generation() and live != last[0]
     if typed and preset != CUSTOM:
         preset = CUSTOM  # the user's own size is never overwritten
     if preset == CUSTOM:
-        target = _locked(info, image_size, live, last) if keep and image_size else live
+        locked = keep and image_size and last is not None and last[2] == forms.generation()
+        target = _locked(info, image_size, live, last[:2]) if locked else live
     else:
         target = _preset_size(info, preset, keep, image_size)
-    st.session_state[_SHOWN][info.id] = (target, keep)
-    if target != live or preset != forms.current(names.preset, AUTO):
+    changed = target != live or preset != forms.current(names.preset, AUTO)
+    if changed:
         forms.fill({names.width: target[0], names.height: target[1], names.preset: preset})
+    st.session_state[_SHOWN][info.id] = (target, keep, forms.generation())
+    if changed:
         # Widgets drawn above in this run carry the old generation's keys; a click on one of them
         # would be lost. Draw the page again at once (once per decision, so it cannot loop).
         decision = (info.id, target, preset)
@@ -214,11 +219,9 @@ def _preset_size(info: EngineInfo, preset: object, keep: bool, image_size: tuple
 
 
 def _locked(info: EngineInfo, image_size: tuple[int, int], live: tuple[int, int],
-            last: tuple[tuple[int, int], bool] | None) -> tuple[int, int]:
+            last: tuple[tuple[int, int], bool]) -> tuple[int, int]:
     """A custom size with the aspect locked: the side just typed leads. Ticking the box reshapes
     the size to the image at its width; an untouched size stays as it is."""
-    if last is None:
-        return live
     (width, height), was_kept = last
     if live[0] != width or not was_kept:
         return live[0], sizing.follow_width(info, image_size, live[0])

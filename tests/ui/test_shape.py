@@ -105,3 +105,16 @@ def test_with_the_aspect_kept_the_other_side_follows_the_one_typed(studio):
     assert size(at) == (700, 466) and preset(at).value == "custom"
     at = upload(at, 1000, 872)
     assert size(at) == (700, 466)  # typed: kept for the next image too
+
+
+def test_edit_and_rerun_keeps_the_size_of_the_run_it_edits(studio):
+    from studio.jobs.queue import SubmitRequest
+
+    svc = cached_services()
+    photo = Image.open(io.BytesIO(png(451, 300))).convert("RGB")
+    run_id = svc.queue.submit(SubmitRequest(engine="motion", params={"width": 400, "height": 400, "frames": 6},
+                                            image=photo, image_name="photo.png"))
+    studio.query_params["edit"] = str(run_id)
+    at = studio.run()
+    assert not at.exception, at.exception
+    assert size(at) == (400, 400) and preset(at).value == "custom"  # not reshaped to the photo
