@@ -1,4 +1,5 @@
-"""`launch.py models` (every engine and the state of its weights) and `launch.py download ID`."""
+"""`launch.py models` (the engines and the state of their weights; the developer engines only in
+developer mode) and `launch.py download ID`."""
 
 from __future__ import annotations
 

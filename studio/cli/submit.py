@@ -95,7 +95,8 @@ def image_files(images: list[str], folder: str | None) -> list[Path]:
 def queue_batch(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]]) -> list[int]:
     """Queue one run per image with the same settings (one seed for all, drawn once if none was
     given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
-    keeps its shape; a size given with --param is the same for all. More than one image is grouped."""
+    keeps its shape; a side given with --param holds for all, the other follows each image. More
+    than one image is grouped (its base parameters are the first image's)."""
     first = prepare(services, engine, params, images[0][0].size)
     request = services.queue.validate(engine, first)
     requests = []
