@@ -7,12 +7,14 @@ import argparse
 import time
 from pathlib import Path
 
+from studio import sizing
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
 from studio.engines.base import InputError
 from studio.jobs.queue import SubmitRequest
 from studio.media.images import ImageRejected, load_upload
+from studio.services import Services
 from studio.storage import DiskFull
 
 # Parameters that have their own flag; an error about any other names its --param.
@@ -49,8 +51,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if args.memory_mode:
             params["memory_mode"] = args.memory_mode
         try:
+            params = prepare(services, engine, params, image.size)
             run_id = services.queue.submit(SubmitRequest(engine=engine, params=params, image=image,
                                                          image_name=image_path.name))
+        except NotInstalled as exc:
+            console.error(f"Error: {exc}")
+            return 2
         except InputError as exc:
             console.error(f"Error: {input_error_text(exc)}")
             return 2
@@ -70,6 +76,21 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return 0
     finally:
         services.close()
+
+
+class NotInstalled(Exception):
+    """The engine's weights are not there: nothing is queued, as on the Generate page."""
+
+
+def prepare(services: Services, engine: str, params: dict, image_size: tuple[int, int]) -> dict:
+    """The parameters to queue for one image: refused before anything is queued when the engine
+    cannot run (NotInstalled, with the Generate page's words and install hint), and with the
+    output size following the image when --param width/height are not given (studio.sizing)."""
+    info = services.registry.get(engine).info  # an unknown engine is an InputError naming --engine
+    status = services.weights_status(engine)
+    if not status.ready:
+        raise NotInstalled(f"{status.detail}\nInstall: {status.hint}" if status.hint else status.detail)
+    return sizing.with_default_size(info, params, image_size)
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:

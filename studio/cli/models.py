@@ -1,9 +1,11 @@
-"""`launch.py models` (every engine and the state of its weights) and `launch.py download ID`."""
+"""`launch.py models` (the engines and the state of their weights; the developer engines only in
+developer mode) and `launch.py download ID`."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+from pathlib import Path
 
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
@@ -20,12 +22,19 @@ def list_models(args: argparse.Namespace, console: Console) -> int:
     if core is None:
         return 1
     try:
-        engines = core.registry.engines()
+        # Developer engines (tiny random pipelines for tests) are listed only in developer mode,
+        # as on the Generate page.
+        developer = core.history.settings().developer_mode
+        engines = core.registry.engines(include_developer=developer)
+        hidden = len(core.registry.engines()) - len(engines)
         width = max(len(e.info.id) for e in engines)
         for engine in engines:
             info, status = engine.info, engine.weights_status()
             tag = " (developer)" if info.developer_only else ""
-            if status.ready:
+            if status.ready and status.location and not Path(status.location).exists():
+                # A pipeline built in code the first time it runs: there is nothing at the path yet.
+                state = f"ready — built on first use at {status.location}"
+            elif status.ready:
                 state = "ready" + (f" — {status.location}" if status.location else "")
             elif status.state == "missing":
                 command = weights.install_command(info.model_id) if info.model_id else status.hint
@@ -33,6 +42,9 @@ def list_models(args: argparse.Namespace, console: Console) -> int:
             else:
                 state = f"unusable — {status.detail}" + (f" ({status.hint})" if status.hint else "")
             print(f"{info.id:<{width}}  {info.label}{tag}: {state}", flush=True)
+        if hidden:
+            print(f"{hidden} developer engine{'s are' if hidden != 1 else ' is'} not listed; turn on developer mode "
+                  "on the Settings page to see them.", flush=True)
         if importlib.util.find_spec("studio.engines.diffusion.families") is None:
             print("Diffusion model engines are not part of this build (studio.engines.diffusion.families is missing).")
         return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image as PILImage
 
 from studio.cli.console import Console
-from studio.cli.generate import input_error_text, parse_params
+from studio.cli.generate import NotInstalled, input_error_text, parse_params, prepare
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
 from studio.engines.base import InputError
@@ -56,6 +56,9 @@ def submit(args: argparse.Namespace, console: Console) -> int:
         engine = args.engine or services.registry.default_engine_id(services.settings())
         try:
             run_ids = queue_batch(services, engine, params, list(zip(images, [f.name for f in files], strict=True)))
+        except NotInstalled as exc:
+            console.error(f"Error: {exc}")
+            return 2
         except InputError as exc:
             console.error(f"Error: {input_error_text(exc)}")
             return 2
@@ -90,11 +93,17 @@ def image_files(images: list[str], folder: str | None) -> list[Path]:
 
 
 def queue_batch(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]]) -> list[int]:
-    """Queue one run per image with the same validated request (one seed for all, drawn once if
-    none was given, as in a sweep), all or nothing. More than one image is grouped."""
-    request = services.queue.validate(engine, params)
-    requests = [SubmitRequest(engine=engine, params=params, image=image, image_name=name, validated=request)
-                for image, name in images]
+    """Queue one run per image with the same settings (one seed for all, drawn once if none was
+    given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
+    keeps its shape; a side given with --param holds for all, the other follows each image. More
+    than one image is grouped (its base parameters are the first image's)."""
+    first = prepare(services, engine, params, images[0][0].size)
+    request = services.queue.validate(engine, first)
+    requests = []
+    for image, name in images:
+        sized = prepare(services, engine, {**params, "seed": request.seed}, image.size)
+        requests.append(SubmitRequest(engine=engine, params=sized, image=image, image_name=name,
+                                      validated=services.queue.validate(engine, sized)))
     if len(requests) == 1:
         return services.queue.submit_many(requests)
     group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine, **request.stored_params()},

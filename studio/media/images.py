@@ -148,21 +148,6 @@ def fit_image(
     return canvas
 
 
-def suggested_size(image_w: int, image_h: int, long_side: int, multiple_of: int) -> tuple[int, int]:
-    """An output size with the image's aspect ratio, its longer side near `long_side`, and both
-    sides multiples of `multiple_of` (at least one multiple each)."""
-    if image_w < 1 or image_h < 1:
-        raise ValueError(f"Image size must be positive; got {image_w}x{image_h}.")
-    if long_side < 1 or multiple_of < 1:
-        raise ValueError("long_side and multiple_of must be positive.")
-    scale = long_side / max(image_w, image_h)
-
-    def snap(value: float) -> int:
-        return max(multiple_of, int(round(value / multiple_of)) * multiple_of)
-
-    return snap(image_w * scale), snap(image_h * scale)
-
-
 def _scale_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
     """Map high-bit-depth greyscale to 0..255 by its nominal range, so a 16-bit photo keeps its tones
     instead of turning white where Pillow's own conversion would clip at 255."""

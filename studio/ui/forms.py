@@ -31,6 +31,11 @@ def key(name: str) -> str:
     return f"{name}@{state['gen']}"
 
 
+def generation() -> int:
+    """Bumped by every fill(): a field that changed while it stayed the same was typed by the user."""
+    return _state()["gen"]
+
+
 def initial(name: str, default: Any) -> Any:
     return _state()["values"].get(name, default)
 
@@ -48,9 +53,21 @@ def fill(values: Mapping[str, Any], *, replace: bool = False) -> None:
         state["values"] = {**state["values"], **live}
     else:
         state["values"] = {}
-    state["values"].update(values)
+    state["values"].update(_sizes_are_chosen(values))
     state["gen"] += 1
     state["names"] = set()
+
+
+def _sizes_are_chosen(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A width or height set from code (Edit & re-run, a restored file, a one-click fix) is a size
+    someone chose: its size preset becomes Custom, so the next image does not replace it. The size
+    preset itself says which preset it fills, and wins."""
+    chosen = dict(values)
+    for name in values:
+        engine_id, _, field = name.rpartition(".")
+        if engine_id and field in ("width", "height"):
+            chosen.setdefault(f"{engine_id}.preset", "custom")
+    return chosen
 
 
 def param_name(engine_id: str, name: str) -> str:

@@ -9,13 +9,15 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image
 
+from studio import sizing
 from studio.engines.base import EngineInfo
-from studio.media.images import ImageRejected, load_upload, suggested_size
+from studio.media.images import ImageRejected, load_upload
 from studio.recipes import NotARecipe, form_values, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms
 from studio.ui.text import plain
+from studio.web.media import parse_id
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
 SIZE_PRESETS = (256, 384, 512, 576, 720, 768, 1024, 1280)
@@ -31,11 +33,11 @@ class PickedImage:
 
 def apply_edit_prefill(svc: Services) -> None:
     """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image."""
-    edit = st.query_params.get("edit")
-    if not edit or not edit.isdigit() or st.session_state.get("prefilled_from") == int(edit):
+    edit = parse_id(st.query_params.get("edit") or "")  # a hand-edited id no run can have: ignored
+    if edit is None or st.session_state.get("prefilled_from") == edit:
         return
-    st.session_state["prefilled_from"] = int(edit)
-    run = svc.history.get_run(int(edit))
+    st.session_state["prefilled_from"] = edit
+    run = svc.history.get_run(edit)
     if run is None or run.engine not in svc.registry:
         st.session_state["prefill_error"] = f"Run #{edit} cannot be edited: it does not exist or its engine is gone."
         return
@@ -142,29 +144,103 @@ def _decoded_upload(cache_key: str, name: str, data: bytes) -> PickedImage | Non
 
 
 def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
-    """Fill width/height from a long-side preset, keeping the image's aspect when asked."""
-    width_spec = info.param("width")
-    multiple = width_spec.multiple_of or 1
-    presets = [p for p in SIZE_PRESETS if width_spec.maximum is None or p <= width_spec.maximum]
-    left, right = st.columns([2, 1])
-    options = ["custom", *presets]  # not None: Streamlit shows None as an empty placeholder
-    chosen = forms.initial(f"{info.id}.preset", "custom")
-    left.selectbox("Size preset", options, index=options.index(chosen) if chosen in options else 0,
-                   key=forms.key(f"{info.id}.preset"),
-                   format_func=lambda p: "Custom (width × height below)" if p == "custom" else f"{p} px long side",
-                   on_change=_apply_preset, args=(info, image_size, multiple),
-                   help=f"Sets width and height for you; both are rounded to multiples of {multiple} as this model needs.")
-    right.checkbox("Keep image aspect", value=forms.initial(f"{info.id}.keep_aspect", True),
-                   key=forms.key(f"{info.id}.keep_aspect"), on_change=_apply_preset, args=(info, image_size, multiple),
-                   help="Match the input image's shape; otherwise square.")
-
-
-def _apply_preset(info: EngineInfo, image_size: tuple[int, int] | None, multiple: int) -> None:
-    preset = forms.current(f"{info.id}.preset")
-    if preset in (None, "custom"):
-        return
-    if forms.current(f"{info.id}.keep_aspect", True) and image_size:
-        width, height = suggested_size(image_size[0], image_size[1], preset, multiple)
+    """Width and height for the run. By default they follow the image: its aspect at the engine's
+    pixel budget (studio.sizing), recomputed when the image changes. A long-side preset does the
+    same at that size. Typing a size makes it Custom, and a custom size is kept whatever image
+    comes next. "Keep image aspect" holds for every choice: with Custom, the other side follows
+    the one typed. This runs before the width/height widgets, so they start from what it decides."""
+    names = _SizeNames(info.id)
+    preset, keep = forms.current(names.preset, AUTO), bool(forms.current(names.keep_aspect, True))
+    live = (int(forms.current(names.width, info.param("width").default)),
+            int(forms.current(names.height, info.param("height").default)))
+    # (size, keep, form generation) as this left the form last. A new generation means the form
+    # was filled from code since (Edit & re-run, a restored file): that size is taken as it is.
+    last = st.session_state.setdefault(_SHOWN, {}).get(info.id)
+    typed = last is not None and last[2] == forms.generation() and live != last[0]
+    if typed and preset != CUSTOM:
+        preset = CUSTOM  # the user's own size is never overwritten
+    if preset == CUSTOM:
+        locked = keep and image_size and last is not None and last[2] == forms.generation()
+        target = _locked(info, image_size, live, last[:2]) if locked else live
     else:
-        width = height = max(multiple, preset // multiple * multiple)
-    forms.fill({forms.param_name(info.id, "width"): width, forms.param_name(info.id, "height"): height})
+        target = _preset_size(info, preset, keep, image_size)
+    changed = target != live or preset != forms.current(names.preset, AUTO)
+    if changed:
+        forms.fill({names.width: target[0], names.height: target[1], names.preset: preset})
+    st.session_state[_SHOWN][info.id] = (target, keep, forms.generation())
+    if changed:
+        # Widgets drawn above in this run carry the old generation's keys; a click on one of them
+        # would be lost. Draw the page again at once (once per decision, so it cannot loop).
+        decision = (info.id, target, preset)
+        if st.session_state.get(_RERUN) != decision:
+            st.session_state[_RERUN] = decision
+            st.rerun()
+
+    width_spec = info.param("width")
+    presets = [p for p in SIZE_PRESETS if width_spec.maximum is None or p <= width_spec.maximum]
+    options = [AUTO, *presets, CUSTOM]  # not None: Streamlit shows None as an empty placeholder
+    left, right = st.columns([2, 1])
+    left.selectbox("Size", options, index=options.index(preset) if preset in options else 0, key=forms.key(names.preset),
+                   format_func=lambda option: _preset_label(info, option, keep, image_size),
+                   help="The output size. By default it keeps the picture's shape at the size this model was made "
+                        f"for; both sides are rounded as the model needs ({width_spec.rule}). "
+                        "Type a width or height below to choose your own.")
+    right.checkbox("Keep image aspect", value=keep, key=forms.key(names.keep_aspect),
+                   help="Match the input image's shape (with Custom, the other side follows the one you type); "
+                        "otherwise the model's default shape, or square for a long-side size.")
+
+
+AUTO, CUSTOM = "auto", "custom"
+_SHOWN = "size_shown"  # per engine: the size and aspect lock this function last put in the form
+_RERUN = "size_rerun"
+
+
+@dataclass(frozen=True)
+class _SizeNames:
+    engine_id: str
+
+    @property
+    def width(self) -> str:
+        return forms.param_name(self.engine_id, "width")
+
+    @property
+    def height(self) -> str:
+        return forms.param_name(self.engine_id, "height")
+
+    @property
+    def preset(self) -> str:
+        return f"{self.engine_id}.preset"
+
+    @property
+    def keep_aspect(self) -> str:
+        return f"{self.engine_id}.keep_aspect"
+
+
+def _preset_size(info: EngineInfo, preset: object, keep: bool, image_size: tuple[int, int] | None) -> tuple[int, int]:
+    shape = image_size if keep else None
+    if preset == AUTO or not isinstance(preset, int):
+        return sizing.default_size(info, shape)
+    return sizing.long_side_size(info, shape, preset)
+
+
+def _locked(info: EngineInfo, image_size: tuple[int, int], live: tuple[int, int],
+            last: tuple[tuple[int, int], bool]) -> tuple[int, int]:
+    """A custom size with the aspect locked: the side just typed leads. Ticking the box reshapes
+    the size to the image at its width; an untouched size stays as it is."""
+    (width, height), was_kept = last
+    if live[0] != width or not was_kept:
+        return live[0], sizing.follow_width(info, image_size, live[0])
+    if live[1] != height:
+        return sizing.follow_height(info, image_size, live[1]), live[1]
+    return live
+
+
+def _preset_label(info: EngineInfo, option: object, keep: bool, image_size: tuple[int, int] | None) -> str:
+    # Each label names the size it gives now, so the label and the fields below always agree.
+    if option == CUSTOM:
+        return "Custom (width × height below)"
+    width, height = _preset_size(info, option, keep, image_size)
+    if option == AUTO:
+        name = "Image shape, model's size" if keep and image_size else "Model default"
+        return f"{name} · {width}×{height}"
+    return f"{option} px long side · {width}×{height}"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.media.images import MAX_PIXELS, ImageRejected, fit_image, load_upload, suggested_size
+from studio.media.images import MAX_PIXELS, ImageRejected, fit_image, load_upload
 from studio.samples import sample_images, sample_title
 
 
@@ -231,14 +231,6 @@ def test_pad_keeps_everything_and_adds_bars():
 def test_fit_rejects_an_unknown_mode():
     with pytest.raises(ValueError, match="crop, pad"):
         fit_image(centre_marked(10, 10), 8, 8, "stretch")
-
-
-def test_suggested_size_keeps_aspect_and_multiples():
-    assert suggested_size(4032, 3024, 512, 16) == (512, 384)
-    assert suggested_size(3024, 4032, 1024, 64) == (768, 1024)
-    w, h = suggested_size(1920, 1080, 720, 8)
-    assert (w, h) == (720, 408) and w % 8 == 0 and h % 8 == 0
-    assert suggested_size(1000, 10, 512, 8) == (512, 8)  # never below one multiple
 
 
 # --- samples ---------------------------------------------------------------------------------------
