@@ -13,6 +13,7 @@ from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
 from studio.engines.base import InputError
 from studio.jobs.queue import SubmitRequest
+from studio.jobs.status import RunStatus
 from studio.media.images import ImageRejected, load_upload
 from studio.services import Services
 from studio.storage import DiskFull
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.info(f"Run {run_id} queued on engine {engine}; generating …")
         services.worker.run_until_idle()
         finished = _wait_finished(services, run_id)
-        if finished.status != "succeeded":
+        if finished.status != RunStatus.SUCCEEDED:
             console.error(f"Run {run_id} {finished.status}: {finished.error or 'no error recorded'}")
             if finished.log_path:
                 console.error(f"Run log: {finished.log_path}")
@@ -117,7 +118,7 @@ def _wait_finished(services, run_id: int):
     """The run's final row. Another worker on the same database may have claimed it; then wait."""
     while True:
         row = services.history.get_run(run_id)
-        if row.status not in ("queued", "running"):
+        if row.status not in RunStatus.ACTIVE:
             return row
         services.worker.run_until_idle()
         time.sleep(0.5)
