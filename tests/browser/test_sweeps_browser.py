@@ -33,6 +33,9 @@ def test_a_guidance_sweep_plays_in_sync_and_exports(studio, page, shots, tmp_pat
     page.get_by_role("heading", name="Generate").wait_for()
     wait_idle(page)
     assert page.get_by_role("combobox", name="Engine").input_value() == "Camera motion (built-in)"  # the default
+    # A square on purpose: the size would otherwise keep the sample photo's shape.
+    page.get_by_text("Keep image aspect", exact=True).click()
+    wait_idle(page)
     set_number(page, "Width (px)", 256)
     set_number(page, "Height (px)", 256)
     set_number(page, "Frames", FPS)

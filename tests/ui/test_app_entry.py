@@ -14,6 +14,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from studio.jobs.queue import SubmitRequest
 from studio.ui.runtime import services as cached_services
+from tests.aio import run_async
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -83,5 +84,5 @@ def test_the_lifespan_puts_the_services_in_the_app_state_and_the_media_routes_us
             assert (await http_get(routes, "/studio/media/sweep/1/compare"))[0] == 404
         return svc
 
-    svc = asyncio.run(scenario())
+    svc = run_async(scenario())
     svc.close()
