@@ -66,6 +66,18 @@ def database_url(request, backend, tmp_path):
     cluster.drop(url)
 
 
+@pytest.fixture()
+def second_database_url(request, backend, tmp_path):
+    """Another empty database of the same backend, for a test with two studios (export, import)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'second' / 'studio.db'}"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.database()
+    yield url
+    cluster.drop(url)
+
+
 def pytest_terminal_summary(terminalreporter):
     if _pg_skipped:
         terminalreporter.section("POSTGRESQL NOT TESTED", sep="!", red=True, bold=True)
