@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,8 +50,9 @@ def install_postgresql() -> bool:
     """As root on Debian: install the distribution's `postgresql` package. Returns success."""
     if not (_is_root() and shutil.which("apt-get")):
         return False
+    # Past pytest's output capture: a minute of apt-get must not look like a hang.
     print("\n*** PostgreSQL is not installed: installing Debian's `postgresql` package (apt-get) "
-          "for the tests that run on both databases …", flush=True)
+          "for the tests that run on both databases …", file=sys.__stderr__, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     ok = subprocess.call(["apt-get", "install", "-y", "postgresql"], env=env) == 0
     if not ok:
