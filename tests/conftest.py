@@ -86,11 +86,15 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture()
-def data_dir(tmp_path, monkeypatch):
-    """A fresh studio data folder, also set as STUDIO_DATA_DIR for code that reads the environment."""
+def data_dir(request, tmp_path, monkeypatch, backend):
+    """A fresh studio data folder, also set as STUDIO_DATA_DIR for code that reads the environment.
+    The history is the SQLite file inside it, or, on the postgresql backend, the test's own
+    PostgreSQL database (STUDIO_DATABASE_URL)."""
     folder = tmp_path / "studio-data"
     monkeypatch.setenv("STUDIO_DATA_DIR", str(folder))
     monkeypatch.delenv("STUDIO_DATABASE_URL", raising=False)
+    if backend == "postgresql":
+        monkeypatch.setenv("STUDIO_DATABASE_URL", request.getfixturevalue("database_url"))
     monkeypatch.delenv("STUDIO_LOGS_DIR", raising=False)
     return folder
 
