@@ -4,13 +4,14 @@ owns the session; nothing here commits."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, column, func, or_, select, table, text
+from sqlalchemy import and_, column, false, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session, joinedload
 
 from studio.db.models import Run, RunTag
@@ -134,10 +135,25 @@ def prompt_matches(session: Session, search: str):
     search_words(search) is not empty."""
     words = search_words(search)
     if session.get_bind().dialect.name == "postgresql":
-        vector = func.to_tsvector("simple", func.coalesce(Run.prompt, "") + " " + func.coalesce(Run.negative_prompt, ""))
-        return vector.op("@@")(func.plainto_tsquery("simple", " ".join(words)))
+        return _postgres_prompt_matches(words)
     return Run.id.in_(select(column("rowid")).select_from(table("runs_fts")).where(
         text("runs_fts MATCH :q").bindparams(q=fts5_query(words))))
+
+
+def _postgres_prompt_matches(words: list[str]):
+    """PostgreSQL's equivalent of the FTS5 query: every word's tokens as prefixes (`'sun':*`), over
+    unaccented text on both sides, so "sun" finds "sunrise" and "cafe" finds "Café". The vector is
+    the expression of migration 0006's GIN index, written identically so that the index serves it.
+    Tokens are runs of word characters only, so nothing of tsquery's syntax reaches the query."""
+    tokens = [token for word in words for token in re.findall(r"\w+", word)]
+    if not tokens:
+        return false()  # a search of punctuation alone names no word to find
+    # Literals, not bound parameters: a generic plan only matches the index's expression verbatim.
+    empty, space = literal_column("''"), literal_column("' '")
+    text_of_run = func.coalesce(Run.prompt, empty).op("||")(space).op("||")(func.coalesce(Run.negative_prompt, empty))
+    vector = func.to_tsvector(literal_column("'simple'::regconfig"), func.studio_unaccent(text_of_run))
+    tsquery = " & ".join(f"'{token}':*" for token in tokens)
+    return vector.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), func.studio_unaccent(tsquery)))
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,17 @@ from studio.config import PROJECT_ROOT
 from studio.db.damage import BACKUP_INFIX, DatabaseUnusable, restore_hint, unusable
 from studio.db.engine import is_busy
 
-# Tables that migrations create by hand and the ORM does not map: the full-text index and its
-# shadow tables. Autogenerate and the drift test must not see them as strays.
+# Objects that migrations create by hand and the ORM does not map: the full-text index (SQLite's
+# FTS5 table and its shadow tables; PostgreSQL's GIN expression index over a tsvector, which the
+# models cannot declare for one dialect only). Autogenerate and the drift test must not see them as
+# strays, or `alembic check` would ask to drop the search index.
 UNMAPPED_TABLE_PREFIXES = ("runs_fts",)
+UNMAPPED_INDEXES = ("ix_runs_prompt_search",)
 
 
 def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    if type_ == "index" and name in UNMAPPED_INDEXES:
+        return False
     return not (type_ == "table" and name and name.startswith(UNMAPPED_TABLE_PREFIXES))
 
 

@@ -1,5 +1,6 @@
-"""Shared pieces of the integration tests: a real studio (Services on a temporary SQLite history,
-its worker polling fast) and a small input picture."""
+"""Shared pieces of the integration tests: a real studio (Services on a temporary history, its
+worker polling fast) and a small input picture. The history is SQLite, or, for tests marked
+both_dialects, SQLite and then PostgreSQL (see tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from studio.services import Services, build_services
 SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 12}
 
 
-def make_services(root: Path) -> Services:
-    paths = Paths(data_dir=root / "data", logs_dir=root / "logs", database_url=f"sqlite:///{root / 'data' / 'studio.db'}")
+def make_services(root: Path, database_url: str | None = None) -> Services:
+    url = database_url or f"sqlite:///{root / 'data' / 'studio.db'}"
+    paths = Paths(data_dir=root / "data", logs_dir=root / "logs", database_url=url)
     return build_services(paths, poll_interval=0.05)
 
 
 @pytest.fixture()
-def services(tmp_path):
-    built = make_services(tmp_path)
+def services(tmp_path, database_url):
+    built = make_services(tmp_path, database_url)
     yield built
     built.close()
 

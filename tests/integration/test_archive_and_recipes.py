@@ -15,8 +15,8 @@ from tests.integration.conftest import SMALL, make_services
 
 
 @pytest.fixture()
-def studio(tmp_path):
-    services = make_services(tmp_path / "a")
+def studio(tmp_path, database_url):
+    services = make_services(tmp_path / "a", database_url)
     yield services
     services.close()
 
@@ -47,7 +47,8 @@ def test_files_that_are_not_studio_recipes_are_refused_clearly(tmp_path):
         read_recipe(b"not a video at all", "clip.mp4")
 
 
-def test_export_then_import_into_another_studio_keeps_runs_media_tags_and_lineage(studio, tmp_path):
+@pytest.mark.both_dialects
+def test_export_then_import_into_another_studio_keeps_runs_media_tags_and_lineage(studio, tmp_path, second_database_url):
     parent = make_run(studio, prompt="harbour at dusk", seed=1)
     child = studio.queue.rerun(parent, new_seed=True)
     studio.worker.run_until_idle()
@@ -57,7 +58,7 @@ def test_export_then_import_into_another_studio_keeps_runs_media_tags_and_lineag
     with zipfile.ZipFile(bundle) as archive:
         assert "runs.json" in archive.namelist() and sum(n.endswith(".mp4") for n in archive.namelist()) == 2
 
-    other = make_services(tmp_path / "b")
+    other = make_services(tmp_path / "b", second_database_url)
     try:
         make_run(other, prompt="already here")  # the other studio has history of its own
         new_parent, new_child = import_runs(other.sessions, other.storage, bundle)

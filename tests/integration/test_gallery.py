@@ -19,6 +19,9 @@ from studio.trash import TRASH_FOLDER
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
+# The gallery's filters, sorts, search and trash are SQL that differs by dialect: run on both.
+pytestmark = pytest.mark.both_dialects
+
 
 def add(services, *, engine="motion", status="succeeded", prompt="", queued_at=None, parent_id=None, **params) -> int:
     """A run row as the queue writes it, then moved to a final status."""

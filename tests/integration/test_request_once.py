@@ -12,6 +12,9 @@ from studio.jobs.queue import SubmitRequest
 from studio.requests import REQUEST_VERSION
 from tests.integration.conftest import SMALL, picture
 
+# The queue is the part of the studio that most depends on the database: run it on both.
+pytestmark = pytest.mark.both_dialects
+
 
 @pytest.fixture()
 def validations(monkeypatch):

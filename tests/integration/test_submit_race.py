@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from studio.jobs.queue import SubmitRequest
 from tests.integration.conftest import SMALL, make_services, picture
 
 
-def test_simultaneous_submissions_of_one_new_picture_all_queue_and_share_one_image(tmp_path):
-    services = make_services(tmp_path)  # its worker is not started: only the submissions matter
+@pytest.mark.both_dialects
+def test_simultaneous_submissions_of_one_new_picture_all_queue_and_share_one_image(tmp_path, database_url):
+    services = make_services(tmp_path, database_url)  # its worker is not started: only the submissions matter
     try:
         for green in (60, 120, 180):  # three new pictures: the race is lost often, not always
             race(services, picture(color=(10, green, 90)))

@@ -16,6 +16,9 @@ from studio.jobs.worker import Worker
 from studio.media.encode import probe_video
 from tests.integration.conftest import SMALL, picture
 
+# The queue is the part of the studio that most depends on the database: run it on both.
+pytestmark = pytest.mark.both_dialects
+
 
 def submit(services, **params) -> int:
     return services.queue.submit(SubmitRequest(engine="motion", params={**SMALL, **params}, image=picture(),

@@ -20,6 +20,10 @@ from studio.ui.runtime import services as cached_services
 FRAME = Path(__file__).resolve().parents[2] / "frame.py"
 
 
+# The gallery page over both databases: its filters, search and trash are dialect-specific SQL.
+pytestmark = pytest.mark.both_dialects
+
+
 @pytest.fixture()
 def history(data_dir):
     """Services on a fresh data folder with five runs: a lineage chain harbour → re-run → re-run,

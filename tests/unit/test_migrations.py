@@ -14,12 +14,13 @@ from studio.db.models import Base
 
 
 @pytest.fixture()
-def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'studio.db'}")
+def engine(database_url):
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 
 
+@pytest.mark.both_dialects
 def test_upgrade_creates_every_table_and_downgrade_removes_them(engine):
     migrate.run(engine, "upgrade", "head")
     tables = set(inspect(engine).get_table_names())
@@ -31,6 +32,7 @@ def test_upgrade_creates_every_table_and_downgrade_removes_them(engine):
     assert migrate.current_revision(engine) is None
 
 
+@pytest.mark.both_dialects
 def test_models_and_migrations_do_not_drift(engine):
     migrate.run(engine, "upgrade", "head")
     with engine.connect() as conn:
@@ -46,12 +48,13 @@ def test_upgrade_backs_up_an_existing_database_and_keeps_its_rows(tmp_path, engi
     first = migrate.alembic_config()
     revisions = list(ScriptDirectory.from_config(first).walk_revisions())
     migrate.run(engine, "downgrade", revisions[1].revision)
-    outcome = migrate.upgrade(engine, tmp_path / "studio.db")
+    outcome = migrate.upgrade(engine, tmp_path / "data" / "studio.db")
     assert outcome.changed and outcome.backup is not None and outcome.backup.exists()
     with sqlite3.connect(outcome.backup) as copy:
         assert copy.execute("SELECT value FROM settings WHERE key='developer_mode'").fetchone() == ("true",)
 
 
+@pytest.mark.both_dialects
 def test_a_database_from_newer_code_is_refused(engine):
     migrate.run(engine, "upgrade", "head")
     with engine.begin() as conn:
