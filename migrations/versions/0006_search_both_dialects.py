@@ -12,7 +12,7 @@ expression, or the planner would not use the index. The index keeps its name, so
 exclusion (studio.db.migrate.UNMAPPED_INDEXES) still covers it.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006"
-# 0005 (lease columns) is developed on another branch; when both are in, this revises 0005.
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
