@@ -5,6 +5,7 @@ import streamlit as st
 
 from studio.comparison import selection_placement
 from studio.jobs.status import RunStatus
+from studio.sweeps import param_names
 from studio.ui import selection
 from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
 from studio.ui.runtime import services
@@ -43,7 +44,7 @@ if len(runs) < 2:
     st.info("Pick at least two runs to compare (tick Compare on gallery cards, or choose above).")
     st.stop()
 
-synced_comparison(selection_placement(runs))
+synced_comparison(selection_placement(runs, names=param_names(svc.registry.infos())))
 links = st.columns(len(runs))
 for column, run in zip(links, runs):
     column.page_link("pages/gallery.py", label=f"Details of #{run.id}", icon=":material/open_in_new:",

@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.jobs.status import RunStatus
 from studio.media.grid import GridCell, compose_grid, default_columns
-from studio.sweeps import Axis, label
+from studio.sweeps import Axis, ParamNames, label, stored_name
 from studio.views import RunView, SweepView
 
 # Parameters that say how a run was made rather than what it shows: never used as labels.
@@ -45,11 +45,12 @@ def axis_value(run: RunView, param: str) -> Any:
     return run.engine if param == "engine" else run.params.get(param)
 
 
-def sweep_placement(sweep: SweepView, runs: Sequence[RunView]) -> Placement:
-    """Axis 1 across, axis 2 down. A one-axis sweep of more than four values wraps into a grid."""
+def sweep_placement(sweep: SweepView, runs: Sequence[RunView], names: ParamNames = stored_name) -> Placement:
+    """Axis 1 across, axis 2 down. A one-axis sweep of more than four values wraps into a grid.
+    Labels name the parameters with `names` (studio.sweeps.param_names for what users read)."""
     axes = sweep_axes(sweep)
     if not axes:
-        return selection_placement(runs, title=f"Sweep #{sweep.id}")
+        return selection_placement(runs, title=f"Sweep #{sweep.id}", names=names)
     across = axes[0].values
     down = axes[1].values if len(axes) > 1 else (None,)
     columns = len(across) if len(axes) > 1 or len(across) <= 4 else default_columns(len(across))
@@ -64,17 +65,24 @@ def sweep_placement(sweep: SweepView, runs: Sequence[RunView]) -> Placement:
         else:
             unplaced.append(run)  # not one of the sweep's combinations (e.g. edited by hand): shown after
     cells += unplaced
-    labels = {run.id: f"#{run.id} · {label({**run.params, 'engine': run.engine}, axes)}" for run in runs}
-    return Placement(cells=cells, columns=columns, labels=labels, title=f"Sweep #{sweep.id} · {sweep.name}")
+    labels = {run.id: f"#{run.id} · {label({**run.params, 'engine': run.engine}, axes, names)}" for run in runs}
+    return Placement(cells=cells, columns=columns, labels=labels, title=f"Sweep #{sweep.id} · {sweep_title(sweep, names)}")
 
 
-def selection_placement(runs: Sequence[RunView], *, title: str = "") -> Placement:
+def sweep_title(sweep: SweepView, names: ParamNames = stored_name) -> str:
+    """What the sweep varies, e.g. 'Motion amount 0.5, 1 × Seed 1, 2'. The stored name was written
+    with the stored parameter names, so it is rebuilt from the axes."""
+    engine = str(sweep.base_params.get("engine", ""))
+    return " × ".join(f"{names(engine, a.param)} {', '.join(map(str, a.values))}" for a in sweep_axes(sweep))
+
+
+def selection_placement(runs: Sequence[RunView], *, title: str = "", names: ParamNames = stored_name) -> Placement:
     """Runs side by side (a near-square grid from four on), each labelled with what differs."""
-    names = differing_params(runs)
-    labels = {}
+    differing, labels = differing_params(runs), {}
     for run in runs:
         values = {**run.params, "engine": run.engine}
-        labels[run.id] = " · ".join([f"#{run.id}", *(f"{name}={_short(values.get(name))}" for name in names)])
+        labels[run.id] = " · ".join([f"#{run.id}", *(f"{names(run.engine, name)}={_short(values.get(name))}"
+                                                     for name in differing)])
     return Placement(cells=list(runs), columns=default_columns(len(runs)), labels=labels,
                      title=title or "Runs " + ", ".join(f"#{r.id}" for r in runs))
 
@@ -104,13 +112,13 @@ def export_placement(placement: Placement, path: Path, *, metadata: Mapping[str,
                         metadata={"studio_comparison_runs": ids, **(metadata or {})})
 
 
-def export_sweep(history, outputs_dir: Path, sweep_id: int) -> Path:
+def export_sweep(history, outputs_dir: Path, sweep_id: int, names: ParamNames = stored_name) -> Path:
     """Export a sweep's comparison next to the sweep's record (Sweep.compare_video_path). A new
     export gets a new name (browsers may cache the old one) and the previous file is removed."""
     sweep = history.get_sweep(sweep_id)
     if sweep is None:
         raise LookupError(f"Sweep #{sweep_id} does not exist.")
-    placement = sweep_placement(sweep, history.sweep_runs(sweep_id))
+    placement = sweep_placement(sweep, history.sweep_runs(sweep_id), names)
     path = outputs_dir / "sweeps" / f"sweep-{sweep_id:06d}-compare-{datetime.now():%Y%m%d-%H%M%S-%f}.mp4"
     export_placement(placement, path, metadata={"studio_sweep": str(sweep_id)})
     history.set_sweep_compare_video(sweep_id, str(path))
@@ -120,14 +128,14 @@ def export_sweep(history, outputs_dir: Path, sweep_id: int) -> Path:
     return path
 
 
-def export_runs(history, outputs_dir: Path, run_ids: Sequence[int]) -> Path:
+def export_runs(history, outputs_dir: Path, run_ids: Sequence[int], names: ParamNames = stored_name) -> Path:
     """Export an ad-hoc selection's comparison into the outputs folder's comparisons/."""
     runs = history.get_runs(list(run_ids))
     if len(runs) < 2:
         raise LookupError("Pick at least two existing runs to export a comparison.")
     ids = "-".join(str(r.id) for r in runs)
     path = outputs_dir / "comparisons" / f"compare-{ids}-{datetime.now():%Y%m%d-%H%M%S}.mp4"
-    return export_placement(selection_placement(runs), path)
+    return export_placement(selection_placement(runs, names=names), path)
 
 
 def _index(values: Sequence[Any], value: Any) -> int | None:

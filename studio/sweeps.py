@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from studio.engines.base import InputError, ParamSpec
+from studio.engines.base import EngineInfo, InputError, ParamSpec
 from studio.requests import draw_random_seed
 
 MAX_VALUES_PER_AXIS = 64
@@ -88,6 +88,38 @@ def expand(base: Mapping[str, Any], axes: Sequence[Axis]) -> list[dict[str, Any]
     return combos
 
 
-def label(params: Mapping[str, Any], axes: Sequence[Axis]) -> str:
-    """How a run of the sweep is titled in grids and exported comparisons: 'guidance=9 · seed=3'."""
-    return " · ".join(f"{a.param}={params.get(a.param)}" for a in axes)
+# What a user reads for a parameter of an engine: (engine id, parameter name) -> its label.
+ParamNames = Callable[[str, str], str]
+
+
+def stored_name(engine_id: str, name: str) -> str:
+    """The parameter's stored name: for callers that know no engines (stored data, URLs, tests)."""
+    return name
+
+
+def param_label(info: EngineInfo | None, name: str) -> str:
+    """The one place that decides a parameter's display name, on screen and in exported videos: the
+    engine's ParamSpec label (the motion engine stores its strength as "guidance" so sweeps line up
+    across engines, but calls it "Motion amount"). The seed and the engine axis are not engine
+    parameters; a name the engine does not (or no longer) have is shown as stored, spaced."""
+    if name == "seed":
+        return SEED_SPEC.label
+    if name == "engine":
+        return "Engine"
+    for spec in info.params if info is not None else ():
+        if spec.name == name:
+            return spec.label
+    return name.replace("_", " ")
+
+
+def param_names(infos: Iterable[EngineInfo]) -> ParamNames:
+    """A ParamNames for these engines (e.g. `param_names(registry.infos())`)."""
+    by_id = {info.id: info for info in infos}
+    return lambda engine_id, name: param_label(by_id.get(engine_id), name)
+
+
+def label(params: Mapping[str, Any], axes: Sequence[Axis], names: ParamNames = stored_name) -> str:
+    """How a run of the sweep is titled in grids and exported comparisons, e.g. 'Motion amount=9 ·
+    Seed=3' (with `names` from param_names; 'guidance=9 · seed=3' without)."""
+    engine = str(params.get("engine", ""))
+    return " · ".join(f"{names(engine, a.param)}={params.get(a.param)}" for a in axes)

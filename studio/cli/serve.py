@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 
 from studio import preflight as checks
 from studio.cli.console import Console
@@ -60,15 +59,20 @@ def serve(args: argparse.Namespace, console: Console) -> int:
 def run_preflight(args: argparse.Namespace, paths: Paths, console: Console, *, port: int | None, **options) -> bool:
     """Run the checks, printing each line; True when none failed."""
     results = checks.run_checks(paths, host=args.host, port=port, on_result=console.check, **options)
+    summarise(console, results)
+    return not checks.has_failures(results)
+
+
+def summarise(console: Console, results) -> None:
+    """The summary line, counted over exactly the check lines this launch printed."""
     counts = {s: sum(r.status == s for r in results) for s in ("OK", "WARN", "FAIL")}
     console.info(f"Checks: {counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL.")
-    return not checks.has_failures(results)
 
 
 def _serve_on_loopback(args: argparse.Namespace, console: Console) -> int:
     """Start the server as soon as its port is known to be free, and check everything else while
-    it starts (the server migrates the database itself); a FAIL stops it again. The GPU check,
-    which only informs, may print after the address."""
+    it starts (the server migrates the database itself); a FAIL stops it again. Every check line,
+    the GPU's included, and the summary come before "Studio ready"."""
     port = checks.check_port(args.host, args.port)
     if port.failed:
         console.check(port)
@@ -78,12 +82,18 @@ def _serve_on_loopback(args: argparse.Namespace, console: Console) -> int:
         paths = start_log(console, "serve")  # the lines said so far are written to it first
         console.info(f"Log: {console.log_path}")
         console.check(port)
-        passed = run_preflight(args, paths, console, port=None, migrate_db=False, gpu=False)
+        results = [port, *checks.run_checks(paths, host=args.host, port=None, on_result=console.check,
+                                            migrate_db=False, gpu=False)]
+        passed = not checks.has_failures(results)
         if passed:
-            # Last, and beside the wait for the server: importing torch takes seconds and the
-            # interpreter lock, which would slow the checks that decide whether to serve.
-            threading.Thread(target=lambda: console.check(checks.guarded("gpu", checks.check_gpu)),
-                             name="preflight-gpu", daemon=True).start()
+            # After the checks that decide whether to serve (importing torch takes seconds and the
+            # interpreter lock), but still while the server starts, so that its line and the
+            # summary come before "Studio ready" rather than under it.
+            gpu = checks.guarded("gpu", checks.check_gpu)
+            console.check(gpu)
+            results.append(gpu)
+        summarise(console, results)
+        if passed:
             return True
         console.error("Stopping: fix the FAIL lines above (each ends with what to do), then run the same command again.")
         return False

@@ -11,7 +11,9 @@ Choices, so that the export shows what the synced player shows:
   slower clips are resampled (frames repeated), and a clip that ends early holds its last frame
   until the longest one ends.
 - Labels: drawn with Pillow's bundled font in a strip above each cell, because the bundled ffmpeg's
-  drawtext needs a font file that a given machine may not have.
+  drawtext needs a font file that a given machine may not have. A label too long for its cell wraps
+  to two lines or shrinks (fit_text) rather than being cut: small cells of a big sweep still say
+  which values they show.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ BACKGROUND = (18, 18, 22)
 LABEL_BACKGROUND = (34, 34, 40)
 LABEL_TEXT = (236, 236, 236)
 TITLE_TEXT = (255, 190, 120)
+MIN_TEXT_SIZE = 9  # px: below this the bundled font stops being legible in an exported video
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,12 @@ def _background(cells: Sequence[GridCell], layout: GridLayout, title: str) -> np
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=round(layout.label_height * 0.6))
     if title:
-        _text(draw, (0, 0, layout.width, layout.title_height), title, font, TITLE_TEXT)
+        _text(draw, (0, 0, layout.width, layout.title_height), title, TITLE_TEXT)
     for index, cell in enumerate(cells):
         x, y = layout.cell_origin(index)
         strip = (x, y - layout.label_height, x + layout.cell_width, y)
         draw.rectangle((strip[0], strip[1], strip[2] - 1, strip[3] - 1), fill=LABEL_BACKGROUND)
-        _text(draw, strip, cell.label, font, LABEL_TEXT)
+        _text(draw, strip, cell.label, LABEL_TEXT)
         if cell.video is None:
             box = (x, y, x + layout.cell_width, y + layout.cell_height)
             width = draw.textlength(cell.missing, font=font)
@@ -155,15 +158,70 @@ def _background(cells: Sequence[GridCell], layout: GridLayout, title: str) -> np
     return np.array(image)
 
 
-def _text(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], text: str, font, fill) -> None:
-    """Left-aligned, vertically centred, shortened with an ellipsis when too wide for the box."""
-    padding = max(4, (box[3] - box[1]) // 4)
-    room = box[2] - box[0] - 2 * padding
-    if draw.textlength(text, font=font) > room:
-        while text and draw.textlength(text + "…", font=font) > room:
-            text = text[:-1]
-        text += "…"
-    draw.text((box[0] + padding, (box[1] + box[3]) / 2), text, font=font, fill=fill, anchor="lm")
+@dataclass(frozen=True)
+class FittedText:
+    """A label laid out for its strip: the font size and the lines (all of the text unless
+    `shortened`), each no wider than the strip less its padding."""
+
+    size: int
+    lines: tuple[str, ...]
+    padding: int
+    shortened: bool = False
+
+
+def fit_text(text: str, width: int, height: int) -> FittedText:
+    """Fit `text` into a width x height strip, losing as little as possible: one line at the strip's
+    size; else two lines (split between words, ' · ' parts first) at a smaller size; else one line
+    shrunk down to a still readable size; only then shortened with an ellipsis."""
+    padding = max(4, height // 4)
+    room = width - 2 * padding
+    full = _size(height * 0.6)
+    if _width(text, full) <= room:
+        return FittedText(full, (text,), padding)
+    two_lines = _size(height * 0.4)
+    for first, second in _splits(text):
+        if max(_width(first, two_lines), _width(second, two_lines)) <= room:
+            return FittedText(two_lines, (first, second), padding)
+    for size in range(full, MIN_TEXT_SIZE - 1, -1):
+        if _width(text, size) <= room:
+            return FittedText(size, (text,), padding)
+    while text and _width(text + "…", MIN_TEXT_SIZE) > room:
+        text = text[:-1]
+    return FittedText(MIN_TEXT_SIZE, (text + "…",), padding, shortened=True)
+
+
+def _splits(text: str) -> list[tuple[str, str]]:
+    """Ways to break `text` into two lines, most balanced first: at ' · ' between label parts, then
+    at any space."""
+    for separator in (" · ", " "):
+        parts = text.split(separator)
+        if len(parts) > 1:
+            cuts = sorted(range(1, len(parts)),
+                          key=lambda i: abs(len(separator.join(parts[:i])) - len(separator.join(parts[i:]))))
+            return [(separator.join(parts[:i]), separator.join(parts[i:]).strip()) for i in cuts]
+    return []
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+def _width(text: str, size: int) -> float:
+    return _font(size).getlength(text)
+
+
+def _size(value: float) -> int:
+    return max(MIN_TEXT_SIZE, round(value))
+
+
+def _text(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], text: str, fill) -> None:
+    """Left-aligned and vertically centred, laid out by fit_text so that the label is never cut."""
+    fitted = fit_text(text, box[2] - box[0], box[3] - box[1])
+    font = _font(fitted.size)
+    line_height = (box[3] - box[1]) / len(fitted.lines)
+    for index, line in enumerate(fitted.lines):
+        draw.text((box[0] + fitted.padding, box[1] + line_height * (index + 0.5)), line, font=font, fill=fill,
+                  anchor="lm")
 
 
 def _even(value: float) -> int:

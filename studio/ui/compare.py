@@ -13,6 +13,7 @@ from studio.comparison import Placement, export_runs, export_sweep, sweep_placem
 from studio.jobs.status import RunStatus
 from studio.media.encode import EncodeError
 from studio.services import Services
+from studio.sweeps import ParamNames, param_names, stored_name
 from studio.ui.player import PlayerCell, synced_player_html
 from studio.ui.runtime import services
 from studio.ui.status import POLL_SECONDS
@@ -46,14 +47,23 @@ def comparison_rows(runs: Sequence[RunView]) -> tuple[list[str], dict[str, list[
     return list(fields), fields, differing
 
 
-def comparison_html(runs: Sequence[RunView]) -> str:
+def row_label(runs: Sequence[RunView], row: str, names: ParamNames = stored_name) -> str:
+    """A row's header: the parameter's label (every label its engines give it, when the runs' engines
+    call it differently); the rows that are not parameters, capitalised."""
+    if not any(row in r.params for r in runs):
+        return row[:1].upper() + row[1:]
+    return " / ".join(dict.fromkeys(names(r.engine, row) for r in runs if row in r.params))
+
+
+def comparison_html(runs: Sequence[RunView], names: ParamNames = stored_name) -> str:
+    """The table; rows carry the stored name (data-param) and show the label."""
     rows, values, differing = comparison_rows(runs)
     head = "".join(f"<th scope='col'>#{r.id}</th>" for r in runs)
     body = []
     for row in rows:
         cells = "".join(f"<td>{html.escape(v)}</td>" for v in values[row])
         css = " class='differs'" if row in differing else ""
-        body.append(f"<tr{css} data-param='{html.escape(row)}'><th scope='row'>{html.escape(row)}</th>{cells}</tr>")
+        body.append(f"<tr{css} data-param='{html.escape(row)}'><th scope='row'>{html.escape(row_label(runs, row, names))}</th>{cells}</tr>")
     return f"{TABLE_CSS}<table class='compare-table'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -90,7 +100,7 @@ def synced_comparison(placement: Placement) -> None:
 def parameter_table(runs: Sequence[RunView]) -> None:
     st.subheader("Parameters")
     st.caption("Rows where the runs differ are highlighted.")
-    st.html(comparison_html(runs))
+    st.html(comparison_html(runs, param_names(services().registry.infos())))
 
 
 def sweep_view(svc: Services, sweep_id: int) -> None:
@@ -101,8 +111,10 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
         st.error(f"There is no sweep #{sweep_id} in the history.")
         return
     st.title(f"Sweep #{sweep.id}")
-    axes = " × ".join(f"{plain(a['param'])} ({len(a['values'])} values)" for a in sweep.axes)
+    names = param_names(svc.registry.infos())
     base = sweep.base_params
+    axes = " × ".join(f"{plain(names(str(base.get('engine', '')), str(a['param'])))} ({len(a['values'])} values)"
+                      for a in sweep.axes)
     st.caption(f"Varies {axes} · everything else as in the base request "
                f"(engine {plain(base.get('engine', '–'))}, seed {plain(base.get('seed', '–'))}).")
     runs = svc.history.sweep_runs(sweep_id)
@@ -113,7 +125,7 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
     if len(finished) < len(runs):
         _sweep_progress(sweep_id)
         return
-    placement = sweep_placement(sweep, runs)
+    placement = sweep_placement(sweep, runs, names)
     synced_comparison(placement)
     parameter_table(placement.runs)
     _sweep_export(svc, sweep)
@@ -129,7 +141,7 @@ def _sweep_progress(sweep_id: int) -> None:
         st.rerun(scope="app")  # all done (or gone): redraw the page once with the synced comparison
     active = [r for r in runs if r.status in RunStatus.ACTIVE]
     st.progress(len(finished) / len(runs), text=f"{len(finished)} of {len(runs)} runs finished")
-    placement = sweep_placement(sweep, runs)
+    placement = sweep_placement(sweep, runs, param_names(svc.registry.infos()))
     for start in range(0, len(placement.cells), placement.columns):
         columns = st.columns(placement.columns)
         for column, run in zip(columns, placement.cells[start:start + placement.columns]):
@@ -171,7 +183,8 @@ def _sweep_export(svc: Services, sweep: SweepView) -> None:
     if st.button(label, key=f"export-sweep-{sweep.id}", icon=":material/movie:"):
         with st.spinner("Composing the comparison video…"):
             try:
-                export_sweep(svc.history, svc.storage.outputs_dir, sweep.id)
+                export_sweep(svc.history, svc.storage.outputs_dir, sweep.id,
+                             param_names(svc.registry.infos()))
             except (EncodeError, OSError, ValueError, LookupError) as exc:
                 st.error(f"Could not export the comparison: {plain(exc)}")
                 return
@@ -193,7 +206,8 @@ def selection_export(svc: Services, runs: Sequence[RunView]) -> None:
                  icon=":material/movie:"):
         with st.spinner("Composing the comparison video…"):
             try:
-                exports[ids] = str(export_runs(svc.history, svc.storage.outputs_dir, ids))
+                exports[ids] = str(export_runs(svc.history, svc.storage.outputs_dir, ids,
+                                                param_names(svc.registry.infos())))
             except (EncodeError, OSError, ValueError, LookupError) as exc:
                 st.error(f"Could not export the comparison: {plain(exc)}")
                 return

@@ -11,7 +11,7 @@ import streamlit as st
 
 from studio.engines.base import InputError, ParamSpec
 from studio.services import Services
-from studio.sweeps import SEED_SPEC, Axis, parse_values
+from studio.sweeps import SEED_SPEC, Axis, param_label, parse_values
 from studio.ui import format as fmt
 from studio.ui.inputs import PickedImage
 from studio.ui.text import plain
@@ -41,7 +41,7 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
             _last_sweep_link()
             return
         count = len(planned)
-        summary = " × ".join(f"{len(a.values)} {a.param}" for a in axes)
+        summary = " × ".join(f"{options[a.param].label}: {len(a.values)}" for a in axes)
         typical = svc.history.typical_seconds(engine_id)
         eta = f" · usually about {fmt.duration(typical * count)} in all" if typical else ""
         st.markdown(f"**{count} run{'s' if count != 1 else ''}** ({summary}){eta}")
@@ -66,12 +66,13 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
 
 
 def sweep_options(svc: Services, engine_id: str) -> dict[str, ParamSpec]:
-    """What a sweep of this engine can vary: its sweepable parameters, the seed and the engine."""
+    """What a sweep of this engine can vary: its sweepable parameters, the seed and the engine, each
+    labelled as studio.sweeps.param_label names it."""
     info = svc.registry.get(engine_id).info
     options = {spec.name: spec for spec in info.params if spec.sweepable}
     options["seed"] = SEED_SPEC
     engines = tuple(i.id for i in svc.registry.infos(include_developer=svc.settings().developer_mode))
-    options["engine"] = ParamSpec("engine", "Engine", "choice", engine_id, "", choices=engines)
+    options["engine"] = ParamSpec("engine", param_label(info, "engine"), "choice", engine_id, "", choices=engines)
     return options
 
 
@@ -94,7 +95,7 @@ def _axis_inputs(options: dict[str, ParamSpec], engine_id: str) -> tuple[list[Ax
         if param == NONE:
             break
         spec = options[param]
-        text = right.text_input(f"Values of {param}", key=f"variants-values-{slot}-{engine_id}-{param}",
+        text = right.text_input(f"Values of {spec.label}", key=f"variants-values-{slot}-{engine_id}-{param}",
                                 placeholder=_example(spec),
                                 help="A list (`6, 9, 12`), a range with a step (`6-12 (+3)`), or both."
                                      + (f" Allowed: {spec.rule}." if spec.rule else ""))
@@ -134,8 +135,8 @@ def _last_sweep_link() -> None:
 def _label(options: dict[str, ParamSpec], name: str) -> str:
     if name == NONE:
         return "— nothing else"
-    label = options[name].label
-    return label if label.lower() == name else f"{label} ({name})"
+    # The label alone: the stored name ("guidance") means nothing to a user, and made it too long.
+    return options[name].label
 
 
 def _example(spec: ParamSpec) -> str:

@@ -116,3 +116,13 @@ def test_streamed_frames_are_fitted_and_resampled(tmp_path):
     stream = iter_video_frames(video, fit=(48, 48))
     next(stream)
     stream.close()  # stopping early ends ffmpeg without error
+
+
+def test_a_long_label_wraps_or_shrinks_to_fit_its_cell_instead_of_being_cut():
+    from studio.media.grid import fit_text, _font
+
+    text = "#12 · Motion amount=0.75 · Seed=1234567"
+    fitted = fit_text(text, 180, 22)
+    assert not fitted.shortened and " · ".join(fitted.lines).replace("  ", " ") == text
+    room = 180 - 2 * fitted.padding
+    assert all(_font(fitted.size).getlength(line) <= room for line in fitted.lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import platform
 import time
@@ -142,6 +143,7 @@ class DiffusionEngine:
         if family.adapter is None:
             raise InputError("engine", f"{family.label} cannot run in this version of the studio yet; choose another engine.")
         params, seed = request.params, request.seed  # checked once, in studio.requests.validate
+        _quiet_torchvision_fallback()  # the adapter's import of its pipeline class is what warns
         adapter = load_adapter(family.adapter)
         runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
         if cancelled():
@@ -322,6 +324,28 @@ class DiffusionEngine:
         if runtime.device.startswith("cuda"):
             manifest["peak_vram_bytes"] = int(torch.cuda.max_memory_allocated())
         return manifest
+
+
+class _TorchvisionFallbackFilter(logging.Filter):
+    """Drops transformers' "`CLIPImageProcessor` requires torchvision (not installed); falling back
+    to `CLIPImageProcessorPil`" warning. Pipelines with a CLIP image encoder (SVD, Wan I2V) name
+    CLIPImageProcessor in their model index, so it was said on every first load. The PIL processor
+    it falls back to is the one these pipelines were released with and gives the same inputs, and
+    torchvision would be a second large download that has to match the torch build exactly, so the
+    studio does not install it; every other transformers warning still comes through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "requires torchvision (not installed)" not in record.getMessage()
+
+
+_TORCHVISION_FILTER = _TorchvisionFallbackFilter()
+
+
+def _quiet_torchvision_fallback() -> None:
+    # The record is made on this logger, and a filter on the logger itself sees it before any handler.
+    logger = logging.getLogger("transformers.utils.import_utils")
+    if _TORCHVISION_FILTER not in logger.filters:
+        logger.addFilter(_TORCHVISION_FILTER)
 
 
 def load_step_hook(reference: str | None) -> Callable[[int, str], None] | None:
