@@ -43,8 +43,8 @@ def test_a_guidance_sweep_plays_in_sync_and_exports(studio, page, shots, tmp_pat
     # 2. Variants: vary the motion amount ("guidance") over three values.
     page.get_by_text("Variants (sweep)").click()
     variants = page.locator("[data-testid='stExpander']").filter(has_text="Variants (sweep)")
-    assert variants.get_by_role("combobox", name="Vary").input_value() == "Motion amount (guidance)"
-    values = variants.get_by_role("textbox", name="Values of guidance")
+    assert variants.get_by_role("combobox", name="Vary").input_value() == "Motion amount"
+    values = variants.get_by_role("textbox", name="Values of Motion amount")
     values.fill("0.5, 1, 2")
     values.press("Enter")
     wait_idle(page)
@@ -64,7 +64,7 @@ def test_a_guidance_sweep_plays_in_sync_and_exports(studio, page, shots, tmp_pat
     page.get_by_role("heading", name=f"Sweep #{sweep_id}").wait_for()
     page.wait_for_function(f"() => {VIDEOS}.length === 3 && {VIDEOS}.every(v => v.readyState >= 2)", timeout=90_000)
     labels = page.locator(".sync-player figcaption").all_inner_texts()
-    assert [label.split(" · ")[1] for label in labels] == ["guidance=0.5", "guidance=1.0", "guidance=2.0"]
+    assert [label.split(" · ")[1] for label in labels] == ["Motion amount=0.5", "Motion amount=1.0", "Motion amount=2.0"]
     assert page.locator("tr.differs[data-param='guidance']").count() == 1
     assert page.locator("tr.differs[data-param='seed']").count() == 0  # one seed for the whole sweep
 
