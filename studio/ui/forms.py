@@ -1,10 +1,12 @@
 """The Generate form's state, and the model-aware parameter widgets built from an engine's
 ParamSpecs (each engine shows only what it supports, with its defaults, ranges and help).
 
-Widgets get their starting value from `value=` and keys carrying a generation number. Filling the
-form from code (Edit & re-run, a one-click fix, a size preset, a dropped file) stores the values and
-bumps the generation, so fresh widgets start from them. Assigning widget keys in session state
-instead races with reruns: a run interrupted between the assignment and the widget loses the value.
+Widgets get their starting value from `value=` and keys carrying a generation number. Filling
+fields from code (Edit & re-run, a one-click fix, a size preset, a dropped file) stores the values
+and bumps the generation of those fields only, so fresh widgets start from them while every other
+widget keeps its key (a click on it, made while the page was redrawing, is not lost). Assigning
+widget keys in session state instead races with reruns: a run interrupted between the assignment
+and the widget loses the value.
 """
 
 from __future__ import annotations
@@ -22,18 +24,23 @@ _STATE = "generate_form"
 
 
 def _state() -> dict[str, Any]:
-    return st.session_state.setdefault(_STATE, {"gen": 0, "values": {}, "names": set()})
+    # epoch: bumped when the whole form is replaced; gens: per field, bumped when code fills it.
+    return st.session_state.setdefault(_STATE, {"epoch": 0, "gens": {}, "values": {}})
+
+
+def _key(state: dict[str, Any], name: str) -> str:
+    return f"{name}@{state['epoch']}.{state['gens'].get(name, 0)}"
 
 
 def key(name: str) -> str:
+    return _key(_state(), name)
+
+
+def generation(*names: str) -> tuple[int, ...]:
+    """Changes whenever code fills one of these fields (or replaces the form): a field whose value
+    changed while its generation stayed the same was typed by the user."""
     state = _state()
-    state["names"].add(name)
-    return f"{name}@{state['gen']}"
-
-
-def generation() -> int:
-    """Bumped by every fill(): a field that changed while it stayed the same was typed by the user."""
-    return _state()["gen"]
+    return (state["epoch"], *(state["gens"].get(name, 0) for name in names))
 
 
 def initial(name: str, default: Any) -> Any:
@@ -42,20 +49,19 @@ def initial(name: str, default: Any) -> Any:
 
 def current(name: str, default: Any = None) -> Any:
     """The value a field has now: the live widget's, else the stored one, else the default."""
-    return st.session_state.get(f"{name}@{_state()['gen']}", initial(name, default))
+    return st.session_state.get(_key(_state(), name), initial(name, default))
 
 
 def fill(values: Mapping[str, Any], *, replace: bool = False) -> None:
-    """Set fields from code. Keeps what the user typed in other fields unless `replace`."""
+    """Set fields from code. The other fields keep their widgets, and so what the user typed,
+    unless `replace`, which starts every field afresh."""
     state = _state()
-    if not replace:
-        live = {n: st.session_state[f"{n}@{state['gen']}"] for n in state["names"] if f"{n}@{state['gen']}" in st.session_state}
-        state["values"] = {**state["values"], **live}
-    else:
-        state["values"] = {}
-    state["values"].update(_sizes_are_chosen(values))
-    state["gen"] += 1
-    state["names"] = set()
+    chosen = _sizes_are_chosen(values)
+    if replace:
+        state["values"], state["epoch"] = {}, state["epoch"] + 1
+    state["values"].update(chosen)
+    for name in chosen:
+        state["gens"][name] = state["gens"].get(name, 0) + 1
 
 
 def _sizes_are_chosen(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -156,25 +156,20 @@ def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
     # (size, keep, form generation) as this left the form last. A new generation means the form
     # was filled from code since (Edit & re-run, a restored file): that size is taken as it is.
     last = st.session_state.setdefault(_SHOWN, {}).get(info.id)
-    typed = last is not None and last[2] == forms.generation() and live != last[0]
+    generation = forms.generation(names.width, names.height, names.preset)
+    typed = last is not None and last[2] == generation and live != last[0]
     if typed and preset != CUSTOM:
         preset = CUSTOM  # the user's own size is never overwritten
     if preset == CUSTOM:
-        locked = keep and image_size and last is not None and last[2] == forms.generation()
+        locked = keep and image_size and last is not None and last[2] == generation
         target = _locked(info, image_size, live, last[:2]) if locked else live
     else:
         target = _preset_size(info, preset, keep, image_size)
     changed = target != live or preset != forms.current(names.preset, AUTO)
     if changed:
         forms.fill({names.width: target[0], names.height: target[1], names.preset: preset})
-    st.session_state[_SHOWN][info.id] = (target, keep, forms.generation())
-    if changed:
-        # Widgets drawn above in this run carry the old generation's keys; a click on one of them
-        # would be lost. Draw the page again at once (once per decision, so it cannot loop).
-        decision = (info.id, target, preset)
-        if st.session_state.get(_RERUN) != decision:
-            st.session_state[_RERUN] = decision
-            st.rerun()
+    # The size widgets are drawn below, so they start from this; nothing above is re-keyed.
+    st.session_state[_SHOWN][info.id] = (target, keep, forms.generation(names.width, names.height, names.preset))
 
     width_spec = info.param("width")
     presets = [p for p in SIZE_PRESETS if width_spec.maximum is None or p <= width_spec.maximum]
@@ -192,7 +187,6 @@ def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
 
 AUTO, CUSTOM = "auto", "custom"
 _SHOWN = "size_shown"  # per engine: the size and aspect lock this function last put in the form
-_RERUN = "size_rerun"
 
 
 @dataclass(frozen=True)
