@@ -53,6 +53,14 @@ class RunFiles:
     thumb: Path
     sidecar: Path
 
+    def remove(self) -> None:
+        """Delete every one of these files that exists (a failed, cancelled or abandoned attempt)."""
+        for path in astuple(self):
+            try:
+                Path(path).unlink(missing_ok=True)
+            except OSError:  # the folder refuses deletes too: nothing more can be done here
+                pass
+
     @contextmanager
     def all_or_nothing(self) -> Iterator[RunFiles]:
         """Write a run's files inside this block: if it raises, every one of them that exists is
@@ -61,12 +69,7 @@ class RunFiles:
         try:
             yield self
         except BaseException as error:
-            for path in astuple(self):
-                try:
-                    if Path(path).is_file():
-                        Path(path).unlink()
-                except OSError:  # the folder refuses deletes too: nothing more can be done here
-                    pass
+            self.remove()
             if isinstance(error, OSError) and not isinstance(error, OutputNotWritable) and error.errno in _NOT_WRITABLE:
                 raise OutputNotWritable(self.video.parent) from error
             raise

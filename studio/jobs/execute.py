@@ -85,7 +85,7 @@ class Executor:
     def execute(self, run: Run) -> None:
         """Run it and record how it ended; whatever the engine does, this returns."""
         lease = queue_store.lease_of(run, self.lease_seconds)
-        written: list[Path] = []  # this attempt's files, removed if the lease is lost
+        written: list[RunFiles] = []  # this attempt's files, removed if the lease is lost
         log_path = self.storage.run_log(run.id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         handler = _thread_file_handler(log_path)
@@ -135,17 +135,17 @@ class Executor:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
-    def _abandon(self, lost: LeaseLost, written: list[Path], handler: logging.Handler) -> None:
+    def _abandon(self, lost: LeaseLost, written: list[RunFiles], handler: logging.Handler) -> None:
         """The run is not ours any more: remove what this attempt wrote and leave the row alone."""
         try:
             log.warning("%s", lost)
-            for path in written:
-                path.unlink(missing_ok=True)
+            for files in written:
+                files.remove()
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
-    def _generate_and_encode(self, run: Run, lease: Lease, heartbeat: _Heartbeat, written: list[Path]) -> dict[str, Any]:
+    def _generate_and_encode(self, run: Run, lease: Lease, heartbeat: _Heartbeat, written: list[RunFiles]) -> dict[str, Any]:
         # 1. The stored request: taken as it is when this studio version stored it unchanged; a row
         #    from an older version or edited since it was queued is validated again.
         request = load_stored(self.registry, engine=run.engine, model_id=run.model_id, params=run.params,
@@ -179,23 +179,26 @@ class Executor:
         # 4. Generate, reporting progress and watching for a cancel, a stopping worker or a lost lease.
         progress = _Progress(self.sessions, lease, self.stop, heartbeat)
         result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
-        if self.stop.is_set():
-            raise Shutdown
         progress.flush()
+        progress.stop_if_cancelled()
         # 5. Encode and write the files and manifest: temp names then rename, inside the media functions.
         from studio.media.encode import write_gif, write_mp4
         from studio.media.thumbs import write_poster, write_thumbnail
 
         started = time.perf_counter()
         files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
-        written.extend(getattr(files, field.name) for field in dataclasses.fields(files))
+        written.append(files)
         manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
         recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
         with files.all_or_nothing():
+            # A cancel during the encode (seconds for a long video) is honoured too: the block
+            # removes what was written, so a cancelled run never shows a video.
             write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
+            progress.stop_if_cancelled()
             write_poster(result.frames[0], files.poster)
             write_thumbnail(result.frames[0], files.thumb)
             write_gif(result.frames, params["fps"], files.gif)
+            progress.stop_if_cancelled()
             atomic_write_text(files.sidecar, recipe.dumps())
         encode_seconds = time.perf_counter() - started
         log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, result.load_seconds,
@@ -237,16 +240,21 @@ class _Progress:
         self._last_write = self._last_cancel_check = time.monotonic()
         self._pending = None
 
-    def cancelled(self) -> bool:
+    def cancelled(self, *, force: bool = False) -> bool:
         if self._stop.is_set():
             raise Shutdown
         self._heartbeat.check()
         now = time.monotonic()
-        if not self._cancel and now - self._last_cancel_check >= PROGRESS_INTERVAL_S:
+        if not self._cancel and (force or now - self._last_cancel_check >= PROGRESS_INTERVAL_S):
             with session_scope(self._sessions) as session:
                 self._cancel = queue_store.cancel_requested(session, self._lease)
             self._last_cancel_check = now
         return self._cancel
+
+    def stop_if_cancelled(self) -> None:
+        """Between the steps after generation, where no engine asks: raise what a step would."""
+        if self.cancelled(force=True):
+            raise Cancelled
 
 
 class _Heartbeat:

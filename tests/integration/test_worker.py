@@ -104,7 +104,9 @@ def test_a_rerun_repeats_the_parameters_and_seed_and_links_to_its_parent(service
 def test_cancel_a_queued_run_at_once_and_a_running_one_within_a_frame(services):
     queued = submit(services)
     assert services.queue.cancel(queued) == "canceled"
-    long_run = submit(services, frames=240, width=512, height=512)
+    # The largest motion run: its frames take seconds to draw even on a fast machine, so the
+    # cancel lands while they are drawn (a 512x512 run drew all 240 in half a second).
+    long_run = submit(services, frames=240, width=1920, height=1080)
     services.worker.start()
     wait_for(lambda: services.history.get_run(long_run).step > 0)
     assert services.queue.cancel(long_run) == "canceling"
@@ -112,6 +114,19 @@ def test_cancel_a_queued_run_at_once_and_a_running_one_within_a_frame(services):
     run = services.history.get_run(long_run)
     assert run.step < 240 and run.video_path is None
     assert services.history.get_run(queued).status == "canceled"
+
+
+def test_a_cancel_during_the_encode_is_honoured_and_leaves_no_files(services):
+    """Frames drawn, the video still encoding (seconds for 240 frames): Cancel still means cancel."""
+    run_id = submit(services, frames=240, width=512, height=512)
+    services.worker.start()
+    wait_for(lambda: services.history.get_run(run_id).step == 240)  # written once the last frame is drawn
+    assert services.queue.cancel(run_id) == "canceling"
+    wait_for(lambda: services.history.get_run(run_id).status in ("canceled", "succeeded"))
+    run = services.history.get_run(run_id)
+    assert run.status == "canceled" and run.video_path is None and run.poster_path is None
+    outputs = services.paths.data_dir / "outputs"
+    assert sorted(p.name for p in outputs.rglob("*") if p.is_file()) == []
 
 
 def test_runs_left_running_by_a_dead_worker_come_back_and_complete(services):
