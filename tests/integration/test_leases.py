@@ -234,8 +234,10 @@ def test_a_worker_paused_past_its_lease_loses_the_run_and_its_files(tmp_path):
         wait_for(lambda: (r := row(client, run_id))["status"] == "running" and f":{first.pid}:" in r["worker_id"]
                  and r["step"] >= 2, 120, "the first worker is mid-run", report)
         os.kill(first.pid, signal.SIGSTOP)  # paused (a debugger, a suspended laptop, a stalled VM)
+        # Paused mid-run: drawing frames, or (on a fast machine, where 240 frames take half a
+        # second) encoding them; either way the run is still the first worker's.
         paused_at = row(client, run_id)
-        assert paused_at["step"] < SLOW["frames"]
+        assert paused_at["status"] == "running" and f":{first.pid}:" in paused_at["worker_id"], report()
 
         second = start_worker(data_dir, second_out)
         done = wait_for(lambda: (r := row(client, run_id))["status"] in ("succeeded", "failed") and r, 120,
