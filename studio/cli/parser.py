@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub("run", "generate one video without the UI and print its path")
     run.add_argument("--image", required=True, help="input image file")
     _add_generation_flags(run)
+    run.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                     help="give up after this long if another worker on the same data folder took the run "
+                     "and has not finished it (default 3600; the run stays queued)")
     _add_submit(sub("submit", "queue one run per image with the same settings and print the run ids, without "
                     "running them (all or nothing: every image and setting is checked first)"))
     export = sub("export", "write finished runs (their videos, inputs and settings) to a zip another studio can import")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.cli.generate import parse_params
+from studio.cli.submission import parse_params
 from studio.cli.parser import parse_args
 from studio.engines.base import InputError
 from studio.requests import validate
