@@ -4,33 +4,14 @@ and crafted zips refused in one line."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import text
 
-from studio.config import PROJECT_ROOT, Paths
-from studio.db.engine import make_engine, make_session_factory
-
-LAUNCH = PROJECT_ROOT / "launch.py"
-
-
-def launch(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(LAUNCH), *args], env=env, cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def rows(env, sql: str) -> list[tuple]:
-    engine = make_engine(Paths.from_env(env).database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            return [tuple(r) for r in session.execute(text(sql))]
-    finally:
-        engine.dispose()
+from studio.config import Paths
+from tests.integration.cli import launch, rows
 
 
 @pytest.fixture()

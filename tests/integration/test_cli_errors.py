@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from studio.config import PROJECT_ROOT
-
-LAUNCH = PROJECT_ROOT / "launch.py"
-
-
-def launch(*args: str | bytes, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    # bytes arguments reach the child exactly as given, as a shell passes $'\xff'
-    return subprocess.run([sys.executable, str(LAUNCH), *args], env=env, cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, errors="replace", timeout=timeout)
+from tests.integration.cli import launch
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:

@@ -4,25 +4,17 @@ before anything is queued, and developer engines are listed honestly."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from studio.config import PROJECT_ROOT, Paths
+from studio.config import Paths
 from studio.db.engine import make_engine
 from studio.media.encode import probe_video
 from studio.services import build_core
-
-LAUNCH = PROJECT_ROOT / "launch.py"
-
-
-def launch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(LAUNCH), *args], env=env, cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=180)
+from tests.integration.cli import launch
 
 
 def photo(folder: Path, width: int, height: int) -> Path:

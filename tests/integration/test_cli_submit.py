@@ -10,29 +10,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import text
 
 from studio.config import PROJECT_ROOT, Paths, Settings
-from studio.db.engine import make_engine, make_session_factory
 from studio.media.encode import probe_video
 from studio.services import build_core
+from tests.integration.cli import LAUNCH, launch, rows
 
-LAUNCH = PROJECT_ROOT / "launch.py"
 SMALL = ("--param", "width=64", "--param", "height=64", "--param", "frames=4")
-
-
-def launch(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(LAUNCH), *args], env=env, cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def rows(env, sql: str) -> list[tuple]:
-    engine = make_engine(Paths.from_env(env).database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            return [tuple(r) for r in session.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def make_images(folder: Path, count: int) -> list[Path]:

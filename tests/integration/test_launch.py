@@ -25,8 +25,8 @@ from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory
 from studio.media.encode import probe_video
 from studio.web import auth
+from tests.integration.cli import LAUNCH, launch
 
-LAUNCH = PROJECT_ROOT / "launch.py"
 CHECK_NAMES = ("python", "packages", "ffmpeg", "disk", "folders", "port", "database", "engine motion", "gpu")
 
 
@@ -36,11 +36,6 @@ def load_launch_module():
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
-
-
-def launch(*args: str, env: dict[str, str], timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(LAUNCH), *args], env=env, cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=timeout, input=stdin)
 
 
 def children_of(pid: int) -> list[int]:
