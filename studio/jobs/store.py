@@ -104,11 +104,17 @@ def _lost(session: Session, lease: Lease) -> LeaseLost:
 
 def claim_next(session: Session, worker_id: str, seconds: int | None = None) -> Run | None:
     """Atomically move the oldest queued run to running for this worker, with a lease. The
-    conditional UPDATE is the lock: of two workers racing for the same row only one sees rowcount 1."""
+    conditional UPDATE is the lock: of two workers racing for the same row only one sees rowcount 1.
+
+    On PostgreSQL the pick is FOR UPDATE SKIP LOCKED: a worker passes over a row another worker is
+    claiming in an open transaction and takes the next one, instead of waiting on that lock and
+    then finding the row gone. (SQLite has one writer at a time and no row locks; SQLAlchemy leaves
+    the clause out there.)"""
     seconds = seconds or lease_seconds()
     for _ in range(5):
         run_id = session.scalar(
             select(Run.id).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None)).order_by(Run.id).limit(1)
+            .with_for_update(skip_locked=True)
         )
         if run_id is None:
             return None
