@@ -24,7 +24,7 @@ st.subheader("Storage")
 current = svc.settings()
 cols = st.columns(3)
 cols[0].metric("Database", svc.paths.sqlite_path.name if svc.paths.sqlite_path else "external",
-               help=plain(svc.paths.database_url if not svc.paths.sqlite_path else svc.paths.sqlite_path))
+               help=plain(svc.paths.database_label))
 cols[1].metric("Disk used by outputs", fmt.size(svc.storage.outputs_size_bytes()))
 cols[2].metric("Runs in history", svc.history.list_runs_count())
 st.caption(f"Database: {plain(svc.paths.sqlite_path or 'external database')} · "

@@ -44,6 +44,19 @@ class Paths:
             return Path(self.database_url[len(prefix):])
         return None
 
+    @property
+    def database_label(self) -> str:
+        """The database as shown to people (console, logs, pages): the SQLite file, or the URL with
+        its password hidden, since a URL may carry one and these lines are read over a shoulder."""
+        if self.sqlite_path is not None:
+            return str(self.sqlite_path)
+        scheme, sep, rest = self.database_url.partition("://")
+        if "@" in rest:
+            user_info, _, host = rest.rpartition("@")
+            user = user_info.split(":", 1)[0]
+            rest = f"{user}:***@{host}" if ":" in user_info else f"{user}@{host}"
+        return f"{scheme}{sep}{rest}"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Paths:
         env = os.environ if environ is None else environ

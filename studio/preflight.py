@@ -223,9 +223,11 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
     """Migrate the database to the code's schema (a copy of an existing SQLite file is kept), or
     with migrate_db=False only say what the server will do; FAIL when it is newer than the code."""
     from studio.db import migrate
-    from studio.db.engine import DatabaseUnusable, make_engine
+    from sqlalchemy.exc import OperationalError
 
-    where = paths.sqlite_path or _redacted(paths.database_url)
+    from studio.db.engine import DatabaseUnusable, cannot_open, make_engine
+
+    where = paths.database_label
     if not migrate_db and paths.sqlite_path is not None and not paths.sqlite_path.exists():
         return CheckResult("database", "OK", f"{where} is new: the server creates it at schema {migrate.head_revision()}")
     engine = make_engine(paths.database_url)
@@ -242,6 +244,8 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
                            "update the studio to the newer version, or use --data-dir with another folder")
     except DatabaseUnusable as exc:  # not SQLite, or damaged pages: serving it would fail page by page
         return CheckResult("database", "FAIL", exc.detail, exc.hint)
+    except OperationalError as exc:  # the server refuses the connection, the file cannot be created, a lock
+        return CheckResult("database", "FAIL", *cannot_open(where, exc))
     finally:
         engine.dispose()
     if not migrate_db and outcome.changed:
@@ -353,11 +357,3 @@ def _nearest_existing(folder: Path) -> Path:
 
 def _gb(n: int) -> str:
     return f"{n / 1024**3:.1f} GB"
-
-
-def _redacted(url: str) -> str:
-    # A database URL may carry a password; preflight lines go to the console and the log.
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"

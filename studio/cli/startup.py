@@ -13,7 +13,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.cli.console import Console
 from studio.config import Paths
-from studio.db.engine import DatabaseUnusable
+from studio.db.engine import DatabaseUnusable, cannot_open
 from studio.db.migrate import DatabaseTooNew
 from studio.services import Core, Services, build_core, build_services
 
@@ -33,16 +33,17 @@ def open_services(paths: Paths, console: Console) -> Services | None:
 def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Built | None:
     """Build on the database, or None after one line saying why this code cannot use it: a database
     from newer code, or a file SQLite cannot read as a database at all (random bytes, a damaged
-    header). An OperationalError (locked, cannot open) is not about the file's contents, so it is
-    not reported as a damaged database."""
+    header). An OperationalError (locked, cannot open, a server that refuses the connection) is not
+    about the file's contents: it is reported as such, not as a damaged database."""
     try:
         return build(paths)
     except (DatabaseTooNew, DatabaseUnusable) as exc:  # their messages name the file and what to do
         console.error(f"Error: {exc}")
+    except OperationalError as exc:  # not about the contents: unreachable, not creatable, locked
+        detail, hint = cannot_open(paths.database_label, exc)
+        console.error(f"Error: {detail}. → {hint[0].upper()}{hint[1:]}.")
     except DatabaseError as exc:  # another database server's refusal of the same kind
-        if isinstance(exc, OperationalError):
-            raise
-        where = paths.sqlite_path or paths.database_url
+        where = paths.database_label
         console.error(f"Error: {where} is not a studio database (or is damaged): {exc.orig or exc}. "
                       "→ Restore a backup copy (studio.db.bak-… beside it) or move the file away to start "
                       "with an empty history.")

@@ -20,7 +20,7 @@ def work(args: argparse.Namespace, console: Console) -> int:
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         services.worker.start()
-        console.important(f"Worker {services.worker.worker_id} is processing the queue of {paths.database_url}. "
+        console.important(f"Worker {services.worker.worker_id} is processing the queue of {paths.database_label}. "
                           "Press Ctrl-C to stop.")
         console.info(f"Log: {console.log_path}")
         while not stop.is_set():

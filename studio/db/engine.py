@@ -97,6 +97,20 @@ def session_scope(factory: sessionmaker[Session], **session_options) -> Iterator
         session.close()
 
 
+def cannot_open(label: str, exc: OperationalError) -> tuple[str, str]:
+    """What to tell a person when the database could not be opened at all (the connection refused,
+    the file not creatable, the lock held): what happened, naming the database, and what to do."""
+    reason = (str(exc.orig or exc).strip().splitlines() or ["no reason given"])[0]
+    if is_busy(exc):
+        return (f"{label} is locked by another program",
+                "close the program holding it (a database browser, a copy in progress), then run the same command again")
+    if isinstance(exc.orig, sqlite3.Error):
+        return (f"cannot open {label}: {reason}",
+                "check that its folder exists and is writable, or use --data-dir with another folder")
+    return (f"cannot connect to {label}: {reason}",
+            "start the database server, or correct STUDIO_DATABASE_URL")
+
+
 def is_busy(exc: BaseException) -> bool:
     """SQLite's "database is locked" / "database is busy": another connection holds the lock."""
     return isinstance(exc, OperationalError) and any(

@@ -4,6 +4,7 @@ traceback: real subprocesses, a real full filesystem, a real file that is not a 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -83,4 +84,34 @@ def test_run_and_submit_on_a_full_disk(studio_env, photo, tmp_path, full_disk, c
     result = launch(command, "--image", str(photo), env=env)
     assert result.returncode == 1
     assert "Error: Only 1 MB free in" in result.stderr and "Free some space" in result.stderr
+    no_traceback(result)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a database server that is not running."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [("run", "--image", "PHOTO"), ("submit", "--image", "PHOTO"), ("worker",),
+                                     ("models",), ("export", "1"), ("import", "PHOTO")])
+def test_a_database_server_that_is_not_running_is_one_line_without_its_password(studio_env, photo, command):
+    url = f"postgresql+psycopg://studio:s3cret-word@127.0.0.1:{closed_port()}/studio"
+    args = [str(photo) if arg == "PHOTO" else arg for arg in command]
+    result = launch(*args, env={**studio_env, "STUDIO_DATABASE_URL": url}, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Error: cannot connect to postgresql+psycopg://studio:***@127.0.0.1:" in result.stderr, output
+    assert "Start the database server, or correct STUDIO_DATABASE_URL" in result.stderr, output
+    assert "s3cret-word" not in output
+    no_traceback(result)
+
+
+def test_the_checks_name_a_database_server_that_is_not_running_without_its_password(studio_env):
+    url = f"postgresql+psycopg://studio:s3cret-word@127.0.0.1:{closed_port()}/studio"
+    result = launch("--check", env={**studio_env, "STUDIO_DATABASE_URL": url}, timeout=60)
+    output = result.stdout + result.stderr
+    assert "[FAIL] database: cannot connect to postgresql+psycopg://studio:***@" in output, output
+    assert "the check itself failed" not in output and "s3cret-word" not in output
     no_traceback(result)

@@ -214,3 +214,18 @@ def test_an_intact_history_passes_the_integrity_check(paths):
     make_history_with_runs(paths, count=3)
     result = preflight.check_database(paths)
     assert result.status == "OK" and "(current)" in result.detail
+
+
+@pytest.mark.parametrize("url, label", [
+    ("postgresql+psycopg://studio:s3cret@db.local:5432/studio", "postgresql+psycopg://studio:***@db.local:5432/studio"),
+    ("postgresql+psycopg://studio:p@ss:w@rd@db.local/studio", "postgresql+psycopg://studio:***@db.local/studio"),
+    ("postgresql+psycopg://studio@db.local/studio", "postgresql+psycopg://studio@db.local/studio"),
+    ("postgresql+psycopg:///studio?host=/run/pg", "postgresql+psycopg:///studio?host=/run/pg"),
+])
+def test_a_database_url_is_shown_without_its_password(tmp_path, url, label):
+    assert Paths(data_dir=tmp_path, logs_dir=tmp_path, database_url=url).database_label == label
+
+
+def test_a_sqlite_database_is_shown_as_its_file(tmp_path):
+    paths = Paths(data_dir=tmp_path, logs_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'studio.db'}")
+    assert paths.database_label == str(tmp_path / "studio.db")
