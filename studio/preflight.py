@@ -242,6 +242,8 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
     except migrate.DatabaseTooNew as exc:
         return CheckResult("database", "FAIL", str(exc),
                            "update the studio to the newer version, or use --data-dir with another folder")
+    except migrate.MigrationBusy as exc:
+        return CheckResult("database", "FAIL", str(exc), "wait for it to finish, or stop it, then run the same command again")
     except DatabaseUnusable as exc:  # not SQLite, or damaged pages: serving it would fail page by page
         return CheckResult("database", "FAIL", exc.detail, exc.hint)
     except OperationalError as exc:  # the server refuses the connection, the file cannot be created, a lock

@@ -1,18 +1,25 @@
 """Bring a database to the code's schema: Alembic upgrade to head, with a copy of an existing SQLite
-file taken first, and a clear refusal when the database was written by newer code."""
+file taken first, and a clear refusal when the database was written by newer code.
+
+Processes started together on one database (a server and its workers) migrate one at a time: each
+takes the migration lock (a PostgreSQL advisory lock; a lock file beside a SQLite file), then reads
+the schema's revision, so the first migrates and the others find it done."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from alembic import command
+from filelock import FileLock
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.config import PROJECT_ROOT
@@ -25,6 +32,15 @@ from studio.db.engine import is_busy
 # strays, or `alembic check` would ask to drop the search index.
 UNMAPPED_TABLE_PREFIXES = ("runs_fts",)
 UNMAPPED_INDEXES = ("ix_runs_prompt_search",)
+# The advisory lock's key on PostgreSQL: any constant the studio alone uses ("studio" in ASCII).
+MIGRATION_LOCK_KEY = 0x73747564696F
+# How long a process waits for another's migration before saying so: a large history's migration
+# can take a while, but a process that waits forever looks hung.
+MIGRATION_WAIT_S = 600.0
+
+
+class MigrationBusy(RuntimeError):
+    """Another process held the migration lock for longer than MIGRATION_WAIT_S."""
 
 
 def include_name(name: str | None, type_: str, _parent: object) -> bool:
@@ -82,15 +98,48 @@ def upgrade(engine: Engine, sqlite_path: Path | None = None) -> MigrationOutcome
     """Migrate to head. An existing SQLite file is copied aside first (studio.db.bak-<time>-<rev>)."""
     if sqlite_path is not None and sqlite_path.exists():
         verify_integrity(engine, sqlite_path)  # migrating, or serving, a damaged file only spreads the damage
-    before = check_not_newer(engine)
     head = head_revision()
-    backup = None
-    if before != head and before is not None and sqlite_path is not None and sqlite_path.exists():
-        backup = sqlite_path.with_name(f"{sqlite_path.name}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}-{before}")
-        _copy_sqlite(engine, backup)
-    if before != head:
-        run(engine, "upgrade", "head")
+    if check_not_newer(engine) == head:  # the common start: nothing to do, no lock to take
+        return MigrationOutcome(before=head, after=head, backup=None)
+    with migration_lock(engine, sqlite_path):
+        before = check_not_newer(engine)  # again: another process may have migrated while this one waited
+        backup = None
+        if before != head and before is not None and sqlite_path is not None and sqlite_path.exists():
+            backup = sqlite_path.with_name(f"{sqlite_path.name}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}-{before}")
+            _copy_sqlite(engine, backup)
+        if before != head:
+            run(engine, "upgrade", "head")
     return MigrationOutcome(before=before, after=head, backup=backup)
+
+
+@contextmanager
+def migration_lock(engine: Engine, sqlite_path: Path | None) -> Iterator[None]:
+    """Held by one process at a time per database; MigrationBusy after MIGRATION_WAIT_S."""
+    if sqlite_path is not None:
+        lock = FileLock(sqlite_path.with_name(f"{sqlite_path.name}.migrate-lock"))
+        try:
+            lock.acquire(timeout=MIGRATION_WAIT_S)
+        except TimeoutError:
+            raise MigrationBusy(f"Another studio process has been migrating {sqlite_path} for over "
+                                f"{MIGRATION_WAIT_S:.0f} s.") from None
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    with engine.connect() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{int(MIGRATION_WAIT_S * 1000)}ms'"))  # this wait only
+        try:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        except OperationalError:
+            raise MigrationBusy(f"Another studio process has been migrating the database for over "
+                                f"{MIGRATION_WAIT_S:.0f} s.") from None
+        conn.commit()  # the advisory lock is the session's, not the transaction's
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
 
 
 def run(engine: Engine, action: str, target: str) -> None:
