@@ -15,6 +15,7 @@ from PIL import Image as PILImage
 
 from studio import sizing
 from studio.cli.console import Console
+from studio.db.engine import DatabaseBusy
 from studio.db.models import Run
 from studio.engines.base import InputError
 from studio.jobs.queue import SubmitRequest
@@ -118,7 +119,7 @@ def queue_runs(services: Services, engine: str, params: dict, images: list[tuple
         return services.queue.submit_many(requests, sweep=group)
     except InputError as exc:
         raise Refused(input_error_text(exc)) from None
-    except DiskFull as exc:  # storing the inputs: nothing was queued
+    except (DiskFull, DatabaseBusy) as exc:  # storing the inputs, or another program's write lock: nothing was queued
         raise Refused(str(exc), status=1) from None
 
 

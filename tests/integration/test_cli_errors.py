@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.integration.cli import launch
+from tests.integration.cli import launch, rows
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -115,3 +116,19 @@ def test_the_checks_name_a_database_server_that_is_not_running_without_its_passw
     assert "[FAIL] database: cannot connect to postgresql+psycopg://studio:***@" in output, output
     assert "the check itself failed" not in output and "s3cret-word" not in output
     no_traceback(result)
+
+
+@pytest.mark.parametrize("command", ["run", "submit"])
+def test_a_history_another_program_keeps_locked_queues_nothing_and_says_so(studio_env, photo, data_dir, command):
+    assert launch("models", env=studio_env).returncode == 0  # the history exists, at the current schema
+    holder = sqlite3.connect(data_dir / "studio.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # a database browser in the middle of a write
+        result = launch(command, "--image", str(photo), env=studio_env, timeout=120)
+    finally:
+        holder.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Error: The history database is busy (another program is writing to it). Your run was not queued" \
+        in result.stderr, result.stderr
+    no_traceback(result)
+    assert rows(studio_env, "SELECT count(*) FROM runs") == [(0,)]
