@@ -45,5 +45,25 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:  # a run cut short is returned to the queue at the next start
         console.error("Interrupted.")
         return 130
+    except Exception as exc:  # the last line of defence: one line for the person, the traceback in the log
+        return _failed(console, exc)
     finally:
         console.close()
+
+
+def _failed(console: Console, exc: Exception) -> int:
+    """A command ended by an error nothing nearer handled. A database another program keeps locked
+    is said as such (the write it blocked changed nothing); anything else is named, with the log
+    that holds its traceback."""
+    import traceback
+
+    from studio.db.engine import DatabaseBusy, is_busy
+
+    console.write_log("".join(traceback.format_exception(exc)))
+    if isinstance(exc, DatabaseBusy) or is_busy(exc):
+        console.error("Error: the history database is locked by another program (a database browser, a copy in "
+                      "progress), so nothing was changed. Close that program, then run the same command again.")
+    else:
+        where = f" The details are in {console.log_path}." if console.log_path else ""
+        console.error(f"Error: unexpected {type(exc).__name__}: {exc}.{where}")
+    return 1

@@ -132,3 +132,22 @@ def test_a_history_another_program_keeps_locked_queues_nothing_and_says_so(studi
         in result.stderr, result.stderr
     no_traceback(result)
     assert rows(studio_env, "SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_an_import_into_a_locked_history_changes_nothing_and_says_so(studio_env, photo, data_dir, tmp_path):
+    """Any command blocked by another program's lock (here past the 30 s busy wait) ends in one line."""
+    assert launch("run", "--image", str(photo), "--param", "frames=2", env=studio_env).returncode == 0
+    archive = tmp_path / "one.zip"
+    assert launch("export", "1", "--out", str(archive), env=studio_env).returncode == 0
+    before = sorted(p.relative_to(data_dir) for p in data_dir.rglob("*") if p.is_file() and "logs" not in p.parts)
+    holder = sqlite3.connect(data_dir / "studio.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        result = launch("import", str(archive), env=studio_env, timeout=120)
+    finally:
+        holder.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Error: the history database is locked by another program" in result.stderr, result.stderr
+    no_traceback(result)
+    after = sorted(p.relative_to(data_dir) for p in data_dir.rglob("*") if p.is_file() and "logs" not in p.parts)
+    assert after == before and rows(studio_env, "SELECT count(*) FROM runs") == [(1,)]
