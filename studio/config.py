@@ -117,6 +117,13 @@ class Settings(BaseModel):
         title="Developer mode",
         description="Shows developer-only engines (tiny random test pipelines) and extra diagnostics.",
     )
+    always_gif: bool = Field(
+        False,
+        title="Make a GIF with every run",
+        description="Off: a run is done once its MP4, poster and thumbnail are written, and a GIF is made "
+        "from the MP4 when you first download one (then kept). On: every run also writes its GIF as it "
+        "finishes, which adds seconds to a long video.",
+    )
     sweep_confirm_above: int = Field(
         12,
         title="Sweep confirmation threshold",

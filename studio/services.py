@@ -102,6 +102,21 @@ class Services:
 
         return import_runs(self.sessions, self.storage, path)
 
+    def gif_of(self, run_id: int) -> Path:
+        """The run's GIF, made from its video the first time someone asks and kept beside it (runs
+        make one as they finish only with the 'always make a GIF' setting). FileNotFoundError when
+        the run has no video."""
+        from studio.media.encode import gif_from_video
+
+        run = self.history.get_run(run_id)
+        video = Path(run.video_path) if run is not None and run.video_path else None
+        if video is None or not video.is_file():
+            raise FileNotFoundError(f"Run #{run_id} has no video to make a GIF from.")
+        gif = video.with_suffix(".gif")
+        if not gif.is_file():
+            gif_from_video(video, gif)
+        return gif
+
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""
         return describe_plan(self.registry.get(engine_id).info, self.settings(), memory_mode)

@@ -197,7 +197,8 @@ class Executor:
             progress.stop_if_cancelled()
             write_poster(result.frames[0], files.poster)
             write_thumbnail(result.frames[0], files.thumb)
-            write_gif(result.frames, params["fps"], files.gif)
+            if settings.always_gif:  # else made from the MP4 when first asked for (Services.gif_of)
+                write_gif(result.frames, params["fps"], files.gif)
             progress.stop_if_cancelled()
             atomic_write_text(files.sidecar, recipe.dumps())
         encode_seconds = time.perf_counter() - started

@@ -114,12 +114,30 @@ def write_gif(
         raise ValueError(f"max_side must be at least 2; got {max_side}.")
     first, rest = _first_frame(frames)
     height, width = first.shape[:2]
+    output_args = ["-an", "-filter_complex", _gif_graph(width, height, max_side), "-loop", "0", "-f", "gif"]
+    return _encode(_checked(first, rest), fps, (width, height), Path(path), output_args, what="GIF")
+
+
+def gif_from_video(video: Path | str, path: Path | str, *, max_side: int = 480) -> Path:
+    """The GIF of an existing video (made on demand, when someone asks for one), as write_gif would
+    have made it from the frames: same size rule and palette, written atomically."""
+    video, path = Path(video), Path(path)
+    info = probe_video(video)
+    with atomic_path(path) as tmp:
+        result = _run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-an",
+                       "-filter_complex", _gif_graph(info.width, info.height, max_side), "-loop", "0", "-f", "gif",
+                       str(tmp)], video)
+        if result.returncode != 0:
+            raise _encode_failure(result.stderr, path, "GIF")
+    return path
+
+
+def _gif_graph(width: int, height: int, max_side: int) -> str:
+    """Scaled so the longer side is at most max_side, with one palette computed from the whole clip."""
     scale = min(1.0, max_side / max(width, height))
     out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
-    graph = (f"scale={out_w}:{out_h}:flags=lanczos,split[a][b];"
-             "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a")
-    output_args = ["-an", "-filter_complex", graph, "-loop", "0", "-f", "gif"]
-    return _encode(_checked(first, rest), fps, (width, height), Path(path), output_args, what="GIF")
+    return (f"scale={out_w}:{out_h}:flags=lanczos,split[a][b];"
+            "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a")
 
 
 def read_mp4_metadata(path: Path | str) -> dict[str, str]:

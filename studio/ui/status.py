@@ -71,10 +71,10 @@ def video_with_downloads(run: RunView, *, key_prefix: str) -> None:
     left, right = st.columns(2)
     left.download_button("Download MP4", data=video.read_bytes, file_name=video.name, mime="video/mp4",
                          key=f"{key_prefix}-mp4-{run.id}", icon=":material/download:", width="stretch")
-    gif = video.with_suffix(".gif")
-    if gif.exists():
-        right.download_button("Download GIF", data=gif.read_bytes, file_name=gif.name, mime="image/gif",
-                              key=f"{key_prefix}-gif-{run.id}", icon=":material/gif_box:", width="stretch")
+    # The GIF is made from the MP4 when first clicked (seconds for a long video), then kept.
+    right.download_button("Download GIF", data=lambda: services().gif_of(run.id).read_bytes(),
+                          file_name=video.with_suffix(".gif").name, mime="image/gif",
+                          key=f"{key_prefix}-gif-{run.id}", icon=":material/gif_box:", width="stretch")
 
 
 def outcome(run: RunView, *, key_prefix: str) -> None:

@@ -56,6 +56,13 @@ def test_upload_generate_gallery_rerun_compare(studio, page, shots, tmp_path):
                            timeout=30_000)
     assert video.evaluate("v => v.videoWidth") == 1280
     shots(page, "02-generate-done", focus=video)
+    # The GIF is made from the MP4 when first asked for: the download is a real, looping GIF.
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download GIF").first.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with Image.open(saved) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 180 and max(gif.size) == 480
 
     # 4. The run is in the gallery; its detail page has everything, and re-runs with a new seed.
     page.goto(studio.url + "/gallery")

@@ -42,6 +42,7 @@ def make_video_run(services, prompt="a test run", image_color=(200, 120, 40)) ->
                                                  params={"width": 64, "height": 64, "frames": 4, "fps": 8, "prompt": prompt}))
     services.worker.run_until_idle()
     assert services.history.get_run(run_id).status == "succeeded"
+    services.gif_of(run_id)  # one GIF downloaded: the trash moves, restores and deletes it with the run
     return run_id
 
 

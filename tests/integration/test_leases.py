@@ -256,7 +256,7 @@ def test_a_worker_paused_past_its_lease_loses_the_run_and_its_files(tmp_path):
         assert final["attempts"] == 2 and f":{second.pid}:" in final["worker_id"], report()
         assert final["video_path"] and "-a2" in Path(final["video_path"]).name and Path(final["video_path"]).exists()
         stem = Path(final["video_path"]).stem
-        assert files() == sorted(f"{stem}{suffix}" for suffix in (".mp4", ".gif", ".poster.jpg", ".thumb.jpg", ".json")), \
+        assert files() == sorted(f"{stem}{suffix}" for suffix in (".mp4", ".poster.jpg", ".thumb.jpg", ".json")), \
             f"expected one set of files, found {files()}"
         assert final["step"] == final["total_steps"] == SLOW["frames"]
         assert first.poll() is None, "the first worker should keep serving the queue after losing a run"

@@ -43,6 +43,7 @@ class _FolderInTheWay(Worker):
 
 @pytest.mark.parametrize("blocked", ["gif", "sidecar"])
 def test_a_write_failing_after_the_video_leaves_no_file_of_the_run(services, blocked):
+    services.apply_settings(services.settings().model_copy(update={"always_gif": True}))  # the GIF is written too
     worker = _FolderInTheWay(session_factory=services.sessions, registry=services.registry, storage=services.storage,
                              paths=services.paths, poll_interval=0.05, blocked=blocked)
     run_id = submit(services)
@@ -65,7 +66,7 @@ def test_a_disk_filling_up_at_the_gif_leaves_no_file_of_the_run(tmp_path):
         pytest.skip("cannot mount a tmpfs here")
     services = make_services(tmp_path / "studio")
     try:
-        services.apply_settings(services.settings().model_copy(update={"output_dir": str(outputs)}))
+        services.apply_settings(services.settings().model_copy(update={"output_dir": str(outputs), "always_gif": True}))
         worker = Worker(session_factory=services.sessions, registry=services.registry, paths=services.paths,
                         storage=replace(services.storage, min_free_bytes=0), poll_interval=0.05)
         run_id = services.queue.submit(SubmitRequest(engine="motion", image=picture(), image_name="t.png",

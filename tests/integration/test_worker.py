@@ -49,7 +49,7 @@ def test_a_motion_run_is_recorded_with_video_poster_log_and_timings(services):
     info = probe_video(Path(run.video_path))
     assert (info.width, info.height, info.frames, info.codec, info.pix_fmt) == (64, 64, 6, "h264", "yuv420p")
     assert Path(run.poster_path).exists() and Path(run.thumb_path).exists()
-    assert Path(run.video_path).with_suffix(".gif").exists()
+    assert not Path(run.video_path).with_suffix(".gif").exists()  # made when first asked for (gif_of)
     assert "run %d" % run_id in Path(run.log_path).read_text() or f"run {run_id}" in Path(run.log_path).read_text()
     assert run.infer_seconds > 0 and run.encode_seconds > 0 and run.started_at <= run.finished_at
     assert run.seed == 7 and run.params["seed"] == 7 and run.prompt == "slow push in"
@@ -203,3 +203,32 @@ def test_a_running_worker_picks_up_runs_abandoned_after_it_started(services, mon
         orphan_id = orphan.id
     wait_for(lambda: services.history.get_run(orphan_id).status == "succeeded")
     assert services.history.get_run(orphan_id).attempts == 1  # claimed once, after recovery
+
+
+def test_a_gif_is_made_from_the_video_when_first_asked_for_and_kept(services):
+    run_id = submit(services, width=96, height=64, frames=6)
+    services.worker.run_until_idle()
+    video = Path(services.history.get_run(run_id).video_path)
+    assert not video.with_suffix(".gif").exists()
+    gif = services.gif_of(run_id)
+    assert gif == video.with_suffix(".gif")
+    from PIL import Image
+    with Image.open(gif) as image:
+        assert (image.format, image.size, image.n_frames) == ("GIF", (96, 64), 6)
+        assert image.info.get("loop") == 0
+    made = gif.stat().st_mtime_ns
+    assert services.gif_of(run_id) == gif and gif.stat().st_mtime_ns == made  # kept, not made again
+    assert sorted(p.name for p in gif.parent.iterdir() if p.name.endswith(".partial") or "partial" in p.name) == []
+
+
+def test_with_the_always_gif_setting_every_run_writes_its_gif(services):
+    services.apply_settings(services.settings().model_copy(update={"always_gif": True}))
+    run_id = submit(services)
+    services.worker.run_until_idle()
+    assert Path(services.history.get_run(run_id).video_path).with_suffix(".gif").is_file()
+
+
+def test_a_run_without_a_video_has_no_gif_to_make(services):
+    queued = submit(services)
+    with pytest.raises(FileNotFoundError, match=f"Run #{queued} has no video"):
+        services.gif_of(queued)
