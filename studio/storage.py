@@ -19,6 +19,8 @@ from studio.media.atomic import atomic_path, remove_stale_partials
 # A temporary untouched this long, and held open by no process here, belongs to a writer that died.
 # Generous, because a writer on another host sharing the folder cannot be seen in /proc.
 PARTIAL_GRACE_S = 5 * 60.0
+# A run's files are named run-<id, 6 digits>-<time>...: the prefix finds every attempt's.
+RUN_STEM_PREFIX = "run-"
 
 
 class DiskFull(OSError):
@@ -100,7 +102,7 @@ class Storage:
 
     def run_files(self, run_id: int, when: datetime) -> RunFiles:
         folder = self.outputs_dir / f"{when:%Y-%m}"
-        stem = f"run-{run_id:06d}-{when:%Y%m%d-%H%M%S}"
+        stem = f"{RUN_STEM_PREFIX}{run_id:06d}-{when:%Y%m%d-%H%M%S}"
         return RunFiles(
             video=folder / f"{stem}.mp4",
             gif=folder / f"{stem}.gif",
@@ -130,6 +132,11 @@ class Storage:
     def remove_stale_partials(self) -> int:
         """Delete the temporaries a killed writer left in the output folder; returns how many."""
         return remove_stale_partials(self.outputs_dir, older_than_s=PARTIAL_GRACE_S)
+
+    def remove_partials_of_run(self, run_id: int) -> int:
+        """Delete the temporaries an earlier attempt of this run left (it was killed or lost its
+        lease, and never owns the run again), however young, unless a process here holds one open."""
+        return remove_stale_partials(self.outputs_dir, older_than_s=0, stem_prefix=f"{RUN_STEM_PREFIX}{run_id:06d}-")
 
     def outputs_size_bytes(self) -> int:
         if not self.outputs_dir.exists():

@@ -9,9 +9,9 @@ light.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -272,6 +272,23 @@ class Engine(Protocol):
     def release(self) -> None:
         """Free any loaded pipeline and its device memory."""
         ...
+
+
+@runtime_checkable
+class StreamingEngine(Engine, Protocol):
+    """An engine that can hand its frames over one by one as it makes them (camera motion), so that
+    the worker encodes while it renders instead of after; `manifest` is what `generate` would record."""
+
+    def iter_frames(
+        self,
+        image: Image.Image,
+        request: GenerationRequest,
+        *,
+        on_step: StepCallback,
+        cancelled: Callable[[], bool],
+    ) -> Iterator[np.ndarray]: ...
+
+    def manifest(self, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 def validate_params(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, Any]:

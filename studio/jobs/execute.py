@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.db.models import Run
 from studio.db.settings import load_settings
-from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, WeightsMissing
+from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, StreamingEngine, WeightsMissing
 from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
 from studio.jobs import store as queue_store
@@ -170,43 +171,62 @@ class Executor:
         outputs_dir = settings.outputs_dir(self.paths)
         storage = dataclasses.replace(self.storage, outputs_dir=outputs_dir)
         storage.ensure_free_space(outputs_dir)
+        if lease.attempt > 1:  # an earlier attempt died mid-encode: its temporaries are nobody's now
+            storage.remove_partials_of_run(run.id)
         # 3. One pipeline at a time: free the previous engine's before loading another.
         self.pipeline.use(engine)
         runtime = resolve_runtime(engine.info, settings, request.runtime.memory_mode)
         log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
         with session_scope(self.sessions) as session:
             queue_store.update_held(session, lease, memory_mode=runtime.memory_mode)
-        # 4. Generate, reporting progress and watching for a cancel, a stopping worker or a lost lease.
-        progress = _Progress(self.sessions, lease, self.stop, heartbeat)
-        result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
-        progress.flush()
-        progress.stop_if_cancelled()
-        # 5. Encode and write the files and manifest: temp names then rename, inside the media functions.
-        from studio.media.encode import write_gif, write_mp4
+        # 4. Generate and encode, reporting progress and watching for a cancel, a stopping worker or a
+        #    lost lease. An engine that streams (camera motion) renders straight into the encoder, so
+        #    the two overlap; the others hand over all their frames at the end. Files are written
+        #    under temporary names, then renamed, all or nothing.
+        from studio.media.encode import gif_from_video, write_mp4
         from studio.media.thumbs import write_poster, write_thumbnail
 
+        progress = _Progress(self.sessions, lease, self.stop, heartbeat)
         started = time.perf_counter()
+        streaming = isinstance(engine, StreamingEngine)
+        if streaming:
+            frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled)
+            load_seconds, infer_seconds, engine_manifest = 0.0, 0.0, engine.manifest(params)
+        else:
+            result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
+            progress.flush()
+            progress.stop_if_cancelled()
+            frames, engine_manifest = result.frames, result.manifest
+            load_seconds, infer_seconds = result.load_seconds, result.infer_seconds
+            started = time.perf_counter()
         files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
         written.append(files)
-        manifest = {**result.manifest, "runtime": dataclasses.asdict(runtime)}
+        manifest = {**engine_manifest, "runtime": dataclasses.asdict(runtime)}
         recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
+        timed = _TimedFrames(frames)
         with files.all_or_nothing():
             # A cancel during the encode (seconds for a long video) is honoured too: the block
             # removes what was written, so a cancelled run never shows a video.
-            write_mp4(result.frames, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
+            write_mp4(timed, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
+            progress.flush()
             progress.stop_if_cancelled()
-            write_poster(result.frames[0], files.poster)
-            write_thumbnail(result.frames[0], files.thumb)
+            write_poster(timed.first, files.poster)
+            write_thumbnail(timed.first, files.thumb)
             if settings.always_gif:  # else made from the MP4 when first asked for (Services.gif_of)
-                write_gif(result.frames, params["fps"], files.gif)
+                gif_from_video(files.video, files.gif)
             progress.stop_if_cancelled()
             atomic_write_text(files.sidecar, recipe.dumps())
-        encode_seconds = time.perf_counter() - started
-        log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, result.load_seconds,
-                 result.infer_seconds, encode_seconds, files.video)
+        # Encode: what came after the last frame was made (the run's fixed cost); when streaming,
+        # infer is until then.
+        frames_done_at = (timed.last_at or started) if streaming else started
+        if streaming:
+            infer_seconds = frames_done_at - started
+        encode_seconds = time.perf_counter() - frames_done_at
+        log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, load_seconds,
+                 infer_seconds, encode_seconds, files.video)
         return {
             "video_path": str(files.video), "poster_path": str(files.poster), "thumb_path": str(files.thumb),
-            "load_seconds": result.load_seconds, "infer_seconds": result.infer_seconds,
+            "load_seconds": load_seconds, "infer_seconds": infer_seconds,
             "encode_seconds": encode_seconds, "manifest": manifest, "error": None, "error_kind": None,
             "peak_vram_bytes": manifest.get("peak_vram_bytes"), "seed": params.get("seed"),
         }
@@ -289,6 +309,23 @@ class _Heartbeat:
                 return
             except Exception:  # a busy database must not kill the heartbeat
                 log.warning("heartbeat for run %s failed", self._lease.run_id, exc_info=True)
+
+
+class _TimedFrames:
+    """The frames on their way to the encoder: keeps the first (for the poster) and notes when the
+    last one was handed over (for the timings), whether they come from an array or a stream."""
+
+    def __init__(self, frames: Any):
+        self._frames = frames
+        self.first: Any = None
+        self.last_at: float | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        for frame in self._frames:
+            if self.first is None:
+                self.first = frame
+            yield frame
+        self.last_at = time.perf_counter()
 
 
 def _attempt_files(files: RunFiles, attempt: int) -> RunFiles:

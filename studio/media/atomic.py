@@ -64,17 +64,18 @@ def atomic_write_text(path: Path | str, text: str, *, durable: bool = True) -> P
     return atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def remove_stale_partials(folder: Path | str, *, older_than_s: float = 3600.0) -> int:
+def remove_stale_partials(folder: Path | str, *, older_than_s: float = 3600.0, stem_prefix: str = "") -> int:
     """Delete temporaries left in `folder` (recursively) by a crashed writer; returns how many.
 
-    Only names `partial_path` makes are touched. A temporary is kept while it is young (a writer on
-    another host sharing the folder may still be filling it) or while a process here holds it open
-    (another worker encoding right now: ffmpeg keeps its output open until it exits)."""
+    Only names `partial_path` makes are touched (and of those, only temporaries for files whose
+    name starts with `stem_prefix`). A temporary is kept while it is young (a writer on another host
+    sharing the folder may still be filling it) or while a process here holds it open (another
+    worker encoding right now: ffmpeg keeps its output open until it exits)."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0
     cutoff = time.time() - older_than_s
-    candidates = [p for p in folder.rglob(f".*{PARTIAL_MARKER}*") if _PARTIAL_NAME.match(p.name)]
+    candidates = [p for p in folder.rglob(f".{stem_prefix}*{PARTIAL_MARKER}*") if _PARTIAL_NAME.match(p.name)]
     if not candidates:
         return 0
     held = _open_files()

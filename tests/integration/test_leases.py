@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
 # Big enough that a camera-motion run takes several seconds, so a worker can be paused in the middle.
 SLOW = {"width": 640, "height": 360, "frames": 240, "fps": 24}
-LONG = {"width": 1280, "height": 720, "frames": 240, "fps": 24}
+LONG = {"width": 1920, "height": 1080, "frames": 240, "fps": 24}  # the largest motion run: seconds even when streamed
 
 
 def submit(services, **params) -> int:

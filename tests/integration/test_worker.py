@@ -232,3 +232,25 @@ def test_a_run_without_a_video_has_no_gif_to_make(services):
     queued = submit(services)
     with pytest.raises(FileNotFoundError, match=f"Run #{queued} has no video"):
         services.gif_of(queued)
+
+
+def test_a_motion_run_encodes_while_it_renders(services):
+    """The camera-motion engine streams into the encoder: the MP4's temporary is being written while
+    frames are still being drawn, not after the last one."""
+    run_id = submit(services, frames=240, width=1920, height=1080)
+    services.worker.start()
+    outputs = services.paths.data_dir / "outputs"
+    seen: list[tuple[int, int]] = []
+
+    def encoding_mid_run() -> bool:
+        row = services.history.get_run(run_id)
+        if row.status in ("succeeded", "failed", "canceled"):
+            raise AssertionError(f"run ended before its encode was seen mid-run: {row.status}, steps seen {seen}")
+        if any(outputs.rglob(f".run-{run_id:06d}-*.partial.mp4")):
+            seen.append((row.step, row.total_steps))
+            return 0 < row.step < row.total_steps
+        return False
+
+    wait_for(encoding_mid_run, timeout=60)
+    wait_for(lambda: services.history.get_run(run_id).status == "succeeded", timeout=120)
+    assert probe_video(Path(services.history.get_run(run_id).video_path)).frames == 240

@@ -294,3 +294,22 @@ def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path):
         for pid in ffmpeg:  # only on failure is there anything left to stop
             if _alive(pid) and b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_later_attempt_removes_the_fresh_partials_of_its_run_only(tmp_path):
+    """A killed attempt's temporaries are nobody's once the run is attempted again: removed however
+    young, and only that run's (run 7's prefix must not match runs 70 or 17)."""
+    from studio.storage import Storage
+
+    month = tmp_path / "outputs" / "2026-12"
+    month.mkdir(parents=True)
+    ours = [month / ".run-000007-20261203-100000.0badf00d.partial.mp4",
+            month / ".run-000007-20261203-100000.poster.deadbeef.partial.jpg"]
+    others = [month / ".run-000070-20261203-100000.0badf00d.partial.mp4",
+              month / ".run-000017-20261203-100000.0badf00d.partial.mp4",
+              month / "run-000007-20261203-100000.mp4"]  # a finished file is not a temporary
+    for path in (*ours, *others):
+        path.write_bytes(b"x")
+    storage = Storage(inputs_dir=tmp_path / "inputs", outputs_dir=tmp_path / "outputs", run_logs_dir=tmp_path / "logs")
+    assert storage.remove_partials_of_run(7) == 2
+    assert not any(p.exists() for p in ours) and all(p.exists() for p in others)
