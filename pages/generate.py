@@ -25,6 +25,9 @@ left, right = st.columns([2, 3], gap="large")
 with left:
     picked = image_picker(svc)
     restore_from_file(svc)
+    # Progress and the latest results sit under the input, beside the form: in view when Generate
+    # is pressed. Filled at the end, once a run this render queued is known.
+    results = st.container()
 
 with right:
     engine_id = forms.select(
@@ -97,5 +100,5 @@ with right:
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
     variants_section(svc, engine_id, request, picked)
 
-st.divider()
-status.session_runs(svc, st.session_state.get("my_runs", []))
+with results:  # this session's runs, or after a reload the history's newest ones
+    status.session_runs(svc, st.session_state.get("my_runs") or svc.history.recent_run_ids(3))

@@ -48,6 +48,10 @@ class History:
         with session_scope(self._sessions) as session:
             return page_view(gallery.list_runs(session, query))
 
+    def recent_run_ids(self, limit: int) -> list[int]:
+        """The newest runs' ids, oldest first (as a session lists the runs it queued)."""
+        return [run.id for run in reversed(self.list_runs(RunQuery(page_size=limit)).runs)]
+
     def list_runs_count(self) -> int:
         return self.list_runs(RunQuery(page_size=1)).total
 

@@ -66,7 +66,8 @@ def run_detail(svc: Services, run: RunView) -> None:
 
 
 def _actions(svc: Services, run: RunView) -> None:
-    cols = st.columns(6)
+    # Two rows of three, so every label fits whole at a 1280 px window: making, then keeping.
+    cols = st.columns(3) + st.columns(3)
     if cols[0].button("Re-run", icon=":material/replay:", width="stretch",
                       help="Same parameters and seed: a new run linked to this one."):
         _go_to(svc.queue.rerun(run.id))

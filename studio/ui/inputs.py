@@ -174,7 +174,7 @@ def size_preset(info: EngineInfo, image_size: tuple[int, int] | None) -> None:
     width_spec = info.param("width")
     presets = [p for p in SIZE_PRESETS if width_spec.maximum is None or p <= width_spec.maximum]
     options = [AUTO, *presets, CUSTOM]  # not None: Streamlit shows None as an empty placeholder
-    left, right = st.columns([2, 1])
+    left, right = st.columns([3, 2])  # room for the checkbox's whole label at a 1280 px window
     left.selectbox("Size", options, index=options.index(preset) if preset in options else 0, key=forms.key(names.preset),
                    format_func=lambda option: _preset_label(info, option, keep, image_size),
                    help="The output size. By default it keeps the picture's shape at the size this model was made "

@@ -69,12 +69,15 @@ def video_with_downloads(run: RunView, *, key_prefix: str) -> None:
     video = Path(run.video_path)
     st.video(str(video), loop=True, autoplay=True, muted=True)
     left, right = st.columns(2)
-    left.download_button("Download MP4", data=video.read_bytes, file_name=video.name, mime="video/mp4",
-                         key=f"{key_prefix}-mp4-{run.id}", icon=":material/download:", width="stretch")
+    # Short labels: the buttons sit side by side in the narrow column beside the form.
+    left.download_button("MP4", data=video.read_bytes, file_name=video.name, mime="video/mp4",
+                         key=f"{key_prefix}-mp4-{run.id}", icon=":material/download:", width="stretch",
+                         help="Download the video (H.264 MP4, with its settings inside).")
     # The GIF is made from the MP4 when first clicked (seconds for a long video), then kept.
-    right.download_button("Download GIF", data=lambda: services().gif_of(run.id).read_bytes(),
+    right.download_button("GIF", data=lambda: services().gif_of(run.id).read_bytes(),
                           file_name=video.with_suffix(".gif").name, mime="image/gif",
-                          key=f"{key_prefix}-gif-{run.id}", icon=":material/gif_box:", width="stretch")
+                          key=f"{key_prefix}-gif-{run.id}", icon=":material/download:", width="stretch",
+                          help="Download a looping GIF, at most 480 px: made from the MP4 the first time, then kept.")
 
 
 def outcome(run: RunView, *, key_prefix: str) -> None:
@@ -99,11 +102,18 @@ def session_runs(svc, run_ids: list[int]) -> None:
     runs = svc.history.get_runs(list(reversed(run_ids)))
     finished = [r for r in runs if r.status not in RunStatus.ACTIVE]
     _active_panel(tuple(run_ids), frozenset(r.id for r in finished))
-    for run in finished[:3]:
-        with st.container(border=True):
-            outcome(run, key_prefix="mine")
-            st.page_link("pages/gallery.py", label=f"Open run #{run.id} in the gallery", icon=":material/open_in_new:",
-                         query_params={"run": str(run.id)})
+    if not finished:
+        return
+    newest, earlier = finished[0], finished[1:4]
+    with st.container(border=True):
+        outcome(newest, key_prefix="mine")
+        st.page_link("pages/gallery.py", label=f"Open run #{newest.id} in the gallery", icon=":material/open_in_new:",
+                     query_params={"run": str(newest.id)})
+    if earlier:  # a compact strip of the ones before it, each a link to its run page
+        for column, run in zip(st.columns(3), earlier, strict=False):
+            if run.thumb_path and Path(run.thumb_path).is_file():
+                column.image(run.thumb_path, width="stretch")
+            column.page_link("pages/gallery.py", label=f"#{run.id} · {run.status}", query_params={"run": str(run.id)})
 
 
 @st.fragment(run_every=POLL_SECONDS)

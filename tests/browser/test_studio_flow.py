@@ -58,7 +58,7 @@ def test_upload_generate_gallery_rerun_compare(studio, page, shots, tmp_path):
     shots(page, "02-generate-done", focus=video)
     # The GIF is made from the MP4 when first asked for: the download is a real, looping GIF.
     with page.expect_download(timeout=120_000) as download:
-        page.get_by_role("button", name="Download GIF").first.click()
+        page.get_by_role("button", name="GIF", exact=True).first.click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     with Image.open(saved) as gif:
