@@ -30,6 +30,16 @@ cols[2].metric("Runs in history", svc.history.list_runs_count())
 st.caption(f"Database: {plain(svc.paths.sqlite_path or 'external database')} · "
            f"outputs: {plain(current.outputs_dir(svc.paths))} · logs: {plain(svc.paths.logs_dir)}")
 
+st.subheader("Workers")
+workers = svc.workers()
+if not workers:
+    st.caption("No worker has been heard from in the last half minute: queued runs wait until one starts.")
+for worker in workers:
+    engines = "any engine" if worker.takes_any_engine else ", ".join(worker.engines)
+    doing = f"on run #{worker.current_run_id}" if worker.current_run_id else "idle"
+    st.markdown(f"**{plain(worker.host)}** · {plain(engines)} · {doing} · since {fmt.when(worker.started_at)}  \n"
+                f":gray[{plain(worker.id)}]")
+
 st.subheader("Engines")
 if st.button("Rescan models", icon=":material/refresh:", key="rescan_models",
              help="Look in the model folders and the huggingface cache again, for weights downloaded or copied "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,11 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studio.config import Paths, Settings
 from studio.db import migrate
-from studio.db.engine import make_engine, make_session_factory
+from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio.engines.base import WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
+from studio.jobs import members
+from studio.jobs.members import WorkerView
 from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
 from studio.storage import Storage
@@ -117,6 +120,11 @@ class Services:
             gif_from_video(video, gif)
         return gif
 
+    def workers(self) -> list[WorkerView]:
+        """The workers heard from in the last half minute (this process's own among them)."""
+        with session_scope(self.sessions) as session:
+            return members.live(session)
+
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""
         return describe_plan(self.registry.get(engine_id).info, self.settings(), memory_mode)
@@ -161,15 +169,17 @@ def build_core(paths: Paths, *, migrate_db: bool = True, settings: Settings | No
     return Core(paths=paths, db=db, sessions=sessions, history=history, registry=registry, storage=storage)
 
 
-def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: float = 1.0) -> Services:
+def build_services(paths: Paths, *, migrate_db: bool = True, poll_interval: float = 1.0,
+                   engines: Sequence[str] | None = None) -> Services:
     """Everything the studio needs, with the database at the code's schema. The worker is built
-    but not started: the caller decides whether this process runs jobs."""
+    but not started: the caller decides whether this process runs jobs (and, with `engines`, runs
+    of which engines only)."""
     logging.getLogger("studio").setLevel(logging.INFO)
     core = build_core(paths, migrate_db=migrate_db)
     # Temporaries of encodes killed mid-write (the server and the headless worker both start here).
     core.storage.remove_stale_partials()
     worker = Worker(session_factory=core.sessions, registry=core.registry, storage=core.storage, paths=paths,
-                    poll_interval=poll_interval)
+                    poll_interval=poll_interval, engines=engines)
     queue = JobQueue(core.sessions, core.registry, core.storage, on_submit=worker.wake)
     return Services(paths=paths, db=core.db, sessions=core.sessions, registry=core.registry, storage=core.storage,
                     history=core.history, queue=queue, worker=worker)

@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to write the zip (default: exports/runs-DATE.zip in the data folder)")
     import_ = sub("import", "add the runs of a studio export zip to this studio's history, as new runs")
     import_.add_argument("zip", metavar="ZIP", help="a zip written by `export` or the gallery's Export zip")
-    sub("worker", "process queued runs without serving the UI, until Ctrl-C")
+    worker = sub("worker", "process queued runs without serving the UI, until Ctrl-C")
+    worker.add_argument("--engines", default=None, metavar="IDS",
+                        help="take only runs of these engines (comma-separated ids, see `models`), or `ready`: "
+                        "those whose weights are on this host. Default: runs of any engine")
     sub("models", "list engines, whether their weights are installed and how to install them")
     download = sub("download", "download a model's weights")
     download.add_argument("model_id", help="the model's hub id, as `models` lists it")

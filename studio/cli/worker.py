@@ -9,6 +9,7 @@ import threading
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
+from studio.services import Services
 
 
 def work(args: argparse.Namespace, console: Console) -> int:
@@ -16,12 +17,21 @@ def work(args: argparse.Namespace, console: Console) -> int:
     services = open_services(paths, console)
     if services is None:
         return 1
+    if args.engines is not None:
+        try:
+            services.worker.engines = engines_to_take(services, args.engines)
+        except ValueError as exc:
+            console.error(f"Error: --engines: {exc}")
+            services.close()
+            return 2
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         services.worker.start()
         console.important(f"Worker {services.worker.worker_id} is processing the queue of {paths.database_label}. "
                           "Press Ctrl-C to stop.")
+        if services.worker.engines is not None:
+            console.info(f"Taking runs of: {', '.join(services.worker.engines)}; other runs wait for another worker.")
         console.info(f"Log: {console.log_path}")
         while not stop.is_set():
             stop.wait(1.0)
@@ -31,3 +41,16 @@ def work(args: argparse.Namespace, console: Console) -> int:
         services.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def engines_to_take(services: Services, text: str) -> list[str]:
+    """--engines: `ready` (the engines whose weights are on this host) or a list of known ids."""
+    if text.strip() == "ready":
+        return [info.id for info in services.registry.infos() if services.weights_status(info.id).ready]
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [engine for engine in wanted if engine not in services.registry]
+    if unknown or not wanted:
+        known = ", ".join(info.id for info in services.registry.infos())
+        raise ValueError(f"no engine {unknown[0]!r}; the engines are: {known}." if unknown
+                         else f"name at least one engine, or `ready`; the engines are: {known}.")
+    return wanted

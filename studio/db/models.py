@@ -206,3 +206,20 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Worker(Base):
+    """A worker process, as it last reported itself: which engines it can run (their weights are
+    there, and a --engines flag did not leave them out), what it is doing, and when it was last
+    heard from. Written by each worker's own heartbeat; the queue only gives a worker runs whose
+    engine it listed, and the UI shows the list."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:token, as on runs.worker_id
+    host: Mapped[str] = mapped_column(String(255))
+    engines: Mapped[list[str]] = mapped_column(JSON)
+    gpu: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    current_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

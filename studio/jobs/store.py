@@ -6,12 +6,12 @@ commits."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Interval, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Interval, and_, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from studio.db.models import Run, utcnow
@@ -67,7 +67,7 @@ class LeaseLost(Exception):
 # 120 s behind must neither steal a live run nor keep a dead one. Both are stored as naive UTC, the
 # same as utcnow() writes.
 
-def _db_time(session: Session, seconds: int = 0) -> ColumnElement[Any]:
+def db_time(session: Session, seconds: int = 0) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "sqlite":
         # Seconds resolution, 'YYYY-MM-DD HH:MM:SS': compares in order with itself and with the
         # microsecond text SQLAlchemy writes for Python datetimes.
@@ -78,7 +78,7 @@ def _db_time(session: Session, seconds: int = 0) -> ColumnElement[Any]:
 
 def _lease_expired(session: Session) -> ColumnElement[bool]:
     # A running row without a lease comes from before leases (or was written by hand): nobody holds it.
-    return or_(Run.lease_until.is_(None), Run.lease_until < _db_time(session))
+    return or_(Run.lease_until.is_(None), Run.lease_until < db_time(session))
 
 
 def _held(lease: Lease) -> ColumnElement[bool]:
@@ -102,7 +102,8 @@ def _lost(session: Session, lease: Lease) -> LeaseLost:
 
 # ----- a worker's writes -------------------------------------------------------------------------
 
-def claim_next(session: Session, worker_id: str, seconds: int | None = None) -> Run | None:
+def claim_next(session: Session, worker_id: str, seconds: int | None = None,
+               engines: Sequence[str] | None = None) -> Run | None:
     """Atomically move the oldest queued run to running for this worker, with a lease. The
     conditional UPDATE is the lock: of two workers racing for the same row only one sees rowcount 1.
 
@@ -111,17 +112,20 @@ def claim_next(session: Session, worker_id: str, seconds: int | None = None) -> 
     then finding the row gone. (SQLite has one writer at a time and no row locks; SQLAlchemy leaves
     the clause out there.)"""
     seconds = seconds or lease_seconds()
+    # A worker takes only runs of the engines it can run (None: any); the others wait for a worker
+    # that can, rather than failing here for want of weights.
+    runnable = Run.engine.in_(list(engines)) if engines is not None else true()
     for _ in range(5):
         run_id = session.scalar(
-            select(Run.id).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None)).order_by(Run.id).limit(1)
-            .with_for_update(skip_locked=True)
+            select(Run.id).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None), runnable)
+            .order_by(Run.id).limit(1).with_for_update(skip_locked=True)
         )
         if run_id is None:
             return None
         claimed = session.execute(
             update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED).values(
                 status=RunStatus.RUNNING, worker_id=worker_id, worker_boot=machine_identity(), started_at=utcnow(),
-                heartbeat_at=_db_time(session), lease_until=_db_time(session, seconds),
+                heartbeat_at=db_time(session), lease_until=db_time(session, seconds),
                 attempts=Run.attempts + 1, step=0, error=None, error_kind=None,
             ).execution_options(synchronize_session=False)
         ).rowcount
@@ -139,13 +143,13 @@ def lease_of(run: Run, seconds: int | None = None) -> Lease:
 
 def heartbeat(session: Session, lease: Lease) -> None:
     """Prove the worker alive and extend its lease; LeaseLost when it no longer holds the run."""
-    _fenced_update(session, lease, heartbeat_at=_db_time(session), lease_until=_db_time(session, lease.seconds))
+    _fenced_update(session, lease, heartbeat_at=db_time(session), lease_until=db_time(session, lease.seconds))
 
 
 def record_progress(session: Session, lease: Lease, step: int, total: int) -> bool:
     """Store progress (a heartbeat too); returns whether a cancel has been requested meanwhile."""
-    _fenced_update(session, lease, step=step, total_steps=total, heartbeat_at=_db_time(session),
-                   lease_until=_db_time(session, lease.seconds))
+    _fenced_update(session, lease, step=step, total_steps=total, heartbeat_at=db_time(session),
+                   lease_until=db_time(session, lease.seconds))
     return cancel_requested(session, lease)
 
 

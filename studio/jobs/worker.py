@@ -11,8 +11,10 @@ loaded between jobs, and the previous engine's pipeline is released when a job n
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +22,7 @@ from studio.config import Paths
 from studio.db.engine import session_scope
 from studio.db.models import Run
 from studio.engines.registry import Registry
+from studio.jobs import members
 from studio.jobs import store as queue_store
 from studio.jobs.execute import Executor, PipelineSlot
 from studio.jobs.liveness import make_worker_id, worker_is_dead_locally
@@ -36,8 +39,13 @@ __all__ = ["RECOVER_INTERVAL_S", "Worker", "make_worker_id", "worker_is_dead_loc
 
 class Worker:
     def __init__(self, *, session_factory: sessionmaker[Session], registry: Registry, storage: Storage,
-                 paths: Paths, poll_interval: float = 1.0, worker_id: str | None = None):
+                 paths: Paths, poll_interval: float = 1.0, worker_id: str | None = None,
+                 engines: Sequence[str] | None = None):
         self._sessions = session_factory
+        # The engines this worker takes runs of (None: any; a run whose weights are missing then
+        # fails with the install hint). `launch.py worker --engines` sets it on a host that can run
+        # only some, so that the others' runs wait for a worker that can.
+        self.engines = list(engines) if engines is not None else None
         self._poll_interval = poll_interval
         self.worker_id = worker_id or make_worker_id()
         self._wake = threading.Event()
@@ -54,6 +62,7 @@ class Worker:
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
+        self.report()
         self.recover()
         self._stop.clear()
         self._thread = threading.Thread(target=self.run_forever, name="studio-worker", daemon=True)
@@ -71,6 +80,18 @@ class Worker:
         if self._reclaimer is not None:
             self._reclaimer.join(5)
         self._pipeline.release()
+        try:
+            with session_scope(self._sessions) as session:
+                members.forget(session, self.worker_id)
+        except Exception:  # a database gone at shutdown: the entry simply stops being live
+            log.warning("could not remove worker %s from the workers list", self.worker_id, exc_info=True)
+
+    def report(self) -> None:
+        """Say in the workers table that this worker is alive, what it can run and what it runs."""
+        with session_scope(self._sessions) as session:
+            members.report(session, self.worker_id, host=socket.gethostname(),
+                           engines=self.engines if self.engines is not None else [members.ANY_ENGINE],
+                           gpu=None, current_run_id=self.current_run_id)
 
     def wake(self) -> None:
         self._wake.set()
@@ -92,6 +113,7 @@ class Worker:
         # Module-level interval read each time, so that tests can shorten it.
         while not self._stop.wait(RECOVER_INTERVAL_S):
             try:
+                self.report()
                 self.recover()
             except Exception:  # a busy database must not end reclaiming: try again next time
                 log.warning("reclaiming abandoned runs failed", exc_info=True)
@@ -118,7 +140,7 @@ class Worker:
 
     def run_once(self) -> bool:
         with session_scope(self._sessions) as session:
-            run = queue_store.claim_next(session, self.worker_id, self._executor.lease_seconds)
+            run = queue_store.claim_next(session, self.worker_id, self._executor.lease_seconds, self.engines)
         if run is None:
             return False
         self.current_run_id = run.id

@@ -23,6 +23,10 @@ def run_detail(svc: Services, run: RunView) -> None:
                 f"{plain(run.engine)}" + (f" · {plain(run.model_id)}" if run.model_id else "") + f" · queued {fmt.when(run.queued_at)}")
     if run.deleted_at is not None:
         _trashed(svc, run)
+    if run.status == RunStatus.QUEUED and not any(w.can_run(run.engine) for w in svc.workers()):
+        st.warning(f"No running worker can take this run: none takes runs of the {plain(run.engine)} engine. "
+                   "It waits in the queue until one does (a `launch.py worker` whose --engines include it, "
+                   "or the studio's own).", icon=":material/person_off:")
     _actions(svc, run)
     _lineage(svc, run)
 
