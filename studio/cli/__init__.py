@@ -57,9 +57,11 @@ def _failed(console: Console, exc: Exception) -> int:
     that holds its traceback."""
     import traceback
 
-    from studio.db.engine import DatabaseBusy, is_busy
-
     console.write_log("".join(traceback.format_exception(exc)))
+    try:
+        from studio.db.engine import DatabaseBusy, is_busy
+    except ImportError:  # the environment itself is broken: say what failed, nothing more
+        DatabaseBusy, is_busy = (), lambda _exc: False
     if isinstance(exc, DatabaseBusy) or is_busy(exc):
         console.error("Error: the history database is locked by another program (a database browser, a copy in "
                       "progress), so nothing was changed. Close that program, then run the same command again.")
