@@ -4,6 +4,8 @@ not from the browser session)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from tests.browser.conftest import explained, screenshot, wait_idle
 
 IN_VIEW_AND_PLAYING = """() => {
@@ -53,5 +55,26 @@ def test_the_result_plays_in_view_after_generate_and_survives_a_reload(studio, b
                 wait_idle(page)
                 cut = page.evaluate(TRUNCATED)
                 assert cut == [], f"labels cut short at 1280 px on {path}: {cut}"
+    finally:
+        context.close()
+
+
+def test_ctrl_enter_in_the_prompt_queues_the_run(studio, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with explained(studio, [page], "ctrl-enter"):
+            page.goto(studio.url)
+            page.get_by_role("heading", name="Generate").wait_for()
+            wait_idle(page)
+            prompt = page.get_by_role("textbox", name="Prompt")
+            prompt.fill("queued from the keyboard")
+            prompt.press("Control+Enter")
+            page.get_by_text("queued from the keyboard").last.wait_for()  # the run's entry, not the form
+            page.locator("video").first.wait_for(timeout=120_000)
+            with sqlite3.connect(studio.data_dir / "studio.db") as db:
+                prompts = [row[0] for row in db.execute("SELECT prompt FROM runs")]
+            assert "queued from the keyboard" in prompts
     finally:
         context.close()
