@@ -22,6 +22,7 @@ COMMANDS = {
     "export": ("archive", "export"),
     "import": ("archive", "import_zip"),
     "worker": ("worker", "work"),
+    "migrate": ("schema", "migrate_schema"),
     "models": ("models", "list_models"),
     "download": ("models", "download"),
     "set-password": ("password", "set_password"),

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--engines", default=None, metavar="IDS",
                         help="take only runs of these engines (comma-separated ids, see `models`), or `ready`: "
                         "those whose weights are on this host. Default: runs of any engine")
+    worker.add_argument("--schema-wait", type=float, default=300.0, metavar="SECONDS",
+                        help="on a shared (non-SQLite) database, how long to wait for the server or `migrate` "
+                        "to bring it to this version's schema before giving up (default 300)")
+    sub("migrate", "bring the database to this version's schema (a copy of a SQLite file is kept) and exit; "
+        "the server does this itself at start")
     sub("models", "list engines, whether their weights are installed and how to install them")
     download = sub("download", "download a model's weights")
     download.add_argument("model_id", help="the model's hub id, as `models` lists it")

@@ -8,13 +8,19 @@ import threading
 
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
-from studio.cli.startup import open_services
+from studio.cli.startup import open_services, wait_for_schema
 from studio.services import Services
 
 
 def work(args: argparse.Namespace, console: Console) -> int:
     paths = start_log(console, args.command)
-    services = open_services(paths, console)
+    # A worker on its own SQLite file migrates it, as any studio process does. On a shared database
+    # the schema is the server's (or `launch.py migrate`'s) to change: the worker waits for it, and
+    # can run with a role that may only read and write rows.
+    shared = paths.sqlite_path is None
+    if shared and not wait_for_schema(paths, console, timeout=args.schema_wait):
+        return 1
+    services = open_services(paths, console, migrate_db=not shared)
     if services is None:
         return 1
     if args.engines is not None:
@@ -54,3 +60,4 @@ def engines_to_take(services: Services, text: str) -> list[str]:
         raise ValueError(f"no engine {unknown[0]!r}; the engines are: {known}." if unknown
                          else f"name at least one engine, or `ready`; the engines are: {known}.")
     return wanted
+
