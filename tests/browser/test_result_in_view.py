@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from tests.browser.conftest import explained, screenshot, wait_idle
 
 IN_VIEW_AND_PLAYING = """() => {
@@ -23,58 +25,58 @@ TRUNCATED = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
     .map(el => el.innerText)"""
 
 
-def test_the_result_plays_in_view_after_generate_and_survives_a_reload(studio, browser):
+@pytest.fixture()
+def laptop(browser):
+    """A page in a 1280x800 window, a common laptop screen."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    try:
-        with explained(studio, [page], "result-in-view"):
-            page.goto(studio.url)
-            page.get_by_role("heading", name="Generate").wait_for()
-            wait_idle(page)  # the bundled sample is preselected
-            page.get_by_role("spinbutton", name="Frames", exact=True).fill("24")
-            page.get_by_role("spinbutton", name="Frames", exact=True).press("Enter")
+    yield page
+    context.close()
+
+
+def test_the_result_plays_in_view_after_generate_and_survives_a_reload(studio, laptop):
+    page = laptop
+    with explained(studio, [page], "result-in-view"):
+        page.goto(studio.url)
+        page.get_by_role("heading", name="Generate").wait_for()
+        wait_idle(page)  # the bundled sample is preselected
+        page.get_by_role("spinbutton", name="Frames", exact=True).fill("24")
+        page.get_by_role("spinbutton", name="Frames", exact=True).press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name="Generate").click()
+        # No scrolling: the page stays where the click left it, and the video arrives in view.
+        page.wait_for_function(IN_VIEW_AND_PLAYING, timeout=120_000)
+        screenshot(page, "20-result-in-view")
+        cut = page.evaluate(TRUNCATED)
+        assert cut == [], f"labels cut short at 1280 px: {cut}"
+        run_caption = page.get_by_text("Run #").first.inner_text()
+
+        page.reload()  # a new session: the result comes back from the history, under the input
+        page.get_by_role("heading", name="Generate").wait_for()
+        page.locator("video").first.wait_for(timeout=60_000)
+        caption = page.get_by_text(run_caption.split(" · ")[0]).first
+        caption.wait_for()
+        screenshot(page, "21-result-after-reload", focus=caption)
+        for path, heading in (("/gallery", "Gallery"), ("/gallery?run=1", "Run #1"), ("/settings", "Settings")):
+            page.goto(studio.url + path)
+            page.get_by_role("heading", name=heading).first.wait_for()
             wait_idle(page)
-            page.get_by_role("button", name="Generate").click()
-            # No scrolling: the page stays where the click left it, and the video arrives in view.
-            page.wait_for_function(IN_VIEW_AND_PLAYING, timeout=120_000)
-            screenshot(page, "20-result-in-view")
             cut = page.evaluate(TRUNCATED)
-            assert cut == [], f"labels cut short at 1280 px: {cut}"
-            run_caption = page.get_by_text("Run #").first.inner_text()
-
-            page.reload()  # a new session: the result comes back from the history, under the input
-            page.get_by_role("heading", name="Generate").wait_for()
-            page.locator("video").first.wait_for(timeout=60_000)
-            caption = page.get_by_text(run_caption.split(" · ")[0]).first
-            caption.wait_for()
-            screenshot(page, "21-result-after-reload", focus=caption)
-            for path, heading in (("/gallery", "Gallery"), ("/gallery?run=1", "Run #1"), ("/settings", "Settings")):
-                page.goto(studio.url + path)
-                page.get_by_role("heading", name=heading).first.wait_for()
-                wait_idle(page)
-                cut = page.evaluate(TRUNCATED)
-                assert cut == [], f"labels cut short at 1280 px on {path}: {cut}"
-    finally:
-        context.close()
+            assert cut == [], f"labels cut short at 1280 px on {path}: {cut}"
 
 
-def test_ctrl_enter_in_the_prompt_queues_the_run(studio, browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        with explained(studio, [page], "ctrl-enter"):
-            page.goto(studio.url)
-            page.get_by_role("heading", name="Generate").wait_for()
-            wait_idle(page)
-            prompt = page.get_by_role("textbox", name="Prompt")
-            prompt.fill("queued from the keyboard")
-            prompt.press("Control+Enter")
-            page.get_by_text("queued from the keyboard").last.wait_for()  # the run's entry, not the form
-            page.locator("video").first.wait_for(timeout=120_000)
-            with sqlite3.connect(studio.data_dir / "studio.db") as db:
-                prompts = [row[0] for row in db.execute("SELECT prompt FROM runs")]
-            assert "queued from the keyboard" in prompts
-    finally:
-        context.close()
+def test_ctrl_enter_in_the_prompt_queues_the_run(studio, laptop):
+    page = laptop
+    with explained(studio, [page], "ctrl-enter"):
+        page.goto(studio.url)
+        page.get_by_role("heading", name="Generate").wait_for()
+        wait_idle(page)
+        prompt = page.get_by_role("textbox", name="Prompt")
+        prompt.fill("queued from the keyboard")
+        prompt.press("Control+Enter")
+        page.get_by_text("queued from the keyboard").last.wait_for()  # the run's entry, not the form
+        page.locator("video").first.wait_for(timeout=120_000)
+        with sqlite3.connect(studio.data_dir / "studio.db") as db:
+            prompts = [row[0] for row in db.execute("SELECT prompt FROM runs")]
+        assert "queued from the keyboard" in prompts
