@@ -84,8 +84,7 @@ with right:
 
     blocked = error is not None or picked is None or not weights.ready
     if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
-                 shortcut="Ctrl+Enter",  # Cmd+Enter on a Mac: Streamlit shows and matches the platform's key
-                 help="Queue this run (Ctrl/Cmd+Enter). You can queue more while it runs; they run one after another."):
+                 help="Queue this run. You can queue more while it runs; they run one after another."):
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,

@@ -4,8 +4,6 @@ not from the browser session)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from tests.browser.conftest import explained, screenshot, wait_idle
@@ -65,18 +63,3 @@ def test_the_result_plays_in_view_after_generate_and_survives_a_reload(studio, l
             cut = page.evaluate(TRUNCATED)
             assert cut == [], f"labels cut short at 1280 px on {path}: {cut}"
 
-
-def test_ctrl_enter_in_the_prompt_queues_the_run(studio, laptop):
-    page = laptop
-    with explained(studio, [page], "ctrl-enter"):
-        page.goto(studio.url)
-        page.get_by_role("heading", name="Generate").wait_for()
-        wait_idle(page)
-        prompt = page.get_by_role("textbox", name="Prompt")
-        prompt.fill("queued from the keyboard")
-        prompt.press("Control+Enter")
-        page.get_by_text("queued from the keyboard").last.wait_for()  # the run's entry, not the form
-        page.locator("video").first.wait_for(timeout=120_000)
-        with sqlite3.connect(studio.data_dir / "studio.db") as db:
-            prompts = [row[0] for row in db.execute("SELECT prompt FROM runs")]
-        assert "queued from the keyboard" in prompts
