@@ -56,6 +56,7 @@ class Worker:
         self._executor = Executor(sessions=session_factory, registry=registry, storage=storage, paths=paths,
                                   pipeline=self._pipeline, stop=self._stop, worker_id=self.worker_id)
         self.current_run_id: int | None = None
+        self._reported = False  # whether the workers table has an entry of ours to remove at stop
 
     # ----- lifecycle ----------------------------------------------------------------------------
 
@@ -80,9 +81,12 @@ class Worker:
         if self._reclaimer is not None:
             self._reclaimer.join(5)
         self._pipeline.release()
+        if not self._reported:  # a process that never worked (a CLI command) has no entry to remove
+            return
         try:
             with session_scope(self._sessions) as session:
                 members.forget(session, self.worker_id)
+            self._reported = False
         except Exception:  # a database gone at shutdown: the entry simply stops being live
             log.warning("could not remove worker %s from the workers list", self.worker_id, exc_info=True)
 
@@ -92,6 +96,7 @@ class Worker:
             members.report(session, self.worker_id, host=socket.gethostname(),
                            engines=self.engines if self.engines is not None else [members.ANY_ENGINE],
                            gpu=None, current_run_id=self.current_run_id)
+        self._reported = True
 
     def wake(self) -> None:
         self._wake.set()
