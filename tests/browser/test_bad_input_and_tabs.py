@@ -78,9 +78,14 @@ def test_two_tabs_queueing_at_once_both_get_their_videos_in_order(studio, browse
     numbers = []
     with explained(studio, tabs, "two-tabs"):
         for tab in tabs:
+            # Each tab's own run, by the number its toast gave: before it, the panel shows the
+            # history's newest run (an earlier test's), as it does for any new session.
+            toast = tab.get_by_text(re.compile(r"^Run #\d+ queued$")).first
+            toast.wait_for(timeout=60_000)
+            number = int(re.match(r"Run #(\d+)", toast.inner_text()).group(1))
+            tab.get_by_text(re.compile(rf"^Run #{number} · seed")).first.wait_for(timeout=120_000)
             tab.locator("video").first.wait_for(timeout=120_000)
-            caption = tab.get_by_text(re.compile(r"^Run #\d+ · seed")).first.inner_text()
-            numbers.append(int(re.match(r"Run #(\d+)", caption).group(1)))
+            numbers.append(number)
     shots(tabs[1], "11-second-tab-done", focus=tabs[1].locator("video").first)
     assert len(set(numbers)) == 2
     # In order: the earlier-queued run finished before the later one started (one GPU, one job).
