@@ -188,17 +188,17 @@ class Executor:
 
         progress = _Progress(self.sessions, lease, self.stop, heartbeat)
         started = time.perf_counter()
-        streaming = isinstance(engine, StreamingEngine)
-        if streaming:
+        if isinstance(engine, StreamingEngine):
             frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled)
-            load_seconds, infer_seconds, engine_manifest = 0.0, 0.0, engine.manifest(params)
+            load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
+            frames_done_at: float | None = None  # known once the encoder has taken the last frame
         else:
             result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
             progress.flush()
             progress.stop_if_cancelled()
             frames, engine_manifest = result.frames, result.manifest
             load_seconds, infer_seconds = result.load_seconds, result.infer_seconds
-            started = time.perf_counter()
+            frames_done_at = time.perf_counter()
         files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
         written.append(files)
         manifest = {**engine_manifest, "runtime": dataclasses.asdict(runtime)}
@@ -218,8 +218,8 @@ class Executor:
             atomic_write_text(files.sidecar, recipe.dumps())
         # Encode: what came after the last frame was made (the run's fixed cost); when streaming,
         # infer is until then.
-        frames_done_at = (timed.last_at or started) if streaming else started
-        if streaming:
+        frames_done_at = frames_done_at or timed.last_at or started
+        if infer_seconds is None:
             infer_seconds = frames_done_at - started
         encode_seconds = time.perf_counter() - frames_done_at
         log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, load_seconds,
