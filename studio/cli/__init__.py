@@ -59,14 +59,19 @@ def _failed(console: Console, exc: Exception) -> int:
     import traceback
 
     console.write_log("".join(traceback.format_exception(exc)))
-    try:
-        from studio.db.engine import DatabaseBusy, is_busy
-    except ImportError:  # the environment itself is broken: say what failed, nothing more
-        DatabaseBusy, is_busy = (), lambda _exc: False
-    if isinstance(exc, DatabaseBusy) or is_busy(exc):
+    if _is_lock(exc):
         console.error("Error: the history database is locked by another program (a database browser, a copy in "
                       "progress), so nothing was changed. Close that program, then run the same command again.")
     else:
         where = f" The details are in {console.log_path}." if console.log_path else ""
         console.error(f"Error: unexpected {type(exc).__name__}: {exc}.{where}")
     return 1
+
+
+def _is_lock(exc: Exception) -> bool:
+    """Whether another program's lock on the history ended the command."""
+    try:
+        from studio.db.engine import DatabaseBusy, is_busy
+    except ImportError:  # the environment itself is broken: only the generic line can be said
+        return False
+    return isinstance(exc, DatabaseBusy) or is_busy(exc)

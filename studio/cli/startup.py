@@ -45,7 +45,7 @@ def wait_for_schema(paths: Paths, console: Console, *, timeout: float) -> bool:
     said = False
     try:
         while True:
-            current = migrate.check_not_newer(engine)  # DatabaseTooNew: reported by the caller's _open
+            current = migrate.check_not_newer(engine)  # DatabaseTooNew when written by newer code
             head = migrate.head_revision()
             if current == head:
                 return True
@@ -64,8 +64,7 @@ def wait_for_schema(paths: Paths, console: Console, *, timeout: float) -> bool:
         if isinstance(exc, DatabaseTooNew):
             console.error(f"Error: {exc}")
         else:
-            detail, hint = cannot_open(paths.database_label, exc)
-            console.error(f"Error: {detail}. → {hint[0].upper()}{hint[1:]}.")
+            _say_cannot_open(console, paths, exc)
         return False
     finally:
         engine.dispose()
@@ -81,8 +80,7 @@ def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Bu
     except (DatabaseTooNew, DatabaseUnusable, MigrationBusy) as exc:  # their messages name the file and what to do
         console.error(f"Error: {exc}")
     except OperationalError as exc:  # not about the contents: unreachable, not creatable, locked
-        detail, hint = cannot_open(paths.database_label, exc)
-        console.error(f"Error: {detail}. → {hint[0].upper()}{hint[1:]}.")
+        _say_cannot_open(console, paths, exc)
     except DatabaseError as exc:  # another refusal: not a database, or a server that refuses a statement
         where = paths.database_label
         if paths.sqlite_path is None:  # e.g. a role without the right to create tables
@@ -95,3 +93,8 @@ def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Bu
                       "→ Restore a backup copy (studio.db.bak-… beside it) or move the file away to start "
                       "with an empty history.")
     return None
+
+
+def _say_cannot_open(console: Console, paths: Paths, exc: OperationalError) -> None:
+    detail, hint = cannot_open(paths.database_label, exc)
+    console.error(f"Error: {detail}. → {hint[0].upper()}{hint[1:]}.")
