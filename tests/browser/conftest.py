@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -101,13 +102,22 @@ def browser():
         chromium.close()
 
 
+@contextmanager
+def open_page(browser, width: int, height: int, timeout_ms: int) -> Iterator:
+    """A page in its own browser context (own cookies and session) with a window of this size."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    with open_page(browser, 1400, 1000, 30_000) as opened:
+        yield opened
 
 
 def screenshot(page, name: str, focus=None) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import explained, screenshot, wait_idle
+from tests.browser.conftest import explained, open_page, screenshot, wait_idle
 
 IN_VIEW_AND_PLAYING = """() => {
     const v = document.querySelector('video');
@@ -26,11 +26,8 @@ TRUNCATED = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
 @pytest.fixture()
 def laptop(browser):
     """A page in a 1280x800 window, a common laptop screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
+    with open_page(browser, 1280, 800, 60_000) as opened:
+        yield opened
 
 
 def test_the_result_plays_in_view_after_generate_and_survives_a_reload(studio, laptop):
