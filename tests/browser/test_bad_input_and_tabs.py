@@ -73,19 +73,20 @@ def test_two_tabs_queueing_at_once_both_get_their_videos_in_order(studio, browse
         tab.get_by_role("spinbutton", name="Frames", exact=True).fill("96")
         tab.get_by_role("spinbutton", name="Frames", exact=True).press("Enter")
         wait_idle(tab)
+    with sqlite3.connect(studio.data_dir / "studio.db") as db:
+        before = db.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()[0]
     for tab in tabs:  # click both before either finishes
         tab.get_by_role("button", name="Generate").click()
     numbers = []
     with explained(studio, tabs, "two-tabs"):
+        # A new session's panel first shows the history's newest run (an earlier test's): wait for
+        # a caption of one of the runs this test queued (ids above `before`), in each tab.
+        ours = "|".join(str(n) for n in range(before + 1, before + 3))
         for tab in tabs:
-            # Each tab's own run, by the number its toast gave: before it, the panel shows the
-            # history's newest run (an earlier test's), as it does for any new session.
-            toast = tab.get_by_text(re.compile(r"^Run #\d+ queued$")).first
-            toast.wait_for(timeout=60_000)
-            number = int(re.match(r"Run #(\d+)", toast.inner_text()).group(1))
-            tab.get_by_text(re.compile(rf"^Run #{number} · seed")).first.wait_for(timeout=120_000)
+            caption = tab.get_by_text(re.compile(rf"^Run #({ours}) · seed")).first
+            caption.wait_for(timeout=120_000)
             tab.locator("video").first.wait_for(timeout=120_000)
-            numbers.append(number)
+            numbers.append(int(re.match(r"Run #(\d+)", caption.inner_text()).group(1)))
     shots(tabs[1], "11-second-tab-done", focus=tabs[1].locator("video").first)
     assert len(set(numbers)) == 2
     # In order: the earlier-queued run finished before the later one started (one GPU, one job).

@@ -277,7 +277,7 @@ def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path):
     try:
         deadline = time.monotonic() + 30
         while not ffmpeg and time.monotonic() < deadline:
-            ffmpeg = [pid for pid in _children(parent.pid) if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            ffmpeg = [pid for pid in _children(parent.pid) if b"ffmpeg" in _cmdline(pid)]
             time.sleep(0.05)
         assert ffmpeg, "the encode never started ffmpeg"
         time.sleep(2.0)  # well into the encode, with x264's look-ahead full of frames
@@ -313,3 +313,12 @@ def test_a_later_attempt_removes_the_fresh_partials_of_its_run_only(tmp_path):
     storage = Storage(inputs_dir=tmp_path / "inputs", outputs_dir=tmp_path / "outputs", run_logs_dir=tmp_path / "logs")
     assert storage.remove_partials_of_run(7) == 2
     assert not any(p.exists() for p in ours) and all(p.exists() for p in others)
+
+
+def _cmdline(pid: int) -> bytes:
+    """A process's command line; empty when it has already exited (a child can end between being
+    listed and being read)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
