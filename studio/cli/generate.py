@@ -9,7 +9,7 @@ from pathlib import Path
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
-from studio.cli.submission import Refused, queue_runs, read_image, request_params, wait_until_finished
+from studio.cli.submission import Refused, queue_runs, read_image, request_params, wait_for_results
 from studio.jobs.status import RunStatus
 
 
@@ -35,17 +35,17 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.info(f"Run {run_id} queued on engine {engine}; generating …")
         # This process runs it at once; should another worker on the same database claim it first,
         # this one watches it finish there.
-        rows = wait_until_finished(services, [run_id], console, timeout=args.timeout, grace=0)
+        rows = wait_for_results(services, [run_id], console, timeout=args.timeout, grace=0)
         if rows is None:
             console.error(f"Gave up waiting after {args.timeout:.0f} s; run {run_id} stays queued.")
             return 1
         [finished] = rows
         if finished.status != RunStatus.SUCCEEDED:
-            console.error(f"Run {run_id} {finished.status}: {finished.error or 'no error recorded'}")
+            console.error(f"Run {finished.id} {finished.status}: {finished.error or 'no error recorded'}")
             if finished.log_path:
                 console.error(f"Run log: {finished.log_path}")
             return 1
-        console.info(f"Run {run_id} succeeded in {_seconds(finished)}; seed {finished.seed}.")
+        console.info(f"Run {finished.id} succeeded in {_seconds(finished)}; seed {finished.seed}.")
         print(finished.video_path, flush=True)
         return 0
     finally:

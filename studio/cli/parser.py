@@ -74,6 +74,13 @@ def _add_generation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                          help="an engine parameter, e.g. --param frames=24 (repeatable)")
     command.add_argument("--memory-mode", default=None, help="auto, full_gpu, model_offload or lowest")
+    # Post-processing: each makes a child run of the one before, once it has succeeded (studio.post).
+    command.add_argument("--interpolate", type=int, choices=(2, 4), default=None, metavar="2|4",
+                         help="then smooth the video: 2 or 4 times the frames and frame rate (frame interpolation)")
+    command.add_argument("--upscale", type=int, choices=(2,), default=None, metavar="2",
+                         help="then upscale the video to twice its width and height")
+    command.add_argument("--pingpong", action="store_true", default=False,
+                         help="then make the video loop: forward, then backward")
 
 
 def _add_submit(submit: argparse.ArgumentParser) -> None:

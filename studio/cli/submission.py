@@ -18,15 +18,16 @@ from studio.cli.console import Console
 from studio.db.engine import DatabaseBusy
 from studio.db.models import Run
 from studio.engines.base import InputError
-from studio.jobs.queue import SubmitRequest
 from studio.jobs.status import RunStatus
+from studio.post.steps import pending
 from studio.media.images import ImageRejected, load_upload
 from studio.services import Services
 from studio.storage import DiskFull
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
-         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt"}
+         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt",
+         "interpolate": "--interpolate", "upscale": "--upscale", "pingpong": "--pingpong"}
 POLL_S = 0.25
 
 
@@ -65,6 +66,9 @@ def request_params(args: argparse.Namespace) -> dict:
         params["seed"] = args.seed
     if args.memory_mode:
         params["memory_mode"] = args.memory_mode
+    for name in ("interpolate", "upscale", "pingpong"):  # post-processing, after the run
+        if getattr(args, name, None):
+            params[name] = getattr(args, name)
     return params
 
 
@@ -105,18 +109,9 @@ def queue_runs(services: Services, engine: str, params: dict, images: list[tuple
     keeps its shape; a side given with --param holds for all, the other follows each image. More
     than one image is grouped (its base parameters are the first image's)."""
     try:
-        first = prepare(services, engine, params, images[0][0].size)
-        request = services.queue.validate(engine, first)
-        requests = []
-        for image, name in images:
-            sized = prepare(services, engine, {**params, "seed": request.seed}, image.size)
-            requests.append(SubmitRequest(engine=engine, params=sized, image=image, image_name=name,
-                                          validated=services.queue.validate(engine, sized)))
-        if len(requests) == 1:
-            return services.queue.submit_many(requests)
-        group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine, **request.stored_params()},
-                 "axes": []}  # no axis: the images are what differs, and Compare lays the runs out as a grid
-        return services.queue.submit_many(requests, sweep=group)
+        for image, _ in images:  # an engine that cannot run, or a bad size for one image, queues nothing
+            prepare(services, engine, params, image.size)
+        return services.queue.submit_batch(engine, params, images)
     except InputError as exc:
         raise Refused(input_error_text(exc)) from None
     except (DiskFull, DatabaseBusy) as exc:  # storing the inputs, or another program's write lock: nothing was queued
@@ -146,3 +141,29 @@ def wait_until_finished(services: Services, run_ids: list[int], console: Console
         # When no queued run is left, the remaining ones are another worker's: only watch.
         if not (working_here and services.worker.run_once()):
             time.sleep(POLL_S)
+
+
+def wait_for_results(services: Services, run_ids: list[int], console: Console, *, timeout: float,
+                     grace: float) -> list[Run] | None:
+    """As wait_until_finished, then on through the post-processing each run asked for (--interpolate,
+    --upscale, --pingpong): the last run of each chain, whose video is the result."""
+    deadline = time.monotonic() + timeout
+    waiting = list(run_ids)
+    while True:
+        rows = wait_until_finished(services, waiting, console, timeout=max(0.0, deadline - time.monotonic()), grace=grace)
+        if rows is None:
+            return None
+        following = [_post_child(services, row) for row in rows]
+        if all(child is None for child in following):
+            return rows
+        waiting = [row.id if child is None else child for row, child in zip(rows, following, strict=True)]
+
+
+def _post_child(services: Services, row: Run) -> int | None:
+    """The post-processing run a succeeded run queued (in the same transaction as its success)."""
+    if row.status != RunStatus.SUCCEEDED or not pending(row.params):
+        return None
+    for child in services.history.lineage(row.id).children:
+        if services.registry.is_tool(child.engine) and child.params.get("source_run") == row.id:
+            return child.id
+    return None

@@ -15,7 +15,7 @@ from pathlib import Path
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
-from studio.cli.submission import Refused, queue_runs, read_image, request_params, wait_until_finished
+from studio.cli.submission import Refused, queue_runs, read_image, request_params, wait_for_results
 from studio.jobs.status import RunStatus
 
 # What --folder picks up: the suffixes of the formats the intake decodes. Anything else in the
@@ -51,7 +51,7 @@ def submit(args: argparse.Namespace, console: Console) -> int:
             print(run_id, flush=True)
         if not args.wait:
             return 0
-        rows = wait_until_finished(services, run_ids, console, timeout=args.timeout, grace=OTHER_WORKER_GRACE_S)
+        rows = wait_for_results(services, run_ids, console, timeout=args.timeout, grace=OTHER_WORKER_GRACE_S)
         if rows is None:
             console.error(f"Gave up waiting after {args.timeout:.0f} s; the unfinished runs stay queued.")
             return 1

@@ -52,7 +52,8 @@ def work(args: argparse.Namespace, console: Console) -> int:
 def engines_to_take(services: Services, text: str) -> list[str]:
     """--engines: `ready` (the engines whose weights are on this host) or a list of known ids."""
     if text.strip() == "ready":
-        return [info.id for info in services.registry.infos() if services.weights_status(info.id).ready]
+        engines = [info.id for info in services.registry.infos() if services.weights_status(info.id).ready]
+        return engines + [tool.info.id for tool in services.registry.tools()]  # built in: always ready
     wanted = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [engine for engine in wanted if engine not in services.registry]
     if unknown or not wanted:

@@ -9,12 +9,16 @@ from studio.config import Paths, Settings
 from studio.engines.base import Engine, EngineInfo, InputError, WeightsStatus
 from studio.engines.diffusion import diffusion_engines
 from studio.engines.motion import MotionEngine
+from studio.post.steps import post_engines
 
 
 class Registry:
-    def __init__(self, engines: Iterable[Engine]):
+    def __init__(self, engines: Iterable[Engine], tools: Iterable[Engine] = ()):
         self._engines: dict[str, Engine] = {}
-        for engine in engines:
+        # Post-processing tools (studio.post) run like engines but make videos from runs, not
+        # images: looked up like any engine, left out of the lists of engines to generate with.
+        self._tool_ids = {tool.info.id for tool in tools}
+        for engine in [*engines, *tools]:
             if engine.info.id in self._engines:
                 raise ValueError(f"duplicate engine id {engine.info.id!r}")
             self._engines[engine.info.id] = engine
@@ -30,7 +34,14 @@ class Registry:
         return engine_id in self._engines
 
     def engines(self, *, include_developer: bool = True) -> list[Engine]:
-        return [e for e in self._engines.values() if include_developer or not e.info.developer_only]
+        return [e for e in self._engines.values()
+                if (include_developer or not e.info.developer_only) and e.info.id not in self._tool_ids]
+
+    def tools(self) -> list[Engine]:
+        return [e for e in self._engines.values() if e.info.id in self._tool_ids]
+
+    def is_tool(self, engine_id: str) -> bool:
+        return engine_id in self._tool_ids
 
     def infos(self, *, include_developer: bool = True) -> list[EngineInfo]:
         return [e.info for e in self.engines(include_developer=include_developer)]
@@ -55,4 +66,4 @@ class Registry:
 def build_registry(settings: Settings | Callable[[], Settings], paths: Paths) -> Registry:
     """Every engine the studio knows, built-in first. Diffusion engines are cheap to construct:
     they load nothing until their first job."""
-    return Registry([MotionEngine(), *diffusion_engines(settings, paths)])
+    return Registry([MotionEngine(), *diffusion_engines(settings, paths)], tools=post_engines())

@@ -32,10 +32,12 @@ from studio.db.settings import load_settings
 from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, StreamingEngine, WeightsMissing
 from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
+from studio.jobs import followups
 from studio.jobs import store as queue_store
 from studio.jobs.status import RunStatus
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
+from studio.post.base import PostEngine
 from studio.recipes import MP4_TAG, Recipe
 from studio.requests import load_stored
 from studio.storage import DiskFull, OutputNotWritable, RunFiles, Storage
@@ -93,6 +95,7 @@ class Executor:
         logging.getLogger().addHandler(handler)
         heartbeat = _Heartbeat(self.sessions, lease, min(HEARTBEAT_INTERVAL_S, lease.seconds / HEARTBEATS_PER_LEASE))
         heartbeat.start()
+        child: followups.Child | None = None
         try:
             with session_scope(self.sessions) as session:
                 queue_store.update_held(session, lease, log_path=str(log_path))
@@ -100,6 +103,7 @@ class Executor:
             outcome = self._generate_and_encode(run, lease, heartbeat, written)
             heartbeat.check()
             status, values = RunStatus.SUCCEEDED, outcome
+            child = self._planned_child(run)
         except LeaseLost as lost:
             self._abandon(lost, written, handler)
             return
@@ -130,11 +134,20 @@ class Executor:
         try:
             with session_scope(self.sessions) as session:
                 queue_store.finish_run(session, lease, status, **values)
+                if status == RunStatus.SUCCEEDED and child is not None:  # the post-processing it asked for
+                    log.info("run %s: queued %s run %s", run.id, child.request.engine, followups.add_child(session, child))
         except LeaseLost as lost:
             self._abandon(lost, written, handler)
             return
         logging.getLogger().removeHandler(handler)
         handler.close()
+
+    def _planned_child(self, run: Run) -> followups.Child | None:
+        try:
+            return followups.planned_child(self.registry, run, run.params)
+        except InputError as exc:  # checked when queued; a row edited since loses only its follow-up
+            log.warning("run %s: post-processing not queued: %s", run.id, exc.message)
+            return None
 
     def _abandon(self, lost: LeaseLost, written: list[RunFiles], handler: logging.Handler) -> None:
         """The run is not ours any more: remove what this attempt wrote and leave the row alone."""
@@ -156,6 +169,8 @@ class Executor:
         with session_scope(self.sessions) as session:
             settings = load_settings(session)
             image_row = run_rows.get_run(session, run.id).input_image
+            # A post-processing tool makes its frames from its source run's video (None otherwise).
+            post_source = _source_video(session, engine, params)
         if image_row is None:
             raise InputError("image", "This run's input image is missing from the history.")
         # 2. Load the input exactly at the requested size.
@@ -173,8 +188,10 @@ class Executor:
         storage.ensure_free_space(outputs_dir)
         if lease.attempt > 1:  # an earlier attempt died mid-encode: its temporaries are nobody's now
             storage.remove_partials_of_run(run.id)
-        # 3. One pipeline at a time: free the previous engine's before loading another.
-        self.pipeline.use(engine)
+        # 3. One pipeline at a time: free the previous engine's before loading another (the
+        #    post-processing tools load none, so a warm pipeline stays for the next generation).
+        if post_source is None:
+            self.pipeline.use(engine)
         runtime = resolve_runtime(engine.info, settings, request.runtime.memory_mode)
         log.info("run %s: engine=%s runtime=%s params=%s", run.id, run.engine, runtime, json.dumps(params, sort_keys=True))
         with session_scope(self.sessions) as session:
@@ -188,7 +205,11 @@ class Executor:
 
         progress = _Progress(self.sessions, lease, self.stop, heartbeat)
         started = time.perf_counter()
-        if isinstance(engine, StreamingEngine):
+        if post_source is not None:
+            frames = engine.iter_post_frames(post_source, request, on_step=progress.on_step, cancelled=progress.cancelled)
+            load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
+            frames_done_at = None
+        elif isinstance(engine, StreamingEngine):
             frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
             frames_done_at: float | None = None  # known once the encoder has taken the last frame
@@ -326,6 +347,17 @@ class _TimedFrames:
                 self.first = frame
             yield frame
         self.last_at = time.perf_counter()
+
+
+def _source_video(session: Session, engine: Engine, params: dict[str, Any]) -> Path | None:
+    """A post-processing run's source: the video of the run it names (None for any other engine)."""
+    if not isinstance(engine, PostEngine):
+        return None
+    source = run_rows.get_run(session, int(params["source_run"]))
+    if source is None or not source.video_path:
+        raise InputError("source_run", f"The source run #{params['source_run']} has no video (deleted, or it did not "
+                                       "finish).")
+    return Path(source.video_path)
 
 
 def _attempt_files(files: RunFiles, attempt: int) -> RunFiles:

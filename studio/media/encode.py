@@ -217,8 +217,21 @@ def iter_video_frames(path: Path | str, *, fit: tuple[int, int], fps: float | No
     if fps is not None:
         _check_fps(fps)
         graph = f"fps={fps:g}," + graph
-    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1", "-i", str(path),
-               "-map", "0:v:0", "-vf", graph, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    yield from iter_filtered_frames(path, graph, (width, height), threads=1)
+
+
+def iter_filtered_frames(path: Path | str, graph: str, size: tuple[int, int], *, threads: int | None = None,
+                         max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a video through an ffmpeg filter graph ending in rgb24 frames of `size` = (width,
+    height), one (H, W, 3) uint8 frame at a time. Closing the generator early stops ffmpeg."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such video: {path}")
+    width, height = size
+    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+               *(["-threads", str(threads)] if threads else []), "-i", str(path),
+               "-map", "0:v:0", "-vf", graph, *(["-frames:v", str(max_frames)] if max_frames else []),
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     frame_bytes = width * height * 3
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,

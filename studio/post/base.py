@@ -1,0 +1,106 @@
+"""What every post-processing tool shares: an engine whose input is a finished run's video rather
+than an image. Each is registered like any engine (its own id, so the gallery, filters, run page
+and Compare treat its runs like any run); the worker hands it the source run's video file.
+
+A post run's parameters hold the source run (`source_run`) and the size, frame count and frame
+rate of the video it will make, worked out from the source when it is queued (studio.post.steps),
+so the runs table's promoted columns describe the result as for any run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from studio.engines.base import Cancelled, EngineInfo, InputError, ParamSpec, StepCallback, WeightsStatus, validate_params
+from studio.engines.request import GenerationRequest
+
+FAMILY = "post"
+MAX_FRAMES = 4000  # a 240-frame source smoothed x4 is 957; ping-pong doubles
+
+
+@dataclass(frozen=True)
+class Clip:
+    """What a post step needs to know of its source video to plan its own."""
+
+    width: int
+    height: int
+    frames: int
+    fps: int
+
+
+def clip_params() -> tuple[ParamSpec, ...]:
+    """The source run and the output's shape, the same names every engine uses (the promoted columns)."""
+    return (
+        ParamSpec("source_run", "Source run", "int", 1, "The run whose video this one is made from.",
+                  minimum=1, sweepable=False),
+        ParamSpec("width", "Width (px)", "int", 512, "Width of the video made.", minimum=2, maximum=8192, sweepable=False),
+        ParamSpec("height", "Height (px)", "int", 512, "Height of the video made.", minimum=2, maximum=8192, sweepable=False),
+        ParamSpec("frames", "Frames", "int", 16, "Frames in the video made.", minimum=1, maximum=MAX_FRAMES, sweepable=False),
+        ParamSpec("fps", "Frames per second", "int", 8, "Frame rate of the video made.", minimum=1, maximum=240,
+                  sweepable=False),
+    )
+
+
+@runtime_checkable
+class PostEngine(Protocol):
+    """An engine made of a tool: its frames come from a source video, not from an image."""
+
+    info: EngineInfo
+
+    def weights_status(self) -> WeightsStatus: ...
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def plan(self, source: Clip, options: Mapping[str, Any]) -> Clip:
+        """The video this tool makes of `source` with these options (its own parameters)."""
+        ...
+
+    def iter_post_frames(self, source: Path, request: GenerationRequest, *, on_step: StepCallback,
+                         cancelled: Callable[[], bool]) -> Iterator[np.ndarray]: ...
+
+    def manifest(self, params: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def release(self) -> None: ...
+
+
+class Tool:
+    """The parts of a PostEngine that are the same for every tool."""
+
+    info: EngineInfo
+
+    def weights_status(self) -> WeightsStatus:
+        return WeightsStatus("ready", "Built in: uses the bundled ffmpeg, no weights.")
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return validate_params(self.info, params)
+
+    def release(self) -> None:
+        pass
+
+
+def source_clip(params: Mapping[str, Any]) -> Clip:
+    """A run's video as its stored parameters describe it. The encoder pads odd sides by one pixel."""
+    width, height = int(params["width"]), int(params["height"])
+    return Clip(width + width % 2, height + height % 2, int(params["frames"]), int(params["fps"]))
+
+
+def counted(frames: Iterator[np.ndarray], total: int, on_step: StepCallback,
+            cancelled: Callable[[], bool]) -> Iterator[np.ndarray]:
+    """Pass frames on, reporting each as a step and stopping at a cancel."""
+    done = 0
+    for frame in frames:
+        if cancelled():
+            raise Cancelled
+        yield frame
+        done += 1
+        on_step(min(done, total), total)
+
+
+def missing_source(path: Path) -> InputError:
+    return InputError("source_run", f"The source run's video is missing: {path}. Restore the run from the trash "
+                                    "or re-run it, then try again.")
