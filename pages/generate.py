@@ -7,7 +7,9 @@ from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
+from studio.ui.batch import batch_section
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
+from studio.ui.post import after_generating
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.ui.variants import variants_section
@@ -75,6 +77,8 @@ with right:
                  "offload modes trade speed for memory.")
         st.caption(svc.plan(info.id, request["memory_mode"]))
 
+    request.update(after_generating())
+
     error, preview = None, None
     try:
         preview = svc.queue.validate(engine_id, request)  # the request Generate queues, checked once
@@ -99,6 +103,7 @@ with right:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
     variants_section(svc, engine_id, request, picked)
+    batch_section(svc, engine_id, request, ready=error is None and weights.ready)
 
 with results:  # this session's runs, or after a reload the history's newest ones
     status.session_runs(svc, st.session_state.get("my_runs") or svc.history.recent_run_ids(3))

@@ -10,6 +10,7 @@ from studio.jobs.status import RunStatus
 from studio.services import Services
 from studio.ui import format as fmt
 from studio.ui import gallery, selection, status
+from studio.ui.post import make_from
 from studio.ui.text import plain
 from studio.views import RunView, normalize_tag
 
@@ -28,6 +29,7 @@ def run_detail(svc: Services, run: RunView) -> None:
                    "It waits in the queue until one does (a `launch.py worker` whose --engines include it, "
                    "or the studio's own).", icon=":material/person_off:")
     _actions(svc, run)
+    make_from(svc, run)
     _lineage(svc, run)
 
     left, right = st.columns([3, 2], gap="large")
@@ -78,8 +80,10 @@ def _actions(svc: Services, run: RunView) -> None:
     if cols[1].button("Re-run, new seed", icon=":material/casino:", width="stretch",
                       help="Same parameters with a fresh random seed."):
         _go_to(svc.queue.rerun(run.id, new_seed=True))
-    if cols[2].button("Edit & re-run", icon=":material/edit:", width="stretch",
-                      help="Open Generate with this run's settings filled in."):
+    tool = svc.registry.is_tool(run.engine)  # a post-processing run has no Generate form to fill
+    if cols[2].button("Edit & re-run", icon=":material/edit:", width="stretch", disabled=tool,
+                      help="Made from another run's video: re-run it, or use the buttons below on its source." if tool
+                      else "Open Generate with this run's settings filled in."):
         st.switch_page("pages/generate.py", query_params={"edit": str(run.id)})
     in_compare = run.id in selection.selected()
     if cols[3].button("Remove from compare" if in_compare else "Add to compare", icon=":material/compare:", width="stretch"):
@@ -136,7 +140,8 @@ def _lineage(svc: Services, run: RunView) -> None:
     with st.container(border=True):
         if family.ancestors:
             root = family.ancestors[0].id
-            st.caption(f"Re-run of #{run.parent_id}" + (f" · lineage from the first run, #{root}, to the parent:"
+            made = "Made from" if svc.registry.is_tool(run.engine) else "Re-run of"
+            st.caption(f"{made} #{run.parent_id}" + (f" · lineage from the first run, #{root}, to the parent:"
                                                          if root != run.parent_id else ":"))
             _run_links(family.ancestors, key="up")
         if family.children:

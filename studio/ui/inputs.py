@@ -16,6 +16,7 @@ from studio.recipes import NotARecipe, form_values, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms
+from studio.ui import post as post_ui
 from studio.ui.text import plain
 from studio.web.media import parse_id
 
@@ -46,6 +47,7 @@ def apply_edit_prefill(svc: Services) -> None:
               "random_seed": False, "seed": int(run.seed or 0), **forms.engine_values(info, run.params)}
     if run.params.get("memory_mode"):
         values["memory_mode"] = run.params["memory_mode"]
+    values.update(post_ui.form_values(run.params))
     if run.input_image is not None:
         st.session_state["history_image"] = (run.input_image.id, run.input_image.path, run.id)
         values["image_source"] = "From history"
@@ -73,6 +75,10 @@ def restore_from_file(svc: Services) -> None:
             if recipe.engine not in svc.registry:
                 st.session_state["recipe_message"] = ("error", f"{upload.name} was made with engine {recipe.engine!r}, "
                                                                "which this studio does not have.")
+            elif svc.registry.is_tool(recipe.engine):
+                st.session_state["recipe_message"] = ("error", f"{upload.name} was made from another run's video "
+                                                               f"({recipe.engine}); drop that run's file to restore "
+                                                               "its settings.")
             else:
                 info = svc.registry.get(recipe.engine).info
                 # Only values that fit the form: a hand-edited file must not leave the form unusable.
@@ -83,6 +89,7 @@ def restore_from_file(svc: Services) -> None:
                     values.update(random_seed=False, seed=fitting["seed"])
                 if "memory_mode" in fitting:
                     values["memory_mode"] = fitting["memory_mode"]
+                values.update(post_ui.form_values(recipe.params))
                 forms.fill(values)
                 origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
                 skipped = f" Left as they were (wrong type or value in the file): {', '.join(dropped)}." if dropped else ""

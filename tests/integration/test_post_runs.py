@@ -1,0 +1,116 @@
+"""Post-processing as runs: smooth, upscale and ping-pong each make a child run, executed by the
+worker from the queue with real ffmpeg, linked to its source, with its own files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from studio.engines.base import InputError
+from studio.jobs.status import RunStatus
+from studio.media.encode import probe_video, read_mp4_metadata, read_video_frames
+from studio.jobs.queue import SubmitRequest
+from studio.recipes import MP4_TAG
+from tests.integration.cli import launch
+from tests.integration.conftest import picture
+
+# A 16-frame 8 fps pan: every frame differs from its neighbours.
+MOTION_16 = {"width": 64, "height": 64, "frames": 16, "fps": 8, "motion": "pan_right", "guidance": 2.0}
+
+
+def _generate(services, **post) -> int:
+    run_id = services.queue.submit(SubmitRequest(engine="motion", params={**MOTION_16, "seed": 7, **post},
+                                                 image=picture()))
+    services.worker.run_until_idle(timeout=120)
+    return run_id
+
+
+def _children(services, run_id: int):
+    return services.history.lineage(run_id).children
+
+
+@pytest.mark.both_dialects
+def test_smooth_x2_asked_on_generate_is_a_linked_child_run_at_twice_the_frame_rate(services):
+    parent_id = _generate(services, interpolate=2)
+    parent = services.history.get_run(parent_id)
+    assert parent.status == RunStatus.SUCCEEDED and parent.params["interpolate"] == 2
+    [child] = _children(services, parent_id)
+    child = services.history.get_run(child.id)
+    assert (child.engine, child.parent_id, child.status, child.params["source_run"]) == ("smooth", parent_id, "succeeded", parent_id)
+    assert "interpolate" not in child.params, "the smooth run carries only what comes after it"
+    info = probe_video(child.video_path)
+    assert info.frames in (31, 32) and info.fps == 16 and (info.width, info.height) == (64, 64)
+    assert (child.frames, child.fps) == (info.frames, 16), "the promoted columns describe the video made"
+    assert child.video_path != parent.video_path
+    for path in (child.video_path, child.poster_path, child.thumb_path):
+        assert Path(path).is_file()
+    sidecar = json.loads(Path(child.video_path).with_suffix(".json").read_text())
+    assert sidecar["engine"] == "smooth" and sidecar["studio_run"] == child.id
+    assert json.loads(read_mp4_metadata(child.video_path)[MP4_TAG])["params"]["factor"] == 2
+    assert child.infer_seconds is not None and child.encode_seconds is not None
+    assert child.prompt == parent.prompt and child.input_image_id == parent.input_image_id
+
+
+def test_upscale_x2_from_a_run_page_doubles_both_sides_and_stays_h264_yuv420p(services):
+    parent_id = _generate(services)
+    child_id = services.queue.post_process(parent_id, "upscale", {"factor": 2})
+    services.worker.run_until_idle(timeout=120)
+    child = services.history.get_run(child_id)
+    assert (child.status, child.parent_id, child.engine) == ("succeeded", parent_id, "upscale")
+    info = probe_video(child.video_path)
+    assert (info.width, info.height, info.frames, info.codec, info.pix_fmt) == (128, 128, 16, "h264", "yuv420p")
+    assert [c.id for c in _children(services, parent_id)] == [child_id]
+
+
+def test_pingpong_plays_forward_then_backward_without_repeating_the_ends(services):
+    parent_id = _generate(services)
+    child_id = services.queue.post_process(parent_id, "pingpong")
+    services.worker.run_until_idle(timeout=120)
+    child = services.history.get_run(child_id)
+    source = read_video_frames(services.history.get_run(parent_id).video_path).astype(float)
+    loop = read_video_frames(child.video_path).astype(float)
+    assert len(loop) == 2 * 16 - 2 == child.frames
+    # Each frame of the loop is the source frame the order names: 0..15, then 14..1.
+    order = list(range(16)) + list(range(14, 0, -1))
+    for index, frame in enumerate(loop):
+        distances = [np.abs(frame - s).mean() for s in source]
+        assert int(np.argmin(distances)) == order[index], f"loop frame {index}"
+
+
+def test_a_chain_of_all_three_and_bad_choices(services):
+    parent_id = _generate(services, interpolate=2, upscale=2, pingpong=True)
+    chain = [services.history.get_run(parent_id)]
+    for _ in range(3):
+        [child] = _children(services, chain[-1].id)
+        chain.append(services.history.get_run(child.id))
+    assert [r.engine for r in chain] == ["motion", "smooth", "upscale", "pingpong"]
+    assert all(r.status == "succeeded" for r in chain)
+    info = probe_video(chain[-1].video_path)
+    assert (info.width, info.height, info.frames, info.fps) == (128, 128, 2 * 31 - 2, 16)
+    with pytest.raises(InputError) as bad:
+        services.queue.validate("motion", {"interpolate": 3})
+    assert (bad.value.param, bad.value.suggestion) == ("interpolate", 2)
+    with pytest.raises(InputError) as neural:
+        services.queue.post_process(parent_id, "smooth", {"factor": 2, "method": "neural"})
+    assert neural.value.param == "method" and "not installed" in neural.value.message and neural.value.suggestion == "motion"
+    with pytest.raises(InputError) as model:
+        services.queue.post_process(parent_id, "upscale", {"method": "model"})
+    assert model.value.param == "method" and model.value.suggestion == "lanczos"
+    queued = services.queue.submit(SubmitRequest(engine="motion", params={**MOTION_16}, image=picture()))
+    with pytest.raises(InputError, match="only a finished video"):
+        services.queue.post_process(queued, "pingpong")
+
+
+def test_run_with_interpolate_prints_the_smoothed_video(studio_env, tmp_path):
+    image = tmp_path / "in.png"
+    picture().save(image)
+    result = launch("run", "--image", str(image), "--engine", "motion", "--param", "width=64", "--param", "height=64",
+                    "--param", "frames=8", "--param", "fps=8", "--interpolate", "4", env=studio_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    info = probe_video(result.stdout.strip().splitlines()[-1])
+    assert (info.frames, info.fps) == (29, 32)
+    bad = launch("run", "--image", str(image), "--upscale", "3", env=studio_env)
+    assert bad.returncode == 2 and "--upscale" in bad.stderr and "Traceback" not in bad.stderr
