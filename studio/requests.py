@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from studio.engines.base import COMMON_FIELDS, Engine, InputError
-from studio.post.steps import POST_KEYS, check_post_options
 from studio.engines.request import (
     MEMORY_MODES,
     REQUEST_VERSION,
@@ -28,6 +27,7 @@ from studio.engines.request import (
     RuntimeRequest,
     fingerprint,
 )
+from studio.post.steps import POST_KEYS, check_post_options
 
 __all__ = [
     "MEMORY_MODES", "REQUEST_VERSION", "RUNTIME_KEYS", "GenerationRequest", "RuntimeRequest", "draw_random_seed",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.engines.base import EngineInfo, InputError, ParamSpec
+from studio.post.steps import SWEEP_SPECS
 from studio.requests import draw_random_seed
 
 MAX_VALUES_PER_AXIS = 64
@@ -106,7 +107,7 @@ def param_label(info: EngineInfo | None, name: str) -> str:
         return SEED_SPEC.label
     if name == "engine":
         return "Engine"
-    for spec in info.params if info is not None else ():
+    for spec in (*(info.params if info is not None else ()), *SWEEP_SPECS):  # then the post-processing fields
         if spec.name == name:
             return spec.label
     return name.replace("_", " ")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from studio.engines.base import InputError
+from studio.engines.base import InputError, ParamSpec
 from studio.post.base import Clip, PostEngine, source_clip
 from studio.post.loop import PingPongEngine
 from studio.post.smooth import FACTORS as SMOOTH_FACTORS
@@ -25,6 +25,15 @@ ENGINE_OF = {"interpolate": "smooth", "upscale": "upscale", "pingpong": "pingpon
 # What each field means when absent: no post-processing.
 DEFAULTS: dict[str, Any] = {"interpolate": 1, "upscale": 1, "pingpong": False}
 LABELS = {"interpolate": "Smooth", "upscale": "Upscale", "pingpong": "Ping-pong loop"}
+
+
+# The numeric fields as a sweep varies them (1: none), e.g. the same run made plain, x2 and x4 smooth.
+SWEEP_SPECS = (
+    ParamSpec("interpolate", "Smooth (x)", "choice", 1, "Frame interpolation after the run: 1 (off), 2 or 4.",
+              choices=(1, *SMOOTH_FACTORS)),
+    ParamSpec("upscale", "Upscale (x)", "choice", 1, "Upscaling after the run: 1 (off) or 2.",
+              choices=(1, *UPSCALE_FACTORS)),
+)
 
 
 def post_engines() -> list[PostEngine]:

@@ -114,7 +114,7 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
     names = param_names(svc.registry.infos())
     base = sweep.base_params
     axes = " × ".join(f"{plain(names(str(base.get('engine', '')), str(a['param'])))} ({len(a['values'])} values)"
-                      for a in sweep.axes)
+                      for a in sweep.axes) or "the input image (a batch)"
     st.caption(f"Varies {axes} · everything else as in the base request "
                f"(engine {plain(base.get('engine', '–'))}, seed {plain(base.get('seed', '–'))}).")
     runs = svc.history.sweep_runs(sweep_id)

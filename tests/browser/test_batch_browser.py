@@ -1,0 +1,51 @@
+"""Batch in a real browser: five pictures dropped on Generate's batch uploader → five runs with the
+form's settings in one group → the group's grid fills in with five videos as they finish."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from tests.browser.conftest import explained, wait_idle
+from tests.browser.test_sweeps_browser import VIDEOS, query, set_number
+
+
+def make_pictures(folder, count: int) -> list[str]:
+    paths = []
+    for i in range(count):
+        image = Image.new("RGB", (120, 90), (50 * i, 110, 200 - 30 * i))
+        image.paste((250, 220, 30), (10 + 12 * i, 20, 50 + 12 * i, 60))
+        path = folder / f"shot-{i}.png"
+        image.save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
+    with explained(studio, [page], "batch"):
+        page.goto(studio.url)
+        page.get_by_role("heading", name="Generate").wait_for()
+        wait_idle(page)
+        page.get_by_text("Keep image aspect", exact=True).click()
+        wait_idle(page)
+        set_number(page, "Width (px)", 128)
+        set_number(page, "Height (px)", 128)
+        set_number(page, "Frames", 8)
+
+        page.get_by_text("Batch: these settings for several images").click()
+        batch = page.locator("[data-testid='stExpander']").filter(has_text="Batch: these settings")
+        batch.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(make_pictures(tmp_path, 5))
+        wait_idle(page)
+        batch.get_by_role("button", name="Queue 5 runs").click()
+        wait_idle(page)
+
+        rows = query(studio, "SELECT sweep_id, width, height, frames, seed FROM runs ORDER BY id")
+        assert len(rows) == 5 and rows[0][0] is not None and len({r[0] for r in rows}) == 1
+        assert {r[1:4] for r in rows} == {(128, 128, 8)} and len({r[4] for r in rows}) == 1
+        group = rows[0][0]
+
+        batch.get_by_role("link", name=f"Open batch #{group} (5 runs) as a grid").click()
+        page.get_by_role("heading", name=f"Sweep #{group}").wait_for()
+        page.get_by_text("Varies the input image (a batch)").wait_for()
+        page.wait_for_function(f"() => {VIDEOS}.length === 5 && {VIDEOS}.every(v => v.readyState >= 2)", timeout=90_000)
+        shots(page, "batch-grid", focus=page.locator(".sync-player"))
+        assert query(studio, "SELECT count(*) FROM runs WHERE status = 'succeeded'") == [(5,)]
