@@ -8,27 +8,24 @@ with the exit status to return: 2 for something the user gave, 1 for the machine
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from PIL import Image as PILImage
 
-from studio import sizing
+from studio import submitting
 from studio.cli.console import Console
 from studio.db.engine import DatabaseBusy
-from studio.db.models import Run
 from studio.engines.base import InputError
-from studio.jobs.status import RunStatus
-from studio.post.steps import pending
 from studio.media.images import ImageRejected, load_upload
 from studio.services import Services
 from studio.storage import DiskFull
+from studio.submitting import EngineNotReady
+from studio.views import RunView
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
          "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt",
          "interpolate": "--interpolate", "upscale": "--upscale", "pingpong": "--pingpong"}
-POLL_S = 0.25
 
 
 class Refused(Exception):
@@ -92,26 +89,14 @@ def input_error_text(exc: InputError) -> str:
     return text
 
 
-def prepare(services: Services, engine: str, params: dict, image_size: tuple[int, int]) -> dict:
-    """The parameters to queue for one image: refused before anything is queued when the engine
-    cannot run (NotInstalled, with the Generate page's words and install hint), and with the
-    output size following the image when --param width/height are not given (studio.sizing)."""
-    info = services.registry.get(engine).info  # an unknown engine is an InputError naming --engine
-    status = services.weights_status(engine)
-    if not status.ready:
-        raise NotInstalled(f"{status.detail}\nInstall: {status.hint}" if status.hint else status.detail)
-    return sizing.with_default_size(info, params, image_size)
-
-
 def queue_runs(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]]) -> list[int]:
-    """Queue one run per image with the same settings (one seed for all, drawn once if none was
-    given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
-    keeps its shape; a side given with --param holds for all, the other follows each image. More
-    than one image is grouped (its base parameters are the first image's)."""
+    """Queue one run per image with the same settings, all or nothing (studio.submitting), with
+    each refusal worded for the terminal: an engine whose weights are missing gets the Generate
+    page's words and install hint, a bad parameter names its flag."""
     try:
-        for image, _ in images:  # an engine that cannot run, or a bad size for one image, queues nothing
-            prepare(services, engine, params, image.size)
-        return services.queue.submit_batch(engine, params, images)
+        return submitting.queue_runs(services, engine, params, images)
+    except EngineNotReady as exc:
+        raise NotInstalled(f"{exc.detail}\nInstall: {exc.hint}" if exc.hint else exc.detail) from None
     except InputError as exc:
         raise Refused(input_error_text(exc)) from None
     except (DiskFull, DatabaseBusy) as exc:  # storing the inputs, or another program's write lock: nothing was queued
@@ -119,51 +104,14 @@ def queue_runs(services: Services, engine: str, params: dict, images: list[tuple
 
 
 def wait_until_finished(services: Services, run_ids: list[int], console: Console, *, timeout: float,
-                        grace: float) -> list[Run] | None:
-    """The runs' final rows, in the order given, or None after `timeout` seconds (they stay queued).
-
-    A running server or `launch.py worker` on the same data folder may run them; if none has
-    started any of them within `grace` seconds, this process's worker takes the queue's oldest
-    runs, as any worker would, until these are done (0: at once)."""
-    deadline = time.monotonic() + timeout
-    grace_until = time.monotonic() + grace
-    working_here = False
-    while True:
-        rows = [services.history.get_run(run_id) for run_id in run_ids]
-        if all(row.status in RunStatus.FINISHED for row in rows):
-            return rows
-        if time.monotonic() > deadline:
-            return None
-        if not working_here and time.monotonic() >= grace_until and all(r.status == RunStatus.QUEUED for r in rows):
-            working_here = True
-            if grace:
-                console.note("No other worker has started these runs; running them in this process …")
-        # When no queued run is left, the remaining ones are another worker's: only watch.
-        if not (working_here and services.worker.run_once()):
-            time.sleep(POLL_S)
+                        grace: float) -> list[RunView] | None:
+    """The runs' final rows, in the order given, or None after `timeout` seconds (see
+    studio.submitting.wait_for: this process runs them when no other worker has within `grace`)."""
+    return submitting.wait_for(services, run_ids, timeout=timeout, grace=grace, on_note=console.note)
 
 
 def wait_for_results(services: Services, run_ids: list[int], console: Console, *, timeout: float,
-                     grace: float) -> list[Run] | None:
+                     grace: float) -> list[RunView] | None:
     """As wait_until_finished, then on through the post-processing each run asked for (--interpolate,
     --upscale, --pingpong): the last run of each chain, whose video is the result."""
-    deadline = time.monotonic() + timeout
-    waiting = list(run_ids)
-    while True:
-        rows = wait_until_finished(services, waiting, console, timeout=max(0.0, deadline - time.monotonic()), grace=grace)
-        if rows is None:
-            return None
-        following = [_post_child(services, row) for row in rows]
-        if all(child is None for child in following):
-            return rows
-        waiting = [row.id if child is None else child for row, child in zip(rows, following, strict=True)]
-
-
-def _post_child(services: Services, row: Run) -> int | None:
-    """The post-processing run a succeeded run queued (in the same transaction as its success)."""
-    if row.status != RunStatus.SUCCEEDED or not pending(row.params):
-        return None
-    for child in services.history.lineage(row.id).children:
-        if services.registry.is_tool(child.engine) and child.params.get("source_run") == row.id:
-            return child.id
-    return None
+    return submitting.wait_for_results(services, run_ids, timeout=timeout, grace=grace, on_note=console.note)

@@ -19,7 +19,6 @@ from studio.engines.registry import Registry
 from studio.jobs import followups
 from studio.jobs import store as queue_store
 from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
-from studio.sizing import with_default_size
 from studio.storage import Storage
 from studio.sweeps import Axis, expand
 
@@ -114,25 +113,6 @@ class JobQueue:
         varied = {a.param for a in axes}
         base = {"engine": engine_id, **{k: v for k, v in planned[0].params.items() if k not in varied}}
         return self.submit_many(planned, sweep={"name": name, "base_params": base, "axes": [a.as_json() for a in axes]})
-
-    def submit_batch(self, engine_id: str, params: Mapping[str, Any],
-                     images: Sequence[tuple[PILImage.Image, str]]) -> list[int]:
-        """Queue one run per image with the same settings (one seed for all, drawn once if none was
-        given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
-        keeps its shape; a side given in `params` holds for all, the other follows each image. More
-        than one image is grouped (its base parameters are the first image's)."""
-        info = self._registry.get(engine_id).info
-        first = validate(self._registry, engine_id, with_default_size(info, params, images[0][0].size))
-        requests = []
-        for image, name in images:
-            sized = with_default_size(info, {**params, "seed": first.seed}, image.size)
-            requests.append(SubmitRequest(engine=engine_id, params=sized, image=image, image_name=name,
-                                          validated=validate(self._registry, engine_id, sized)))
-        if len(requests) == 1:
-            return self.submit_many(requests)
-        group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine_id, **first.stored_params()},
-                 "axes": []}  # no axis: the images are what differs, and Compare lays the runs out as a grid
-        return self.submit_many(requests, sweep=group)
 
     def post_process(self, run_id: int, engine_id: str, options: Mapping[str, Any] | None = None) -> int:
         """A child run making a new video of a finished run with a post-processing tool (studio.post):

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from studio import submitting
 from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy
 from studio.media.images import ImageRejected, load_upload
@@ -48,7 +49,7 @@ def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], rea
 
 def _queue(svc: Services, engine_id: str, request: Mapping[str, Any], images: list) -> None:
     try:
-        run_ids = svc.queue.submit_batch(engine_id, request, images)
+        run_ids = submitting.queue_runs(svc, engine_id, dict(request), images)
     except InputError as exc:
         st.error(plain(exc.message), icon=":material/rule:")
         return
