@@ -3,6 +3,8 @@ form's settings in one group → the group's grid fills in with five videos as t
 
 from __future__ import annotations
 
+import re
+
 from PIL import Image
 
 from tests.browser.conftest import explained, wait_idle
@@ -36,14 +38,16 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
         batch.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(make_pictures(tmp_path, 5))
         wait_idle(page)
         batch.get_by_role("button", name="Queue 5 runs").click()
-        wait_idle(page)
+        link = batch.get_by_role("link", name=re.compile(r"Open batch #\d+ \(5 runs\) as a grid"))
+        link.wait_for()  # shown once the runs are in the history
 
         rows = query(studio, "SELECT sweep_id, width, height, frames, seed FROM runs ORDER BY id")
         assert len(rows) == 5 and rows[0][0] is not None and len({r[0] for r in rows}) == 1
         assert {r[1:4] for r in rows} == {(128, 128, 8)} and len({r[4] for r in rows}) == 1
         group = rows[0][0]
 
-        batch.get_by_role("link", name=f"Open batch #{group} (5 runs) as a grid").click()
+        assert f"Open batch #{group} (5 runs)" in link.inner_text()
+        link.click()
         page.get_by_role("heading", name=f"Sweep #{group}").wait_for()
         page.get_by_text("Varies the input image (a batch)").wait_for()
         page.wait_for_function(f"() => {VIDEOS}.length === 5 && {VIDEOS}.every(v => v.readyState >= 2)", timeout=90_000)
