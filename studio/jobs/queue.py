@@ -58,6 +58,10 @@ class JobQueue:
     def submit_many(self, requests: Sequence[SubmitRequest], *, sweep: dict[str, Any] | None = None) -> list[int]:
         """Validate every request first, then queue them all in one transaction (all or nothing)."""
         validated = [r.validated or validate(self._registry, r.engine, r.params) for r in requests]
+        for r, v in zip(requests, validated, strict=True):
+            if self._registry.is_tool(v.engine) and r.parent_id is None:
+                raise InputError("engine", f"{v.engine} makes a new video from a finished run: use it on the run "
+                                           "(its page, or --interpolate, --upscale, --pingpong with the run).")
         stored_images: dict[int, tuple[str, Any]] = {}  # by id() of the image: a sweep stores its input once
         for r in requests:
             if r.image is None and r.image_id is None:

@@ -52,7 +52,12 @@ def form_values(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_from(svc: Services, run: RunView) -> None:
-    """Smooth / Upscale / Loop this run: each queues a child run and opens it."""
+    """Smooth / Upscale / Loop this run: each queues a child run and opens it. A post-processing
+    run links to Compare with its source."""
+    source = run.params.get("source_run") if svc.registry.is_tool(run.engine) else None
+    if source is not None and run.status == RunStatus.SUCCEEDED:
+        st.page_link("pages/compare.py", label=f"Compare with its source, #{source}", icon=":material/compare:",
+                     query_params={"runs": f"{source},{run.id}"})
     if run.status != RunStatus.SUCCEEDED or run.deleted_at is not None:
         return
     st.caption("Make a new video from this one (a new run, linked to this one)")

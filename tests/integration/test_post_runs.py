@@ -114,3 +114,10 @@ def test_run_with_interpolate_prints_the_smoothed_video(studio_env, tmp_path):
     assert (info.frames, info.fps) == (29, 32)
     bad = launch("run", "--image", str(image), "--upscale", "3", env=studio_env)
     assert bad.returncode == 2 and "--upscale" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_tool_is_not_a_generation_engine(services):
+    with pytest.raises(InputError) as refused:
+        services.queue.submit(SubmitRequest(engine="smooth", params={"source_run": 1}, image=picture()))
+    assert refused.value.param == "engine" and "finished run" in refused.value.message
+    assert "smooth" not in [info.id for info in services.registry.infos()]

@@ -69,7 +69,13 @@ def test_smooth_this_run_makes_a_linked_child(studio):
     at.run()
     at.switch_page("pages/gallery.py").run()
     assert not at.exception, at.exception
-    next(b for b in at.button if b.label == "Smooth x2").click().run()
+    at = next(b for b in at.button if b.label == "Smooth x2").click().run()
     [child] = svc.history.lineage(run_id).children
     child = finished(svc, child.id)
     assert (child.engine, child.status, child.parent_id, child.frames, child.fps) == ("smooth", "succeeded", run_id, 11, 16)
+    page = AppTest.from_file(FRAME, default_timeout=60)
+    page.query_params["run"] = str(child.id)
+    page.run()
+    page.switch_page("pages/gallery.py").run()
+    assert not page.exception, page.exception
+    assert not any(b.label == "Edit & re-run" and not b.disabled for b in page.button)
