@@ -106,6 +106,9 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                 for row in rows:
                     if row.parent_export_id in new_ids:
                         session.get(Run, new_ids[row.export_id]).parent_id = new_ids[row.parent_export_id]
+                    imported = session.get(Run, new_ids[row.export_id])
+                    if imported.params.get("source_run") in new_ids:  # a post-processing run's source, renumbered too
+                        imported.params = {**imported.params, "source_run": new_ids[imported.params["source_run"]]}
         except BaseException:
             for path in copied:  # all or nothing: a failed import leaves no stray files
                 path.unlink(missing_ok=True)

@@ -121,3 +121,12 @@ def test_a_tool_is_not_a_generation_engine(services):
         services.queue.submit(SubmitRequest(engine="smooth", params={"source_run": 1}, image=picture()))
     assert refused.value.param == "engine" and "finished run" in refused.value.message
     assert "smooth" not in [info.id for info in services.registry.infos()]
+
+
+def test_an_imported_post_run_names_its_imported_source(services, tmp_path):
+    parent_id = _generate(services, pingpong=True)
+    [child] = _children(services, parent_id)
+    archive = services.export_runs([parent_id, child.id], tmp_path / "runs.zip")
+    new_parent, new_child = services.import_file(archive)
+    imported = services.history.get_run(new_child)
+    assert (imported.parent_id, imported.params["source_run"]) == (new_parent, new_parent)
