@@ -5,7 +5,8 @@ worker runs (the tool's frames piped into write_mp4, H.264 CRF 18 like every run
   upscale x2:  Lanczos to 1024x1024 -> 48 frames
   ping-pong:   forward then backward -> 94 frames
 
-The source is a camera-motion run (a pan over a sample picture), made once. Each tool runs once to
+CPU seconds (this process and its ffmpeg processes) are printed beside the wall clock. The source
+is a camera-motion run (a pan over a sample picture), made once. Each tool runs once to
 warm up, then --reps times; medians are printed. The last line is JSON:
 {"bench": "post", "smooth_x2_s": ..., "upscale_x2_s": ..., "pingpong_s": ..., "ratio": smooth / upscale}.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -62,14 +64,14 @@ def main() -> int:
                 tool = tools[tool_id]
                 request = validate_for(tool, child_params(tool, 1, source_params, options, {}))
                 out = work / f"{name}.mp4"
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), cpu_seconds()
                 frames = tool.iter_post_frames(source, request, on_step=lambda *_: None, cancelled=lambda: False)
                 write_mp4(frames, request.params["fps"], out)
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu_before
                 if rep:
                     times[name].append(elapsed)
                 made = probe_video(out)
-                line.append(f"{name} {elapsed:6.2f} s ({made.width}x{made.height}, {made.frames} frames)")
+                line.append(f"{name} {elapsed:6.2f} s (cpu {cpu:5.2f}; {made.width}x{made.height}, {made.frames} frames)")
             print(f"{'warm-up' if rep == 0 else f'rep {rep}':>8}: " + "   ".join(line))
         medians = {name: statistics.median(values) for name, values in times.items()}
         print("medians: " + ", ".join(f"{name} {value:.2f} s" for name, value in medians.items()))
@@ -77,6 +79,13 @@ def main() -> int:
                           "frames": args.frames, "size": args.size, "reps": args.reps,
                           "ratio": round(medians["smooth_x2"] / medians["upscale_x2"], 3)}))
     return 0
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and the ffmpeg processes it waited for: on a shared machine it moves
+    less with other people's load than the wall clock."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def make_source(path: Path, args: argparse.Namespace) -> tuple[Path, dict]:
