@@ -80,6 +80,11 @@ class RunView:
     cancel_requested: bool
     deleted_at: datetime | None
     tag_names: list[str]
+    # Keyframes and extend chains: the end image (loaded with the row where the input image is)
+    # and the run this one continues.
+    end_image_id: int | None = None
+    continues_id: int | None = None
+    end_image: ImageView | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ class RunPageView:
         return max(1, -(-self.total // self.page_size))
 
 
-_RUN_COLUMNS = tuple(name for name in RunView.__dataclass_fields__ if name not in ("input_image", "tag_names"))
+_RUN_COLUMNS = tuple(name for name in RunView.__dataclass_fields__ if name not in ("input_image", "tag_names", "end_image"))
 
 
 def run_view(run: Run) -> RunView:
@@ -113,6 +118,7 @@ def run_view(run: Run) -> RunView:
     unloaded = inspect(run).unloaded
     return RunView(**{name: getattr(run, name) for name in _RUN_COLUMNS},
                    input_image=None if "input_image" in unloaded else _image_view(run.input_image),
+                   end_image=None if "end_image" in unloaded else _image_view(run.end_image),
                    tag_names=[] if "tags" in unloaded else list(run.tag_names))
 
 

@@ -52,6 +52,10 @@ class Family:
     # it for the fault injection of studio.devtools.faults. None for every real model.
     step_hook: str | None = None
     developer_only: bool = False
+    # The pipeline takes a last frame as well as the first (e.g. Wan's `last_image`); where it
+    # does not, the reason a run with an end image is refused.
+    supports_last_image: bool = False
+    last_image_note: str = "its pipeline takes only a first image."
 
     def info(self) -> EngineInfo:
         return EngineInfo(
@@ -70,6 +74,8 @@ class Family:
             developer_only=self.developer_only,
             precision=self.precision,
             cpu_seconds_per_step=self.cpu_seconds_per_step,
+            supports_last_image=self.supports_last_image,
+            last_image_note="" if self.supports_last_image else self.last_image_note,
         )
 
     def check(self, params: Mapping[str, Any]) -> None:
@@ -205,6 +211,8 @@ WAN22_TI2V_5B = Family(
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=1800.0,
+    # Its pipeline runs with expand_timesteps, where WanImageToVideoPipeline drops `last_image`.
+    last_image_note="it conditions on the first frame only (its pipeline ignores a last image).",
 )
 
 # Wan 2.1's VAE shrinks 8x and its transformer patches 2x2: sizes on a 16 px grid.
@@ -224,6 +232,7 @@ WAN21_I2V_14B_480P = Family(
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
+    supports_last_image=True,  # WanImageToVideoPipeline's last_image: first and last frame both conditioned
 )
 
 # LTX-Video's VAE shrinks 32x: sizes on a 32 px grid, frames 8k+1.
@@ -244,6 +253,8 @@ LTX_VIDEO = Family(
     index_classes=("LTXPipeline", "LTXImageToVideoPipeline"),
     cpu_seconds_per_step=600.0,
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
+    # A last frame needs LTXConditionPipeline's condition items; this engine runs LTXImageToVideoPipeline.
+    last_image_note="it runs LTXImageToVideoPipeline, which conditions on the first frame only.",
 )
 
 # CogVideoX-5B-I2V has learned position embeddings for one size only; frames 8k+1 up to 49.

@@ -1,0 +1,36 @@
+"""keyframes: a run's optional end image, and the run it continues (extend chains)
+
+Both nullable, so every existing row stays as it is.
+
+Revision ID: 0008_keyframes
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008_keyframes"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("end_image_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("continues_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f("fk_runs_end_image_id_images"), "images", ["end_image_id"], ["id"])
+        batch_op.create_foreign_key(batch_op.f("fk_runs_continues_id_runs"), "runs", ["continues_id"], ["id"],
+                                    ondelete="SET NULL")
+        batch_op.create_index(batch_op.f("ix_runs_continues_id"), ["continues_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_runs_continues_id"))
+        batch_op.drop_constraint(batch_op.f("fk_runs_continues_id_runs"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("fk_runs_end_image_id_images"), type_="foreignkey")
+        batch_op.drop_column("continues_id")
+        batch_op.drop_column("end_image_id")
