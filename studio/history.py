@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import gallery
 from studio.db import runs as run_rows
+from studio.db.chains import chain_of
 from studio.db.engine import session_scope
 from studio.db.gallery import GalleryFacets, RunQuery
 from studio.db.models import Sweep
@@ -122,6 +123,11 @@ class History:
         with session_scope(self._sessions) as session:
             return Lineage(ancestors=[run_view(r) for r in run_rows.ancestors(session, run_id)],
                            children=[run_view(r) for r in run_rows.children(session, run_id)])
+
+    def chain(self, run_id: int) -> list[RunView]:
+        """The extend chain through this run, first link first ([run] alone when it has no links)."""
+        with session_scope(self._sessions) as session:
+            return [run_view(r) for r in chain_of(session, run_id)]
 
     # The trash's logic lives in studio.trash; these keep the names the pages call.
 

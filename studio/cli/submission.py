@@ -18,15 +18,17 @@ from studio.cli.console import Console
 from studio.db.engine import DatabaseBusy
 from studio.db.models import Run
 from studio.engines.base import InputError
+from studio.engines.keyframes import END_IMAGE
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.status import RunStatus
 from studio.media.images import ImageRejected, load_upload
 from studio.services import Services
-from studio.storage import DiskFull
+from studio.storage import DiskFull, image_digest
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
-         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt"}
+         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt", "end_image": "--last-image",
+         "extend": "--extend"}
 POLL_S = 0.25
 
 
@@ -42,16 +44,22 @@ class NotInstalled(Refused):
     """The engine's weights are not there: nothing is queued, as on the Generate page."""
 
 
-def read_image(path: Path) -> PILImage.Image:
-    """The decoded image at --image PATH, through the same intake as an upload."""
+def read_image(path: Path, flag: str = "--image") -> PILImage.Image:
+    """The decoded image at --image PATH (or another flag's), through the same intake as an upload."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise Refused(f"--image {path}: cannot read the file ({exc.strerror or exc}).") from None
+        raise Refused(f"{flag} {path}: cannot read the file ({exc.strerror or exc}).") from None
     try:
         return load_upload(data, path.name)
     except ImageRejected as exc:
-        raise Refused(f"--image {path}: {exc.message}") from None
+        raise Refused(f"{flag} {path}: {exc.message}") from None
+
+
+def read_end_image(args: argparse.Namespace) -> PILImage.Image | None:
+    """The --last-image picture, or None without the flag."""
+    path = getattr(args, "last_image", None)
+    return read_image(Path(path).expanduser(), "--last-image") if path else None
 
 
 def request_params(args: argparse.Namespace) -> dict:
@@ -99,11 +107,14 @@ def prepare(services: Services, engine: str, params: dict, image_size: tuple[int
     return sizing.with_default_size(info, params, image_size)
 
 
-def queue_runs(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]]) -> list[int]:
+def queue_runs(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]], *,
+               end_image: PILImage.Image | None = None, continues_id: int | None = None) -> list[int]:
     """Queue one run per image with the same settings (one seed for all, drawn once if none was
     given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
     keeps its shape; a side given with --param holds for all, the other follows each image. More
     than one image is grouped (its base parameters are the first image's)."""
+    if end_image is not None:  # named by its digest, so the engine's check sees it (studio.engines.keyframes)
+        params = {**params, END_IMAGE: image_digest(end_image)}
     try:
         first = prepare(services, engine, params, images[0][0].size)
         request = services.queue.validate(engine, first)
@@ -111,7 +122,8 @@ def queue_runs(services: Services, engine: str, params: dict, images: list[tuple
         for image, name in images:
             sized = prepare(services, engine, {**params, "seed": request.seed}, image.size)
             requests.append(SubmitRequest(engine=engine, params=sized, image=image, image_name=name,
-                                          validated=services.queue.validate(engine, sized)))
+                                          validated=services.queue.validate(engine, sized),
+                                          end_image=end_image, continues_id=continues_id))
         if len(requests) == 1:
             return services.queue.submit_many(requests)
         group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine, **request.stored_params()},

@@ -181,6 +181,7 @@ class EngineInfo:
     # where not, why not, in words shown when one is refused.
     supports_last_image: bool = False
     last_image_note: str = ""
+    requires_last_image: bool = False
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:

@@ -25,6 +25,9 @@ def check_keyframes(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, An
     """The keyframe keys of a request, checked: {} without an end image, else {"end_image": sha}."""
     value = params.get(END_IMAGE)
     if value is None or value == "":
+        if info.requires_last_image:
+            raise InputError(END_IMAGE, f"The {info.label} engine makes a video from the input to an end image: "
+                                        "choose an end image too.")
         return {}
     if not isinstance(value, str) or not _SHA256.fullmatch(value):
         raise InputError(END_IMAGE, f"The end image must be named by the sha256 of a stored image; got {value!r}.")

@@ -96,20 +96,27 @@ def registry(tmp_path_factory):
     return build_registry(Settings(), Paths(data_dir=root, logs_dir=root / "logs", database_url="sqlite://"))
 
 
-@pytest.mark.parametrize("engine_id", ["motion", "wan2.1-i2v-14b-480p", "tiny-wan21-i2v"])
+@pytest.mark.parametrize("engine_id", ["motion", "wan2.1-flf2v-14b-720p", "tiny-wan21-flf2v"])
 def test_engines_that_take_an_end_image_keep_it_in_the_request(registry, engine_id):
     request = validate(registry, engine_id, {"end_image": SHA})
     assert request.params["end_image"] == SHA and request.stored_params()["end_image"] == SHA
-    assert "end_image" not in validate(registry, engine_id, {}).params  # none: stored as before
+
+
+def test_without_an_end_image_a_request_is_stored_as_before_and_flf2v_asks_for_one(registry):
+    assert "end_image" not in validate(registry, "motion", {}).params
+    with pytest.raises(InputError, match="choose an end image") as caught:
+        validate(registry, "wan2.1-flf2v-14b-720p", {})
+    assert caught.value.param == "end_image"
 
 
 @pytest.mark.parametrize("engine_id, label", [("ltx-video", "LTX-Video"), ("tiny-wan22-ti2v", "Wan 2.2 TI2V"),
+                                              ("wan2.1-i2v-14b-480p", "Wan 2.1 I2V 14B 480P"),
                                               ("svd-xt", "Stable Video Diffusion XT")])
 def test_an_engine_without_keyframes_refuses_an_end_image_by_name(registry, engine_id, label):
     with pytest.raises(InputError) as caught:
         validate(registry, engine_id, {"end_image": SHA})
     assert caught.value.param == "end_image"
-    assert label in caught.value.message and "first" in caught.value.message
+    assert label in caught.value.message and ("first" in caught.value.message or "one image" in caught.value.message)
 
 
 def test_an_end_image_must_be_a_stored_image_digest(registry):
