@@ -8,6 +8,15 @@ from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
+from studio.ui.keyframes import (
+    BOX_NAMES,
+    apply_edit_keyframes,
+    apply_extend_prefill,
+    end_image_param,
+    end_image_picker,
+    extending,
+    framing_section,
+)
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.ui.variants import variants_section
@@ -18,12 +27,16 @@ engines = svc.registry.infos(include_developer=settings.developer_mode)
 labels = {info.id: info.label for info in engines}
 
 apply_edit_prefill(svc)
+apply_edit_keyframes(svc)
+apply_extend_prefill(svc)
 
 st.title("Generate")
 left, right = st.columns([2, 3], gap="large")
 
 with left:
     picked = image_picker(svc)
+    continues = extending(picked)
+    end = end_image_picker()
     restore_from_file(svc)
     # Progress and the latest results sit under the input, beside the form: in view when Generate
     # is pressed. Filled at the end, once a run this render queued is known.
@@ -57,7 +70,9 @@ with right:
 
     if info.has_param("width") and info.has_param("height"):
         size_preset(info, picked.size if picked else None)
-    request.update(forms.param_widgets(info))
+    request.update(forms.param_widgets(info, skip=BOX_NAMES))
+    request.update(framing_section(info, picked))
+    request.update(end_image_param(end))
 
     seed_left, seed_right = st.columns([1, 2])
     random_seed = seed_left.checkbox("Random seed", value=forms.initial("random_seed", True), key=forms.key("random_seed"),
@@ -88,7 +103,8 @@ with right:
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,
-                                                    validated=preview))
+                                                    validated=preview, end_image=end.image if end else None,
+                                                    continues_id=continues))
         except InputError as exc:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:

@@ -17,7 +17,7 @@ from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.db.runs import normalize_tag
 
 __all__ = ["ACTIVE_STATUSES", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView", "RunPageView", "RunQuery",
-           "RunView", "SweepView", "normalize_tag", "page_view", "run_view", "sweep_view"]
+           "RunView", "SweepView", "image_view", "normalize_tag", "page_view", "run_view", "sweep_view"]
 
 
 @dataclass(frozen=True)
@@ -117,12 +117,12 @@ def run_view(run: Run) -> RunView:
     left empty otherwise: copying never costs a query per row (the queue badge redraws often)."""
     unloaded = inspect(run).unloaded
     return RunView(**{name: getattr(run, name) for name in _RUN_COLUMNS},
-                   input_image=None if "input_image" in unloaded else _image_view(run.input_image),
-                   end_image=None if "end_image" in unloaded else _image_view(run.end_image),
+                   input_image=None if "input_image" in unloaded else image_view(run.input_image),
+                   end_image=None if "end_image" in unloaded else image_view(run.end_image),
                    tag_names=[] if "tags" in unloaded else list(run.tag_names))
 
 
-def _image_view(image: Image | None) -> ImageView | None:
+def image_view(image: Image | None) -> ImageView | None:
     if image is None:
         return None
     return ImageView(id=image.id, path=image.path, width=image.width, height=image.height,
