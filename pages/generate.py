@@ -12,6 +12,7 @@ from studio.ui.keyframes import (
     BOX_NAMES,
     apply_edit_keyframes,
     apply_extend_prefill,
+    apply_restored_end_image,
     end_image_param,
     end_image_picker,
     extending,
@@ -29,6 +30,7 @@ labels = {info.id: info.label for info in engines}
 apply_edit_prefill(svc)
 apply_edit_keyframes(svc)
 apply_extend_prefill(svc)
+apply_restored_end_image(svc)
 
 st.title("Generate")
 left, right = st.columns([2, 3], gap="large")

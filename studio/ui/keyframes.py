@@ -23,7 +23,7 @@ from studio.web.media import parse_id
 
 __all__ = ["BOX_NAMES", "PickedEnd", "apply_edit_keyframes", "apply_extend_prefill", "end_image_param",
            "end_image_picker", "extending", "framing_section", "keep_extending", "remember_end_image",
-           "restore_end_image"]
+           "apply_restored_end_image"]
 
 _END_HISTORY = "end_history_image"  # (sha256, path, label): an end image already in the history
 _EXTENDING = "extending"  # (source run id, image id): this form makes the next link of that run's chain
@@ -83,12 +83,18 @@ def remember_end_image(sha: str | None, path: str | None, label: str) -> None:
         forms.fill({"end_source": "None"})
 
 
-def restore_end_image(svc: Services, params: dict) -> list[str]:
-    """A restored recipe's end image, when this history holds it; else ["end_image"] (left out)."""
+def apply_restored_end_image(svc: Services) -> None:
+    """The end image of a recipe just restored (studio.ui.inputs.restore_from_file), when this
+    history holds it; otherwise the form's end image is cleared and the page says why."""
+    params = st.session_state.pop("restored_params", None)
+    if params is None:
+        return
     sha = params.get(END_IMAGE)
     found = svc.history.image_by_sha256(sha) if isinstance(sha, str) and sha else None
     remember_end_image(sha if found else None, found.path if found else None, "the restored file")
-    return [END_IMAGE] if sha and found is None else []
+    if sha and found is None:
+        st.session_state["prefill_error"] = ("The restored file names an end image this studio does not have; "
+                                             "choose the end image again.")
 
 
 def apply_edit_keyframes(svc: Services) -> None:
