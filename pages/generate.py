@@ -116,7 +116,7 @@ with right:
         else:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
-    variants_section(svc, engine_id, request, picked)
+    variants_section(svc, engine_id, request, picked, end_image=end.image if end else None)
 
 with results:  # this session's runs, or after a reload the history's newest ones
     status.session_runs(svc, st.session_state.get("my_runs") or svc.history.recent_run_ids(3))

@@ -131,10 +131,11 @@ class JobQueue:
         return requests
 
     def submit_sweep(self, engine_id: str, base_params: Mapping[str, Any], axes: Sequence[Axis], *,
-                     image: PILImage.Image | None = None, image_id: int | None = None, image_name: str = "") -> list[int]:
+                     image: PILImage.Image | None = None, image_id: int | None = None, image_name: str = "",
+                     end_image: PILImage.Image | None = None) -> list[int]:
         """Queue every combination as one sweep (all or nothing)."""
         planned = self.plan_sweep(engine_id, base_params, axes)
-        planned = [replace(r, image=image, image_id=image_id, image_name=image_name) for r in planned]
+        planned = [replace(r, image=image, image_id=image_id, image_name=image_name, end_image=end_image) for r in planned]
         name = " × ".join(f"{a.param} {', '.join(map(str, a.values))}" for a in axes)
         varied = {a.param for a in axes}
         base = {"engine": engine_id, **{k: v for k, v in planned[0].params.items() if k not in varied}}

@@ -133,3 +133,14 @@ def test_re_running_a_link_re_makes_that_link_only(services):
     assert [r.id for r in services.history.chain(second)] == [first, second]
     with pytest.raises(InputError, match="only a finished run"):
         services.extension_start(services.queue.submit(SubmitRequest(engine="motion", params=MOVE, image=picture())))
+
+
+def test_a_sweep_stores_a_new_end_image_once_for_all_its_runs(services):
+    from studio.sweeps import Axis
+
+    end = picture((30, 200, 90))
+    run_ids = services.queue.submit_sweep("motion", {**MOVE, "end_image": image_digest(end)},
+                                          [Axis("end_width", [0.5, 0.7])], image=picture(), end_image=end)
+    runs = services.history.get_runs(run_ids)
+    assert [r.params["end_width"] for r in runs] == [0.5, 0.7]
+    assert runs[0].end_image_id is not None and runs[0].end_image_id == runs[1].end_image_id
