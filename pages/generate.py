@@ -6,7 +6,7 @@ import streamlit as st
 from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
-from studio.ui import forms, status
+from studio.ui import forms, keyboard, status
 from studio.ui.inputs import apply_edit_prefill, editing_banner, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
 from studio.ui.text import plain
@@ -84,7 +84,8 @@ with right:
 
     blocked = error is not None or picked is None or not weights.ready
     if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
-                 help="Queue this run. You can queue more while it runs; they run one after another."):
+                 help="Queue this run (Ctrl+Enter, or Cmd+Enter on a Mac, from anywhere on the page). You can "
+                      "queue more while it runs; they run one after another."):
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,
@@ -98,6 +99,7 @@ with right:
         else:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
+    keyboard.submit_shortcut("Generate")
     variants_section(svc, engine_id, request, picked)
 
 with results:  # this session's runs, or after a reload the history's newest ones
