@@ -17,7 +17,8 @@ from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.db.runs import normalize_tag
 
 __all__ = ["ACTIVE_STATUSES", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView", "RunPageView", "RunQuery",
-           "RunView", "SweepView", "image_view", "normalize_tag", "page_view", "run_view", "sweep_view"]
+           "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "page_view", "run_view",
+           "sweep_view"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class RunView:
     log_path: str | None
     step: int
     total_steps: int
+    stage: str | None
+    stage_started_at: datetime | None
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -85,6 +88,14 @@ class RunView:
     end_image_id: int | None = None
     continues_id: int | None = None
     end_image: ImageView | None = None
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """How long a stage of an engine's runs usually takes, in seconds (None: no run to go by)."""
+
+    load: float | None
+    encode: float | None
 
 
 @dataclass(frozen=True)

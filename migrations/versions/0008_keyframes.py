@@ -5,7 +5,7 @@ which rebuilds the runs table; that drops the triggers keeping the prompt search
 up to date, so they are made again afterwards and the index rebuilt.
 
 Revision ID: 0008_keyframes
-Revises: 0007
+Revises: 0008_ux
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_keyframes"
-down_revision = "0007"
+down_revision = "0008_ux"
 branch_labels = None
 depends_on = None
 

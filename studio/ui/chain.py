@@ -33,7 +33,6 @@ def chain_section(svc: Services, run: RunView) -> None:
         if can_extend and left.button("Extend", icon=":material/last_page:", key=f"extend-{run.id}", width="stretch",
                                       help="Make the next part of this video: Generate opens with this run's last "
                                            "frame as the input and its settings filled in."):
-            st.session_state.pop("extend_prefilled", None)
             st.switch_page("pages/generate.py", query_params={"extend": str(run.id)})
         if len(links) < 2:
             return

@@ -17,7 +17,7 @@ from studio.media.images import ImageRejected, fit_image, load_upload
 from studio.services import Services
 from studio.storage import image_digest
 from studio.ui import forms
-from studio.ui.inputs import UPLOAD_TYPES, PickedImage
+from studio.ui.inputs import EDITING, UPLOAD_TYPES, PickedImage
 from studio.ui.text import plain
 from studio.web.media import parse_id
 
@@ -98,11 +98,13 @@ def apply_restored_end_image(svc: Services) -> None:
 
 
 def apply_edit_keyframes(svc: Services) -> None:
-    """`?edit=<run id>` also brings back the run's end image, and an edited link stays a link."""
-    edit = parse_id(st.query_params.get("edit") or "")
-    if edit is None or st.session_state.get("keyframes_prefilled_from") == edit:
+    """Edit & re-run (studio.ui.inputs.apply_edit_prefill, just before) also brings back the run's
+    end image, and an edited link stays a link: once per time the form was filled from that run."""
+    edit = st.session_state.get(EDITING)
+    filled = (edit, forms.generation())
+    if edit is None or st.session_state.get("keyframes_prefilled") == filled:
         return
-    st.session_state["keyframes_prefilled_from"] = edit
+    st.session_state["keyframes_prefilled"] = filled
     run = svc.history.get_run(edit)
     if run is None:
         return
@@ -115,9 +117,10 @@ def apply_extend_prefill(svc: Services) -> None:
     """`?extend=<run id>` fills the form to continue that run: its engine and parameters, its last
     frame as the input (studio.jobs.chains decides both)."""
     source_id = parse_id(st.query_params.get("extend") or "")
-    if source_id is None or st.session_state.get("extend_prefilled") == source_id:
+    if "extend" in st.query_params:  # once: a reload never fills the form over the user's changes
+        del st.query_params["extend"]
+    if source_id is None:
         return
-    st.session_state["extend_prefilled"] = source_id
     try:
         start = svc.extension_start(source_id)
     except InputError as exc:
@@ -135,6 +138,7 @@ def apply_extend_prefill(svc: Services) -> None:
         values["memory_mode"] = params["memory_mode"]
     st.session_state["history_image"] = (start.image_id, start.image_path, source_id)
     st.session_state[_EXTENDING] = (source_id, start.image_id)
+    st.session_state.pop(EDITING, None)  # a continuation, not an edit of the run
     forms.fill(values, replace=True)
     remember_end_image(None, None, "")
 
