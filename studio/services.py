@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
-from studio.engines.base import WeightsStatus
+from studio import creator_defaults
+from studio.engines.base import EngineInfo, WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
-from studio.jobs import members
+from studio.jobs import chains, members
+from studio.jobs.chains import ExtensionStart
 from studio.jobs.members import WorkerView
 from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
@@ -60,6 +62,11 @@ class Services:
     def weights_status(self, engine_id: str) -> WeightsStatus:
         """The engine's weights status, checked once per model folders setting until rescan_models."""
         return self._weights.status(engine_id, self.settings())
+
+    def form_info(self, engine_id: str) -> EngineInfo:
+        """The engine's description with the creator's defaults from Settings in place of its own:
+        what the Generate form starts from and what a request that leaves a value out gets."""
+        return creator_defaults.applied(self.registry.get(engine_id).info, self.settings())
 
     def default_engine_id(self) -> str:
         return self._weights.default_engine_id(self.settings())
@@ -119,6 +126,16 @@ class Services:
         if not gif.is_file():
             gif_from_video(video, gif)
         return gif
+
+    def extension_start(self, run_id: int) -> ExtensionStart:
+        """Where extending this run starts: its last frame (stored as an input) and its parameters.
+        InputError when the run has no video to continue."""
+        return chains.extension_start(self.sessions, self.storage, run_id)
+
+    def export_chain(self, run_id: int) -> Path:
+        """The extend chain through this run as one MP4 (written atomically); InputError naming a
+        link that has not finished."""
+        return chains.export_chain(self.sessions, self.settings().outputs_dir(self.paths), run_id)
 
     def workers(self) -> list[WorkerView]:
         """The workers heard from in the last half minute (this process's own among them)."""

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
 
-from studio import sizing
+from studio import creator_defaults, sizing
 from studio.engines.base import InputError
+from studio.engines.keyframes import END_IMAGE
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.status import RunStatus
 from studio.post.steps import pending
+from studio.storage import image_digest
 from studio.views import RunView
 
 if TYPE_CHECKING:
@@ -42,29 +44,34 @@ class EngineNotReady(InputError):
 
 def prepare(services: Services, engine: str, params: dict[str, Any], image_size: tuple[int, int]) -> dict[str, Any]:
     """The parameters to queue for one image: refused before anything is queued when the engine
-    cannot run, and with the output size following the image when no width/height is given."""
-    info = services.registry.get(engine).info  # an unknown engine is an InputError naming the known ones
+    cannot run, with the creator's defaults (Settings) for what the request leaves out, and with the
+    output size following the image when no width/height is given."""
+    info = services.form_info(engine)  # an unknown engine is an InputError naming the known ones
     status = services.weights_status(engine)
     if not status.ready:
         raise EngineNotReady(status.detail, status.hint)
-    return sizing.with_default_size(info, params, image_size)
+    return sizing.with_default_size(info, creator_defaults.fill(info, services.settings(), params), image_size)
 
 
 def queue_runs(services: Services, engine: str, params: dict[str, Any],
-               images: Sequence[tuple[PILImage.Image, str]]) -> list[int]:
+               images: Sequence[tuple[PILImage.Image, str]], *, end_image: PILImage.Image | None = None,
+               continues_id: int | None = None) -> list[int]:
     """Queue one run per image with the same settings (one seed for all, drawn once if none was
     given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
     keeps its shape; a side given explicitly holds for all, the other follows each image. More than
     one image is grouped (its base parameters are the first image's)."""
     if not images:
         raise InputError("image", "Give at least one input image.")
+    if end_image is not None:  # named by its digest, so the engine's check sees it (studio.engines.keyframes)
+        params = {**params, END_IMAGE: image_digest(end_image)}
     first = prepare(services, engine, params, images[0][0].size)
     request = services.queue.validate(engine, first)
     requests = []
     for image, name in images:
         sized = prepare(services, engine, {**params, "seed": request.seed}, image.size)
         requests.append(SubmitRequest(engine=engine, params=sized, image=image, image_name=name,
-                                      validated=services.queue.validate(engine, sized)))
+                                      validated=services.queue.validate(engine, sized),
+                                      end_image=end_image, continues_id=continues_id))
     if len(requests) == 1:
         return services.queue.submit_many(requests)
     group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine, **request.stored_params()},

@@ -34,7 +34,7 @@ from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
 from studio.jobs import followups
 from studio.jobs import store as queue_store
-from studio.jobs.status import RunStatus
+from studio.jobs.status import RunStage, RunStatus
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
 from studio.post.base import PostEngine
@@ -168,7 +168,8 @@ class Executor:
         engine = self.registry.get(run.engine)
         with session_scope(self.sessions) as session:
             settings = load_settings(session)
-            image_row = run_rows.get_run(session, run.id).input_image
+            row = run_rows.get_run(session, run.id)
+            image_row, end_row = row.input_image, row.end_image
             # A post-processing tool makes its frames from its source run's video (None otherwise).
             post_source = _source_video(session, engine, params)
         if image_row is None:
@@ -183,6 +184,11 @@ class Executor:
                 image = fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
         except FileNotFoundError:
             raise InputError("image", f"The input image file is missing: {image_row.path}.") from None
+        # The end image (a keyframe), fitted the same way; passed only when the run has one, so an
+        # engine without keyframes never sees the argument (validate() refused such runs).
+        keyframes: dict[str, Any] = {}
+        if end_row is not None:
+            keyframes["end_image"] = _fitted_end_image(end_row.path, params)
         outputs_dir = settings.outputs_dir(self.paths)
         storage = dataclasses.replace(self.storage, outputs_dir=outputs_dir)
         storage.ensure_free_space(outputs_dir)
@@ -203,19 +209,23 @@ class Executor:
         from studio.media.encode import gif_from_video, write_mp4
         from studio.media.thumbs import write_poster, write_thumbnail
 
-        progress = _Progress(self.sessions, lease, self.stop, heartbeat)
+        streaming = isinstance(engine, StreamingEngine) or post_source is not None  # post tools stream too
+        progress = _Progress(self.sessions, lease, self.stop, heartbeat, streaming=streaming)
         started = time.perf_counter()
         if post_source is not None:
             frames = engine.iter_post_frames(post_source, request, on_step=progress.on_step, cancelled=progress.cancelled)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
             frames_done_at = None
-        elif isinstance(engine, StreamingEngine):
-            frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled)
+        elif streaming:
+            frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled,
+                                             **keyframes)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
             frames_done_at: float | None = None  # known once the encoder has taken the last frame
         else:
-            result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
-            progress.flush()
+            progress.enter(RunStage.LOADING)  # the first step ends it (a model already loaded: at once)
+            result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled,
+                                     **keyframes)
+            progress.enter(RunStage.ENCODING)
             progress.stop_if_cancelled()
             frames, engine_manifest = result.frames, result.manifest
             load_seconds, infer_seconds = result.load_seconds, result.infer_seconds
@@ -229,7 +239,7 @@ class Executor:
             # A cancel during the encode (seconds for a long video) is honoured too: the block
             # removes what was written, so a cancelled run never shows a video.
             write_mp4(timed, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
-            progress.flush()
+            progress.enter(RunStage.SAVING)
             progress.stop_if_cancelled()
             write_poster(timed.first, files.poster)
             write_thumbnail(timed.first, files.thumb)
@@ -253,34 +263,69 @@ class Executor:
         }
 
 
+def _fitted_end_image(path: str, params: dict[str, Any]) -> Any:
+    from PIL import Image
+
+    from studio.media.images import fit_image
+
+    try:
+        with Image.open(path) as source:
+            return fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
+    except FileNotFoundError:
+        raise InputError("end_image", f"The end image file is missing: {path}.") from None
+
+
 class _Progress:
     """Step callback and cancel check for one run: throttled DB writes, cancel seen within a step."""
 
-    def __init__(self, sessions: sessionmaker[Session], lease: Lease, stop: threading.Event, heartbeat: _Heartbeat):
+    def __init__(self, sessions: sessionmaker[Session], lease: Lease, stop: threading.Event, heartbeat: _Heartbeat,
+                 *, streaming: bool = False):
         self._sessions = sessions
         self._lease = lease
         self._stop = stop
         self._heartbeat = heartbeat
+        self._streaming = streaming
         self._last_write = 0.0
         self._pending: tuple[int, int] | None = None
+        self._stage: RunStage | None = None
+        self._entered: RunStage | None = None  # a stage entered since the last write
         self._cancel = False
         self._last_cancel_check = 0.0
 
     def on_step(self, step: int, total: int) -> None:
         self._heartbeat.check()
         self._pending = (step, total)
+        if self._stage in (None, RunStage.LOADING):
+            self._switch(RunStage.RENDERING)
+        if self._streaming and step >= total:
+            self._switch(RunStage.ENCODING)  # every frame drawn: what remains is the encoder's
         now = time.monotonic()
-        if now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
+        if self._entered or now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
             self.flush()
+
+    def enter(self, stage: RunStage) -> None:
+        """The run moves on to `stage`: written at once, with any step not written yet."""
+        self._switch(stage)
+        if self._pending is None:
+            with session_scope(self._sessions) as session:
+                queue_store.enter_stage(session, self._lease, stage)
+            self._entered = None
+        else:
+            self.flush()
+
+    def _switch(self, stage: RunStage) -> None:
+        if stage != self._stage:
+            self._stage = self._entered = stage
 
     def flush(self) -> None:
         if self._pending is None:
             return
         step, total = self._pending
         with session_scope(self._sessions) as session:
-            self._cancel = queue_store.record_progress(session, self._lease, step, total) or self._cancel
+            self._cancel = queue_store.record_progress(session, self._lease, step, total, self._entered) or self._cancel
         self._last_write = self._last_cancel_check = time.monotonic()
         self._pending = None
+        self._entered = None
 
     def cancelled(self, *, force: bool = False) -> bool:
         if self._stop.is_set():
