@@ -11,6 +11,17 @@ from tests.browser.conftest import explained, wait_idle
 from tests.browser.test_sweeps_browser import VIDEOS, query, set_number
 
 
+def typed(page, label: str, value: int, tries: int = 3) -> None:
+    """Type a number and see it kept: on a loaded machine a redraw can replace the field meanwhile."""
+    field = page.get_by_role("spinbutton", name=label, exact=True)
+    for _ in range(tries):
+        set_number(page, label, value)
+        page.wait_for_function(f"() => document.querySelectorAll('input[aria-label=\"{label}\"]').length === 1")
+        if field.input_value() == str(value):
+            return
+    raise AssertionError(f"{label} shows {field.input_value()!r} after typing {value} {tries} times")
+
+
 def make_pictures(folder, count: int) -> list[str]:
     paths = []
     for i in range(count):
@@ -29,9 +40,8 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
         wait_idle(page)
         page.get_by_text("Keep image aspect", exact=True).click()
         wait_idle(page)
-        set_number(page, "Width (px)", 128)
-        set_number(page, "Height (px)", 128)
-        set_number(page, "Frames", 8)
+        for label, value in (("Width (px)", 128), ("Height (px)", 128), ("Frames", 8)):
+            typed(page, label, value)
 
         page.get_by_text("Batch: these settings for several images").click()
         batch = page.locator("[data-testid='stExpander']").filter(has_text="Batch: these settings")
@@ -48,7 +58,8 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
         group = rows[0][0]
 
         assert f"Open batch #{group} (5 runs)" in link.inner_text()
-        link.click()
+        # Followed by its address: a click while a busy page redraws can land on the bare page.
+        page.goto(f"{studio.url.rstrip('/')}/{link.get_attribute('href').lstrip('/')}")
         page.get_by_role("heading", name=f"Sweep #{group}").wait_for()
         page.get_by_text("Varies the input image (a batch)").wait_for()
         page.wait_for_function(f"() => {VIDEOS}.length === 5 && {VIDEOS}.every(v => v.readyState >= 2)", timeout=90_000)
