@@ -50,7 +50,7 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
         batch.get_by_role("button", name="Queue 5 runs").click()
         link = batch.get_by_role("link", name=re.compile(r"Open batch #\d+ \(5 runs\) as a grid"))
         link.wait_for()  # shown once the runs are in the history
-        wait_idle(page)  # a link clicked while the page still redraws loses its query
+        wait_idle(page)
 
         rows = query(studio, "SELECT sweep_id, width, height, frames, seed FROM runs ORDER BY id")
         assert len(rows) == 5 and rows[0][0] is not None and len({r[0] for r in rows}) == 1
