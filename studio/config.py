@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Set by `launch.py --no-worker`: the server process runs no jobs (workers elsewhere do).
+SERVE_ONLY_ENV = "STUDIO_SERVE_ONLY"
 
 
 @dataclass(frozen=True)

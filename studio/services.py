@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,9 @@ from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
 from studio.storage import Storage
 from studio.weights_cache import WeightsCache
+
+if TYPE_CHECKING:
+    from studio.jobs.hub import MediaHub
 
 
 @dataclass
@@ -124,6 +128,12 @@ class Services:
         """The workers heard from in the last half minute (this process's own among them)."""
         with session_scope(self.sessions) as session:
             return members.live(session)
+
+    def media_hub(self) -> MediaHub:
+        """The server's side of remote workers: their inputs out, their files in (studio.web.worker_api)."""
+        from studio.jobs.hub import MediaHub
+
+        return MediaHub(self.sessions, self.paths, self.settings)
 
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""

@@ -23,6 +23,7 @@ COMMANDS = {
     "import": ("archive", "import_zip"),
     "worker": ("worker", "work"),
     "migrate": ("schema", "migrate_schema"),
+    "worker-token": ("worker_tokens", "worker_token"),
     "models": ("models", "list_models"),
     "download": ("models", "download"),
     "set-password": ("password", "set_password"),

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "address needs a password (see set-password)")
     parser.add_argument("--check", action="store_true", help="run the checks only; exit status 1 on any FAIL")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser when the studio is ready")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="run no jobs in the server process: workers (`launch.py worker`, on this or other hosts) run them")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def sub(name: str, text: str) -> argparse.ArgumentParser:
@@ -52,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--schema-wait", type=float, default=300.0, metavar="SECONDS",
                         help="on a shared (non-SQLite) database, how long to wait for the server or `migrate` "
                         "to bring it to this version's schema before giving up (default 300)")
+    worker.add_argument("--server", default=None, metavar="URL",
+                        help="the studio server's address (http://HOST:PORT) when this host shares no folder with "
+                        "it: inputs are fetched from it and finished files sent to it. Needs --token")
+    worker.add_argument("--token", default=None, metavar="TOKEN",
+                        help="with --server, a worker token from `worker-token create NAME` on the server "
+                        "(or the STUDIO_WORKER_TOKEN environment variable, which keeps it out of the process list)")
+    tokens = sub("worker-token", "make, list or revoke the tokens workers on other hosts use with --server")
+    token_actions = tokens.add_subparsers(dest="token_action", metavar="ACTION", required=True)
+    create = token_actions.add_parser("create", help="make a token and print it (once: only its hash is kept)")
+    create.add_argument("name", help="a name for the worker or host, e.g. gpu-host-2")
+    token_actions.add_parser("list", help="the tokens, when each was made, last used and revoked")
+    revoke = token_actions.add_parser("revoke", help="refuse a token from now on")
+    revoke.add_argument("name", help="the token's name, as `worker-token list` shows it")
     sub("migrate", "bring the database to this version's schema (a copy of a SQLite file is kept) and exit; "
         "the server does this itself at start")
     sub("models", "list engines, whether their weights are installed and how to install them")

@@ -161,6 +161,15 @@ def cancel_requested(session: Session, lease: Lease) -> bool:
     return bool(flag)
 
 
+def held_run(session: Session, lease: Lease) -> Run:
+    """The run, when this attempt still holds it; LeaseLost when not (the server fences a remote
+    worker's fetches and uploads with it, as every other worker write is fenced)."""
+    run = session.scalar(select(Run).where(_held(lease)))
+    if run is None:
+        raise _lost(session, lease)
+    return run
+
+
 def update_held(session: Session, lease: Lease, **values: Any) -> None:
     """Any other column a worker sets while it runs (the log path, the memory mode)."""
     _fenced_update(session, lease, **values)

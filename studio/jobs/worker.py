@@ -26,6 +26,7 @@ from studio.jobs import members
 from studio.jobs import store as queue_store
 from studio.jobs.execute import Executor, PipelineSlot
 from studio.jobs.liveness import make_worker_id, worker_is_dead_locally
+from studio.jobs.remote import RemoteMedia
 from studio.storage import Storage
 
 log = logging.getLogger("studio.worker")
@@ -97,6 +98,11 @@ class Worker:
                            engines=self.engines if self.engines is not None else [members.ANY_ENGINE],
                            gpu=None, current_run_id=self.current_run_id)
         self._reported = True
+
+    def use_server(self, remote: RemoteMedia) -> None:
+        """Work without a folder shared with the server: inputs are fetched from it and every file
+        a run makes is sent to it (studio.jobs.remote)."""
+        self._executor.remote = remote
 
     def wake(self) -> None:
         self._wake.set()
