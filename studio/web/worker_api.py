@@ -33,8 +33,8 @@ TOKEN_NEEDED = "a live worker token is needed (python launch.py worker-token cre
 HubSource = Callable[[], "MediaHub"]
 
 
-def _refusal(status: int, reason: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": reason, **extra}, status_code=status, headers={"cache-control": "no-store"})
+def _refusal(code: int, reason: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": reason, **extra}, status_code=code, headers={"cache-control": "no-store"})
 
 
 class _WorkerApi:
