@@ -62,10 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(or the STUDIO_WORKER_TOKEN environment variable, which keeps it out of the process list)")
     tokens = sub("worker-token", "make, list or revoke the tokens workers on other hosts use with --server")
     token_actions = tokens.add_subparsers(dest="token_action", metavar="ACTION", required=True)
-    create = token_actions.add_parser("create", help="make a token and print it (once: only its hash is kept)")
+    def action(name: str, text: str) -> argparse.ArgumentParser:  # the common flags after the action too
+        return token_actions.add_parser(name, help=text, description=text,
+                                        parents=[_common_flags(argparse.SUPPRESS, argparse.SUPPRESS)])
+
+    create = action("create", "make a token and print it (once: only its hash is kept)")
     create.add_argument("name", help="a name for the worker or host, e.g. gpu-host-2")
-    token_actions.add_parser("list", help="the tokens, when each was made, last used and revoked")
-    revoke = token_actions.add_parser("revoke", help="refuse a token from now on")
+    action("list", "the tokens, when each was made, last used and revoked")
+    revoke = action("revoke", "refuse a token from now on")
     revoke.add_argument("name", help="the token's name, as `worker-token list` shows it")
     sub("migrate", "bring the database to this version's schema (a copy of a SQLite file is kept) and exit; "
         "the server does this itself at start")

@@ -17,6 +17,7 @@ from studio.db.images import get_or_add_image
 from studio.engines.base import InputError
 from studio.engines.registry import Registry
 from studio.jobs import store as queue_store
+from studio.jobs.wakeup import notify_queued
 from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
 from studio.storage import Storage
 from studio.sweeps import Axis, expand
@@ -83,6 +84,7 @@ class JobQueue:
                                        sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id,
                                        request_version=REQUEST_VERSION, request_digest=v.fingerprint())
                 run_ids.append(run.id)
+            notify_queued(session)  # idle workers on other hosts wake at the commit, not at their next poll
             return run_ids
 
         # Bounded: under another program's write lock the user hears "busy, not queued" (DatabaseBusy)

@@ -18,6 +18,7 @@ from studio.db.models import Run, utcnow
 from studio.db.runs import get_run
 from studio.jobs.liveness import machine_identity
 from studio.jobs.status import CANCELING, RunStatus
+from studio.jobs.wakeup import notify_queued
 
 # After this many interrupted attempts a run fails instead of returning to the queue: a job that
 # kills its process every time (e.g. the OOM killer) must not crash-loop the studio.
@@ -234,6 +235,8 @@ def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | Non
         ).rowcount
         if taken == 1:
             recovered.append(run_id)
+    if recovered:
+        notify_queued(session)  # a run back in the queue wakes idle workers too
     return recovered
 
 

@@ -27,6 +27,7 @@ from studio.jobs import store as queue_store
 from studio.jobs.execute import Executor, PipelineSlot
 from studio.jobs.liveness import make_worker_id, worker_is_dead_locally
 from studio.jobs.remote import RemoteMedia
+from studio.jobs.wakeup import QueueListener
 from studio.storage import Storage
 
 log = logging.getLogger("studio.worker")
@@ -57,6 +58,8 @@ class Worker:
         self._executor = Executor(sessions=session_factory, registry=registry, storage=storage, paths=paths,
                                   pipeline=self._pipeline, stop=self._stop, worker_id=self.worker_id)
         self.current_run_id: int | None = None
+        # On PostgreSQL a queued run wakes this worker at once (LISTEN/NOTIFY); the poll is the fallback.
+        self._listener = QueueListener(session_factory.kw["bind"], self.wake, self._stop)
         self._reported = False  # whether the workers table has an entry of ours to remove at stop
 
     # ----- lifecycle ----------------------------------------------------------------------------
@@ -71,6 +74,7 @@ class Worker:
         self._thread.start()
         self._reclaimer = threading.Thread(target=self._reclaim_forever, name="studio-reclaim", daemon=True)
         self._reclaimer.start()
+        self._listener.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the current step: a running job is marked interrupted and goes back to the
@@ -81,6 +85,7 @@ class Worker:
             self._thread.join(timeout)
         if self._reclaimer is not None:
             self._reclaimer.join(5)
+        self._listener.join(5)
         self._pipeline.release()
         if not self._reported:  # a process that never worked (a CLI command) has no entry to remove
             return
@@ -106,6 +111,11 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def listening(self) -> threading.Event:
+        """Set while this worker hears of queued runs at once (PostgreSQL); never set on SQLite."""
+        return self._listener.listening
 
     @property
     def alive(self) -> bool:
