@@ -35,6 +35,11 @@ class Paths:
         return self.data_dir / "outputs"
 
     @property
+    def backups_dir(self) -> Path:
+        """Where a PostgreSQL history is dumped before a migration (a SQLite file's copy sits beside it)."""
+        return self.data_dir / "backups"
+
+    @property
     def run_logs_dir(self) -> Path:
         return self.logs_dir / "runs"
 

@@ -168,7 +168,7 @@ def build_core(paths: Paths, *, migrate_db: bool = True, settings: Settings | No
     must not touch the file meanwhile."""
     db = make_engine(paths.database_url)
     if migrate_db:
-        migrate.upgrade(db, paths.sqlite_path)
+        migrate.upgrade(db, paths.sqlite_path, backup_dir=paths.backups_dir)
     sessions = make_session_factory(db)
     history = History(sessions, paths)
     current = settings if settings is not None else history.settings()

@@ -135,6 +135,9 @@ def _common_flags(path_default, flag_default) -> argparse.ArgumentParser:
     common.add_argument("--data-dir", default=path_default,
                         help="folder for the database, inputs, outputs and logs (sets STUDIO_DATA_DIR; "
                         "default: data/ in the project)")
+    common.add_argument("--no-backup", action="store_true", default=flag_default,
+                        help="migrate a PostgreSQL database without a pg_dump backup first (needed where pg_dump "
+                        "is not installed; back the database up another way)")
     verbosity = common.add_mutually_exclusive_group()
     verbosity.add_argument("--debug", action="store_true", default=flag_default,
                            help="show every detail, the server's own output included")
