@@ -1,5 +1,6 @@
-"""worker_tokens: the tokens a worker on another host shows the server to fetch inputs and send files
+"""worker_tokens, and workers report their GPU, its memory and the model they have loaded
 
+worker_tokens: the tokens a worker on another host shows the server to fetch inputs and send files.
 Stored as a sha256 of the token (a token is 256 random bits, so a fast hash is enough); a revoked
 token keeps its row, so that the list says when it was revoked.
 
@@ -31,7 +32,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_worker_tokens_name")),
         sa.UniqueConstraint("token_sha256", name=op.f("uq_worker_tokens_token_sha256")),
     )
+    with op.batch_alter_table("workers") as batch:
+        batch.add_column(sa.Column("vram_bytes", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("model_loaded", sa.String(255), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workers") as batch:
+        batch.drop_column("model_loaded")
+        batch.drop_column("vram_bytes")
     op.drop_table("worker_tokens")

@@ -220,6 +220,9 @@ class Worker(Base):
     host: Mapped[str] = mapped_column(String(255))
     engines: Mapped[list[str]] = mapped_column(JSON)
     gpu: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    vram_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The engine whose model this worker holds in memory now: runs of it go to this worker first.
+    model_loaded: Mapped[str | None] = mapped_column(String(255), nullable=True)
     current_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

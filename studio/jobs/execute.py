@@ -65,6 +65,12 @@ class PipelineSlot:
             self.release()
         self._loaded = engine
 
+    @property
+    def loaded_model(self) -> str | None:
+        """The engine whose model weights are in memory now (None: none, or an engine without weights)."""
+        engine = self._loaded
+        return engine.info.id if engine is not None and engine.info.needs_weights else None
+
     def release(self) -> None:
         if self._loaded is not None:
             self._loaded.release()

@@ -22,6 +22,7 @@ from studio.config import Paths
 from studio.db.engine import session_scope
 from studio.db.models import Run
 from studio.engines.registry import Registry
+from studio.engines.runtime import gpu_identity
 from studio.jobs import members
 from studio.jobs import store as queue_store
 from studio.jobs.execute import Executor, PipelineSlot
@@ -58,6 +59,8 @@ class Worker:
         self._executor = Executor(sessions=session_factory, registry=registry, storage=storage, paths=paths,
                                   pipeline=self._pipeline, stop=self._stop, worker_id=self.worker_id)
         self.current_run_id: int | None = None
+        self._registry = registry
+        self._gpu: tuple[str, int] | None = None  # (name, VRAM bytes), read once the worker runs
         # On PostgreSQL a queued run wakes this worker at once (LISTEN/NOTIFY); the poll is the fallback.
         self._listener = QueueListener(session_factory.kw["bind"], self.wake, self._stop)
         self._reported = False  # whether the workers table has an entry of ours to remove at stop
@@ -101,8 +104,17 @@ class Worker:
         with session_scope(self._sessions) as session:
             members.report(session, self.worker_id, host=socket.gethostname(),
                            engines=self.engines if self.engines is not None else [members.ANY_ENGINE],
-                           gpu=None, current_run_id=self.current_run_id)
+                           gpu=self._gpu[0] if self._gpu else None, vram_bytes=self._gpu[1] if self._gpu else None,
+                           model_loaded=self._pipeline.loaded_model, current_run_id=self.current_run_id)
         self._reported = True
+
+    def _report_quietly(self) -> None:
+        if not self._reported:  # a CLI command's worker keeps out of the workers list
+            return
+        try:
+            self.report()
+        except Exception:  # the heartbeat reports again in a few seconds
+            log.warning("could not report worker %s", self.worker_id, exc_info=True)
 
     def use_server(self, remote: RemoteMedia) -> None:
         """Work without a folder shared with the server: inputs are fetched from it and every file
@@ -131,6 +143,12 @@ class Worker:
         return recovered
 
     def _reclaim_forever(self) -> None:
+        # On this thread, not at start: finding the GPU imports torch, which takes seconds.
+        if self._may_use_gpu():
+            try:
+                self._gpu = gpu_identity()
+            except Exception:  # a broken CUDA setup: the list shows no GPU, the runs say why
+                log.warning("could not read this host's GPU", exc_info=True)
         # Module-level interval read each time, so that tests can shorten it.
         while not self._stop.wait(RECOVER_INTERVAL_S):
             try:
@@ -138,6 +156,11 @@ class Worker:
                 self.recover()
             except Exception:  # a busy database must not end reclaiming: try again next time
                 log.warning("reclaiming abandoned runs failed", exc_info=True)
+
+    def _may_use_gpu(self) -> bool:
+        """Whether any engine this worker takes has model weights (only those use a GPU)."""
+        ids = self.engines if self.engines is not None else [info.id for info in self._registry.infos(include_developer=True)]
+        return any(self._registry.get(i).info.needs_weights for i in ids if i in self._registry)
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
@@ -161,14 +184,17 @@ class Worker:
 
     def run_once(self) -> bool:
         with session_scope(self._sessions) as session:
-            run = queue_store.claim_next(session, self.worker_id, self._executor.lease_seconds, self.engines)
+            run = queue_store.claim_next(session, self.worker_id, self._executor.lease_seconds, self.engines,
+                                         loaded=self._pipeline.loaded_model)
         if run is None:
             return False
         self.current_run_id = run.id
+        self._report_quietly()  # the Workers list shows the run at once, not at the next heartbeat
         try:
             self._execute(run)
         finally:
             self.current_run_id = None
+            self._report_quietly()  # ... and the model now loaded, which the next claims prefer
         return True
 
     def _execute(self, run: Run) -> None:
