@@ -10,6 +10,7 @@ import http.client
 import json
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,11 @@ def test_a_remote_worker_sends_every_file_to_the_server_before_the_run_succeeds(
     assert not [p for p in (tmp_path / "worker-data" / "outputs").rglob("*") if p.is_file()]
     fetched = list((tmp_path / "worker-data" / "fetched-inputs").rglob("*.png"))
     assert [p.name for p in fetched] == [f"{sha(run.input_image.path)}.png"]
+    # Export and trash work on the server as for any run: the files are there.
+    with zipfile.ZipFile(services.export_runs([run_id], tmp_path / "runs.zip")) as archive:
+        assert f"media/run-{run_id:06d}.mp4" in archive.namelist(), archive.namelist()
+    services.history.trash([run_id])
+    assert not Path(run.video_path).exists() and Path(services.history.get_run(run_id).video_path).is_file()
 
 
 def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_and_the_token_lives(
