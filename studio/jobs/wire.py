@@ -1,6 +1,8 @@
 """The worker API's addresses and headers, shared by the server's routes (studio.web.worker_api)
 and the remote worker (studio.jobs.remote). Imports nothing, so the routes can be built at once."""
 
+import re
+
 PREFIX = "/studio/worker"
 WORKER_HEADER = "x-studio-worker"
 ATTEMPT_HEADER = "x-studio-attempt"
@@ -17,3 +19,12 @@ def input_url(run_id: int) -> str:
 
 def file_url(run_id: int, kind: str) -> str:
     return f"{PREFIX}/run/{run_id}/file/{kind}"
+
+
+# Exactly the worker API's routes: the password gate lets these through (they check a worker token
+# themselves), and nothing else under the prefix, which would reach the UI's server.
+_API_PATH = re.compile(r"^/studio/worker/(hello|run/[0-9]{1,19}/(input|file/[a-z]{1,16}))$")
+
+
+def is_worker_api_path(path: str) -> bool:
+    return bool(_API_PATH.match(path))

@@ -31,14 +31,13 @@ from studio.web.passwords import (  # noqa: F401
 )
 from studio.web.sessions import SESSION_SECONDS, SessionStore  # noqa: F401 (SESSION_SECONDS: read here)
 from studio.web.throttle import LoginThrottle
-from studio.jobs.wire import PREFIX as WORKER_API_PREFIX
+from studio.jobs.wire import is_worker_api_path
 
 LOGIN_PATH = "/_studio/login"
 LOGOUT_PATH = "/_studio/logout"
 COOKIE_NAME = "studio_session"
 # Paths answered without a session: the login form itself and the launcher's readiness probe.
 OPEN_PATHS = frozenset({LOGIN_PATH, "/_stcore/health"})
-WORKER_API_PATHS = WORKER_API_PREFIX + "/"
 FAILED_LOGIN_DELAY_S = 1.0  # on top of the throttle: even the free tries cost a second each
 MAX_FORM_BYTES = 16 * 1024  # a password and a path; anything bigger is not a login
 MAX_PARALLEL_HASHES = 2  # scrypt takes ~16 MB and a core; a login flood queues instead
@@ -86,7 +85,7 @@ class PasswordGate:
             await response(scope, receive, send)
             return
         # The worker API checks a worker token itself on every request (studio.web.worker_api).
-        if path in OPEN_PATHS or path.startswith(WORKER_API_PATHS) or self._has_session(scope):
+        if path in OPEN_PATHS or is_worker_api_path(path) or self._has_session(scope):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":

@@ -123,6 +123,8 @@ def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_
     # Bytes that do not match their sha256: refused, nothing kept.
     assert put(good, data=b"not really a poster!")[0] in (400, 422)
     assert put({**good, SHA256_HEADER: "0" * 64})[0] == 422
+    # Over the kind's size limit: refused before a byte is stored.
+    assert put({**good, "Content-Length": str(17 * 1024 * 1024)}, kind="thumb")[0] == 413
     # Only the kinds the server knows; never a path.
     assert put(good, kind="..%2F..%2Fetc")[0] == 404
     outputs = services.settings().outputs_dir(services.paths)
