@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import socket
 import threading
 import time
 import zipfile
@@ -172,3 +173,52 @@ def test_worker_token_commands_print_a_token_once_and_keep_only_its_hash(studio_
     assert revoked.returncode == 0, revoked.stderr
     listed = launch("worker-token", "list", env=studio_env, timeout=60)
     assert listed.stdout.startswith("gpu-host-2\trevoked ") and token not in listed.stdout + listed.stderr
+
+
+def test_a_file_damaged_on_the_way_is_refused_and_sent_again(services, hub_url, tmp_path):
+    """A proxy between worker and server flips one byte of the first upload: the server refuses it
+    (its sha256 differs) and keeps nothing, and the worker's second try is kept."""
+    token = new_token(services)
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:
+        lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
+    upstream_port = int(hub_url.rsplit(":", 1)[1])
+    listener = socket.create_server(("127.0.0.1", 0))
+    damaged = []
+
+    def relay_one(client: socket.socket) -> None:
+        with client, socket.create_connection(("127.0.0.1", upstream_port), timeout=10) as server:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += client.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+            while len(body) < length:
+                body += client.recv(65536)
+            if not damaged:  # the first upload only
+                body = body[:-1] + bytes([body[-1] ^ 0xFF])
+                damaged.append(True)
+            server.sendall(head + b"\r\n\r\n" + body)
+            while chunk := server.recv(65536):
+                client.sendall(chunk)
+
+    def serve() -> None:
+        for _ in range(4):  # bounded: the test makes two connections
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            relay_one(client)
+
+    threading.Thread(target=serve, daemon=True).start()
+    poster = tmp_path / "poster.jpg"
+    poster.write_bytes(b"a poster's bytes" * 100)
+    try:
+        via_proxy = RemoteMedia(server=f"http://127.0.0.1:{listener.getsockname()[1]}", token=token,
+                                cache_dir=tmp_path / "cache")
+        stored = Path(via_proxy.send(lease, "poster", poster))
+    finally:
+        listener.close()
+    assert damaged and stored.read_bytes() == poster.read_bytes()
+    outputs = services.settings().outputs_dir(services.paths)
+    assert [p for p in outputs.rglob("*") if p.is_file()] == [stored]  # nothing of the damaged try
