@@ -32,7 +32,7 @@ def test_an_idle_worker_on_postgresql_claims_a_queued_run_within_a_fraction_of_a
             run_id = submitter.queue.submit(SubmitRequest(engine="motion", params=dict(SMALL),
                                                           image=picture((index * 40, 90, 90)), image_name="p.png"))
             deadline = started + 10
-            while (run := submitter.history.get_run(run_id)).status == "queued":
+            while submitter.history.get_run(run_id).status == "queued":
                 assert time.monotonic() < deadline, f"run {run_id} still queued after 10 s (the worker polls every 30 s)"
                 time.sleep(0.01)
             latencies.append(time.monotonic() - started)

@@ -20,7 +20,6 @@ from starlette.applications import Starlette
 
 from studio.config import Paths
 from studio.db.engine import session_scope
-from studio.db.models import WorkerToken
 from studio.jobs import tokens
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.remote import DeliveryFailed, RemoteMedia
@@ -179,7 +178,7 @@ def test_a_file_damaged_on_the_way_is_refused_and_sent_again(services, hub_url, 
     """A proxy between worker and server flips one byte of the first upload: the server refuses it
     (its sha256 differs) and keeps nothing, and the worker's second try is kept."""
     token = new_token(services)
-    run_id = submit(services)
+    submit(services)
     with session_scope(services.sessions) as session:
         lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
     upstream_port = int(hub_url.rsplit(":", 1)[1])
