@@ -5,7 +5,7 @@ Stored as a sha256 of the token (a token is 256 random bits, so a fast hash is e
 token keeps its row, so that the list says when it was revoked.
 
 Revision ID: 0008_scale
-Revises: 0008_ux
+Revises: 0008_keyframes
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_scale"
-down_revision = "0008_ux"
+down_revision = "0008_keyframes"
 branch_labels = None
 depends_on = None
 

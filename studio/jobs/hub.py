@@ -98,15 +98,15 @@ class MediaHub:
         with session_scope(self.sessions) as session:
             return tokens.holder(session, token)
 
-    def input_of(self, lease: Lease) -> Path:
-        """The run's input image file, for the attempt holding it; LeaseLost when it does not,
-        FileNotFoundError when the file is gone."""
+    def input_of(self, lease: Lease, role: str = "input") -> Path:
+        """The run's input (or end) image file, for the attempt holding it; LeaseLost when it does
+        not, FileNotFoundError when the run has none or the file is gone."""
         with session_scope(self.sessions) as session:
             run = queue_store.held_run(session, lease)
-            image = run.input_image
+            image = run.end_image if role == "end" else run.input_image
             path = Path(image.path) if image is not None else None
         if path is None or not path.is_file():
-            raise FileNotFoundError(f"run {lease.run_id} has no input image file on the server")
+            raise FileNotFoundError(f"run {lease.run_id} has no {role} image file on the server")
         return path
 
     def start_upload(self, lease: Lease, kind: str, declared_size: int | None) -> Upload:

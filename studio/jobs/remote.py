@@ -56,22 +56,23 @@ class RemoteMedia:
 
     # ----- the input -------------------------------------------------------------------------------
 
-    def fetch_input(self, lease: Lease) -> Path:
-        """The run's input image, fetched from the server (or found in the cache by its sha256)."""
+    def fetch_input(self, lease: Lease, role: str = "input") -> Path:
+        """The run's input image (role "end": its end image), fetched from the server (or found in
+        the cache by its sha256)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return self._fetch_once(lease)
+                return self._fetch_once(lease, role)
             except (OSError, http.client.HTTPException, _Retry) as error:
                 if attempt == ATTEMPTS:
-                    raise DeliveryFailed(f"could not fetch run {lease.run_id}'s input image from {self.server}: "
+                    raise DeliveryFailed(f"could not fetch run {lease.run_id}'s {role} image from {self.server}: "
                                          f"{error}") from None
-                log.warning("fetching run %s's input failed (%s); trying again", lease.run_id, error)
+                log.warning("fetching run %s's %s image failed (%s); trying again", lease.run_id, role, error)
                 time.sleep(RETRY_DELAY_S * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    def _fetch_once(self, lease: Lease) -> Path:
+    def _fetch_once(self, lease: Lease, role: str) -> Path:
         with self._connection() as conn:
-            conn.request("GET", input_url(lease.run_id), headers=self._headers(lease))
+            conn.request("GET", input_url(lease.run_id, role), headers=self._headers(lease))
             response = conn.getresponse()
             if response.status != 200:
                 self._raise_for(lease, response.status, response.read())

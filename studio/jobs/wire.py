@@ -13,8 +13,12 @@ def hello_url() -> str:
     return f"{PREFIX}/hello"
 
 
-def input_url(run_id: int) -> str:
-    return f"{PREFIX}/run/{run_id}/input"
+# The images a run starts from: its input, and the end image (a keyframe) where it has one.
+IMAGE_ROLES = ("input", "end")
+
+
+def input_url(run_id: int, role: str = "input") -> str:
+    return f"{PREFIX}/run/{run_id}/{role}"
 
 
 def file_url(run_id: int, kind: str) -> str:
@@ -23,7 +27,7 @@ def file_url(run_id: int, kind: str) -> str:
 
 # Exactly the worker API's routes: the password gate lets these through (they check a worker token
 # themselves), and nothing else under the prefix, which would reach the UI's server.
-_API_PATH = re.compile(r"^/studio/worker/(hello|run/[0-9]{1,19}/(input|file/[a-z]{1,16}))$")
+_API_PATH = re.compile(r"^/studio/worker/(hello|run/[0-9]{1,19}/(input|end|file/[a-z]{1,16}))$")
 
 
 def is_worker_api_path(path: str) -> bool:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from studio.jobs.wire import ATTEMPT_HEADER, PREFIX, SHA256_HEADER, WORKER_HEADER, hello_url
+from studio.jobs.wire import ATTEMPT_HEADER, IMAGE_ROLES, PREFIX, SHA256_HEADER, WORKER_HEADER, hello_url
 from studio.web.media import parse_id
 
 if TYPE_CHECKING:  # only the types: building the routes must not import the studio's services
@@ -76,11 +76,14 @@ class _WorkerApi:
         if isinstance(authorised, Response):
             return authorised
         hub, lease = authorised
+        role = request.path_params["role"]
+        if role not in IMAGE_ROLES:
+            return _refusal(404, f"no image {role!r}; the images are {', '.join(IMAGE_ROLES)}")
         from studio.jobs.hub import file_sha256
         from studio.jobs.store import LeaseLost
 
         try:
-            path = await run_in_threadpool(hub.input_of, lease)
+            path = await run_in_threadpool(hub.input_of, lease, role)
         except LeaseLost as lost:
             return _lost(lost)
         except FileNotFoundError as missing:
@@ -139,6 +142,6 @@ def worker_routes(hub: HubSource) -> list[Route]:
     api = _WorkerApi(hub)
     return [
         Route(hello_url(), api.hello, methods=["GET"]),
-        Route(PREFIX + "/run/{run_id:int}/input", api.run_input, methods=["GET"]),
+        Route(PREFIX + "/run/{run_id:int}/{role}", api.run_input, methods=["GET"]),
         Route(PREFIX + "/run/{run_id:int}/file/{kind}", api.run_file, methods=["PUT"]),
     ]

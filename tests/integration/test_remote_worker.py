@@ -82,7 +82,8 @@ def request(url, method, target, *, headers, body=b""):
 
 
 def test_a_remote_worker_sends_every_file_to_the_server_before_the_run_succeeds(services, hub_url, tmp_path):
-    run_id = submit(services)
+    run_id = services.queue.submit(SubmitRequest(engine="motion", params=dict(SMALL), image=picture(), image_name="p.png",
+                                                 end_image=picture((30, 200, 90))))  # and an end image
     worker_side = remote_worker(services, tmp_path, hub_url, new_token(services))
     try:
         assert worker_side.worker.run_once() is True
@@ -97,8 +98,8 @@ def test_a_remote_worker_sends_every_file_to_the_server_before_the_run_succeeds(
     assert Path(run.log_path).is_relative_to(services.paths.run_logs_dir) and "attempt 1" in Path(run.log_path).read_text()
     # The worker keeps no copy of the results; only the input it fetched (checked by its sha256).
     assert not [p for p in (tmp_path / "worker-data" / "outputs").rglob("*") if p.is_file()]
-    fetched = list((tmp_path / "worker-data" / "fetched-inputs").rglob("*.png"))
-    assert [p.name for p in fetched] == [f"{sha(run.input_image.path)}.png"]
+    fetched = sorted(p.name for p in (tmp_path / "worker-data" / "fetched-inputs").rglob("*.png"))
+    assert fetched == sorted(f"{sha(image.path)}.png" for image in (run.input_image, run.end_image))
     # Export and trash work on the server as for any run: the files are there.
     with zipfile.ZipFile(services.export_runs([run_id], tmp_path / "runs.zip")) as archive:
         assert f"media/run-{run_id:06d}.mp4" in archive.namelist(), archive.namelist()
