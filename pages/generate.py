@@ -36,8 +36,7 @@ with right:
         help="The model that animates the image. The built-in camera-motion engine needs no weights and runs "
              "in seconds on any machine; diffusion models need their weights installed (see Settings).",
     )
-    engine = svc.registry.get(engine_id)
-    info = engine.info
+    info = svc.form_info(engine_id)  # the engine's parameters, starting from the creator's defaults
     st.caption(plain(info.description))
     weights = svc.weights_status(engine_id)
     if not weights.ready:
