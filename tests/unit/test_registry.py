@@ -160,6 +160,19 @@ def test_diffusion_forcing_rules_span_parameters_and_offer_the_nearest_valid_val
     engine.validate({**params, param: nearest})
 
 
+def test_diffusion_forcing_says_what_to_change_when_no_value_of_the_parameter_fits(tmp_path):
+    """Asynchronous blocks of 5 latent frames: a 17-frame window is one block, so no overlap under
+    it is whole; the message says what else to change."""
+    registry = build_registry(Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path, database_url="sqlite://"))
+    with pytest.raises(InputError) as caught:
+        registry.get("tiny-skyreels-v2-df").validate({"ar_step": 2})
+    assert (caught.value.param, caught.value.suggestion) == ("overlap_history", None)
+    assert caught.value.message == (
+        "Overlap frames must hold whole blocks of 5 latent frames (17, 37, 57, ... frames) in asynchronous mode "
+        "(Causal lag (ar_step) above 0); 5 is not. No overlap fits a window of 17 frames: make Window frames "
+        "larger, or set Causal lag (ar_step) to 0.")
+
+
 def test_diffusion_forcing_progress_total_is_the_pipelines_step_rows_over_every_window():
     """257 frames = 3 windows of 97. Synchronous: 50 rows each. Asynchronous (ar_step 5, 5 blocks a
     window): the first window's blocks start 5 rows apart, 50 + 4 x 5 rows; the later ones continue

@@ -50,7 +50,8 @@ def check_windows(params: Mapping[str, Any], labels: Mapping[str, str], limits: 
     `labels` and `limits` are each parameter's label and (minimum, maximum), from its ParamSpec."""
     frames, base, overlap = params["frames"], params["base_frames"], params["overlap_history"]
     asynchronous = params["ar_step"] > 0
-    block_rule = f"in asynchronous mode ({labels['ar_step']} above 0) it must hold whole blocks of {CAUSAL_BLOCK} latent frames"
+    block_rule = (f"must hold whole blocks of {CAUSAL_BLOCK} latent frames (17, 37, 57, ... frames) in asynchronous "
+                  f"mode ({labels['ar_step']} above 0)")
 
     if overlap >= base:
         _refuse("overlap_history", labels, f"must be fewer than {labels['base_frames']} ({base})", overlap,
@@ -65,7 +66,9 @@ def check_windows(params: Mapping[str, Any], labels: Mapping[str, str], limits: 
         return
     if asynchronous and latent_frames(overlap) % CAUSAL_BLOCK:
         _refuse("overlap_history", labels, block_rule, overlap,
-                _nearest(overlap, (v for v in _frame_values(*limits["overlap_history"], below=base) if _whole_blocks(v))))
+                _nearest(overlap, (v for v in _frame_values(*limits["overlap_history"], below=base) if _whole_blocks(v))),
+                otherwise=f"No overlap fits a window of {base} frames: make {labels['base_frames']} larger, "
+                          f"or set {labels['ar_step']} to 0.")
     stride = base - overlap
     if (frames - base) % stride:
         low, high = limits["frames"]
@@ -92,6 +95,7 @@ def _nearest(value: int, candidates: Iterable[int]) -> int | None:
     return min(candidates, key=lambda v: (abs(v - value), -v), default=None)
 
 
-def _refuse(param: str, labels: Mapping[str, str], rule: str, value: int, nearest: int | None) -> None:
-    hint = f" Nearest valid value: {nearest}." if nearest is not None else ""
+def _refuse(param: str, labels: Mapping[str, str], rule: str, value: int, nearest: int | None,
+            otherwise: str = "") -> None:
+    hint = f" Nearest valid value: {nearest}." if nearest is not None else (f" {otherwise}" if otherwise else "")
     raise InputError(param, f"{labels[param]} {rule}; {value} is not.{hint}", nearest)
