@@ -194,6 +194,8 @@ class Executor:
             frames_done_at: float | None = None  # known once the encoder has taken the last frame
         else:
             result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
+            if not settings.keep_model_warm:  # Settings: give the memory back after every run
+                self.pipeline.release()
             progress.flush()
             progress.stop_if_cancelled()
             frames, engine_manifest = result.frames, result.manifest
