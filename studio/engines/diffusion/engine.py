@@ -147,6 +147,7 @@ class DiffusionEngine:
             raise InputError("engine", f"{family.label} cannot run in this version of the studio yet; choose another engine.")
         params, seed = request.params, request.seed  # checked once, in studio.requests.validate
         _quiet_torchvision_fallback()  # the adapter's import of its pipeline class is what warns
+        levers.quiet_torchao_import()
         adapter = load_adapter(family.adapter)
         runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
         if cancelled():

@@ -16,6 +16,7 @@ torch and diffusers are imported inside the functions only.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,33 @@ def after_placement(pipe: Any, denoisers: list[str], runtime: RuntimeOptions, re
     _attention(pipe, runtime.attention, result)
     _vae(pipe, runtime.vae_tiling, result)
     _compile(pipe, denoisers, runtime.compile, result)
+
+
+class _TorchaoImportFilter(logging.Filter):
+    """Drops what importing torchao says on every pipeline load once it is installed (diffusers
+    imports it to register its quantizer), none of which concerns the studio: its optional compiled
+    kernels built for another torch ("Failed to load .../_C*.so"; weight-only int8 and fp8 do not use
+    them), diffusers' "Unable to import `torchao` Tensor objects" (needed only to unpickle torchao
+    checkpoints, which the studio never loads), and torch's deprecation note on the enums torchao
+    registers. Every other message of these loggers still comes through."""
+
+    NOISE = ("Failed to load", "Unable to import `torchao` Tensor objects",
+             "is an Enum subclass and is now natively supported")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in self.NOISE)
+
+
+_TORCHAO_FILTER = _TorchaoImportFilter()
+
+
+def quiet_torchao_import() -> None:
+    """Filter torchao's import-time noise; call before diffusers loads a pipeline."""
+    for name in ("torchao", "diffusers.quantizers.torchao.torchao_quantizer", "torch.utils._pytree"):
+        logger = logging.getLogger(name)
+        if _TORCHAO_FILTER not in logger.filters:
+            logger.addFilter(_TORCHAO_FILTER)
 
 
 # -- the steps ----------------------------------------------------------------------------------
