@@ -28,19 +28,20 @@ def test_an_idle_worker_on_postgresql_claims_a_queued_run_within_a_fraction_of_a
         latencies = []
         for index in range(RUNS):
             time.sleep(0.3)  # the worker is idle, waiting, when the run is queued
-            started = time.monotonic()
+            deadline = time.monotonic() + 10
             run_id = submitter.queue.submit(SubmitRequest(engine="motion", params=dict(SMALL),
                                                           image=picture((index * 40, 90, 90)), image_name="p.png"))
-            deadline = started + 10
             while submitter.history.get_run(run_id).status == "queued":
                 assert time.monotonic() < deadline, f"run {run_id} still queued after 10 s (the worker polls every 30 s)"
                 time.sleep(0.01)
-            latencies.append(time.monotonic() - started)
-            while submitter.history.get_run(run_id).status == "running" and time.monotonic() < deadline:
+            while (run := submitter.history.get_run(run_id)).status == "running" and time.monotonic() < deadline:
                 time.sleep(0.02)
-        print(f"\nsubmit → claimed on an idle PostgreSQL worker: median {statistics.median(latencies) * 1000:.0f} ms, "
+            latencies.append((run.started_at - run.queued_at).total_seconds())  # both this host's clock
+        print(f"\nqueued → claimed on an idle PostgreSQL worker: median {statistics.median(latencies) * 1000:.0f} ms, "
               f"max {max(latencies) * 1000:.0f} ms over {RUNS} runs", file=sys.__stderr__)
-        assert max(latencies) < 2.0, latencies
+        # A fraction of a second (the poll alone: up to 30 s); the bound on the slowest leaves room
+        # for a loaded test machine.
+        assert statistics.median(latencies) < 1.0 and max(latencies) < 5.0, latencies
     finally:
         worker_side.close()
         submitter.close()
