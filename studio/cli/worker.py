@@ -42,6 +42,10 @@ def work(args: argparse.Namespace, console: Console) -> int:
             services.close()
             return 1
         services.worker.use_server(remote)
+        # Post-processing tools read the source run's video from the data folder, which this worker
+        # does not share: it leaves their runs to a worker on the server's folder.
+        taken = services.worker.engines or [info.id for info in services.registry.infos()]
+        services.worker.engines = [engine for engine in taken if not services.registry.is_tool(engine)]
         console.info(f"Inputs come from and files go to {remote.server} (token {name!r}); nothing is shared on disk.")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
