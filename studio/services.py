@@ -23,6 +23,7 @@ from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio.engines.base import WeightsStatus
+from studio.engines.diffusion.lora_library import check_folders as check_lora_folders
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
@@ -79,6 +80,7 @@ class Services:
         except OSError as exc:
             raise ValueError(f"The output folder {outputs} cannot be written ({exc.strerror or exc}). "
                              "Choose another folder; the settings were not saved.") from None
+        check_lora_folders(settings.lora_dirs)
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
 

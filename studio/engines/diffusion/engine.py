@@ -38,7 +38,7 @@ from studio.engines.base import (
     WeightsStatus,
     validate_params,
 )
-from studio.engines.diffusion import placement, weights
+from studio.engines.diffusion import placement, run_options, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
 from studio.engines.request import GenerationRequest
@@ -103,6 +103,10 @@ class DiffusionEngine:
         """The loaded diffusers pipeline, or None (for diagnostics and tests; do not keep it)."""
         return self._loaded.pipe if self._loaded is not None else None
 
+    def lora_folders(self) -> list[str]:
+        """The LoRA folders set on the Settings page (read at each use, like the model folders)."""
+        return list(self._settings.lora_dirs)
+
     def tiny_folder(self) -> Path:
         """Where a developer-only tiny pipeline is kept: <data_dir>/tiny-models/<engine id>."""
         return tiny_models_dir(self._paths) / self.family.engine_id
@@ -152,6 +156,8 @@ class DiffusionEngine:
         oom: str | None = None
         try:
             pipe, load_seconds = self._pipeline(adapter, runtime)
+            # LoRAs and speed go on the warm pipeline, run by run: a change never reloads it.
+            options = run_options.apply(pipe, family, params, self.lora_folders())
             if cancelled():
                 raise Cancelled()
             started = time.perf_counter()
@@ -168,7 +174,7 @@ class DiffusionEngine:
             placement.free_device_memory()
             raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
 
-        manifest = self._manifest(adapter, runtime, seed, steps_run)
+        manifest = {**self._manifest(adapter, runtime, seed, steps_run), **options}
         return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest)
 
     def release(self) -> None:

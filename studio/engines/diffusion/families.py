@@ -23,6 +23,7 @@ from typing import Any
 
 from studio.engines import params as p
 from studio.engines.base import EngineInfo, ParamSpec
+from studio.engines.diffusion.speed import TurboSpec
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ class Family:
     # it for the fault injection of studio.devtools.faults. None for every real model.
     step_hook: str | None = None
     developer_only: bool = False
+    # LoRAs and speed (lora.py, speed.py). takes_loras: the pipeline has diffusers' LoRA loader (the
+    # UNet families' pipelines have none). fast_cache_threshold: First Block Cache threshold for the
+    # "fast" speed, None where diffusers has no cache hook for the denoiser. turbo: the family's
+    # step-distillation LoRA, None where the studio knows none. experts: 2 for pipelines with a
+    # second denoiser (transformer_2), where a LoRA may go into both.
+    takes_loras: bool = True
+    fast_cache_threshold: float | None = None
+    turbo: TurboSpec | None = None
+    experts: int = 1
 
     def info(self) -> EngineInfo:
         return EngineInfo(
@@ -151,6 +161,7 @@ I2VGEN_XL = Family(
     precision="fp16",
     index_classes=("I2VGenXLPipeline",),
     cpu_seconds_per_step=90.0,
+    takes_loras=False,
     suggested_negative_prompt="Distorted, discontinuous, Ugly, blurry, low resolution, motionless, static, "
     "disfigured, disconnected limbs, Ugly faces, incomplete arms",
 )
@@ -173,6 +184,7 @@ SVD_XT = Family(
     vram_gb={"full_gpu": 18.0, "model_offload": 12.0, "lowest": 6.0},
     precision="fp16",
     cpu_seconds_per_step=240.0,
+    takes_loras=False,
 )
 
 SVD = replace(
@@ -205,6 +217,9 @@ WAN22_TI2V_5B = Family(
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=1800.0,
+    # ParaAttention's First Block Cache examples for Wan use 0.1: its first block's output changes
+    # slowly over a 50-step schedule, so about half the steps reuse the rest.
+    fast_cache_threshold=0.1,
 )
 
 # Wan 2.1's VAE shrinks 8x and its transformer patches 2x2: sizes on a 16 px grid.
@@ -224,6 +239,10 @@ WAN21_I2V_14B_480P = Family(
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
+    fast_cache_threshold=0.1,  # as Wan 2.2 above
+    # lightx2v's step- and guidance-distilled LoRA for this model: 4 steps, no classifier-free guidance.
+    turbo=TurboSpec(file="wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors", source="lightx2v/Wan2.1-Distill-Loras",
+                    steps=4, guidance=1.0),
 )
 
 # LTX-Video's VAE shrinks 32x: sizes on a 32 px grid, frames 8k+1.
@@ -243,6 +262,8 @@ LTX_VIDEO = Family(
     precision="bf16",
     index_classes=("LTXPipeline", "LTXImageToVideoPipeline"),
     cpu_seconds_per_step=600.0,
+    # Lower than Wan's: LTX's first block changes faster per step, and its fine texture suffers first.
+    fast_cache_threshold=0.05,
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
 )
 
@@ -263,6 +284,7 @@ COGVIDEOX_5B_I2V = Family(
     precision="bf16",
     index_classes=("CogVideoXImageToVideoPipeline",),
     cpu_seconds_per_step=1200.0,
+    fast_cache_threshold=0.08,  # between LTX and Wan, as ParaAttention's CogVideoX example
 )
 
 def _tiny(real: Family, name: str, **changes: Any) -> Family:
@@ -304,6 +326,13 @@ TINY_WAN22_TI2V = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan22_ti2v",
+    # Random weights change the first block's output a lot between steps: a high threshold, so that
+    # "fast" visibly skips blocks on the tiny model.
+    fast_cache_threshold=1.0,
+    # A distillation LoRA made in code (studio.devtools.tiny.lora), 3 steps: not the default 2, so a
+    # turbo run shows it ran the distillation's steps.
+    turbo=TurboSpec(file="tiny-wan22-ti2v-turbo.safetensors",
+                    source="studio.devtools.tiny.lora:save_tiny_turbo_lora", steps=3, guidance=1.0),
 )
 
 # The real 8x VAE and 2x2 patches: the real 16 px grid.
@@ -314,6 +343,8 @@ TINY_WAN21_I2V = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(16), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan21_i2v",
+    fast_cache_threshold=1.0,  # as tiny Wan 2.2
+    turbo=None,
 )
 
 # The real 32x/8x VAE: the real 32 px grid and 8k+1 frames, and at least two steps.
