@@ -7,6 +7,7 @@ from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
+from studio.ui.loras import speed_and_lora_inputs
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
 from studio.ui.text import plain
@@ -58,6 +59,7 @@ with right:
     if info.has_param("width") and info.has_param("height"):
         size_preset(info, picked.size if picked else None)
     request.update(forms.param_widgets(info))
+    request.update(speed_and_lora_inputs(svc, engine_id))
 
     seed_left, seed_right = st.columns([1, 2])
     random_seed = seed_left.checkbox("Random seed", value=forms.initial("random_seed", True), key=forms.key("random_seed"),

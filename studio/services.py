@@ -23,6 +23,7 @@ from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio.engines.base import WeightsStatus
+from studio.engines.diffusion.lora_library import LoraFile, list_loras
 from studio.engines.diffusion.lora_library import check_folders as check_lora_folders
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
@@ -83,6 +84,10 @@ class Services:
         check_lora_folders(settings.lora_dirs)
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
+
+    def loras(self) -> list[LoraFile]:
+        """The LoRA library: every safetensors file in the LoRA folders, with its size and family."""
+        return list_loras(self.settings().lora_dirs)
 
     def export_runs(self, run_ids: list[int], destination: Path | None = None) -> Path:
         """A zip of these runs (media, inputs, rows), by default in the data folder's exports/."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.engines.base import EngineInfo, InputError, ParamSpec
+from studio.engines.diffusion.run_options import LORA_STRENGTH
 from studio.requests import draw_random_seed
 
 MAX_VALUES_PER_AXIS = 64
@@ -106,6 +107,8 @@ def param_label(info: EngineInfo | None, name: str) -> str:
         return SEED_SPEC.label
     if name == "engine":
         return "Engine"
+    if name == LORA_STRENGTH.name:
+        return LORA_STRENGTH.label
     for spec in info.params if info is not None else ():
         if spec.name == name:
             return spec.label

@@ -26,7 +26,8 @@ from studio.storage import DiskFull
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
-         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt"}
+         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt", "loras": "--lora",
+         "lora_strength": "--lora", "speed": "--speed"}
 POLL_S = 0.25
 
 
@@ -65,7 +66,30 @@ def request_params(args: argparse.Namespace) -> dict:
         params["seed"] = args.seed
     if args.memory_mode:
         params["memory_mode"] = args.memory_mode
+    if args.lora:
+        params["loras"] = [parse_lora(text) for text in args.lora]
+    if args.speed:
+        params["speed"] = args.speed
     return params
+
+
+def parse_lora(text: str) -> dict:
+    """--lora PATH_OR_NAME[:STRENGTH] -> a LoRA entry; a path that exists here is made absolute."""
+    reference, sep, strength = text.rpartition(":")
+    if not sep or not reference or not _is_number(strength):
+        reference, strength = text, "1"  # no strength (or a ':' inside the path)
+    path = Path(reference).expanduser()
+    if path.is_file():
+        reference = str(path.resolve())
+    return {"name": reference, "strength": float(strength)}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:

@@ -51,8 +51,14 @@ def run_detail(svc: Services, run: RunView) -> None:
 
     _annotations(svc, run)
     st.subheader("Parameters")
-    st.dataframe([{"parameter": k, "value": str(v)} for k, v in sorted(run.params.items()) if k not in ("prompt", "negative_prompt")],
+    st.dataframe([{"parameter": k, "value": str(v)} for k, v in sorted(run.params.items())
+                  if k not in ("prompt", "negative_prompt", "loras")],
                  hide_index=True, width="stretch")
+    if run.params.get("loras"):
+        st.markdown("**LoRAs**")
+        st.dataframe([{"LoRA": e.get("name"), "strength": e.get("strength"), "second expert": bool(e.get("second_expert")),
+                       "sha256": str(e.get("sha256", ""))[:16]} for e in run.params["loras"] if isinstance(e, dict)],
+                     hide_index=True, width="stretch")
     st.subheader("Timings")
     cols = st.columns(5)
     cols[0].metric("Load", fmt.duration(run.load_seconds))

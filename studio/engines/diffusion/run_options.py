@@ -102,13 +102,13 @@ def _entry(engine: Engine, family: Family, folders: list[str], raw: Any) -> dict
     try:
         strength = LORA_STRENGTH.check(raw.get("strength", LORA_STRENGTH.default))
     except InputError as exc:
-        raise InputError("loras", f"LoRA {name}: {exc.message}", exc.suggestion) from None
+        raise InputError("loras", f"LoRA {name}: {exc.message}") from None
     second = raw.get("second_expert", False)
     if not isinstance(second, bool):
         raise InputError("loras", f"LoRA {name}: 'also the second expert' must be true or false; got {second!r}.")
     if second and family.experts < 2:
         raise InputError("loras", f"LoRA {name}: {engine.info.label} has one denoiser; 'also the second expert' is "
-                                  "for two-expert models such as Wan 2.2 A14B.", False)
+                                  "for two-expert models such as Wan 2.2 A14B.")
     digest = lora_library.sha256(found.path)
     wanted = raw.get("sha256")
     if wanted and wanted != digest:
