@@ -73,6 +73,12 @@ def _load(pipe: Any, entry: StackEntry, model_label: str) -> None:
         present = {name for names in pipe.get_list_adapters().values() for name in names}
         if entry.adapter in present:
             pipe.delete_adapters([entry.adapter])
-        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise InputError("loras", f"LoRA {entry.name} does not fit {model_label}: its layers do not match the "
-                                  f"model's ({reason}). Choose a LoRA made for {model_label}.") from None
+                                  f"model's ({_reason(exc)}). Choose a LoRA made for {model_label}.") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The line of diffusers' or PEFT's message that says what did not match."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    telling = [line for line in lines if "mismatch" in line or "not found" in line]
+    return (telling or lines or [type(exc).__name__])[0][:300]
