@@ -37,6 +37,9 @@ def speed_and_lora_inputs(svc: Services, engine_id: str) -> dict[str, Any]:
     family = engine.family  # type: ignore[attr-defined]
     values: dict[str, Any] = {"speed": forms.select("Speed", "speed", list(SPEEDS), DEFAULT_SPEED,
                                                     format_func=forms.pretty, help=SPEED_HELP)}
+    if values["speed"] == "turbo" and family.turbo is not None:
+        st.caption(f"Turbo runs {family.turbo.steps} steps at guidance {family.turbo.guidance:g}, the values its "
+                   "distillation was trained for, whatever Steps and Guidance say.")
     if not family.takes_loras:
         st.caption(f"{plain(engine.info.label)} takes no LoRAs: diffusers has no LoRA loader for its pipeline.")
         return values

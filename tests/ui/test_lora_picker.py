@@ -69,6 +69,12 @@ def test_pick_loras_and_speed_queue_them_edit_them_and_sweep_a_strength(data_dir
         assert next(n for n in edit.number_input if n.label == "Strength · ink.safetensors").value == 0.6
         assert next(s for s in edit.selectbox if s.label == "Speed").value == "fast"
 
+        page = _app(run=str(run_id))
+        page.switch_page("pages/gallery.py").run()
+        assert not page.exception, page.exception
+        (stack,) = [d.value for d in page.dataframe if "LoRA" in d.value.columns]
+        assert list(stack["LoRA"]) == ["ink.safetensors"] and list(stack["strength"]) == [0.6]
+
         settings = _app()
         settings.switch_page("pages/settings.py").run()
         assert not settings.exception, settings.exception
