@@ -7,8 +7,8 @@ from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
-from studio.ui.loras import speed_and_lora_inputs
 from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
+from studio.ui.loras import speed_and_lora_inputs
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.ui.variants import variants_section
