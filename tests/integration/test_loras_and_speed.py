@@ -5,6 +5,7 @@ tiny distillation LoRA; and `launch.py run --lora … --speed fast` end to end."
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -197,3 +198,24 @@ def test_run_with_a_lora_and_fast_from_the_command_line(library, studio_env, tmp
 
     refused = launch("run", "--image", str(photo), "--lora", f"{lora}:0.8", env=studio_env)
     assert refused.returncode == 2 and "--lora:" in refused.stderr and "takes no LoRAs" in refused.stderr
+
+
+def test_also_the_second_expert_loads_the_lora_into_both_denoisers_once_each(library):
+    from diffusers import WanImageToVideoPipeline
+
+    from studio.engines.diffusion.lora import StackEntry, apply_stack
+    from studio.engines.diffusion.lora_library import sha256
+
+    data, loras = library
+    pipe = WanImageToVideoPipeline.from_pretrained(str(data / "tiny-models" / ENGINE), local_files_only=True)
+    pipe.register_modules(transformer_2=copy.deepcopy(pipe.transformer))  # a two-expert pipeline, as Wan 2.2 A14B
+    ink = loras / "ink.safetensors"
+    both = StackEntry("ink.safetensors", ink, sha256(ink), 0.5, second_expert=True)
+    apply_stack(pipe, [both], "Wan 2.2 A14B")
+    adapters = pipe.get_list_adapters()
+    assert adapters["transformer"] == [both.adapter] and adapters["transformer_2"] == [f"{both.adapter}-2"]
+
+    first_only = StackEntry("ink.safetensors", ink, both.sha256, 0.5)
+    apply_stack(pipe, [first_only], "Wan 2.2 A14B")  # the second expert's copy is taken off, the first kept
+    adapters = pipe.get_list_adapters()
+    assert adapters.get("transformer") == [both.adapter] and not adapters.get("transformer_2")

@@ -31,9 +31,14 @@ class StackEntry:
 
     @property
     def adapter(self) -> str:
-        # The second expert's copy is its own adapter: the same file may be in one run with and in
-        # another without it.
-        return f"{ADAPTER_PREFIX}{self.sha256[:16]}{'-both' if self.second_expert else ''}"
+        return f"{ADAPTER_PREFIX}{self.sha256[:16]}"
+
+    @property
+    def adapters(self) -> list[tuple[str, bool]]:
+        """(adapter name, into the second expert) for each copy: diffusers loads a LoRA into either
+        the first denoiser or, with load_into_transformer_2, the second, so "both" is two adapters."""
+        first = [(self.adapter, False)]
+        return first + [(f"{self.adapter}-2", True)] if self.second_expert else first
 
     @classmethod
     def from_stored(cls, entry: Mapping[str, Any]) -> StackEntry:
@@ -48,31 +53,31 @@ def apply_stack(pipe: Any, stack: Sequence[StackEntry], model_label: str) -> lis
     if stack and not hasattr(pipe, "load_lora_weights"):
         raise InputError("loras", f"{model_label} cannot take LoRAs: diffusers has no LoRA loader for its pipeline.")
     present = {name for names in pipe.get_list_adapters().values() for name in names}
-    wanted = {entry.adapter: entry for entry in stack}
+    wanted = {adapter: (entry, second) for entry in stack for adapter, second in entry.adapters}
     stale = sorted(present - set(wanted))
     if stale:
         pipe.delete_adapters(stale)
-    for adapter, entry in wanted.items():
+    for adapter, (entry, second) in wanted.items():
         if adapter not in present:
-            _load(pipe, entry, model_label)
+            _load(pipe, entry, adapter, second, model_label)
     if wanted:
-        pipe.set_adapters(list(wanted), [entry.strength for entry in wanted.values()])
+        pipe.set_adapters(list(wanted), [entry.strength for entry, _ in wanted.values()])
     return [{"name": e.name, "sha256": e.sha256, "strength": e.strength, "second_expert": e.second_expert,
              "adapter": e.adapter} for e in stack]
 
 
-def _load(pipe: Any, entry: StackEntry, model_label: str) -> None:
+def _load(pipe: Any, entry: StackEntry, adapter: str, second: bool, model_label: str) -> None:
     from safetensors.torch import load_file
 
     state = load_file(str(entry.path))
-    kwargs = {"load_into_transformer_2": True} if entry.second_expert else {}
+    kwargs = {"load_into_transformer_2": True} if second else {}
     try:
-        pipe.load_lora_weights(state, adapter_name=entry.adapter, **kwargs)
+        pipe.load_lora_weights(state, adapter_name=adapter, **kwargs)
     except (ValueError, RuntimeError, KeyError, AttributeError) as exc:
         # A half-loaded adapter would stay active on the warm pipeline.
         present = {name for names in pipe.get_list_adapters().values() for name in names}
-        if entry.adapter in present:
-            pipe.delete_adapters([entry.adapter])
+        if adapter in present:
+            pipe.delete_adapters([adapter])
         raise InputError("loras", f"LoRA {entry.name} does not fit {model_label}: its layers do not match the "
                                   f"model's ({_reason(exc)}). Choose a LoRA made for {model_label}.") from None
 
