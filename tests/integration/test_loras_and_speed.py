@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,17 @@ def test_also_the_second_expert_loads_the_lora_into_both_denoisers_once_each(lib
     apply_stack(pipe, [first_only], "Wan 2.2 A14B")  # the second expert's copy is taken off, the first kept
     adapters = pipe.get_list_adapters()
     assert adapters.get("transformer") == [both.adapter] and not adapters.get("transformer_2")
+
+
+def test_a_stored_run_whose_lora_file_went_or_changed_fails_with_the_reason(engine, library):
+    _, loras = library
+    moved = loras / "moving.safetensors"
+    moved.write_bytes((loras / "styles" / "glow.safetensors").read_bytes())
+    request = validate_for(engine, {**REQUEST, "loras": [{"name": "moving.safetensors"}]})
+    moved.write_bytes((loras / "ink.safetensors").read_bytes())  # other contents under the same name
+    os.utime(moved, ns=(10**18, 10**18))  # a new modification time even where the clock is coarse
+    with pytest.raises(InputError, match="not the file this run was queued with"):
+        engine.generate(Image.new("RGB", (32, 32)), request, CPU, on_step=lambda *_: None, cancelled=lambda: False)
+    moved.unlink()
+    with pytest.raises(InputError, match="no longer at"):
+        engine.generate(Image.new("RGB", (32, 32)), request, CPU, on_step=lambda *_: None, cancelled=lambda: False)

@@ -69,6 +69,15 @@ def apply_stack(pipe: Any, stack: Sequence[StackEntry], model_label: str) -> lis
 def _load(pipe: Any, entry: StackEntry, adapter: str, second: bool, model_label: str) -> None:
     from safetensors.torch import load_file
 
+    from studio.engines.diffusion.lora_library import sha256
+
+    # A re-run takes its stored request as it is: the file may have gone or changed since.
+    if not entry.path.is_file():
+        raise InputError("loras", f"LoRA {entry.name} is no longer at {entry.path}. Put it back, or edit the run "
+                                  "and pick the LoRA again.")
+    if sha256(entry.path) != entry.sha256:
+        raise InputError("loras", f"LoRA {entry.name} at {entry.path} is not the file this run was queued with "
+                                  "(its contents changed). Edit the run and pick the LoRA again.")
     state = load_file(str(entry.path))
     kwargs = {"load_into_transformer_2": True} if second else {}
     try:
