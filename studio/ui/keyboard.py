@@ -4,7 +4,7 @@ the prompt included.
 Streamlit's own button shortcut is not used: pressed inside the prompt it clicks before the prompt
 has sent its new text, so the run would be queued with the old prompt. Here the focused field is
 blurred first (which makes Streamlit send its value) and the button is clicked a moment later, so
-the click carries what was typed. The script runs in the page itself (a component's iframe is
+the click carries what was typed. The script runs in the page itself (st.iframe's HTML iframe is
 same-origin) and installs its listener once per page load.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 SETTLE_MS = 250  # time for the blurred field's value to reach the page's widget state
 
@@ -39,4 +39,4 @@ _SCRIPT = """<script>
 
 def submit_shortcut(button_label: str) -> None:
     """Make Ctrl/Cmd+Enter press the button whose label ends with `button_label`."""
-    components.html(_SCRIPT.format(label=json.dumps(button_label), settle=SETTLE_MS), height=0)
+    st.iframe(_SCRIPT.format(label=json.dumps(button_label), settle=SETTLE_MS), height=1)
