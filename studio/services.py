@@ -23,6 +23,7 @@ from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio import creator_defaults
+from studio.engines import levers
 from studio.engines.base import EngineInfo, WeightsStatus
 from studio.engines.diffusion.lora_library import LoraFile, list_loras
 from studio.engines.diffusion.lora_library import check_folders as check_lora_folders
@@ -79,7 +80,9 @@ class Services:
 
     def apply_settings(self, settings: Settings) -> None:
         """Persist settings; new outputs go to the new folder from the next run on. An output folder
-        that cannot be written is refused (ValueError) and nothing is saved."""
+        that cannot be written is refused (ValueError) and nothing is saved; so is a speed or memory
+        lever this machine cannot use (InputError, a ValueError, with its reason)."""
+        levers.check_settings(settings)
         outputs = settings.outputs_dir(self.paths)
         try:
             outputs.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,10 @@ class Services:
     def loras(self) -> list[LoraFile]:
         """The LoRA library: every safetensors file in the LoRA folders, with its size and family."""
         return list_loras(self.settings().lora_dirs)
+
+    def lever_choices(self) -> dict[str, list[str]]:
+        """The attention backends and quantizations this machine can use (the Settings page offers those)."""
+        return levers.usable_choices()
 
     def export_runs(self, run_ids: list[int], destination: Path | None = None) -> Path:
         """A zip of these runs (media, inputs, rows), by default in the data folder's exports/."""
