@@ -179,7 +179,9 @@ class DiffusionEngine:
             placement.free_device_memory()
             raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
 
-        manifest = {**self._manifest(adapter, runtime, seed, steps_run), **options}
+        manifest = self._manifest(adapter, runtime, seed, steps_run)
+        manifest.update(adapter.manifest_entries(self._loaded.pipe, params))
+        manifest.update(options)  # LoRAs and speed
         return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest)
 
     def release(self) -> None:
