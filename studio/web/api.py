@@ -8,7 +8,8 @@
 Runs are queued exactly as the CLI queues them (studio.submitting): checked whole before anything
 is queued, recorded in the same history, run by the server's worker. Every error is JSON naming the
 parameter and, where there is one, the nearest valid value. The password gate (auth.py) covers
-these routes like every other path.
+these routes like every other path; a program may instead send a worker token as
+'Authorization: Bearer TOKEN', checked here on every request (a revoked token is refused at once).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from studio.media.images import ImageRejected, load_upload
 from studio.storage import DiskFull
 from studio.views import RUN_STATUSES, RunQuery, RunView
 from studio.web.api_schema import openapi_document
+from studio.web.auth import bearer_token
 from studio.web.bodies import BodyTooLarge, limited
 from studio.web.media import parse_id, run_file_url
 
@@ -70,13 +72,17 @@ class ApiError(Exception):
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _answers_in_json(handler: Handler) -> Handler:
+def _answers_in_json(handler: Handler, services: ServicesSource) -> Handler:
     """Every outcome is JSON: an ApiError as itself, anything unforeseen as a 500 whose details go
-    to the server log, never to the client."""
+    to the server log, never to the client. A request that brings a token (instead of the session
+    the password gate checks) is refused unless it is a live worker token."""
 
     @wraps(handler)
     async def wrapped(request: Request) -> Response:
         try:
+            token = bearer_token(request)
+            if token is not None and not await run_in_threadpool(lambda: services().media_hub().token_holder(token)):
+                raise ApiError(401, "The token is not a live worker token (it may have been revoked).")
             return await handler(request)
         except ApiError as error:
             return error.response()
@@ -259,10 +265,6 @@ def _positive(text: str | None, name: str, default: int, maximum: int | None) ->
 def api_routes(services: ServicesSource) -> list[Route]:
     """The API's routes, reading the studio through `services()` (called per request)."""
     api = _Api(services)
-    return [
-        Route(PREFIX + "/runs", _answers_in_json(api.create_run), methods=["POST"]),
-        Route(PREFIX + "/runs", _answers_in_json(api.list_runs), methods=["GET"]),
-        Route(PREFIX + "/runs/{run_id}", _answers_in_json(api.get_run), methods=["GET"]),
-        Route(PREFIX + "/runs/{run_id}/cancel", _answers_in_json(api.cancel_run), methods=["POST"]),
-        Route(PREFIX + "/openapi.json", _answers_in_json(api.openapi), methods=["GET"]),
-    ]
+    routes = [("/runs", api.create_run, "POST"), ("/runs", api.list_runs, "GET"), ("/runs/{run_id}", api.get_run, "GET"),
+              ("/runs/{run_id}/cancel", api.cancel_run, "POST"), ("/openapi.json", api.openapi, "GET")]
+    return [Route(PREFIX + path, _answers_in_json(handler, services), methods=[method]) for path, handler, method in routes]

@@ -15,9 +15,11 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from PIL import Image
 
+from studio.db.engine import session_scope
+from studio.jobs import tokens
 from studio.media.encode import probe_video
 from studio.web import auth
-from tests.integration.conftest import picture
+from tests.integration.conftest import make_services, picture
 from tests.integration.server import serving
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -137,10 +139,32 @@ def test_a_queued_or_running_run_can_be_cancelled(studio):
     assert run["status"] == "canceled" and run["files"]["video"] is None
 
 
-def test_the_password_gate_covers_the_api(tmp_path):
-    with serving(tmp_path / "data", extra_env={auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}) as port:
-        answer = requests.get(f"http://127.0.0.1:{port}/api/runs", timeout=30)
-        assert answer.status_code == 401
-        posted = requests.post(f"http://127.0.0.1:{port}/api/runs", files={"image": ("p.png", png(picture()))},
-                               timeout=30)
+def test_behind_a_password_the_api_takes_a_live_worker_token(tmp_path):
+    data = tmp_path / "data"
+    with serving(data, extra_env={auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}) as port:
+        base = f"http://127.0.0.1:{port}"
+        answer = requests.get(base + "/api/runs", timeout=30)
+        assert answer.status_code == 401 and "worker-token create" in answer.json()["error"]["message"]
+        posted = requests.post(base + "/api/runs", files={"image": ("p.png", png(picture()))}, timeout=30)
         assert posted.status_code == 401
+        assert requests.get(base + "/", timeout=30).status_code == 401, "the pages still need the login"
+
+        services = make_services(tmp_path)  # the server made this history; add a token to it
+        try:
+            with session_scope(services.sessions) as session:
+                token = tokens.create(session, "script")
+            bearer = {"Authorization": f"Bearer {token}"}
+            queued = requests.post(base + "/api/runs", headers=bearer, timeout=30,
+                                   files={"image": ("p.png", png(picture()))},
+                                   data={"params": json.dumps({"engine": "motion", "frames": 6})})
+            assert queued.status_code == 201, queued.text
+            assert requests.get(base + queued.json()["url"], headers=bearer, timeout=30).status_code == 200
+            forged = {"Authorization": "Bearer stw_not-a-token"}
+            assert requests.get(base + "/api/runs", headers=forged, timeout=30).status_code == 401
+            assert requests.get(base + "/", headers=bearer, timeout=30).status_code == 401, "a token opens the API only"
+            with session_scope(services.sessions) as session:
+                tokens.revoke(session, "script")
+            revoked = requests.get(base + "/api/runs", headers=bearer, timeout=30)
+            assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]["message"]
+        finally:
+            services.close()
