@@ -1,6 +1,6 @@
 """The HTTP JSON API on the studio's own server (described at /api/openapi.json, studio/web/api_schema.py):
 
-    POST /api/runs                 multipart: `image` + `params` (JSON) -> 201 {id, status, url}
+    POST /api/runs                 multipart: `image` (+ `end_image`) + `params` (JSON) -> 201 {id, status, url}
     GET  /api/runs/{id}            status, progress and file URLs
     GET  /api/runs?q=…             search, newest first
     POST /api/runs/{id}/cancel     cancel a queued or running run
@@ -104,20 +104,18 @@ class _Api:
             raise ApiError(503, "The studio's services are not available; the server log says why.") from None
 
     async def create_run(self, request: Request) -> Response:
-        image, image_name, params = await _read_submission(request)
-        return await run_in_threadpool(self._queue, image, image_name, params)
+        image, image_name, end, params = await _read_submission(request)
+        return await run_in_threadpool(self._queue, image, image_name, end, params)
 
-    def _queue(self, data: bytes, image_name: str, params: dict[str, Any]) -> Response:
+    def _queue(self, data: bytes, image_name: str, end: tuple[bytes, str] | None, params: dict[str, Any]) -> Response:
         services = self._services()
-        try:
-            image = load_upload(data, image_name)
-        except ImageRejected as exc:
-            raise ApiError(400, exc.message, "image") from None
+        image = _decoded(data, image_name, "image")
+        end_image = _decoded(*end, "end_image") if end is not None else None
         engine = params.pop("engine", None) or services.default_engine_id()
         if not isinstance(engine, str):
             raise ApiError(400, f"`engine` must be an engine id (a string); got {engine!r}.", "engine")
         try:
-            [run_id] = submitting.queue_runs(services, engine, params, [(image, image_name)])
+            [run_id] = submitting.queue_runs(services, engine, params, [(image, image_name)], end_image=end_image)
         except InputError as exc:
             raise ApiError(400, exc.message, exc.param, exc.suggestion) from None
         except DatabaseBusy as exc:
@@ -194,8 +192,16 @@ def _time(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=timezone.utc).isoformat() if moment else None
 
 
-async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]]:
-    """The uploaded image (bytes and file name) and the parameters, read with bounds."""
+def _decoded(data: bytes, name: str, field: str):
+    try:
+        return load_upload(data, name)
+    except ImageRejected as exc:
+        raise ApiError(400, exc.message, field) from None
+
+
+async def _read_submission(request: Request) -> tuple[bytes, str, tuple[bytes, str] | None, dict[str, Any]]:
+    """The uploaded image (bytes and file name), the end image if one came, and the parameters,
+    read with bounds."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(400, "Send multipart/form-data with an `image` file and a `params` JSON field.", "image")
     declared = request.headers.get("content-length", "")
@@ -203,7 +209,7 @@ async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]
         raise ApiError(413, f"The upload is larger than {MAX_BODY_BYTES // 2**20} MB.", "image")
     bounded = Request(request.scope, limited(request.receive, MAX_BODY_BYTES))
     try:
-        form = await bounded.form(max_files=1, max_fields=4, max_part_size=MAX_PARAMS_BYTES)
+        form = await bounded.form(max_files=2, max_fields=4, max_part_size=MAX_PARAMS_BYTES)
     except BodyTooLarge:
         raise ApiError(413, f"The upload is larger than {MAX_BODY_BYTES // 2**20} MB.", "image") from None
     except (MultiPartException, HTTPException) as exc:
@@ -214,6 +220,10 @@ async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]
             raise ApiError(400, "Add the input image as a file field named `image`.", "image")
         data = await upload.read()
         name = (upload.filename or "image")[:255]
+        end_upload = form.get("end_image")
+        if end_upload is not None and not isinstance(end_upload, UploadFile):
+            raise ApiError(400, "Add the end image as a file field named `end_image`.", "end_image")
+        end = (await end_upload.read(), (end_upload.filename or "end image")[:255]) if end_upload else None
         raw = form.get("params") or "{}"
         if not isinstance(raw, str):
             raise ApiError(400, "`params` must be a JSON object in a text field, not a file.", "params")
@@ -226,7 +236,7 @@ async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]
     if not isinstance(params, dict):
         raise ApiError(400, "`params` must be a JSON object, e.g. {\"prompt\": \"a slow push-in\", \"frames\": 48}.",
                        "params")
-    return data, name, params
+    return data, name, end, params
 
 
 def _run_id(request: Request) -> int:

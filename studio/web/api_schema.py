@@ -126,6 +126,8 @@ def openapi_document() -> dict[str, Any]:
                         "required": ["image"],
                         "properties": {
                             "image": {"type": "string", "format": "binary", "description": "The input image."},
+                            "end_image": {"type": "string", "format": "binary",
+                                          "description": "Optional: the last frame, for engines that take one."},
                             "params": {"type": "string", "description": "A JSON object: `engine`, `prompt`, "
                                        "`negative_prompt`, `seed` and the engine's parameters (e.g. frames). "
                                        "Omitted values take the engine's defaults; the size follows the image."},

@@ -70,14 +70,17 @@ def wait_finished(base: str, api: OpenAPI, run_id: int, log: Path, timeout: floa
 def test_submit_follow_download_and_search(studio):
     base, api, log = studio
     photo = Image.open(ASSETS / "city_at_dusk.png").convert("RGB").resize((160, 96))
-    queued = checked(api, post_run(base, png(photo), {"engine": "motion", "prompt": "a slow push-in at dusk",
-                                                      "frames": 24, "fps": 12, "seed": 11}))
+    queued = checked(api, requests.post(base + "/api/runs", timeout=60, files={
+        "image": ("photo.png", png(photo), "image/png"), "end_image": ("end.png", png(picture()), "image/png")},
+        data={"params": json.dumps({"engine": "motion", "prompt": "a slow push-in at dusk", "frames": 24, "fps": 12,
+                                    "seed": 11})}))
     assert queued.status_code == 201, queued.text
     run_id = queued.json()["id"]
 
     run, seen = wait_finished(base, api, run_id, log)
     assert run["status"] == "succeeded", run
     assert run["seed"] == 11 and run["params"]["frames"] == 24 and run["progress"]["fraction"] == 1.0
+    assert len(run["params"]["end_image"]) == 64, "the end image is stored by its digest"
     assert (run["params"]["width"], run["params"]["height"]) != (512, 512), "the size followed the photo's shape"
 
     video = requests.get(base + run["files"]["video"], timeout=30)
@@ -115,6 +118,10 @@ def test_errors_are_json_naming_the_parameter_and_queue_nothing(studio):
     broken_json = checked(api, requests.post(base + "/api/runs", files={"image": ("p.png", png(picture()))},
                                              data={"params": "{frames: 3"}, timeout=30))
     assert broken_json.status_code == 400 and broken_json.json()["error"]["param"] == "params"
+
+    no_end_frame = checked(api, requests.post(base + "/api/runs", timeout=30, data={"params": json.dumps(
+        {"engine": "svd", "frames": 14})}, files={"image": ("p.png", png(picture())), "end_image": ("e.png", png(picture()))}))
+    assert no_end_frame.status_code == 400 and no_end_frame.json()["error"]["param"] in ("end_image", "engine")
 
     no_form = checked(api, requests.post(base + "/api/runs", json={"prompt": "x"}, timeout=30))
     assert no_form.status_code == 400
