@@ -76,6 +76,9 @@ class RunView:
     favorite: bool
     notes: str
     manifest: dict[str, Any]
+    measurements: dict[str, Any] | None  # studio.media.measure's Measurements.to_json(); None: not measured
+    motion_mean: float | None
+    flicker_mean: float | None
     attempts: int
     cancel_requested: bool
     deleted_at: datetime | None
