@@ -19,7 +19,11 @@ from studio.db.runs import normalize_tag
 
 # Sort orders the gallery offers. "longest" is the length of the video a run makes (frames / fps),
 # the promoted video_seconds column; ties fall back to newest first. Each has a matching index.
-SORTS = {"newest": "Newest first", "oldest": "Oldest first", "longest": "Longest video first"}
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "longest": "Longest video first",
+         "most motion": "Most motion first", "least flicker": "Least flicker first"}
+# The measurement orders list measured runs only (a run made before measuring has no value to place
+# it by); each walks its own partial index (migration 0008_creator) with no sort step.
+MEASURED_SORTS = {"most motion": Run.motion_mean, "least flicker": Run.flicker_mean}
 
 
 @dataclass
@@ -37,6 +41,8 @@ class RunQuery:
     seed: int | None = None
     queued_from: datetime | None = None  # naive UTC, inclusive
     queued_until: datetime | None = None  # naive UTC, exclusive
+    motion_min: float | None = None  # measured runs with at least this mean motion (pixels a frame)
+    flicker_max: float | None = None  # measured runs with at most this mean flicker (0-255)
     sort: str = "newest"  # a key of SORTS; the trash is always most recently deleted first
     in_trash: bool = False
     page: int = 1
@@ -84,6 +90,12 @@ def run_conditions(session: Session, query: RunQuery) -> list[Any]:
         conditions.append(Run.queued_at >= query.queued_from)
     if query.queued_until is not None:
         conditions.append(Run.queued_at < query.queued_until)
+    if query.motion_min is not None:
+        conditions.append(Run.motion_mean >= query.motion_min)
+    if query.flicker_max is not None:
+        conditions.append(Run.flicker_mean <= query.flicker_max)
+    if query.sort in MEASURED_SORTS and not query.in_trash:
+        conditions.append(MEASURED_SORTS[query.sort].is_not(None))
     return conditions
 
 
@@ -94,6 +106,10 @@ def run_order(query: RunQuery) -> list[Any]:
         return [Run.queued_at.asc(), Run.id.asc()]
     if query.sort == "longest":
         return [Run.video_seconds.desc().nulls_last(), Run.queued_at.desc(), Run.id.desc()]
+    if query.sort == "most motion":
+        return [Run.motion_mean.desc(), Run.queued_at.desc(), Run.id.desc()]
+    if query.sort == "least flicker":  # ties (rare for a mean) oldest first, so the index serves it whole
+        return [Run.flicker_mean.asc(), Run.queued_at.asc(), Run.id.asc()]
     if query.sort != "newest":
         raise ValueError(f"Unknown sort {query.sort!r}; use one of {', '.join(SORTS)}.")
     return [Run.queued_at.desc(), Run.id.desc()]

@@ -31,6 +31,9 @@ QUERIES = {
     "dates": RunQuery(queued_from=datetime(2026, 1, 1), queued_until=datetime(2026, 2, 1)),
     "sweep": RunQuery(sweep_id=3),
     "longest favourites of an engine": RunQuery(sort="longest", favorites_only=True, engines=["svd"]),
+    "most motion": RunQuery(sort="most motion"),
+    "least flicker": RunQuery(sort="least flicker"),
+    "calm and steady": RunQuery(motion_min=0.5, flicker_max=2.0),
 }
 
 
@@ -84,6 +87,8 @@ def test_gallery_queries_use_indexes(database, name):
     ("trash", "ix_runs_trashed"),
     ("seed", "ix_runs_seed"),
     ("dates", "ix_runs_live_queued_at"),
+    ("most motion", "ix_runs_live_motion_mean"),
+    ("least flicker", "ix_runs_live_flicker_mean"),
 ])
 def test_the_sorts_read_their_index_in_order(database, name, index):
     """No temporary sort of the whole history for a page of the default, oldest, longest or trash
