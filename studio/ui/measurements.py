@@ -62,9 +62,15 @@ def unmeasured(runs: Sequence[RunView]) -> list[RunView]:
 
 
 def frame_series(runs: Sequence[RunView], labels: dict[int, str], key: str) -> pd.DataFrame:
-    """One column per measured run (its label), one row per frame; shorter runs end early."""
-    return pd.DataFrame({labels.get(r.id, f"#{r.id}"): pd.Series(r.measurements[key], dtype="float64")
+    """One column per measured run (its short label), one row per frame; shorter runs end early."""
+    return pd.DataFrame({series_name(labels.get(r.id, f"#{r.id}")): pd.Series(r.measurements[key], dtype="float64")
                          for r in runs if r.measurements})
+
+
+def series_name(label: str) -> str:
+    """A run's label without the parameter names ('#4 · Motion amount=0.5' → '#4 · 0.5'): the players
+    above name them, and a chart's legend has room for a few characters a run."""
+    return " · ".join(part.split("=", 1)[-1] for part in label.split(" · "))
 
 
 def measurement_charts(svc: Services, runs: Sequence[RunView], labels: dict[int, str], *, key: str) -> None:
