@@ -54,7 +54,7 @@ class History:
         return [run.id for run in reversed(self.list_runs(RunQuery(page_size=limit)).runs)]
 
     def list_runs_count(self) -> int:
-        return self.list_runs(RunQuery(page_size=1)).total
+        return self.list_runs(RunQuery(page_size=1, exact_total=True)).total
 
     def get_run(self, run_id: int) -> RunView | None:
         with session_scope(self._sessions) as session:

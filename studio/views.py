@@ -101,6 +101,7 @@ class RunPageView:
     total: int
     page: int
     page_size: int
+    more: bool = False  # more runs match than `total` (the gallery counts a few pages ahead)
 
     @property
     def pages(self) -> int:
@@ -133,4 +134,4 @@ def sweep_view(sweep: Sweep) -> SweepView:
 
 def page_view(page: RunPage) -> RunPageView:
     return RunPageView(runs=[run_view(r) for r in page.runs], total=page.total, page=page.page,
-                       page_size=page.page_size)
+                       page_size=page.page_size, more=page.more)

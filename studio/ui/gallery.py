@@ -74,8 +74,9 @@ def local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min).astimezone().astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def runs(count: int) -> str:
-    return f"{count} run" if count == 1 else f"{count} runs"
+def runs(count: int, more: bool = False) -> str:
+    """'1 run', '12 runs', or '120+ runs' where the count stopped (RunPageView.more)."""
+    return f"{count}+ runs" if more else f"{count} run" if count == 1 else f"{count} runs"
 
 
 def resolution_label(value: str) -> str:
