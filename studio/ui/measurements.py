@@ -107,6 +107,19 @@ def measure_button(svc: Services, runs: Sequence[RunView], *, key: str) -> None:
         st.rerun()
 
 
+def run_summary(svc: Services, run: RunView) -> None:
+    """One run's measurements as figures (its page), or 'not measured' with the Measure button."""
+    if run.status != RunStatus.SUCCEEDED:
+        return
+    st.subheader("Measurements")
+    if not run.measurements:
+        st.caption(NOT_MEASURED.capitalize() + ".")
+        measure_button(svc, [run], key=f"run-{run.id}")
+        return
+    for column, (name, value) in zip(st.columns(len(TABLE_ROWS)), table_rows([run]).items()):
+        column.metric(name[:1].upper() + name[1:], value[0])
+
+
 def sweep_charts(runs: Sequence[RunView], param: str, label: str, *, across: str | None = None) -> None:
     """Each measurement's mean against the swept value `param` (one line per value of a second axis
     `across`, if any): how the parameter moves the result."""

@@ -62,3 +62,18 @@ def test_compare_charts_the_measured_runs_and_measures_the_one_made_before(three
     assert f"is {NOT_MEASURED}" not in " ".join(c.value for c in at.caption)
     assert NOT_MEASURED not in " ".join(h.proto.body for h in at.get("html"))
     assert len(at.get("vega_lite_chart")) == len(MEASURES)
+
+
+def test_a_runs_page_shows_its_measurements_or_measures_it(three_runs):
+    svc, ids = three_runs
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["run"] = str(ids[-1])
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    assert not at.exception, at.exception
+    assert "Not measured." in [c.value for c in at.caption]
+    at.button(key=f"measure-run-{ids[-1]}").click().run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Motion (mean, px/frame)" in labels and "First frame vs input (SSIM)" in labels
+    assert "Not measured." not in [c.value for c in at.caption]
