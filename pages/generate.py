@@ -7,7 +7,7 @@ from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, status
-from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
+from studio.ui.inputs import apply_edit_prefill, editing_banner, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.ui.variants import variants_section
@@ -20,6 +20,7 @@ labels = {info.id: info.label for info in engines}
 apply_edit_prefill(svc)
 
 st.title("Generate")
+parent_id = editing_banner()
 left, right = st.columns([2, 3], gap="large")
 
 with left:
@@ -36,8 +37,7 @@ with right:
         help="The model that animates the image. The built-in camera-motion engine needs no weights and runs "
              "in seconds on any machine; diffusion models need their weights installed (see Settings).",
     )
-    engine = svc.registry.get(engine_id)
-    info = engine.info
+    info = svc.form_info(engine_id)  # the engine's parameters, starting from the creator's defaults
     st.caption(plain(info.description))
     weights = svc.weights_status(engine_id)
     if not weights.ready:
@@ -88,7 +88,7 @@ with right:
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,
-                                                    validated=preview))
+                                                    parent_id=parent_id, validated=preview))
         except InputError as exc:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:

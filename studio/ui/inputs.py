@@ -31,16 +31,23 @@ class PickedImage:
     size: tuple[int, int]
 
 
+EDITING = "editing_from"  # the run Edit & re-run filled the form from: the parent of what is queued
+
+
 def apply_edit_prefill(svc: Services) -> None:
-    """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image."""
+    """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image,
+    once: the id then leaves the address, so a reload or a return to the page never fills the form
+    over what the user has changed since. The run stays the parent of what is queued from here."""
     edit = parse_id(st.query_params.get("edit") or "")  # a hand-edited id no run can have: ignored
-    if edit is None or st.session_state.get("prefilled_from") == edit:
+    if "edit" in st.query_params:
+        del st.query_params["edit"]
+    if edit is None:
         return
-    st.session_state["prefilled_from"] = edit
     run = svc.history.get_run(edit)
     if run is None or run.engine not in svc.registry:
         st.session_state["prefill_error"] = f"Run #{edit} cannot be edited: it does not exist or its engine is gone."
         return
+    st.session_state[EDITING] = edit
     info = svc.registry.get(run.engine).info
     values = {"engine": run.engine, "prompt": run.prompt, "negative_prompt": run.negative_prompt,
               "random_seed": False, "seed": int(run.seed or 0), **forms.engine_values(info, run.params)}
@@ -50,6 +57,22 @@ def apply_edit_prefill(svc: Services) -> None:
         st.session_state["history_image"] = (run.input_image.id, run.input_image.path, run.id)
         values["image_source"] = "From history"
     forms.fill(values, replace=True)
+
+
+def editing_banner() -> int | None:
+    """'Editing from run #8', with a way to start fresh; returns the run being edited, if any."""
+    editing = st.session_state.get(EDITING)
+    if editing is None:
+        return None
+    text, button = st.columns([3, 1], vertical_alignment="center")
+    text.info(f"Editing from run #{editing}: what you queue is recorded as its child.", icon=":material/edit:")
+    if button.button("Start fresh", icon=":material/restart_alt:", width="stretch",
+                     help="Clear the form to the defaults; runs queued from it have no parent."):
+        st.session_state.pop(EDITING, None)
+        st.session_state.pop("history_image", None)
+        forms.fill({}, replace=True)
+        st.rerun()
+    return editing
 
 
 def restore_from_file(svc: Services) -> None:
