@@ -231,11 +231,12 @@ class Executor:
         encode_seconds = time.perf_counter() - frames_done_at
         log.info("run %s: load %.2fs infer %.2fs encode %.2fs -> %s", run.id, load_seconds,
                  infer_seconds, encode_seconds, files.video)
-        return {**_measured(run.id, meter), 
+        return {
             "video_path": str(files.video), "poster_path": str(files.poster), "thumb_path": str(files.thumb),
             "load_seconds": load_seconds, "infer_seconds": infer_seconds,
             "encode_seconds": encode_seconds, "manifest": manifest, "error": None, "error_kind": None,
             "peak_vram_bytes": manifest.get("peak_vram_bytes"), "seed": params.get("seed"),
+            **_measured(run.id, meter),
         }
 
 
