@@ -183,7 +183,8 @@ def card_for(run: RunView, *, link_params: dict[str, str | list[str]], selected:
              f"{run.frames} frames" if run.frames else "",
              f"{run.video_seconds:.1f} s" if run.video_seconds and finished else "",
              fmt.when(run.queued_at)[:16]]
-    badges = [f"group #{run.sweep_id}" if run.sweep_id else "", f"from #{run.parent_id}" if run.parent_id else ""]
+    badges = [f"group #{run.sweep_id}" if run.sweep_id else "", f"from #{run.parent_id}" if run.parent_id else "",
+              f"continues #{run.continues_id}" if run.continues_id else ""]
     error = fmt.excerpt(run.error or "failed", 140) if run.status == RunStatus.FAILED else ""
     return Card(
         id=run.id, href="?" + urlencode(link_params, doseq=True),

@@ -82,12 +82,17 @@ def restore_from_file(svc: Services) -> None:
                      expanded=message is not None):
         if message:
             (st.error if message[0] == "error" else st.success)(message[1])
-        upload = st.file_uploader("Studio file", type=["mp4", "json"], key="recipe_upload", label_visibility="collapsed",
+        upload = st.file_uploader("Studio file", type=["mp4", "json", *UPLOAD_TYPES], key="recipe_upload",
+                                  label_visibility="collapsed",
                                   help="Every video the studio makes carries its parameters (and a .json file sits beside "
-                                       "it). Drop one here to set the form to exactly those parameters.")
+                                       "it). Drop one here to set the form to exactly those parameters. A photo dropped "
+                                       "here becomes the input image.")
         if upload is None or st.session_state.get("recipe_applied") == upload.file_id:
             return
         st.session_state["recipe_applied"] = upload.file_id
+        if upload.name.lower().rsplit(".", 1)[-1] in UPLOAD_TYPES:
+            _take_photo(upload.name, upload.getvalue())
+            st.rerun()
         try:
             recipe = read_recipe(upload.getvalue(), upload.name)
         except NotARecipe as exc:
@@ -107,16 +112,31 @@ def restore_from_file(svc: Services) -> None:
                 if "memory_mode" in fitting:
                     values["memory_mode"] = fitting["memory_mode"]
                 forms.fill(values)
+                st.session_state["restored_params"] = recipe.params  # its end image: studio.ui.keyframes
                 origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
                 skipped = f" Left as they were (wrong type or value in the file): {', '.join(dropped)}." if dropped else ""
                 st.session_state["recipe_message"] = ("success", f"Restored the parameters of {upload.name}{origin}.{skipped}")
             st.rerun()
 
 
+DROPPED = "dropped_photo"  # (name, bytes) of a photo dropped where settings are restored
+DROPPED_SOURCE = "Dropped photo"
+
+
+def _take_photo(name: str, data: bytes) -> None:
+    """A photo dropped on Restore is what the user wants to animate: make it the input image."""
+    st.session_state[DROPPED] = (name, data)
+    forms.fill({"image_source": DROPPED_SOURCE})
+    st.session_state["recipe_message"] = (
+        "success", f"{name} is a photo, not a studio video or .json, so it is now the input image. Settings are "
+                   "restored from videos the studio made (or their .json).")
+
+
 def image_picker(svc: Services) -> PickedImage | None:
     if message := st.session_state.pop("prefill_error", None):
         st.warning(plain(message))
-    sources = ["Upload", "Sample"] + (["From history"] if "history_image" in st.session_state else [])
+    sources = (["Upload", "Sample"] + ([DROPPED_SOURCE] if DROPPED in st.session_state else [])
+               + (["From history"] if "history_image" in st.session_state else []))
     # A sample is preselected so a first-time user can press Generate straight away.
     default = forms.initial("image_source", "Sample" if sample_images() else "Upload")
     source = st.radio("Input image", sources, index=sources.index(default) if default in sources else 0,
@@ -132,8 +152,19 @@ def image_picker(svc: Services) -> PickedImage | None:
         samples = sample_images()
         chosen = st.selectbox("Sample", samples, format_func=lambda s: s.title, key="sample",
                               help="Sample pictures made for the studio, free to use.")
+        # A drop zone beside the samples too: dropping a photo switches to it.
+        dropped = st.file_uploader("Or drop your own photo", type=UPLOAD_TYPES, key="sample_drop",
+                                   help="PNG, JPEG, WebP, BMP, TIFF or GIF (first frame): it becomes the input image.")
+        if dropped is not None and st.session_state.get("sample_drop_taken") != dropped.file_id:
+            st.session_state["sample_drop_taken"] = dropped.file_id
+            st.session_state[DROPPED] = (dropped.name, dropped.getvalue())
+            forms.fill({"image_source": DROPPED_SOURCE})
+            st.rerun()
         if chosen is not None:
             picked = _decoded_upload(f"sample:{chosen.path}", chosen.path.name, chosen.path.read_bytes())
+    elif source == DROPPED_SOURCE:
+        name, data = st.session_state[DROPPED]
+        picked = _decoded_upload(f"dropped:{name}:{len(data)}:{hash(data)}", name, data)
     else:
         image_id, path, run_id = st.session_state["history_image"]
         if Path(path).exists():

@@ -18,10 +18,10 @@ def run(**values) -> RunView:
 
 
 def test_a_finished_portrait_run_keeps_its_shape_and_previews_its_video():
-    card = card_for(run(sweep_id=3, parent_id=5), link_params={"run": "7"}, selected=False)
+    card = card_for(run(sweep_id=3, parent_id=5, continues_id=6), link_params={"run": "7"}, selected=False)
     assert card.aspect == round(480 / 832, 4)
     assert card.video is not None and card.video.endswith("/run/7/video")
-    assert card.badges == ["group #3", "from #5"]
+    assert card.badges == ["group #3", "from #5", "continues #6"]
     assert "2.0 s" in card.facts and card.error == ""
 
 

@@ -19,7 +19,8 @@ from studio.engines.registry import build_registry
 from studio.devtools.faults import Fault, fault_from_env, parse_fault
 from studio.requests import validate_for
 
-ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v", "tiny-i2vgen-xl"]
+ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v",
+              "wan2.1-flf2v-14b-720p", "tiny-i2vgen-xl"]
 
 
 @pytest.fixture()
