@@ -60,7 +60,8 @@ def test_a_sweep_charts_its_measurements_and_a_card_previews_on_hover(studio, pa
         page.wait_for_function(f"() => document.querySelectorAll(\"{CHARTS}\").length >= 3", timeout=30_000)
         page.wait_for_function(f"() => ({LINES_PER_CHART})().every(n => n === 3)", timeout=30_000)
         assert page.evaluate(LINES_PER_CHART) == [3, 3, 3]
-        assert page.locator(CHARTS).count() == 6  # and each measurement against the swept value
+        # ... and below them, each measurement's mean against the swept value.
+        page.wait_for_function(f"() => document.querySelectorAll(\"{CHARTS}\").length === 6", timeout=30_000)
         shots(page, "measurements-01-sweep-charts", focus=page.locator(CHARTS).first)
 
         # 2. Hovering a card plays its video, muted and looping; the other cards load none.
