@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio import creator_defaults
+from studio.engines import levers
 from studio.engines.base import EngineInfo, WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
@@ -34,6 +36,9 @@ from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
 from studio.storage import Storage
 from studio.weights_cache import WeightsCache
+
+if TYPE_CHECKING:
+    from studio.jobs.hub import MediaHub
 
 
 @dataclass
@@ -77,7 +82,9 @@ class Services:
 
     def apply_settings(self, settings: Settings) -> None:
         """Persist settings; new outputs go to the new folder from the next run on. An output folder
-        that cannot be written is refused (ValueError) and nothing is saved."""
+        that cannot be written is refused (ValueError) and nothing is saved; so is a speed or memory
+        lever this machine cannot use (InputError, a ValueError, with its reason)."""
+        levers.check_settings(settings)
         outputs = settings.outputs_dir(self.paths)
         try:
             outputs.mkdir(parents=True, exist_ok=True)
@@ -88,6 +95,10 @@ class Services:
                              "Choose another folder; the settings were not saved.") from None
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
+
+    def lever_choices(self) -> dict[str, list[str]]:
+        """The attention backends and quantizations this machine can use (the Settings page offers those)."""
+        return levers.usable_choices()
 
     def export_runs(self, run_ids: list[int], destination: Path | None = None) -> Path:
         """A zip of these runs (media, inputs, rows), by default in the data folder's exports/."""
@@ -142,6 +153,12 @@ class Services:
         with session_scope(self.sessions) as session:
             return members.live(session)
 
+    def media_hub(self) -> MediaHub:
+        """The server's side of remote workers: their inputs out, their files in (studio.web.worker_api)."""
+        from studio.jobs.hub import MediaHub
+
+        return MediaHub(self.sessions, self.paths, self.settings)
+
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""
         return describe_plan(self.registry.get(engine_id).info, self.settings(), memory_mode)
@@ -175,7 +192,7 @@ def build_core(paths: Paths, *, migrate_db: bool = True, settings: Settings | No
     must not touch the file meanwhile."""
     db = make_engine(paths.database_url)
     if migrate_db:
-        migrate.upgrade(db, paths.sqlite_path)
+        migrate.upgrade(db, paths.sqlite_path, backup_dir=paths.backups_dir)
     sessions = make_session_factory(db)
     history = History(sessions, paths)
     current = settings if settings is not None else history.settings()
