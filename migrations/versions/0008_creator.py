@@ -9,7 +9,7 @@
 Plain ALTER TABLE / CREATE INDEX: a batch rebuild of runs on SQLite drops the full-text triggers.
 
 Revision ID: 0008_creator
-Revises: 0008_keyframes
+Revises: 0008_scale
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_creator"
-down_revision = "0008_keyframes"
+down_revision = "0008_scale"
 branch_labels = None
 depends_on = None
 
