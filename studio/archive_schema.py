@@ -166,6 +166,9 @@ class RunColumns(_Strict):
     notes: Text = ""
     manifest: Annotated[dict[str, Any], AfterValidator(_small_json)] = {}
     attempts: Annotated[int, Field(ge=0, le=1_000)] = 0
+    measurements: Annotated[dict[str, Any], AfterValidator(_small_json)] | None = None
+    motion_mean: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    flicker_mean: Annotated[float, Field(ge=0, le=255)] | None = None
 
 
 class ExportedRow(RowFiles, RunColumns):

@@ -9,7 +9,7 @@ import streamlit as st
 from studio.jobs.status import RunStatus
 from studio.services import Services
 from studio.ui import format as fmt
-from studio.ui import gallery, selection, status
+from studio.ui import gallery, measurements, selection, status
 from studio.ui.chain import chain_section
 from studio.ui.text import plain
 from studio.views import RunView, normalize_tag
@@ -71,6 +71,7 @@ def run_detail(svc: Services, run: RunView) -> None:
     cols[3].metric("Memory mode", run.memory_mode or "–")
     cols[4].metric("Peak VRAM", fmt.size(run.peak_vram_bytes) if run.peak_vram_bytes else "–")
     st.caption(f"Started {fmt.when(run.started_at)} · finished {fmt.when(run.finished_at)} · attempts {run.attempts}")
+    measurements.run_summary(svc, run)
     if run.manifest:
         with st.expander("Reproducibility manifest"):
             st.json(run.manifest)
