@@ -157,7 +157,7 @@ class Settings(BaseModel):
     )
     fp8_layerwise: bool = Field(
         False,
-        title="fp8 layerwise casting",
+        title="FP8 layerwise casting",
         description="Keeps the denoiser's weights in fp8 and casts each layer up to the run's precision "
         "as it computes: about half the weight memory, a little slower. Not together with quantization.",
     )
