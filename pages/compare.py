@@ -8,6 +8,7 @@ from studio.jobs.status import RunStatus
 from studio.sweeps import param_names
 from studio.ui import selection
 from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
+from studio.ui.measurements import measurement_charts
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.views import RunQuery
@@ -44,10 +45,12 @@ if len(runs) < 2:
     st.info("Pick at least two runs to compare (tick Compare on gallery cards, or choose above).")
     st.stop()
 
-synced_comparison(selection_placement(runs, names=param_names(svc.registry.infos())))
+placement = selection_placement(runs, names=param_names(svc.registry.infos()))
+synced_comparison(placement)
 links = st.columns(len(runs))
 for column, run in zip(links, runs):
     column.page_link("pages/gallery.py", label=f"Details of #{run.id}", icon=":material/open_in_new:",
                      query_params={"run": str(run.id)})
+measurement_charts(svc, runs, placement.labels, key="selection")
 parameter_table(runs)
 selection_export(svc, runs)

@@ -39,6 +39,6 @@ if result.total == 0:
             "The trash is empty." if view.trash else "No runs yet. Make one on the Generate page.")
     st.stop()
 
-st.caption(f"{gallery.runs(result.total)}{' in the trash' if view.trash else ''} · page {result.page} of {result.pages}")
+st.caption(f"{gallery.runs(result.total, result.more)}{' in the trash' if view.trash else ''} · page {result.page} of {result.pages}{'+' if result.more else ''}")
 gallery.run_grid(svc, result, trash=view.trash)
 gallery.pager(result)

@@ -19,6 +19,7 @@ from studio.ui.keyframes import (
     extending,
     framing_section,
 )
+from studio.ui.loras import speed_and_lora_inputs
 from studio.ui.post import after_generating
 from studio.ui.runtime import services
 from studio.ui.text import plain
@@ -77,6 +78,7 @@ with right:
     request.update(forms.param_widgets(info, skip=BOX_NAMES))
     request.update(framing_section(info, picked))
     request.update(end_image_param(end))
+    request.update(speed_and_lora_inputs(svc, engine_id))
 
     seed_left, seed_right = st.columns([1, 2])
     random_seed = seed_left.checkbox("Random seed", value=forms.initial("random_seed", True), key=forms.key("random_seed"),

@@ -49,6 +49,14 @@ st.dataframe([
     for status in [svc.weights_status(info.id)]
 ], hide_index=True, width="stretch")
 
+st.subheader("LoRAs")
+loras = svc.loras()
+if not loras:
+    st.caption("No LoRAs: add a folder of .safetensors LoRA files above (LoRA folders).")
+else:
+    st.dataframe([{"LoRA": lora.name, "size": fmt.size(lora.size), "for": lora.family_label,
+                   "problem": lora.problem, "path": str(lora.path)} for lora in loras], hide_index=True, width="stretch")
+
 st.subheader("Import runs")
 st.caption("Add runs exported from another studio (Gallery → select runs → Export zip). They get new numbers here; "
            "their videos, inputs, tags and lineage come along.")

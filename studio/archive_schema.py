@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from studio.engines.diffusion.run_options import MAX_LORAS
 from studio.jobs.status import RunStatus
 
 FORMAT = "video-studio-export"
@@ -61,7 +62,10 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 # are read, so a row cannot point the importer at any other member.
 MediaMember = Annotated[str, Field(pattern=r"^media/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){1,3}$", max_length=255)]
 InputMember = Annotated[str, Field(pattern=r"^inputs/[0-9a-f]{64}\.png$")]
-ParamValue = Annotated[str, Field(max_length=MAX_PARAM_TEXT_CHARS)] | bool | int | float | None
+ScalarParam = Annotated[str, Field(max_length=MAX_PARAM_TEXT_CHARS)] | bool | int | float | None
+# A run's LoRA stack (studio.engines.diffusion.run_options): a short list of small flat entries.
+LoraEntry = Annotated[dict[Annotated[str, Field(max_length=64)], ScalarParam], Field(max_length=8)]
+ParamValue = ScalarParam | Annotated[list[LoraEntry], Field(max_length=MAX_LORAS)]
 
 
 def _iso_datetime(value: Any) -> datetime:
@@ -162,6 +166,9 @@ class RunColumns(_Strict):
     notes: Text = ""
     manifest: Annotated[dict[str, Any], AfterValidator(_small_json)] = {}
     attempts: Annotated[int, Field(ge=0, le=1_000)] = 0
+    measurements: Annotated[dict[str, Any], AfterValidator(_small_json)] | None = None
+    motion_mean: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    flicker_mean: Annotated[float, Field(ge=0, le=255)] | None = None
 
 
 class ExportedRow(RowFiles, RunColumns):

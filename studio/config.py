@@ -95,6 +95,13 @@ class Settings(BaseModel):
         "model directly (it has model_index.json) or hold one sub-folder per model, named like the hub "
         "id with '/' replaced by '--'. The huggingface cache is always searched too.",
     )
+    lora_dirs: list[str] = Field(
+        default_factory=list,
+        title="LoRA folders",
+        description="Folders holding LoRA files (.safetensors only), one per line; sub-folders are searched "
+        "too. Generate lists them for the engines each was made for, and a turbo speed looks here for its "
+        "step-distillation LoRA.",
+    )
     default_engine: str = Field(
         "",
         title="Default engine",
@@ -150,7 +157,7 @@ class Settings(BaseModel):
     )
     fp8_layerwise: bool = Field(
         False,
-        title="fp8 layerwise casting",
+        title="FP8 layerwise casting",
         description="Keeps the denoiser's weights in fp8 and casts each layer up to the run's precision "
         "as it computes: about half the weight memory, a little slower. Not together with quantization.",
     )
@@ -212,7 +219,7 @@ class Settings(BaseModel):
         le=1000,
     )
 
-    @field_validator("model_dirs", mode="before")
+    @field_validator("model_dirs", "lora_dirs", mode="before")
     @classmethod
     def _split_lines(cls, value: object) -> object:
         if isinstance(value, str):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,7 +66,7 @@ class History:
         return [run.id for run in reversed(self.list_runs(RunQuery(page_size=limit)).runs)]
 
     def list_runs_count(self) -> int:
-        return self.list_runs(RunQuery(page_size=1)).total
+        return self.list_runs(RunQuery(page_size=1, exact_total=True)).total
 
     def get_run(self, run_id: int) -> RunView | None:
         with session_scope(self._sessions) as session:
@@ -130,6 +131,29 @@ class History:
             run = run_rows.get_run(session, run_id)
             if run is not None:
                 run_rows.set_tags(session, run, tags)
+
+    def measure(self, run_ids: Sequence[int]) -> list[int]:
+        """Measure finished runs made before runs were measured as they finish (or whose frames could
+        not be): decode each MP4 and store its measurements. Returns the ids measured; a run without
+        a video is skipped."""
+        from PIL import Image
+
+        from studio.media.images import fit_image
+        from studio.media.measure import measure_video
+
+        measured = []
+        for run in self.get_runs(run_ids):
+            if run.measurements is not None or not run.video_path or not Path(run.video_path).is_file():
+                continue
+            reference = None
+            if run.input_image is not None and Path(run.input_image.path).is_file() and run.width and run.height:
+                with Image.open(run.input_image.path) as source:
+                    reference = fit_image(source.convert("RGB"), run.width, run.height, run.params.get("fit", "crop"))
+            columns = measure_video(run.video_path, reference).columns()
+            with session_scope(self._sessions) as session:
+                run_rows.update_run(session, run.id, **columns)
+            measured.append(run.id)
+        return measured
 
     # ----- gallery: facets, lineage, the trash ------------------------------------------------------
 

@@ -34,6 +34,7 @@ MIN_PYTHON = (3, 11)
 REQUIRED_MODULES = (
     "streamlit", "starlette", "uvicorn", "sqlalchemy", "alembic", "pydantic", "PIL", "numpy",
     "imageio_ffmpeg", "torch", "diffusers", "transformers", "accelerate", "safetensors", "huggingface_hub",
+    "cv2",
 )
 DISK_WARN_BYTES = 5 * 1024**3  # a few videos of a large model fill this quickly
 REINSTALL_HINT = "run `python launch.py` again: it reinstalls missing requirements into .venv (or delete .venv to start afresh)"

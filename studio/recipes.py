@@ -102,6 +102,7 @@ def form_values(info: EngineInfo, params: Mapping[str, Any]) -> tuple[dict[str, 
     if isinstance(params.get("memory_mode"), str) and params["memory_mode"]:
         kept["memory_mode"] = params["memory_mode"]
     dropped = [n for n in ("prompt", "negative_prompt", "seed") if params.get(n) is not None and n not in kept]
+    _run_options(params, kept, dropped)
     for spec in info.params:
         value = params.get(spec.name)
         if value is None:
@@ -111,6 +112,28 @@ def form_values(info: EngineInfo, params: Mapping[str, Any]) -> tuple[dict[str, 
         else:
             dropped.append(spec.name)
     return kept, dropped
+
+
+def _run_options(params: Mapping[str, Any], kept: dict[str, Any], dropped: list[str]) -> None:
+    """The speed and LoRA stack of a recipe, where well formed (names and numbers of the right type);
+    whether the LoRAs are installed and fit the engine is for validate() to say."""
+    if isinstance(params.get("speed"), str):
+        kept["speed"] = params["speed"]
+    loras = params.get("loras")
+    if loras is None:
+        return
+    entries = [e for e in loras if _lora_entry(e)] if isinstance(loras, list) else []
+    if not isinstance(loras, list) or len(entries) != len(loras):
+        dropped.append("loras")
+    if entries:
+        kept["loras"] = [{k: e[k] for k in ("name", "path", "sha256", "strength", "second_expert") if k in e}
+                         for e in entries]
+
+
+def _lora_entry(entry: Any) -> bool:
+    return (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+            and (_is_int(entry.get("strength")) or isinstance(entry.get("strength"), float))
+            and isinstance(entry.get("second_expert", False), bool))
 
 
 def _fits(spec: ParamSpec, value: Any) -> bool:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from studio.engines.base import COMMON_FIELDS, Engine, InputError
+from studio.engines.diffusion import run_options
+from studio.engines.diffusion.run_options import RUN_OPTION_KEYS
 from studio.engines.keyframes import KEYFRAME_KEYS, check_keyframes
 from studio.engines.request import (
     MEMORY_MODES,
@@ -46,10 +48,11 @@ def validate(registry: EngineLookup, engine_id: str, params: Mapping[str, Any]) 
     """The full check a run must pass to be queued. A missing seed is drawn here and recorded, so
     every run can be reproduced."""
     engine = registry.get(engine_id)  # an unknown id is an InputError naming the known ones
-    engine_params = {k: v for k, v in params.items()
-                     if k not in RUNTIME_KEYS and k not in KEYFRAME_KEYS and k not in POST_KEYS}
+    skipped = (*RUNTIME_KEYS, *KEYFRAME_KEYS, *RUN_OPTION_KEYS, *POST_KEYS)
+    engine_params = {k: v for k, v in params.items() if k not in skipped}
     clean = engine.validate(engine_params)
     clean.update(check_keyframes(engine.info, params))
+    clean.update(run_options.check(engine, params, clean))  # LoRAs and speed
     clean.update(check_post_options(params))  # post-processing after the run: kept only when asked for
     mode = params.get("memory_mode") or "auto"
     if mode not in MEMORY_MODES:
@@ -93,5 +96,6 @@ def draw_random_seed() -> int:
 
 def known_keys(engine: Engine) -> set[str]:
     """Every name a request for this engine may carry (its parameters, the common and runtime keys)."""
-    return ({s.name for s in engine.info.params} | set(COMMON_FIELDS) | set(RUNTIME_KEYS) | set(KEYFRAME_KEYS)
+    options = set(RUN_OPTION_KEYS) if run_options.takes_run_options(engine) else set()
+    return ({s.name for s in engine.info.params} | set(COMMON_FIELDS) | set(RUNTIME_KEYS) | set(KEYFRAME_KEYS) | options
             | set(POST_KEYS))

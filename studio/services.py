@@ -26,6 +26,8 @@ from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio import creator_defaults
 from studio.engines import levers
 from studio.engines.base import EngineInfo, WeightsStatus
+from studio.engines.diffusion.lora_library import LoraFile, list_loras
+from studio.engines.diffusion.lora_library import check_folders as check_lora_folders
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
@@ -93,8 +95,13 @@ class Services:
         except OSError as exc:
             raise ValueError(f"The output folder {outputs} cannot be written ({exc.strerror or exc}). "
                              "Choose another folder; the settings were not saved.") from None
+        check_lora_folders(settings.lora_dirs)
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
+
+    def loras(self) -> list[LoraFile]:
+        """The LoRA library: every safetensors file in the LoRA folders, with its size and family."""
+        return list_loras(self.settings().lora_dirs)
 
     def lever_choices(self) -> dict[str, list[str]]:
         """The attention backends and quantizations this machine can use (the Settings page offers those)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.engines.base import EngineInfo, InputError, ParamSpec
+from studio.engines.diffusion.run_options import LORA_STRENGTH
 from studio.post.steps import SWEEP_SPECS
 from studio.requests import draw_random_seed
 
@@ -107,6 +108,8 @@ def param_label(info: EngineInfo | None, name: str) -> str:
         return SEED_SPEC.label
     if name == "engine":
         return "Engine"
+    if name == LORA_STRENGTH.name:
+        return LORA_STRENGTH.label
     for spec in (*(info.params if info is not None else ()), *SWEEP_SPECS):  # then the post-processing fields
         if spec.name == name:
             return spec.label

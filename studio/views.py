@@ -79,6 +79,9 @@ class RunView:
     favorite: bool
     notes: str
     manifest: dict[str, Any]
+    measurements: dict[str, Any] | None  # studio.media.measure's Measurements.to_json(); None: not measured
+    motion_mean: float | None
+    flicker_mean: float | None
     attempts: int
     cancel_requested: bool
     deleted_at: datetime | None
@@ -114,6 +117,7 @@ class RunPageView:
     total: int
     page: int
     page_size: int
+    more: bool = False  # more runs match than `total` (the gallery counts a few pages ahead)
 
     @property
     def pages(self) -> int:
@@ -147,4 +151,4 @@ def sweep_view(sweep: Sweep) -> SweepView:
 
 def page_view(page: RunPage) -> RunPageView:
     return RunPageView(runs=[run_view(r) for r in page.runs], total=page.total, page=page.page,
-                       page_size=page.page_size)
+                       page_size=page.page_size, more=page.more)

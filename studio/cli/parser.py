@@ -106,6 +106,12 @@ def _add_generation_flags(command: argparse.ArgumentParser) -> None:
                          help="then make the video loop: forward, then backward")
     command.add_argument("--last-image", default=None, metavar="PATH",
                          help="an image the video should end on (engines that take one: see `models`)")
+    command.add_argument("--lora", action="append", default=[], metavar="PATH_OR_NAME:STRENGTH",
+                         help="apply a LoRA: a .safetensors file's path, or its name in the LoRA folders (Settings), "
+                         "with an optional strength (default 1), e.g. --lora styles/ink.safetensors:0.8 (repeatable)")
+    command.add_argument("--speed", default=None, choices=("quality", "fast", "turbo"),
+                         help="quality (default), fast (reuses work between steps) or turbo (a step-distillation "
+                         "LoRA: few steps; needs its file in a LoRA folder)")
 
 
 def _add_submit(submit: argparse.ArgumentParser) -> None:

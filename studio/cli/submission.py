@@ -25,8 +25,8 @@ from studio.views import RunView
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
          "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt", "end_image": "--last-image",
-         "extend": "--extend", "interpolate": "--interpolate", "upscale": "--upscale",
-         "pingpong": "--pingpong"}
+         "extend": "--extend", "loras": "--lora", "lora_strength": "--lora", "speed": "--speed",
+         "interpolate": "--interpolate", "upscale": "--upscale", "pingpong": "--pingpong"}
 
 
 class Refused(Exception):
@@ -70,10 +70,33 @@ def request_params(args: argparse.Namespace) -> dict:
         params["seed"] = args.seed
     if args.memory_mode:
         params["memory_mode"] = args.memory_mode
+    if args.lora:
+        params["loras"] = [parse_lora(text) for text in args.lora]
+    if args.speed:
+        params["speed"] = args.speed
     for name in ("interpolate", "upscale", "pingpong"):  # post-processing, after the run
         if getattr(args, name, None):
             params[name] = getattr(args, name)
     return params
+
+
+def parse_lora(text: str) -> dict:
+    """--lora PATH_OR_NAME[:STRENGTH] -> a LoRA entry; a path that exists here is made absolute."""
+    reference, sep, strength = text.rpartition(":")
+    if not sep or not reference or not _is_number(strength):
+        reference, strength = text, "1"  # no strength (or a ':' inside the path)
+    path = Path(reference).expanduser()
+    if path.is_file():
+        reference = str(path.resolve())
+    return {"name": reference, "strength": float(strength)}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:

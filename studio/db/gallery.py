@@ -19,7 +19,11 @@ from studio.db.runs import normalize_tag
 
 # Sort orders the gallery offers. "longest" is the length of the video a run makes (frames / fps),
 # the promoted video_seconds column; ties fall back to newest first. Each has a matching index.
-SORTS = {"newest": "Newest first", "oldest": "Oldest first", "longest": "Longest video first"}
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "longest": "Longest video first",
+         "most motion": "Most motion first", "least flicker": "Least flicker first"}
+# The measurement orders list measured runs only (a run made before measuring has no value to place
+# it by); each walks its own partial index (migration 0008_creator) with no sort step.
+MEASURED_SORTS = {"most motion": Run.motion_mean, "least flicker": Run.flicker_mean}
 
 
 @dataclass
@@ -37,10 +41,13 @@ class RunQuery:
     seed: int | None = None
     queued_from: datetime | None = None  # naive UTC, inclusive
     queued_until: datetime | None = None  # naive UTC, exclusive
+    motion_min: float | None = None  # measured runs with at least this mean motion (pixels a frame)
+    flicker_max: float | None = None  # measured runs with at most this mean flicker (0-255)
     sort: str = "newest"  # a key of SORTS; the trash is always most recently deleted first
     in_trash: bool = False
     page: int = 1
     page_size: int = 24
+    exact_total: bool = False  # count every matching run, not only up to a few pages past this one
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -50,6 +57,7 @@ class RunPage:
     total: int
     page: int
     page_size: int
+    more: bool = False  # more runs than `total` match: the count stopped (RunQuery.exact_total)
 
     @property
     def pages(self) -> int:
@@ -84,6 +92,12 @@ def run_conditions(session: Session, query: RunQuery) -> list[Any]:
         conditions.append(Run.queued_at >= query.queued_from)
     if query.queued_until is not None:
         conditions.append(Run.queued_at < query.queued_until)
+    if query.motion_min is not None:
+        conditions.append(Run.motion_mean >= query.motion_min)
+    if query.flicker_max is not None:
+        conditions.append(Run.flicker_mean <= query.flicker_max)
+    if query.sort in MEASURED_SORTS and not query.in_trash:
+        conditions.append(MEASURED_SORTS[query.sort].is_not(None))
     return conditions
 
 
@@ -94,24 +108,52 @@ def run_order(query: RunQuery) -> list[Any]:
         return [Run.queued_at.asc(), Run.id.asc()]
     if query.sort == "longest":
         return [Run.video_seconds.desc().nulls_last(), Run.queued_at.desc(), Run.id.desc()]
+    if query.sort == "most motion":
+        return [Run.motion_mean.desc(), Run.queued_at.desc(), Run.id.desc()]
+    if query.sort == "least flicker":  # ties (rare for a mean) oldest first, so the index serves it whole
+        return [Run.flicker_mean.asc(), Run.queued_at.asc(), Run.id.asc()]
     if query.sort != "newest":
         raise ValueError(f"Unknown sort {query.sort!r}; use one of {', '.join(SORTS)}.")
     return [Run.queued_at.desc(), Run.id.desc()]
 
 
+# How many pages past the one asked for the gallery looks: beyond that it says "N+ runs". The page
+# and the count are then one index walk that stops there, so a page costs about the same in a
+# history of a hundred runs or of a hundred thousand (a full count read every matching run's index
+# entry, and a search evaluated its full-text match twice, once for each).
+PAGES_COUNTED_AHEAD = 4
+
+
 def list_runs(session: Session, query: RunQuery) -> RunPage:
     """One page of runs. The page's ids come from an index-only query; only those rows are loaded,
-    so a deep page costs an index walk, not reading every run before it."""
+    so a deep page costs an index walk, not reading every run before it. The same walk reads ids up
+    to PAGES_COUNTED_AHEAD pages past this one, which is the count (exact_total counts them all)."""
     conditions = run_conditions(session, query)
     order = run_order(query)
-    total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
-    page = max(1, min(query.page, max(1, -(-total // query.page_size))))
-    ids = list(session.scalars(
-        select(Run.id).where(*conditions).order_by(*order).limit(query.page_size).offset((page - 1) * query.page_size)
-    ))
+    size = query.page_size
+    page = max(1, query.page)
+    if query.exact_total:
+        total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
+        page, ahead, more = min(page, max(1, -(-total // size))), None, False
+    else:
+        cap = (page + PAGES_COUNTED_AHEAD) * size
+        ahead = _ids(session, conditions, order, offset=(page - 1) * size, limit=cap + 1 - (page - 1) * size)
+        if not ahead and page > 1:  # past the last page (a bookmark of a history that shrank): go to it
+            counted = select(Run.id).where(*conditions).limit(cap + 1).subquery()
+            total = session.scalar(select(func.count()).select_from(counted)) or 0
+            page = max(1, -(-total // size))
+            ahead = _ids(session, conditions, order, offset=(page - 1) * size, limit=cap + 1 - (page - 1) * size)
+        total = (page - 1) * size + len(ahead)
+        more = total > cap
+        total = min(total, cap)
+    ids = ahead[:size] if ahead is not None else _ids(session, conditions, order, offset=(page - 1) * size, limit=size)
     rows = session.scalars(select(Run).where(Run.id.in_(ids)).options(joinedload(Run.tags))).unique().all() if ids else []
     by_id = {r.id: r for r in rows}
-    return RunPage(runs=[by_id[i] for i in ids if i in by_id], total=total, page=page, page_size=query.page_size)
+    return RunPage(runs=[by_id[i] for i in ids if i in by_id], total=total, page=page, page_size=size, more=more)
+
+
+def _ids(session: Session, conditions: list[Any], order: list[Any], *, offset: int, limit: int) -> list[int]:
+    return list(session.scalars(select(Run.id).where(*conditions).order_by(*order).limit(limit).offset(offset)))
 
 
 def search_words(search: str) -> list[str]:
@@ -136,7 +178,9 @@ def prompt_matches(session: Session, search: str):
     words = search_words(search)
     if session.get_bind().dialect.name == "postgresql":
         return _postgres_prompt_matches(words)
-    return Run.id.in_(select(column("rowid")).select_from(table("runs_fts")).where(
+    # "id + 0": matched as a set, not looked up by id, so the page walks the sort order's index and
+    # stops at a page of matches instead of fetching and sorting every match of a common word.
+    return (Run.id + 0).in_(select(column("rowid")).select_from(table("runs_fts")).where(
         text("runs_fts MATCH :q").bindparams(q=fts5_query(words))))
 
 

@@ -160,6 +160,11 @@ class Run(Base):
     favorite: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the finished video looks like in numbers (studio.media.measure), None until measured; the
+    # means the gallery sorts and filters by are promoted to columns of their own.
+    measurements: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    motion_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    flicker_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     # Queue bookkeeping: who holds the run and whether it is still alive.
     worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -189,6 +194,8 @@ class Run(Base):
         # The gallery's sort orders over live runs, and the trash (see migration 0003 for why partial).
         Index("ix_runs_live_queued_at", "queued_at", "id", **_where(LIVE_RUNS)),
         Index("ix_runs_live_video_seconds", "video_seconds", "queued_at", "id", **_where(LIVE_RUNS)),
+        Index("ix_runs_live_motion_mean", "motion_mean", "queued_at", "id", **_where(LIVE_RUNS)),
+        Index("ix_runs_live_flicker_mean", "flicker_mean", "queued_at", "id", **_where(LIVE_RUNS)),
         Index("ix_runs_trashed", "deleted_at", "id", **_where(TRASHED_RUNS)),
         Index("ix_runs_width_height", "width", "height"),  # resolution facet and filter
         Index("ix_runs_frames", "frames"),

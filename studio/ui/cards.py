@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from studio.jobs.status import RunStatus
 from studio.ui import format as fmt
 from studio.views import RunView
 from studio.web.media import run_file_url
@@ -30,8 +31,13 @@ GRID_CSS = """
 .run-card:hover { border-color: var(--st-primary-color); }
 .run-open { color: inherit; text-decoration: none; display: block; flex: 1; }
 .run-open:focus-visible { outline: 2px solid var(--st-primary-color); outline-offset: -2px; }
-.run-thumb { width: 100%; aspect-ratio: 16 / 9; object-fit: cover; display: block;
+.run-media { position: relative; display: block; background: var(--st-secondary-background-color); }
+.run-thumb { width: 100%; aspect-ratio: 16 / 9; object-fit: contain; display: block;
   background: var(--st-secondary-background-color); }
+.run-preview { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; pointer-events: none; }
+.run-badges { display: flex; flex-wrap: wrap; gap: 0.25rem; margin-top: 0.25rem; }
+.run-badge { padding: 0 0.4rem; border-radius: 0.5rem; font-size: 0.72rem; border: 1px solid var(--st-border-color); }
+.run-error { color: var(--st-red-color); font-size: 0.8rem; overflow-wrap: anywhere; }
 .run-thumb.empty { display: flex; align-items: center; justify-content: center; opacity: 0.7; }
 .run-body { padding: 0.5rem 0.75rem 0.25rem; }
 .run-title { font-weight: 600; }
@@ -69,20 +75,48 @@ function card(run, data, setTriggerValue) {
     event.preventDefault();  // open inside this session (keeps the compare selection)
     setTriggerValue("open", run.id);
   });
+  const media = el("div", "run-media");
   if (run.thumb) {
     const image = el("img", "run-thumb");
     image.loading = "lazy";
     image.alt = "Run #" + run.id;
     image.src = run.thumb;
-    open.appendChild(image);
+    if (run.aspect) image.style.aspectRatio = String(run.aspect);  // the video's own shape, never cropped
+    media.appendChild(image);
   } else {
-    open.appendChild(el("div", "run-thumb empty", run.status));
+    const empty = el("div", "run-thumb empty", run.status);
+    if (run.aspect) empty.style.aspectRatio = String(run.aspect);
+    media.appendChild(empty);
   }
+  if (run.video) {
+    // A muted loop while the pointer is over the card: only the hovered card's video is fetched,
+    // and leaving the card removes it (and stops the download).
+    article.addEventListener("mouseenter", () => {
+      if (media.querySelector(".run-preview")) return;
+      const preview = el("video", "run-preview");
+      preview.muted = true; preview.loop = true; preview.autoplay = true; preview.playsInline = true;
+      preview.preload = "auto";
+      preview.src = run.video;
+      media.appendChild(preview);
+      preview.play().catch(() => {});
+    });
+    article.addEventListener("mouseleave", () => {
+      const preview = media.querySelector(".run-preview");
+      if (preview) { preview.pause(); preview.removeAttribute("src"); preview.load(); preview.remove(); }
+    });
+  }
+  open.appendChild(media);
   const body = el("div", "run-body");
   const title = el("div", "run-title");
   title.append(el("span", "", "#" + run.id + " · " + run.engine + " · "), el("span", "run-status " + run.color, run.status));
   if (run.favorite) title.append(el("span", "", " ★"));
-  body.append(title, el("div", "run-prompt", run.prompt), el("div", "run-facts", run.facts));
+  body.append(title, el("div", "run-prompt", run.prompt));
+  body.append(run.error ? el("div", "run-error", run.error) : el("div", "run-facts", run.facts));
+  if (run.badges.length) {
+    const badges = el("div", "run-badges");
+    for (const badge of run.badges) badges.append(el("span", "run-badge", badge));
+    body.append(badges);
+  }
   for (const tag of run.tags) body.append(el("span", "run-tag", tag));
   open.appendChild(body);
   article.appendChild(open);
@@ -137,19 +171,29 @@ class Card:
     facts: str
     tags: list[str] = field(default_factory=list)
     selected: bool = False
+    aspect: float | None = None  # width / height of the video, so the thumbnail keeps its shape
+    video: str | None = None  # played muted on hover
+    badges: list[str] = field(default_factory=list)  # group, lineage
+    error: str = ""  # a failed run's reason, shown instead of its facts
 
 
 def card_for(run: RunView, *, link_params: dict[str, str | list[str]], selected: bool) -> Card:
+    finished = run.status == RunStatus.SUCCEEDED and bool(run.video_path)
     facts = [f"{run.width}×{run.height}" if run.width and run.height else "",
              f"{run.frames} frames" if run.frames else "",
-             f"{run.video_seconds:.1f} s" if run.video_seconds else "",
+             f"{run.video_seconds:.1f} s" if run.video_seconds and finished else "",
              fmt.when(run.queued_at)[:16]]
+    badges = [f"group #{run.sweep_id}" if run.sweep_id else "", f"from #{run.parent_id}" if run.parent_id else "",
+              f"continues #{run.continues_id}" if run.continues_id else ""]
+    error = fmt.excerpt(run.error or "failed", 140) if run.status == RunStatus.FAILED else ""
     return Card(
         id=run.id, href="?" + urlencode(link_params, doseq=True),
         thumb=run_file_url(run.id, "thumb") if run.thumb_path else None,
         engine=run.engine, status=run.status, color=fmt.STATUS_COLORS[run.status], favorite=run.favorite,
         prompt=fmt.excerpt(run.prompt or "(no prompt)", 90), facts=" · ".join(f for f in facts if f),
         tags=run.tag_names, selected=selected,
+        aspect=round(run.width / run.height, 4) if run.width and run.height else None,
+        video=run_file_url(run.id) if finished else None, badges=[b for b in badges if b], error=error,
     )
 
 

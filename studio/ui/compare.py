@@ -14,6 +14,7 @@ from studio.jobs.status import RunStatus
 from studio.media.encode import EncodeError
 from studio.services import Services
 from studio.sweeps import ParamNames, param_names, stored_name
+from studio.ui import measurements
 from studio.ui.player import PlayerCell, synced_player_html
 from studio.ui.runtime import services
 from studio.ui.status import POLL_SECONDS
@@ -30,7 +31,7 @@ table.compare-table th[scope=row] { color: rgba(250,250,250,0.7); font-weight: 5
 </style>
 """
 # Rows shown for context but never highlighted: they always differ and say nothing about the recipe.
-CONTEXT_ROWS = ("status", "re-run of", "generate time")
+CONTEXT_ROWS = ("status", "re-run of", "generate time", *measurements.ROW_NAMES)
 
 
 def comparison_rows(runs: Sequence[RunView]) -> tuple[list[str], dict[str, list[str]], set[str]]:
@@ -43,6 +44,7 @@ def comparison_rows(runs: Sequence[RunView]) -> tuple[list[str], dict[str, list[
     fields["status"] = [r.status for r in runs]
     fields["re-run of"] = [f"#{r.parent_id}" if r.parent_id else "–" for r in runs]
     fields["generate time"] = [f"{r.infer_seconds:.2f} s" if r.infer_seconds else "–" for r in runs]
+    fields.update(measurements.table_rows(runs))
     differing = {name for name, values in fields.items() if len(set(values)) > 1 and name not in CONTEXT_ROWS}
     return list(fields), fields, differing
 
@@ -127,8 +129,17 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
         return
     placement = sweep_placement(sweep, runs, names)
     synced_comparison(placement)
+    measurements.measurement_charts(svc, placement.runs, placement.labels, key=f"sweep-{sweep.id}")
+    _sweep_measurements(placement.runs, sweep, names)
     parameter_table(placement.runs)
     _sweep_export(svc, sweep)
+
+
+def _sweep_measurements(runs: Sequence[RunView], sweep: SweepView, names: ParamNames) -> None:
+    axes = [str(a["param"]) for a in sweep.axes]
+    if axes:
+        engine = str(sweep.base_params.get("engine", ""))
+        measurements.sweep_charts(runs, axes[0], names(engine, axes[0]), across=axes[1] if len(axes) > 1 else None)
 
 
 @st.fragment(run_every=POLL_SECONDS)

@@ -9,9 +9,9 @@ import streamlit as st
 from studio.jobs.status import RunStatus
 from studio.services import Services
 from studio.ui import format as fmt
-from studio.ui import gallery, selection, status
-from studio.ui.post import make_from
+from studio.ui import gallery, measurements, selection, status
 from studio.ui.chain import chain_section
+from studio.ui.post import make_from
 from studio.ui.text import plain
 from studio.views import RunView, normalize_tag
 
@@ -57,8 +57,14 @@ def run_detail(svc: Services, run: RunView) -> None:
 
     _annotations(svc, run)
     st.subheader("Parameters")
-    st.dataframe([{"parameter": k, "value": str(v)} for k, v in sorted(run.params.items()) if k not in ("prompt", "negative_prompt")],
+    st.dataframe([{"parameter": k, "value": str(v)} for k, v in sorted(run.params.items())
+                  if k not in ("prompt", "negative_prompt", "loras")],
                  hide_index=True, width="stretch")
+    if run.params.get("loras"):
+        st.markdown("**LoRAs**")
+        st.dataframe([{"LoRA": e.get("name"), "strength": e.get("strength"), "second expert": bool(e.get("second_expert")),
+                       "sha256": str(e.get("sha256", ""))[:16]} for e in run.params["loras"] if isinstance(e, dict)],
+                     hide_index=True, width="stretch")
     st.subheader("Timings")
     cols = st.columns(5)
     cols[0].metric("Load", fmt.duration(run.load_seconds))
@@ -67,6 +73,7 @@ def run_detail(svc: Services, run: RunView) -> None:
     cols[3].metric("Memory mode", run.memory_mode or "–")
     cols[4].metric("Peak VRAM", fmt.size(run.peak_vram_bytes) if run.peak_vram_bytes else "–")
     st.caption(f"Started {fmt.when(run.started_at)} · finished {fmt.when(run.finished_at)} · attempts {run.attempts}")
+    measurements.run_summary(svc, run)
     if run.manifest:
         with st.expander("Reproducibility manifest"):
             st.json(run.manifest)

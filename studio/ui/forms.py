@@ -127,6 +127,6 @@ def show_input_error(error: InputError, engine_id: str, *, button_key: str) -> N
     """The rule that was broken, and the nearest valid value as a one-click fix."""
     st.error(plain(error.message), icon=":material/rule:")
     if error.suggestion is not None and error.param not in ("engine", "prompt", "image"):
-        target = error.param if error.param in ("seed", "memory_mode") else param_name(engine_id, error.param)
+        target = error.param if error.param in ("seed", "memory_mode", "speed") else param_name(engine_id, error.param)
         st.button(f"Use {pretty(error.suggestion)} for {error.param}", key=button_key, icon=":material/auto_fix_high:",
                   on_click=fill, args=({target: error.suggestion},))

@@ -36,6 +36,8 @@ class GalleryView:
     date_from: date | None = None
     date_to: date | None = None  # inclusive
     favorites: bool = False
+    motion_min: float | None = None
+    flicker_max: float | None = None
     sort: str = "newest"
     trash: bool = False
     page: int = 1
@@ -44,7 +46,8 @@ class GalleryView:
     def filtered(self) -> bool:
         """Whether anything narrows the listing (sorting and paging do not)."""
         return bool(self.text.strip() or self.engines or self.statuses or self.tags or self.resolutions or self.frames
-                    or self.seed is not None or self.date_from or self.date_to or self.favorites)
+                    or self.seed is not None or self.date_from or self.date_to or self.favorites
+                    or self.motion_min is not None or self.flicker_max is not None)
 
     def to_query(self, page_size: int = PAGE_SIZE) -> RunQuery:
         return RunQuery(
@@ -55,7 +58,7 @@ class GalleryView:
             sort=self.sort if self.sort in SORTS else "newest", in_trash=self.trash,
             queued_from=local_midnight_utc(self.date_from) if self.date_from else None,
             queued_until=local_midnight_utc(date.fromordinal(self.date_to.toordinal() + 1)) if self.date_to else None,
-            page=self.page, page_size=page_size,
+            motion_min=self.motion_min, flicker_max=self.flicker_max, page=self.page, page_size=page_size,
         )
 
 
@@ -71,8 +74,9 @@ def local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min).astimezone().astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def runs(count: int) -> str:
-    return f"{count} run" if count == 1 else f"{count} runs"
+def runs(count: int, more: bool = False) -> str:
+    """'1 run', '12 runs', or '120+ runs' where the count stopped (RunPageView.more)."""
+    return f"{count}+ runs" if more else f"{count} run" if count == 1 else f"{count} runs"
 
 
 def resolution_label(value: str) -> str:
@@ -105,11 +109,12 @@ def filter_bar(facets: GalleryFacets, *, trash: bool) -> GalleryView:
     # Options are the sort names themselves (capitalised), so the URL reads ?sort=Oldest.
     sort = top[3].selectbox("Sort", [name.capitalize() for name in SORTS], key="sort", on_change=_first_page, **BOUND,
                             help="Newest/oldest by the time the run was queued. Longest: the length of the video "
-                                 "(frames ÷ fps), longest first. The trash lists the latest deleted first.")
+                                 "(frames ÷ fps), longest first. Most motion / least flicker: by the run's "
+                                 "measurements (measured runs only). The trash lists the latest deleted first.")
     active = sum(bool(state.get(k)) for k in ("tag", "res", "frames", "fav", "from", "to")) + \
-        (state.get("seed") is not None)
+        sum(state.get(k) is not None for k in ("seed", "motion", "flicker"))
     with top[4].popover(f"Filters · {active}" if active else "Filters", icon=":material/filter_list:",
-                        width="stretch", help="Tags, resolution, frames, seed, dates and favourites."):
+                        width="stretch", help="Tags, resolution, frames, seed, dates, favourites and measurements."):
         more = _more_filters(facets)
     return GalleryView(text=text or "", engines=engines, statuses=statuses, sort=(sort or "newest").lower(),
                        trash=trash, page=current_page(), **more)
@@ -138,8 +143,19 @@ def _more_filters(facets: GalleryFacets) -> dict[str, Any]:
                                  **BOUND, help="Show runs queued on or after this day (your local time). Empty: no limit.")
     date_to = until.date_input("Queued until", value=None, key="to", format="YYYY-MM-DD", on_change=_first_page,
                                **BOUND, help="Show runs queued on or before this day (inclusive). Empty: no limit.")
+    moving, steady = st.columns(2)
+    motion = moving.number_input(
+        "Motion at least", min_value=0.0, step=0.5, value=None, key="motion", placeholder="any", format="%.2f",
+        on_change=_first_page, **BOUND,
+        help="Measured runs whose mean motion (optical flow, pixels a frame) is at least this.")
+    flicker = steady.number_input(
+        "Flicker at most", min_value=0.0, max_value=255.0, step=0.5, value=None, key="flicker", placeholder="any",
+        format="%.2f", on_change=_first_page, **BOUND,
+        help="Measured runs whose mean flicker (brightness change left after following the motion, 0–255) "
+             "is at most this.")
     return {"favorites": favorites, "tags": tags, "resolutions": resolutions, "frames": frames,
-            "seed": int(seed) if seed is not None else None, "date_from": date_from, "date_to": date_to}
+            "seed": int(seed) if seed is not None else None, "date_from": date_from, "date_to": date_to,
+            "motion_min": motion, "flicker_max": flicker}
 
 
 def _options(present, chosen) -> list:

@@ -15,7 +15,7 @@ from studio.media.images import ImageRejected, load_upload
 from studio.recipes import NotARecipe, form_values, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
-from studio.ui import forms
+from studio.ui import forms, loras
 from studio.ui import post as post_ui
 from studio.ui.text import plain
 from studio.web.media import parse_id
@@ -54,6 +54,7 @@ def apply_edit_prefill(svc: Services) -> None:
               "random_seed": False, "seed": int(run.seed or 0), **forms.engine_values(info, run.params)}
     if run.params.get("memory_mode"):
         values["memory_mode"] = run.params["memory_mode"]
+    values.update(loras.form_fill(run.params))
     values.update(post_ui.form_values(run.params))
     if run.input_image is not None:
         st.session_state["history_image"] = (run.input_image.id, run.input_image.path, run.id)
@@ -117,6 +118,7 @@ def restore_from_file(svc: Services) -> None:
                     values.update(random_seed=False, seed=fitting["seed"])
                 if "memory_mode" in fitting:
                     values["memory_mode"] = fitting["memory_mode"]
+                values.update(loras.form_fill(fitting))
                 values.update(post_ui.form_values(recipe.params))
                 forms.fill(values)
                 st.session_state["restored_params"] = recipe.params  # its end image: studio.ui.keyframes

@@ -35,16 +35,37 @@ def _toggle(run_id: int, key: str) -> None:
     (add if st.session_state[key] else remove)(run_id)
 
 
+# The bar stays under the app's header while the cards scroll beneath it.
+BAR_CSS = """<style>
+.st-key-selection-bar { position: sticky; top: 3.75rem; z-index: 990; background: var(--st-background-color, #0e1117);
+  border-bottom: 1px solid rgba(128,128,128,0.3); padding: 0.35rem 0; }
+</style>"""
+
+
 def compare_bar() -> None:
+    """The runs selected in the gallery, with what to do with them: Compare, Export zip, Trash."""
     ids = selected()
     if not ids:
         return
-    left, middle, right = st.columns([3, 1, 1])
-    left.caption("Selected: " + ", ".join(f"#{i}" for i in ids))
-    if len(ids) >= 2:
-        middle.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
-                         query_params={"runs": ",".join(map(str, ids))})
-    right.download_button("Export zip", data=lambda: services().export_runs(ids).read_bytes(), file_name="studio-runs.zip",
-                          mime="application/zip", icon=":material/archive:", key="export-selected",
-                          help="The selected runs with their videos, inputs and parameters, for another studio's "
-                               "Settings → Import.")
+    st.html(BAR_CSS)
+    with st.container(key="selection-bar"):
+        left, compare, export, trash, clear = st.columns([3, 1.2, 1.2, 1, 0.9], vertical_alignment="center")
+        left.caption("Selected: " + ", ".join(f"#{i}" for i in ids))
+        if len(ids) >= 2:
+            compare.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
+                              query_params={"runs": ",".join(map(str, ids))})
+        export.download_button("Export zip", data=lambda: services().export_runs(ids).read_bytes(),
+                               file_name="studio-runs.zip", mime="application/zip", icon=":material/archive:",
+                               key="export-selected",
+                               help="The selected runs with their videos, inputs and parameters, for another "
+                                    "studio's Settings → Import.")
+        if trash.button("Trash", icon=":material/delete:", key="trash-selected",
+                        help="Move the selected runs and their files to the trash (restore them from there)."):
+            outcome = services().history.trash(ids)
+            st.session_state["compare_ids"] = [i for i in ids if i not in outcome.moved]
+            for run_id, why in outcome.refused.items():
+                st.toast(f"#{run_id} stayed: {why}", icon=":material/info:")
+            st.rerun()
+        if clear.button("Clear", key="clear-selected", help="Unselect every run."):
+            st.session_state["compare_ids"] = []
+            st.rerun()

@@ -35,7 +35,7 @@ def settings_form(current: Settings, *, engine_ids: list[str],
                 values[name] = st.toggle(label, value=value, help=help_text, key=key)
             elif field.annotation is int:
                 values[name] = st.number_input(label, value=value, step=1, help=help_text, key=key)
-            elif name == "model_dirs":
+            elif name in ("model_dirs", "lora_dirs"):
                 values[name] = st.text_area(label, value="\n".join(value), help=help_text, key=key)
             else:
                 values[name] = st.text_input(label, value=value, help=help_text, key=key)

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from studio.engines.base import InputError, ParamSpec
+from studio.engines.diffusion.run_options import LORA_STRENGTH, takes_run_options
 from studio.post.steps import SWEEP_SPECS
 from studio.services import Services
 from studio.sweeps import SEED_SPEC, Axis, param_label, parse_values
@@ -73,6 +74,8 @@ def sweep_options(svc: Services, engine_id: str) -> dict[str, ParamSpec]:
     info = svc.registry.get(engine_id).info
     options = {spec.name: spec for spec in info.params if spec.sweepable}
     options["seed"] = SEED_SPEC
+    if takes_run_options(svc.registry.get(engine_id)):
+        options[LORA_STRENGTH.name] = LORA_STRENGTH  # the first LoRA's; the plan says when there is none
     options.update({spec.name: spec for spec in SWEEP_SPECS})  # post-processing after each run
     engines = tuple(i.id for i in svc.registry.infos(include_developer=svc.settings().developer_mode))
     options["engine"] = ParamSpec("engine", param_label(info, "engine"), "choice", engine_id, "", choices=engines)

@@ -50,6 +50,17 @@ def queue_runs(studio) -> list[int]:
         svc.db.dispose()
 
 
+def shown_cards(page, expected: list[int]) -> list[int]:
+    """The cards' run ids once they are `expected`, or as they are after 10 s: the grid redraws a
+    moment after the address changes, later still on a busy machine."""
+    for _ in range(100):
+        shown = page.locator(CARDS).evaluate_all("cards => cards.map(c => Number(c.dataset.runId))")
+        if shown == expected:
+            break
+        page.wait_for_timeout(100)
+    return shown
+
+
 def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.goto(studio.url)
     page.get_by_role("heading", name="Generate").wait_for()  # the server has built its services (and migrated)
@@ -72,7 +83,7 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     search.press("Enter")
     wait_idle(page)
     page.wait_for_function("() => document.location.search.includes('q=harbour')")
-    assert page.locator(CARDS).count() == 1
+    assert shown_cards(page, [harbour]) == [harbour]
     shots(page, "gallery-02-search")
 
     # 3. Clicking the card opens the run in this session; the way back keeps the search.
@@ -126,7 +137,7 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     wait_idle(page)
     page.keyboard.press("Escape")
     page.wait_for_function("() => document.location.search.includes('tag=night')")
-    assert page.locator(CARDS).evaluate_all("cards => cards.map(c => Number(c.dataset.runId))") == [neon]
+    assert shown_cards(page, [neon]) == [neon]
 
     # 6. Trash: from the run's page; listed in the trash with Restore; restored with its files.
     page.goto(f"{studio.url}/gallery?run={forest}")

@@ -65,6 +65,7 @@ def test_a_guidance_sweep_plays_in_sync_and_exports(studio, page, shots, tmp_pat
     page.wait_for_function(f"() => {VIDEOS}.length === 3 && {VIDEOS}.every(v => v.readyState >= 2)", timeout=90_000)
     labels = page.locator(".sync-player figcaption").all_inner_texts()
     assert [label.split(" · ")[1] for label in labels] == ["Motion amount=0.5", "Motion amount=1.0", "Motion amount=2.0"]
+    page.locator("tr.differs[data-param='guidance']").wait_for()  # the table comes after the measurement charts
     assert page.locator("tr.differs[data-param='guidance']").count() == 1
     assert page.locator("tr.differs[data-param='seed']").count() == 0  # one seed for the whole sweep
 

@@ -464,3 +464,24 @@ def test_any_zip_bytes_are_imported_or_refused_with_the_studios_error(bundle, ta
         path = tmp_path / f"any-{index}.zip"
         path.write_bytes(content)
         _import_or_refuse(services, path)
+
+
+LORA_ENTRY = {"name": "ink.safetensors", "path": "/elsewhere/ink.safetensors", "sha256": "ab" * 32, "strength": 0.8,
+              "second_expert": False}
+
+
+def test_a_run_with_a_lora_stack_imports_and_a_malformed_stack_is_refused(bundle, target, tmp_path):
+    services, outside = target
+    row = manifest_of(bundle)["runs"][1]
+    with_loras = with_row(bundle, 1, params={**row["params"], "loras": [LORA_ENTRY], "lora_strength": 0.8})
+    imported = import_runs(services.sessions, services.storage, tampered(bundle, tmp_path / "ok.zip", with_loras))
+    assert services.history.get_run(imported[1]).params["loras"] == [LORA_ENTRY]
+
+    other = make_services(tmp_path / "other")
+    try:
+        nested = with_row(bundle, 1, params={"loras": [{**LORA_ENTRY, "path": {"deep": 1}}]})
+        assert "run 2: params.loras" in refused(other, outside, tampered(bundle, tmp_path / "bad.zip", nested))
+        too_many = with_row(bundle, 1, params={"loras": [LORA_ENTRY] * 9})
+        assert "run 2: params.loras" in refused(other, outside, tampered(bundle, tmp_path / "many.zip", too_many))
+    finally:
+        other.close()

@@ -62,7 +62,7 @@ def table_scans(lines: str) -> list[str]:
 def test_gallery_queries_use_indexes(database):
     for name, query in QUERIES.items():
         statements = captured(database, lambda session, query=query: gallery.list_runs(session, query))
-        assert len(statements) >= 2, name
+        assert len(statements) >= 1, name
         for statement, parameters in statements:
             lines = plan(database, statement, parameters)
             assert table_scans(lines) == [], f"{name}: {statement}\n{lines}"
@@ -82,7 +82,7 @@ def test_gallery_queries_use_indexes(database):
 def test_each_listing_reads_its_own_index(database, name, index):
     """The index meant for the listing serves its page (an index merely walked in full, with the
     condition checked row by row, would also avoid a Seq Scan); the sorts need no Sort step."""
-    count, page = captured(database, lambda session: gallery.list_runs(session, QUERIES[name]))[:2]
+    page = captured(database, lambda session: gallery.list_runs(session, QUERIES[name]))[0]
     lines = plan(database, *page)
     assert index in lines, lines
     if name not in ("seed", "search"):

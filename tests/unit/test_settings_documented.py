@@ -6,5 +6,5 @@ from studio.config import Settings
 
 def test_every_setting_has_a_title_and_help():
     for name, field in Settings.model_fields.items():
-        assert field.title and field.title[0].isupper(), f"{name} has no title"
+        assert field.title and field.title[0].isupper(), f"{name} has no title (or it starts in lower case)"
         assert field.description and len(field.description) >= 30, f"{name} has no help text"

@@ -38,7 +38,7 @@ from studio.engines.base import (
     WeightsStatus,
     validate_params,
 )
-from studio.engines.diffusion import levers, placement, weights
+from studio.engines.diffusion import levers, placement, run_options, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
 from studio.engines.request import GenerationRequest
@@ -106,6 +106,10 @@ class DiffusionEngine:
         """The loaded diffusers pipeline, or None (for diagnostics and tests; do not keep it)."""
         return self._loaded.pipe if self._loaded is not None else None
 
+    def lora_folders(self) -> list[str]:
+        """The LoRA folders set on the Settings page (read at each use, like the model folders)."""
+        return list(self._settings.lora_dirs)
+
     def tiny_folder(self) -> Path:
         """Where a developer-only tiny pipeline is kept: <data_dir>/tiny-models/<engine id>."""
         return tiny_models_dir(self._paths) / self.family.engine_id
@@ -157,6 +161,8 @@ class DiffusionEngine:
         oom: str | None = None
         try:
             pipe, load_seconds = self._pipeline(adapter, runtime)
+            # LoRAs and speed go on the warm pipeline, run by run: a change never reloads it.
+            options = run_options.apply(pipe, family, params, self.lora_folders())
             if cancelled():
                 raise Cancelled()
             started = time.perf_counter()
@@ -175,6 +181,7 @@ class DiffusionEngine:
 
         manifest = self._manifest(adapter, runtime, seed, steps_run)
         manifest.update(adapter.manifest_entries(self._loaded.pipe, params))
+        manifest.update(options)  # LoRAs and speed
         return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest)
 
     def release(self) -> None:

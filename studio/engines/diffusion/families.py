@@ -27,6 +27,7 @@ from typing import Any
 from studio.engines import params as p
 from studio.engines.base import EngineInfo, ParamSpec
 from studio.engines.diffusion import forcing
+from studio.engines.diffusion.speed import TurboSpec
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ class Family:
     supports_last_image: bool = False
     last_image_note: str = "its pipeline takes only a first image."
     requires_last_image: bool = False  # a first-and-last-frame model: no video without an end image
+    # LoRAs and speed (lora.py, speed.py). takes_loras: the pipeline has diffusers' LoRA loader (the
+    # UNet families' pipelines have none). fast_cache_threshold: First Block Cache threshold for the
+    # "fast" speed, None where diffusers has no cache hook for the denoiser. turbo: the family's
+    # step-distillation LoRA, None where the studio knows none. experts: 2 for pipelines with a
+    # second denoiser (transformer_2), where a LoRA may go into both.
+    takes_loras: bool = True
+    fast_cache_threshold: float | None = None
+    turbo: TurboSpec | None = None
+    experts: int = 1
 
     def info(self) -> EngineInfo:
         return EngineInfo(
@@ -230,6 +240,7 @@ I2VGEN_XL = Family(
     precision="fp16",
     index_classes=("I2VGenXLPipeline",),
     cpu_seconds_per_step=90.0,
+    takes_loras=False,
     suggested_negative_prompt="Distorted, discontinuous, Ugly, blurry, low resolution, motionless, static, "
     "disfigured, disconnected limbs, Ugly faces, incomplete arms",
 )
@@ -253,6 +264,7 @@ SVD_XT = Family(
     denoiser_gb=3.1,
     precision="fp16",
     cpu_seconds_per_step=240.0,
+    takes_loras=False,
 )
 
 SVD = replace(
@@ -289,6 +301,9 @@ WAN22_TI2V_5B = Family(
     cpu_seconds_per_step=1800.0,
     # Its pipeline runs with expand_timesteps, where WanImageToVideoPipeline drops `last_image`.
     last_image_note="it conditions on the first frame only (its pipeline ignores a last image).",
+    # ParaAttention's First Block Cache examples for Wan use 0.1: its first block's output changes
+    # slowly over a 50-step schedule, so about half the steps reuse the rest.
+    fast_cache_threshold=0.1,
 )
 
 # Wan 2.1's VAE shrinks 8x and its transformer patches 2x2: sizes on a 16 px grid.
@@ -313,6 +328,10 @@ WAN21_I2V_14B_480P = Family(
     # With a last image the pipeline hands the transformer two images' CLIP tokens, which only the
     # first-and-last-frame checkpoint (FLF2V, below) has position embeddings for.
     last_image_note="its transformer reads one image's features; Wan 2.1 FLF2V is the first-and-last-frame model.",
+    fast_cache_threshold=0.1,  # as Wan 2.2 above
+    # lightx2v's step- and guidance-distilled LoRA for this model: 4 steps, no classifier-free guidance.
+    turbo=TurboSpec(file="wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors", source="lightx2v/Wan2.1-Distill-Loras",
+                    steps=4, guidance=1.0),
 )
 
 # LTX-Video's VAE shrinks 32x: sizes on a 32 px grid, frames 8k+1.
@@ -333,6 +352,8 @@ LTX_VIDEO = Family(
     precision="bf16",
     index_classes=("LTXPipeline", "LTXImageToVideoPipeline"),
     cpu_seconds_per_step=600.0,
+    # Lower than Wan's: LTX's first block changes faster per step, and its fine texture suffers first.
+    fast_cache_threshold=0.05,
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
     # A last frame needs LTXConditionPipeline's condition items; this engine runs LTXImageToVideoPipeline.
     last_image_note="it runs LTXImageToVideoPipeline, which conditions on the first frame only.",
@@ -356,6 +377,7 @@ COGVIDEOX_5B_I2V = Family(
     precision="bf16",
     index_classes=("CogVideoXImageToVideoPipeline",),
     cpu_seconds_per_step=1200.0,
+    fast_cache_threshold=0.08,  # between LTX and Wan, as ParaAttention's CogVideoX example
 )
 
 # Wan2.2 I2V-A14B: two 14B experts, the high-noise one (transformer) for the first steps and the
@@ -389,6 +411,8 @@ WAN22_I2V_A14B = Family(
     cpu_seconds_per_step=3600.0,
     # Its pipeline would take a last_image, but the model card shows first-frame runs only.
     last_image_note="its model card shows first-frame image-to-video only; Wan 2.1 FLF2V is the first-and-last-frame model.",
+    experts=2,  # a LoRA may go into the low-noise expert (transformer_2) too
+    fast_cache_threshold=0.1,  # as Wan 2.2 TI2V: the same block design; the cache goes on both experts
 )
 
 # SkyReels-V2 I2V: a Wan 2.1-style 14B transformer with CLIP image features, Wan's 8x VAE and 2x2
@@ -461,6 +485,7 @@ WAN21_FLF2V_14B_720P = replace(
     cpu_seconds_per_step=7200.0,
     supports_last_image=True,
     requires_last_image=True,
+    turbo=None,  # the I2V 480P distillation LoRA was not made for the first-and-last-frame model
 )
 
 
@@ -504,6 +529,13 @@ TINY_WAN22_TI2V = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan22_ti2v",
+    # Random weights change the first block's output a lot between steps: a high threshold, so that
+    # "fast" visibly skips blocks on the tiny model.
+    fast_cache_threshold=1.0,
+    # A distillation LoRA made in code (studio.devtools.tiny.lora), 3 steps: not the default 2, so a
+    # turbo run shows it ran the distillation's steps.
+    turbo=TurboSpec(file="tiny-wan22-ti2v-turbo.safetensors",
+                    source="studio.devtools.tiny.lora:save_tiny_turbo_lora", steps=3, guidance=1.0),
 )
 
 # The real 8x VAE and 2x2 patches: the real 16 px grid.
@@ -514,6 +546,8 @@ TINY_WAN21_I2V = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(16), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan21_i2v",
+    fast_cache_threshold=1.0,  # as tiny Wan 2.2
+    turbo=None,
 )
 
 # The real 32x/8x VAE: the real 32 px grid and 8k+1 frames, and at least two steps.

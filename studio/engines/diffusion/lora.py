@@ -1,0 +1,98 @@
+"""A run's LoRA stack on the loaded pipeline, through diffusers' `load_lora_weights` and
+`set_adapters`.
+
+Each file is loaded once, as an adapter named after its sha256, and stays on the warm pipeline: the
+next run that uses it only sets its strength, and one that does not removes it (delete_adapters), so
+switching LoRAs never reloads the base model. The file is read with safetensors and handed over as
+a state dict, so nothing pickled is ever opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.engines.base import InputError
+
+ADAPTER_PREFIX = "studio-"
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    """One LoRA of a run, as checked by studio.engines.run_options."""
+
+    name: str
+    path: Path
+    sha256: str
+    strength: float
+    second_expert: bool = False
+
+    @property
+    def adapter(self) -> str:
+        return f"{ADAPTER_PREFIX}{self.sha256[:16]}"
+
+    @property
+    def adapters(self) -> list[tuple[str, bool]]:
+        """(adapter name, into the second expert) for each copy: diffusers loads a LoRA into either
+        the first denoiser or, with load_into_transformer_2, the second, so "both" is two adapters."""
+        first = [(self.adapter, False)]
+        return first + [(f"{self.adapter}-2", True)] if self.second_expert else first
+
+    @classmethod
+    def from_stored(cls, entry: Mapping[str, Any]) -> StackEntry:
+        return cls(name=str(entry["name"]), path=Path(entry["path"]), sha256=str(entry["sha256"]),
+                   strength=float(entry["strength"]), second_expert=bool(entry.get("second_expert", False)))
+
+
+def apply_stack(pipe: Any, stack: Sequence[StackEntry], model_label: str) -> list[dict[str, Any]]:
+    """Make the pipeline's active adapters exactly `stack`, at its strengths; what the manifest records."""
+    if not stack and not hasattr(pipe, "get_list_adapters"):
+        return []
+    if stack and not hasattr(pipe, "load_lora_weights"):
+        raise InputError("loras", f"{model_label} cannot take LoRAs: diffusers has no LoRA loader for its pipeline.")
+    present = {name for names in pipe.get_list_adapters().values() for name in names}
+    wanted = {adapter: (entry, second) for entry in stack for adapter, second in entry.adapters}
+    stale = sorted(present - set(wanted))
+    if stale:
+        pipe.delete_adapters(stale)
+    for adapter, (entry, second) in wanted.items():
+        if adapter not in present:
+            _load(pipe, entry, adapter, second, model_label)
+    if wanted:
+        pipe.set_adapters(list(wanted), [entry.strength for entry, _ in wanted.values()])
+    return [{"name": e.name, "sha256": e.sha256, "strength": e.strength, "second_expert": e.second_expert,
+             "adapter": e.adapter} for e in stack]
+
+
+def _load(pipe: Any, entry: StackEntry, adapter: str, second: bool, model_label: str) -> None:
+    from safetensors.torch import load_file
+
+    from studio.engines.diffusion.lora_library import sha256
+
+    # A re-run takes its stored request as it is: the file may have gone or changed since.
+    if not entry.path.is_file():
+        raise InputError("loras", f"LoRA {entry.name} is no longer at {entry.path}. Put it back, or edit the run "
+                                  "and pick the LoRA again.")
+    if sha256(entry.path) != entry.sha256:
+        raise InputError("loras", f"LoRA {entry.name} at {entry.path} is not the file this run was queued with "
+                                  "(its contents changed). Edit the run and pick the LoRA again.")
+    state = load_file(str(entry.path))
+    kwargs = {"load_into_transformer_2": True} if second else {}
+    try:
+        pipe.load_lora_weights(state, adapter_name=adapter, **kwargs)
+    except (ValueError, RuntimeError, KeyError, AttributeError) as exc:
+        # A half-loaded adapter would stay active on the warm pipeline.
+        present = {name for names in pipe.get_list_adapters().values() for name in names}
+        if adapter in present:
+            pipe.delete_adapters([adapter])
+        raise InputError("loras", f"LoRA {entry.name} does not fit {model_label}: its layers do not match the "
+                                  f"model's ({_reason(exc)}). Choose a LoRA made for {model_label}.") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The line of diffusers' or PEFT's message that says what did not match."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    telling = [line for line in lines if "mismatch" in line or "not found" in line]
+    return (telling or lines or [type(exc).__name__])[0][:300]

@@ -1,0 +1,60 @@
+"""The per-run speed choice: quality (the model as released), fast (a cache hook on the denoiser)
+or turbo (a step-distillation LoRA with the few steps and the guidance it was distilled for).
+
+fast is diffusers' First Block Cache: each step the denoiser's first block runs, and when its output
+changed less than a threshold since the last step, the remaining blocks are skipped and their last
+change reused. The threshold is per family (Family.fast_cache_threshold). The hook is put on for a
+fast run and taken off for the next quality run, on the loaded pipeline: no reload either way.
+
+turbo needs the distillation weights (Family.turbo names the file and where to get it); they are
+looked up in the LoRA folders and applied with the run's LoRA stack (lora.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SPEEDS = ("quality", "fast", "turbo")
+DEFAULT_SPEED = "quality"
+# The denoisers the cache hook goes on: a two-expert pipeline's second expert too.
+_DENOISERS = ("transformer", "transformer_2")
+
+
+@dataclass(frozen=True)
+class TurboSpec:
+    """A step-distillation LoRA for a family: its file name (looked up in the LoRA folders), where
+    to download it, and the steps, guidance and strength it was distilled for."""
+
+    file: str
+    source: str  # hub repository (or, for tiny engines, the code that builds it)
+    steps: int = 4
+    guidance: float = 1.0
+    strength: float = 1.0
+
+    def hint(self) -> str:
+        return (f"Download {self.file} from {self.source} and put it in one of your LoRA folders "
+                "(Settings → LoRA folders).")
+
+
+def apply_speed(pipe: Any, speed: str, threshold: float | None) -> dict[str, Any]:
+    """Put the cache hook on for `fast`, take it off otherwise; returns what the manifest records."""
+    from diffusers.hooks import FirstBlockCacheConfig
+
+    record: dict[str, Any] = {"speed": speed}
+    for name in _DENOISERS:
+        denoiser = getattr(pipe, name, None)
+        if denoiser is None or not hasattr(denoiser, "enable_cache"):
+            continue
+        if getattr(denoiser, "is_cache_enabled", False):
+            # Off before every run, on again for a fast one: the cache starts each video empty.
+            denoiser.disable_cache()
+        if speed == "fast" and threshold is not None:
+            try:
+                denoiser.enable_cache(FirstBlockCacheConfig(threshold=threshold))
+            except IndexError:  # diffusers finds no block after the first (a one-block tiny model)
+                record["cache_note"] = f"{name} has a single block: nothing for the cache to skip"
+                continue
+            record["cache"] = "first_block_cache"
+            record["cache_threshold"] = threshold
+    return record

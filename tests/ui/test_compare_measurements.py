@@ -1,0 +1,79 @@
+"""The real Compare page (frame.py → pages/compare.py) in AppTest, on a temporary history whose runs
+the real worker made: a chart per measurement with a line per measured run, the means in the table,
+and a run made before measuring shown as 'not measured' until Measure is pressed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from studio.db import runs as run_rows
+from studio.db.engine import session_scope
+from studio.jobs.queue import SubmitRequest
+from studio.ui.measurements import MEASURES, NOT_MEASURED
+from studio.ui.runtime import services as cached_services
+from tests.integration.conftest import SMALL, picture
+
+FRAME = Path(__file__).resolve().parents[2] / "frame.py"
+
+
+@pytest.fixture()
+def three_runs(data_dir):
+    cached_services.clear()
+    svc = cached_services()
+    ids = [svc.queue.submit(SubmitRequest(engine="motion", params={**SMALL, "motion": motion, "seed": 1},
+                                          image=picture()))
+           for motion in ("zoom_in", "pan_left", "drift")]
+    svc.worker.run_until_idle()
+    for _ in range(200):  # the app's own worker thread may hold the last run a moment longer
+        runs = svc.history.get_runs(ids)
+        if all(r.status == "succeeded" for r in runs):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"runs did not finish: {[(r.id, r.status, r.error) for r in runs]}")
+    with session_scope(svc.sessions) as session:  # the last one as if made before runs were measured
+        run_rows.update_run(session, ids[-1], measurements=None, motion_mean=None, flicker_mean=None)
+    yield svc, ids
+    cached_services().close()
+    cached_services.clear()
+
+
+def test_compare_charts_the_measured_runs_and_measures_the_one_made_before(three_runs):
+    svc, ids = three_runs
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["runs"] = ",".join(map(str, ids))
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+
+    captions = " ".join(c.value for c in at.caption)
+    assert f"#{ids[-1]} is {NOT_MEASURED}" in captions
+    table = " ".join(h.proto.body for h in at.get("html"))
+    assert NOT_MEASURED in table and "motion (mean, px/frame)" in table
+    assert len(at.get("vega_lite_chart")) == len(MEASURES)
+
+    at.button(key="measure-selection").click().run()
+    assert not at.exception, at.exception
+    assert svc.history.get_run(ids[-1]).measurements is not None
+    assert f"is {NOT_MEASURED}" not in " ".join(c.value for c in at.caption)
+    assert NOT_MEASURED not in " ".join(h.proto.body for h in at.get("html"))
+    assert len(at.get("vega_lite_chart")) == len(MEASURES)
+
+
+def test_a_runs_page_shows_its_measurements_or_measures_it(three_runs):
+    svc, ids = three_runs
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["run"] = str(ids[-1])
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    assert not at.exception, at.exception
+    assert "Not measured." in [c.value for c in at.caption]
+    at.button(key=f"measure-run-{ids[-1]}").click().run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Motion (mean, px/frame)" in labels and "First frame vs input (SSIM)" in labels
+    assert "Not measured." not in [c.value for c in at.caption]
