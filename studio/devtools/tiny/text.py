@@ -65,3 +65,41 @@ def tiny_umt5_encoder(tokenizer: Any, d_model: int) -> Any:
     from transformers import UMT5Config, UMT5EncoderModel
 
     return UMT5EncoderModel(UMT5Config(**_t5_config_kwargs(tokenizer, d_model))).eval()
+
+
+def tiny_gemma_tokenizer() -> Any:
+    """A Gemma (byte-fallback BPE) tokenizer over single letters and the word marker, built in code.
+    Its limit matches TOKENIZER_MAX_LENGTH, as pipelines pad prompts to their own maximum."""
+    from transformers import GemmaTokenizer
+
+    specials = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
+    vocab = {token: index for index, token in enumerate((*specials, "\u2581", *_LETTERS))}
+    return GemmaTokenizer(vocab=vocab, merges=[], model_max_length=TOKENIZER_MAX_LENGTH)
+
+
+def tiny_gemma3_encoder(tokenizer: Any, hidden_size: int = 16) -> Any:
+    """A randomly initialised Gemma3ForConditionalGeneration (LTX-2's text encoder): two text
+    layers and a one-layer SigLIP vision tower the pipeline never calls."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    config = Gemma3Config(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=2 * hidden_size,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            head_dim=8,
+            sliding_window=16,
+            max_position_embeddings=TOKENIZER_MAX_LENGTH,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+        ),
+        vision_config=dict(
+            hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, image_size=16, patch_size=8,
+        ),
+        mm_tokens_per_image=4,
+    )
+    return Gemma3ForConditionalGeneration(config).eval()
