@@ -103,3 +103,25 @@ def tiny_gemma3_encoder(tokenizer: Any, hidden_size: int = 16) -> Any:
         mm_tokens_per_image=4,
     )
     return Gemma3ForConditionalGeneration(config).eval()
+
+
+def tiny_llama_tokenizer() -> Any:
+    """A Llama (byte-fallback BPE) tokenizer over single letters, built in code (HunyuanVideo's
+    first text encoder is a Llama)."""
+    from transformers import LlamaTokenizer
+
+    specials = ("<unk>", "<s>", "</s>", "<pad>")
+    vocab = {token: index for index, token in enumerate((*specials, "\u2581", *_LETTERS))}
+    return LlamaTokenizer(vocab=vocab, merges=[], pad_token="<pad>", model_max_length=TOKENIZER_MAX_LENGTH)
+
+
+def tiny_llama_encoder(tokenizer: Any, hidden_size: int) -> Any:
+    """A randomly initialised LlamaModel of hidden size `hidden_size`, three layers: HunyuanVideo
+    reads the hidden state before the last (`num_hidden_layers_to_skip=2` counts from the output)."""
+    from transformers import LlamaConfig, LlamaModel
+
+    return LlamaModel(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=3,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=TOKENIZER_MAX_LENGTH,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )).eval()

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from studio.engines.base import RuntimeOptions
+from studio.media.audio import AudioTrack
 
 
 class PipelineAdapter:
@@ -56,6 +57,14 @@ class PipelineAdapter:
 
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return int(params["steps"])
+
+    def prepare_image(self, image: Image.Image, params: Mapping[str, Any]) -> Image.Image:
+        """The input image as this family's pipeline should receive it; most take it as it is."""
+        return image
+
+    def to_audio(self, output: Any, pipe: Any) -> AudioTrack | None:
+        """The sound track in the pipeline's output, for families that make one; None otherwise."""
+        return None
 
     def after_load(self, pipe: Any, runtime: RuntimeOptions) -> list[str]:
         """Family-specific tweaks right after loading; returns notes for the manifest."""

@@ -42,6 +42,7 @@ from studio.engines.diffusion import placement, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
 from studio.engines.request import GenerationRequest
+from studio.media.audio import AudioTrack
 
 
 @dataclass
@@ -157,7 +158,7 @@ class DiffusionEngine:
             started = time.perf_counter()
             if runtime.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
-            frames, steps_run = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled)
+            frames, steps_run, audio = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled)
             infer_seconds = time.perf_counter() - started
         except (torch.OutOfMemoryError, MemoryError) as exc:
             # Only a string leaves this block: the exception's traceback holds the tensors that
@@ -169,7 +170,8 @@ class DiffusionEngine:
             raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
 
         manifest = self._manifest(adapter, runtime, seed, steps_run)
-        return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest)
+        return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest,
+                                audio=audio)
 
     def release(self) -> None:
         """Drop the loaded pipeline and give its memory back."""
@@ -210,7 +212,7 @@ class DiffusionEngine:
         self._loaded = _Loaded(key=key, pipe=pipe, location=location, notes=notes, attention=attention, variant=variant)
         return pipe, time.perf_counter() - started
 
-    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled) -> tuple[np.ndarray, int]:
+    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled) -> tuple[np.ndarray, int, AudioTrack | None]:
         import torch
 
         total = adapter.total_steps(params)
@@ -267,7 +269,7 @@ class DiffusionEngine:
         try:
             with torch.random.fork_rng(devices=devices), torch.no_grad():
                 torch.manual_seed(seed)
-                output = pipe(image=image, **kwargs)
+                output = pipe(image=adapter.prepare_image(image, params), **kwargs)
         except BaseException:
             _reset_offload(pipe)
             raise
@@ -283,7 +285,7 @@ class DiffusionEngine:
                 f"{self.info.label} returned frames of shape {frames.shape}, expected {expected} "
                 "(frames, height, width, RGB)."
             )
-        return frames, state["done"]
+        return frames, state["done"], adapter.to_audio(output, pipe)
 
     def _oom_advice(self, params: Mapping[str, Any], runtime: RuntimeOptions) -> str:
         lower = rt.next_lower_mode(runtime.memory_mode)
