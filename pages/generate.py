@@ -39,6 +39,8 @@ with right:
     engine = svc.registry.get(engine_id)
     info = engine.info
     st.caption(plain(info.description))
+    if info.makes_sound:
+        st.caption(":material/volume_up: This model makes sound too: the video keeps its sound track (AAC).")
     weights = svc.weights_status(engine_id)
     if not weights.ready:
         st.warning(f"{plain(weights.detail)}  \nInstall: {plain(weights.hint)}" if weights.hint else plain(weights.detail),

@@ -178,6 +178,7 @@ class EngineInfo:
     # denoising step at the default settings (for the plan's time estimate).
     precision: str = "fp16"
     cpu_seconds_per_step: float = 60.0
+    makes_sound: bool = False  # its videos carry a sound track (LTX-2); the form says so
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:

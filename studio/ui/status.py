@@ -11,6 +11,7 @@ import streamlit as st
 from studio.jobs.status import RunStatus
 from studio.ui import format as fmt
 from studio.ui.runtime import services
+from studio.ui.progress_text import step_text
 from studio.ui.text import plain
 from studio.views import RunView
 
@@ -28,7 +29,7 @@ def queue_badge() -> None:
     st.markdown(f"**Queue** · {len(running)} running · {len(queued)} waiting")
     for run in running[:3]:
         total = max(run.total_steps, 1)
-        st.progress(min(run.step / total, 1.0), text=f"#{run.id} {plain(run.engine)} · step {run.step}/{run.total_steps}")
+        st.progress(min(run.step / total, 1.0), text=f"#{run.id} {plain(run.engine)} · {step_text(run.step, run.total_steps, run.params)}")
 
 
 def eta_text(run: RunView, typical: float | None) -> str:
@@ -55,7 +56,7 @@ def run_progress(run: RunView, *, key_prefix: str) -> None:
         total = max(run.total_steps, 1)
         label = "canceling…" if run.cancel_requested else eta_text(run, typical)
         st.progress(min(run.step / total, 1.0),
-                    text=f"Run #{run.id} running · step {run.step}/{run.total_steps or '?'} · {label}")
+                    text=f"Run #{run.id} running · {step_text(run.step, run.total_steps, run.params)} · {label}")
     if not run.cancel_requested and st.button("Cancel", key=f"{key_prefix}-cancel-{run.id}", icon=":material/stop:"):
         svc.queue.cancel(run.id)
         st.rerun(scope="fragment")

@@ -52,6 +52,7 @@ class Family:
     # it for the fault injection of studio.devtools.faults. None for every real model.
     step_hook: str | None = None
     developer_only: bool = False
+    makes_sound: bool = False  # the pipeline returns a sound track too, kept in the MP4
 
     def info(self) -> EngineInfo:
         return EngineInfo(
@@ -70,6 +71,7 @@ class Family:
             developer_only=self.developer_only,
             precision=self.precision,
             cpu_seconds_per_step=self.cpu_seconds_per_step,
+            makes_sound=self.makes_sound,
         )
 
     def check(self, params: Mapping[str, Any]) -> None:
@@ -265,6 +267,135 @@ COGVIDEOX_5B_I2V = Family(
     cpu_seconds_per_step=1200.0,
 )
 
+# --- LTX-2, FramePack and HunyuanVideo 1.5 ------------------------------------------------------
+
+# LTX-2 (Lightricks/LTX-2): diffusers' LTX2ImageToVideoPipeline example (pipeline_ltx2_image2video.py)
+# loads "Lightricks/LTX-2" and calls it at 768x512, 121 frames, frame_rate 24, 30 steps, guidance
+# 3.0, with the negative prompt below; its VAE shrinks 32x in space and 8x in time (so sizes on a
+# 32 px grid and 8k+1 frames), and it returns a sound track with the frames (vocoder at 24 kHz).
+# Download size and VRAM are estimates: a 19B transformer and a Gemma 3 12B text encoder in bf16.
+LTX2 = Family(
+    engine_id="ltx-2",
+    label="LTX-2",
+    description="Lightricks' audio-video model: 768x512, 121 frames at 24 fps (8k+1 frames), with a sound track "
+    "made to match. Needs a large GPU.",
+    family="ltx2",
+    hub_id="Lightricks/LTX-2",
+    pipeline_class="LTX2ImageToVideoPipeline",
+    adapter="studio.engines.diffusion.adapters.ltx2:LTX2Adapter",
+    params=(*p.size(768, 512, multiple_of=32, minimum=256, maximum=1920), p.frames(121, minimum=9, maximum=257, congruent=(8, 1)),
+            p.fps(24), _steps_from_two(30), p.guidance(3.0), p.FIT),
+    recommended_fps=24,
+    weights_gb=70.0,
+    vram_gb={"full_gpu": 80.0, "model_offload": 48.0, "lowest": 16.0},
+    precision="bf16",
+    index_classes=("LTX2Pipeline", "LTX2ImageToVideoPipeline"),
+    cpu_seconds_per_step=2400.0,
+    suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
+    makes_sound=True,
+)
+
+
+class FramePackFamily(Family):
+    """FramePack makes its video in sections of 4 x window latent frames, then adds the first frame:
+    the frame count is 4·window·sections + 1 (checked with the tiny pipeline for both sampling
+    types). A count between two of those would be silently rounded up to whole sections, so it is
+    refused with the nearest valid one instead."""
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        from studio.engines.base import InputError
+
+        per_section = 4 * int(params["latent_window_size"])
+        frames = int(params["frames"])
+        if (frames - 1) % per_section == 0 and frames > 1:
+            return
+        sections = max(1, round((frames - 1) / per_section))
+        spec = self.info().param("frames")
+        nearest = sections * per_section + 1
+        if spec.maximum is not None and nearest > spec.maximum:
+            nearest -= per_section
+        raise InputError(
+            "frames",
+            f"Frames must be 4 x latent window x sections + 1 with a latent window of {params['latent_window_size']} "
+            f"({per_section}k+1); {frames} is not. Nearest valid value: {nearest}.",
+            nearest,
+        )
+
+
+def framepack_sections(params: Mapping[str, Any]) -> int:
+    """How many sections a FramePack run makes (its progress counts steps per section)."""
+    return max(1, (int(params["frames"]) - 1) // (4 * int(params["latent_window_size"])))
+
+
+def _latent_window(default: int = 9) -> ParamSpec:
+    return ParamSpec("latent_window_size", "Latent window", "int", default,
+                     "Latent frames made per section (each is 4 video frames). The model was trained with 9; "
+                     "frames must then be 36k+1 (each section adds 36 frames, 1.2 s at 30 fps).",
+                     minimum=2, maximum=33, step=1)
+
+
+def _framepack_frames(default: int, maximum: int) -> ParamSpec:
+    return ParamSpec("frames", "Frames", "int", default,
+                     "Length of the video. FramePack makes it in sections of 4 x latent window frames, "
+                     "plus the first frame: 36k+1 with the default window (37, 73, 109, … = 1, 2, 3, … sections).",
+                     minimum=9, maximum=maximum, step=4)
+
+
+_SAMPLING = ParamSpec("sampling_type", "Sampling order", "choice", "inverted_anti_drifting",
+                      "inverted_anti_drifting makes the last section first and works back to the image, which keeps "
+                      "long videos from drifting (the model card's choice); vanilla goes forward in time.",
+                      choices=("inverted_anti_drifting", "vanilla"), sweepable=False)
+
+# FramePack (lllyasviel/FramePackI2V_HY): diffusers' HunyuanVideoFramepackPipeline example
+# (pipeline_hunyuan_video_framepack.py) loads the HunyuanVideo folder (hunyuanvideo-community/
+# HunyuanVideo) with the FramePack transformer from lllyasviel/FramePackI2V_HY and the SigLIP image
+# encoder and processor from lllyasviel/flux_redux_bfl, and calls it at 832x480 (portrait), 91
+# frames, 30 steps, guidance 9.0, sampling "inverted_anti_drifting", saved at 30 fps; the pipeline's
+# own latent window is 9. HunyuanVideo's VAE shrinks 8x and the transformer patches 2x2: a 16 px
+# grid. Download size and VRAM are estimates (13B transformer, Llama 8B text encoder, bf16/fp16).
+FRAMEPACK = FramePackFamily(
+    engine_id="framepack",
+    label="FramePack (HunyuanVideo)",
+    description="lllyasviel's FramePack on HunyuanVideo: long videos made section by section (1.2 s each at 30 fps), "
+    "an optional end frame; needs one folder assembled from three hub repositories (see README).",
+    family="framepack",
+    hub_id="lllyasviel/FramePackI2V_HY",
+    pipeline_class="HunyuanVideoFramepackPipeline",
+    adapter="studio.engines.diffusion.adapters.framepack:FramePackAdapter",
+    params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), _framepack_frames(73, 1081),
+            _latent_window(9), _SAMPLING, p.fps(30), p.steps(30), p.guidance(9.0, maximum=32.0), p.FIT),
+    supports_negative_prompt=False,  # guidance-distilled: the call's true_cfg_scale stays 1, no negative pass
+    recommended_fps=30,
+    weights_gb=45.0,
+    vram_gb={"full_gpu": 60.0, "model_offload": 30.0, "lowest": 8.0},
+    precision="bf16",
+    index_classes=("HunyuanVideoFramepackPipeline",),
+    cpu_seconds_per_step=1800.0,
+)
+
+# HunyuanVideo 1.5 image-to-video (hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v): diffusers'
+# HunyuanVideo15ImageToVideoPipeline example (pipeline_hunyuan_video1_5_image2video.py) calls it with
+# 50 steps and 121 frames (the call's default), saved at 24 fps. The pipeline picks the output size
+# itself from the image's aspect and its 480p buckets and has no step callback; listed until both are
+# handled. Download size and VRAM are estimates (8.3B transformer, Qwen2.5-VL 7B text encoder).
+HUNYUANVIDEO15_I2V = Family(
+    engine_id="hunyuanvideo-1.5-i2v-480p",
+    label="HunyuanVideo 1.5 I2V 480p",
+    description="Tencent's HunyuanVideo 1.5 image-to-video model at 480p: 121 frames at 24 fps (4k+1 frames).",
+    family="hunyuanvideo15",
+    hub_id="hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v",
+    pipeline_class="HunyuanVideo15ImageToVideoPipeline",
+    adapter=None,
+    params=(*p.size(848, 480, multiple_of=16, minimum=256, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
+            p.fps(24), p.steps(50), p.guidance(6.0), p.FIT),
+    recommended_fps=24,
+    weights_gb=33.0,
+    vram_gb={"full_gpu": 40.0, "model_offload": 24.0, "lowest": 14.0},
+    precision="bf16",
+    index_classes=("HunyuanVideo15ImageToVideoPipeline",),
+    cpu_seconds_per_step=1800.0,
+)
+
 def _tiny(real: Family, name: str, **changes: Any) -> Family:
     """A tiny engine for `real`'s family: the same classes and loading path, a few thousand random
     weights; its rules are the real family's, at smaller sizes. Hidden unless developer mode is on."""
@@ -336,6 +467,28 @@ TINY_COGVIDEOX_I2V = _tiny(
     builder="studio.devtools.tiny.cogvideox:build_tiny_cogvideox_i2v",
 )
 
+# The real 32x/8x video VAE: the real 32 px grid and 8k+1 frames; a short stereo track at 16 kHz.
+TINY_LTX2 = _tiny(
+    LTX2,
+    "LTX-2",
+    engine_id="tiny-ltx2",
+    params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
+            p.fps(24), _steps_from_two(2), p.guidance(3.0), p.FIT),
+    builder="studio.devtools.tiny.ltx2:build_tiny_ltx2",
+)
+
+# The real 8x VAE and 2x2 patches (16 px grid); a window of 2 latent frames makes 8-frame sections.
+TINY_FRAMEPACK = _tiny(
+    FRAMEPACK,
+    "FramePack",
+    engine_id="tiny-framepack",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), replace(_framepack_frames(17, 161), minimum=9),
+            _latent_window(2), _SAMPLING, p.fps(30), p.steps(2), p.guidance(9.0, maximum=32.0), p.FIT),
+    builder="studio.devtools.tiny.framepack:build_tiny_framepack",
+)
+
+# HunyuanVideo 1.5 has no tiny version yet, as it has no adapter (see HUNYUANVIDEO15_I2V).
+
 FAMILIES: tuple[Family, ...] = (
     I2VGEN_XL,
     SVD_XT,
@@ -344,12 +497,17 @@ FAMILIES: tuple[Family, ...] = (
     WAN21_I2V_14B_480P,
     LTX_VIDEO,
     COGVIDEOX_5B_I2V,
+    LTX2,
+    FRAMEPACK,
+    HUNYUANVIDEO15_I2V,
     TINY_I2VGEN_XL,
     TINY_SVD,
     TINY_WAN22_TI2V,
     TINY_WAN21_I2V,
     TINY_LTX,
     TINY_COGVIDEOX_I2V,
+    TINY_LTX2,
+    TINY_FRAMEPACK,
 )
 
 
