@@ -19,7 +19,8 @@ from studio.engines.registry import build_registry
 from studio.devtools.faults import Fault, fault_from_env, parse_fault
 from studio.requests import validate_for
 
-ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v", "tiny-i2vgen-xl"]
+ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v",
+              "ltx-2", "framepack", "hunyuanvideo-1.5-i2v-480p", "tiny-i2vgen-xl"]
 
 
 @pytest.fixture()
@@ -39,6 +40,9 @@ def test_every_family_is_registered_with_its_hub_id(registry):
     assert hub["wan2.1-i2v-14b-480p"] == "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"
     assert hub["ltx-video"] == "Lightricks/LTX-Video"
     assert hub["cogvideox-5b-i2v"] == "THUDM/CogVideoX-5b-I2V"
+    assert hub["ltx-2"] == "Lightricks/LTX-2"
+    assert hub["framepack"] == "lllyasviel/FramePackI2V_HY"
+    assert hub["hunyuanvideo-1.5-i2v-480p"] == "hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v"
     assert hub["tiny-i2vgen-xl"] is None  # built in code, never downloaded
     shown = [info.id for info in registry.infos(include_developer=False)]
     assert "tiny-i2vgen-xl" not in shown and "i2vgen-xl" in shown
