@@ -199,6 +199,8 @@ class Executor:
             progress.flush()
             progress.stop_if_cancelled()
             frames, engine_manifest, audio = result.frames, result.manifest, result.audio
+            if audio is not None:
+                audio = audio.fitted(params["frames"] / params["fps"])
             load_seconds, infer_seconds = result.load_seconds, result.infer_seconds
             frames_done_at = time.perf_counter()
         files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)

@@ -36,6 +36,16 @@ class AudioTrack:
     def seconds(self) -> float:
         return self.samples.shape[1] / self.sample_rate
 
+    def fitted(self, seconds: float) -> AudioTrack:
+        """This track cut or padded with silence to `seconds`, so sound and picture end together."""
+        wanted = max(1, round(seconds * self.sample_rate))
+        have = self.samples.shape[1]
+        if wanted == have:
+            return self
+        if wanted < have:
+            return AudioTrack(self.samples[:, :wanted], self.sample_rate)
+        return AudioTrack(np.pad(self.samples, ((0, 0), (0, wanted - have))), self.sample_rate)
+
     def interleaved_bytes(self) -> bytes:
         """Little-endian float32, channels interleaved: ffmpeg's f32le input."""
         return self.samples.T.astype("<f4").tobytes()

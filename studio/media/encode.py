@@ -111,12 +111,12 @@ def write_mp4(
 
 
 def _audio_output_args(audio: AudioTrack | None) -> list[str]:
-    """No audio stream, or the second input as AAC (what every browser plays in an MP4). The video
-    keeps its length whatever the track's: a short track ends in silence, a long one is cut."""
+    """No audio stream, or the second input as AAC (what every browser plays in an MP4). The track
+    is muxed as it is: fit it to the video's length first (AudioTrack.fitted), since ffmpeg's
+    -shortest overshoots by whole audio packets."""
     if audio is None:
         return ["-an"]
-    return ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ac", str(audio.channels),
-            "-af", "apad", "-shortest"]
+    return ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ac", str(audio.channels)]
 
 
 def write_gif(

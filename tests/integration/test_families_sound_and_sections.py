@@ -138,4 +138,16 @@ def test_a_tiny_ltx2_run_goes_through_the_worker_to_an_mp4_with_sound(services, 
     assert run.status == "succeeded", run.error
     info = probe_video(Path(run.video_path))
     assert (info.frames, info.codec, info.audio_codec) == (9, "h264", "aac")
-    assert run.manifest["audio"]["written"] is True and run.manifest["audio"]["channels"] == 2
+    # The tiny track is a few milliseconds: padded with silence, sound and picture end together.
+    assert info.duration == pytest.approx(9 / 12, abs=0.03)
+    assert run.manifest["audio"] == {"written": True, "codec": "aac", "sample_rate": 16000, "channels": 2, "seconds": 0.75}
+
+
+def test_an_audio_track_is_cut_or_padded_to_the_video_length():
+    from studio.media.audio import AudioTrack
+
+    track = AudioTrack(np.full((2, 1000), 2.0), 1000)
+    assert track.samples.max() == 1.0  # clipped to the AAC encoder's range
+    assert track.fitted(0.5).samples.shape == (2, 500)
+    padded = track.fitted(1.5).samples
+    assert padded.shape == (2, 1500) and not padded[:, 1000:].any()
