@@ -72,9 +72,10 @@ def _middleware():
 
 
 def _routes():
+    from studio.web.api import api_routes
     from studio.web.media import media_routes
 
-    return media_routes(served_services)
+    return [*media_routes(served_services), *api_routes(served_services)]
 
 
 _navigation_only()

@@ -8,26 +8,23 @@ with the exit status to return: 2 for something the user gave, 1 for the machine
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from PIL import Image as PILImage
 
-from studio import sizing
+from studio import submitting
 from studio.cli.console import Console
 from studio.db.engine import DatabaseBusy
-from studio.db.models import Run
 from studio.engines.base import InputError
-from studio.jobs.queue import SubmitRequest
-from studio.jobs.status import RunStatus
 from studio.media.images import ImageRejected, load_upload
 from studio.services import Services
 from studio.storage import DiskFull
+from studio.submitting import EngineNotReady
+from studio.views import RunView
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
          "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt"}
-POLL_S = 0.25
 
 
 class Refused(Exception):
@@ -88,35 +85,14 @@ def input_error_text(exc: InputError) -> str:
     return text
 
 
-def prepare(services: Services, engine: str, params: dict, image_size: tuple[int, int]) -> dict:
-    """The parameters to queue for one image: refused before anything is queued when the engine
-    cannot run (NotInstalled, with the Generate page's words and install hint), and with the
-    output size following the image when --param width/height are not given (studio.sizing)."""
-    info = services.registry.get(engine).info  # an unknown engine is an InputError naming --engine
-    status = services.weights_status(engine)
-    if not status.ready:
-        raise NotInstalled(f"{status.detail}\nInstall: {status.hint}" if status.hint else status.detail)
-    return sizing.with_default_size(info, params, image_size)
-
-
 def queue_runs(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]]) -> list[int]:
-    """Queue one run per image with the same settings (one seed for all, drawn once if none was
-    given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
-    keeps its shape; a side given with --param holds for all, the other follows each image. More
-    than one image is grouped (its base parameters are the first image's)."""
+    """Queue one run per image with the same settings, all or nothing (studio.submitting), with
+    each refusal worded for the terminal: an engine whose weights are missing gets the Generate
+    page's words and install hint, a bad parameter names its flag."""
     try:
-        first = prepare(services, engine, params, images[0][0].size)
-        request = services.queue.validate(engine, first)
-        requests = []
-        for image, name in images:
-            sized = prepare(services, engine, {**params, "seed": request.seed}, image.size)
-            requests.append(SubmitRequest(engine=engine, params=sized, image=image, image_name=name,
-                                          validated=services.queue.validate(engine, sized)))
-        if len(requests) == 1:
-            return services.queue.submit_many(requests)
-        group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine, **request.stored_params()},
-                 "axes": []}  # no axis: the images are what differs, and Compare lays the runs out as a grid
-        return services.queue.submit_many(requests, sweep=group)
+        return submitting.queue_runs(services, engine, params, images)
+    except EngineNotReady as exc:
+        raise NotInstalled(f"{exc.detail}\nInstall: {exc.hint}" if exc.hint else exc.detail) from None
     except InputError as exc:
         raise Refused(input_error_text(exc)) from None
     except (DiskFull, DatabaseBusy) as exc:  # storing the inputs, or another program's write lock: nothing was queued
@@ -124,25 +100,7 @@ def queue_runs(services: Services, engine: str, params: dict, images: list[tuple
 
 
 def wait_until_finished(services: Services, run_ids: list[int], console: Console, *, timeout: float,
-                        grace: float) -> list[Run] | None:
-    """The runs' final rows, in the order given, or None after `timeout` seconds (they stay queued).
-
-    A running server or `launch.py worker` on the same data folder may run them; if none has
-    started any of them within `grace` seconds, this process's worker takes the queue's oldest
-    runs, as any worker would, until these are done (0: at once)."""
-    deadline = time.monotonic() + timeout
-    grace_until = time.monotonic() + grace
-    working_here = False
-    while True:
-        rows = [services.history.get_run(run_id) for run_id in run_ids]
-        if all(row.status in RunStatus.FINISHED for row in rows):
-            return rows
-        if time.monotonic() > deadline:
-            return None
-        if not working_here and time.monotonic() >= grace_until and all(r.status == RunStatus.QUEUED for r in rows):
-            working_here = True
-            if grace:
-                console.note("No other worker has started these runs; running them in this process …")
-        # When no queued run is left, the remaining ones are another worker's: only watch.
-        if not (working_here and services.worker.run_once()):
-            time.sleep(POLL_S)
+                        grace: float) -> list[RunView] | None:
+    """The runs' final rows, in the order given, or None after `timeout` seconds (see
+    studio.submitting.wait_for: this process runs them when no other worker has within `grace`)."""
+    return submitting.wait_for(services, run_ids, timeout=timeout, grace=grace, on_note=console.note)

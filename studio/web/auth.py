@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from studio.web.bodies import BodyTooLarge, limited
 from studio.web.login_page import login_page
 # The password names are the gate's too: its callers and the launcher's commands read them here.
 from studio.web.passwords import (  # noqa: F401
@@ -73,7 +74,7 @@ class PasswordGate:
             return
         path = scope.get("path", "")
         if scope["type"] == "http" and path == LOGIN_PATH:
-            response = await self._login(Request(scope, _limited(receive, MAX_FORM_BYTES)))
+            response = await self._login(Request(scope, limited(receive, MAX_FORM_BYTES)))
             await response(scope, receive, send)
             return
         if scope["type"] == "http" and path == LOGOUT_PATH:
@@ -111,7 +112,7 @@ class PasswordGate:
                          {"retry-after": str(wait)})
         try:
             form = await request.form(max_files=0, max_fields=8)
-        except (_FormTooLarge, MultiPartException, HTTPException):  # too big or malformed: not a login
+        except (BodyTooLarge, MultiPartException, HTTPException):  # too big or malformed: not a login
             self.throttle.failed(client)
             return PlainTextResponse("Not a login form.", status_code=400)
         target = safe_next(_text(form.get("next")) or target)
@@ -145,27 +146,6 @@ def password_middleware(environ: dict[str, str] | None = None) -> list[Middlewar
 
 
 # ----- plumbing ---------------------------------------------------------------------------------
-
-class _FormTooLarge(Exception):
-    pass
-
-
-def _limited(receive, limit: int):
-    """`receive` that gives up once the body passes `limit` bytes, so a login body is never
-    buffered whole whatever its size."""
-    seen = 0
-
-    async def bounded():
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _FormTooLarge(f"login body over {limit} bytes")
-        return message
-
-    return bounded
-
 
 def _text(value) -> str:
     return value if isinstance(value, str) else ""

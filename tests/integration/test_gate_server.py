@@ -3,8 +3,6 @@ over real sockets, and launch.py's answer to a short STUDIO_PASSWORD."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -17,36 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from studio.cli.supervise import server_command
 from studio.config import PROJECT_ROOT
 from studio.web import auth
+from tests.integration.server import serving
 
 PASSWORD = "correct horse battery"
 
 
-@contextlib.contextmanager
 def gated_server(data_dir: Path):
     """The studio server behind a password, on a free loopback port; yields the port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
-    env.update(STUDIO_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", **{auth.PASSWORD_HASH_ENV: auth.hash_password(PASSWORD)})
-    process = subprocess.Popen(server_command(sys.executable, "127.0.0.1", port), env=env, cwd=PROJECT_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(30)
+    return serving(data_dir, extra_env={auth.PASSWORD_HASH_ENV: auth.hash_password(PASSWORD)})
 
 
 @pytest.fixture(scope="module")

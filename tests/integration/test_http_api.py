@@ -1,0 +1,146 @@
+"""The HTTP JSON API on a served studio, driven with a real HTTP client: submit -> progress -> done
+-> file download, search and cancel, and every response checked against the OpenAPI document the
+server itself serves at /api/openapi.json."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from PIL import Image
+
+from studio.media.encode import probe_video
+from studio.web import auth
+from tests.integration.conftest import picture
+from tests.integration.server import serving
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    log = folder / "server.log"
+    with serving(folder / "data", log=log) as port:
+        base = f"http://127.0.0.1:{port}"
+        document = requests.get(base + "/api/openapi.json", timeout=30)
+        assert document.status_code == 200, document.text
+        yield base, OpenAPI.from_dict(document.json()), log  # from_dict checks the document itself
+
+
+def checked(api: OpenAPI, response: requests.Response) -> requests.Response:
+    """The response, after checking it against the document (status, content type and body)."""
+    api.validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
+    return response
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def post_run(base: str, image: bytes, params: dict) -> requests.Response:
+    return requests.post(base + "/api/runs", files={"image": ("photo.png", image, "image/png")},
+                         data={"params": json.dumps(params)}, timeout=60)
+
+
+def wait_finished(base: str, api: OpenAPI, run_id: int, log: Path, timeout: float = 90) -> tuple[dict, list]:
+    """The run's final JSON and every progress fraction seen on the way; on timeout, what was seen."""
+    seen: list = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = checked(api, requests.get(f"{base}/api/runs/{run_id}", timeout=30)).json()
+        seen.append((body["status"], body["progress"]["fraction"]))
+        if body["status"] in ("succeeded", "failed", "canceled"):
+            return body, seen
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish in {timeout} s; seen {seen[-10:]}\n"
+                         f"server log:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def test_submit_follow_download_and_search(studio):
+    base, api, log = studio
+    photo = Image.open(ASSETS / "city_at_dusk.png").convert("RGB").resize((160, 96))
+    queued = checked(api, post_run(base, png(photo), {"engine": "motion", "prompt": "a slow push-in at dusk",
+                                                      "frames": 24, "fps": 12, "seed": 11}))
+    assert queued.status_code == 201, queued.text
+    run_id = queued.json()["id"]
+
+    run, seen = wait_finished(base, api, run_id, log)
+    assert run["status"] == "succeeded", run
+    assert run["seed"] == 11 and run["params"]["frames"] == 24 and run["progress"]["fraction"] == 1.0
+    assert (run["params"]["width"], run["params"]["height"]) != (512, 512), "the size followed the photo's shape"
+
+    video = requests.get(base + run["files"]["video"], timeout=30)
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    path = Path(log.parent / "downloaded.mp4")
+    path.write_bytes(video.content)
+    info = probe_video(path)
+    assert (info.codec, info.pix_fmt, info.frames) == ("h264", "yuv420p", 24)
+    assert requests.get(base + run["files"]["poster"], timeout=30).status_code == 200
+
+    found = checked(api, requests.get(base + "/api/runs", params={"q": "dus"}, timeout=30)).json()
+    assert [r["id"] for r in found["runs"]] == [run_id] and found["total"] == 1
+    missing = checked(api, requests.get(base + "/api/runs", params={"q": "sunrise"}, timeout=30)).json()
+    assert missing["runs"] == [] and missing["total"] == 0
+
+    finished = checked(api, requests.post(f"{base}/api/runs/{run_id}/cancel", timeout=30))
+    assert finished.status_code == 409 and finished.json()["error"]["param"] == "run_id"
+
+
+def test_errors_are_json_naming_the_parameter_and_queue_nothing(studio):
+    base, api, _log = studio
+    before = requests.get(base + "/api/runs", timeout=30).json()["total"]
+
+    too_many = checked(api, post_run(base, png(picture()), {"engine": "motion", "frames": 100000}))
+    assert too_many.status_code == 400
+    error = too_many.json()["error"]
+    assert error["param"] == "frames" and "frames" in error["message"].lower() and error["suggestion"] is not None
+
+    unknown = checked(api, post_run(base, png(picture()), {"engine": "no-such-engine"}))
+    assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "engine"
+
+    not_an_image = checked(api, post_run(base, b"GIF89a but not really", {"engine": "motion"}))
+    assert not_an_image.status_code == 400 and not_an_image.json()["error"]["param"] == "image"
+
+    broken_json = checked(api, requests.post(base + "/api/runs", files={"image": ("p.png", png(picture()))},
+                                             data={"params": "{frames: 3"}, timeout=30))
+    assert broken_json.status_code == 400 and broken_json.json()["error"]["param"] == "params"
+
+    no_form = checked(api, requests.post(base + "/api/runs", json={"prompt": "x"}, timeout=30))
+    assert no_form.status_code == 400
+
+    bad_page = checked(api, requests.get(base + "/api/runs", params={"page_size": "1000"}, timeout=30))
+    assert bad_page.status_code == 400 and bad_page.json()["error"]["suggestion"] == 100
+
+    assert checked(api, requests.get(base + "/api/runs/99999999", timeout=30)).status_code == 404
+    assert requests.get(base + "/api/runs", timeout=30).json()["total"] == before, "nothing was queued"
+
+
+def test_a_queued_or_running_run_can_be_cancelled(studio):
+    base, api, log = studio
+    # Long enough at this size that the cancel lands while it is queued or drawing.
+    queued = post_run(base, png(picture()), {"engine": "motion", "frames": 240, "fps": 24,
+                                             "width": 1280, "height": 720})
+    assert queued.status_code == 201, queued.text
+    run_id = queued.json()["id"]
+    cancel = checked(api, requests.post(f"{base}/api/runs/{run_id}/cancel", timeout=30))
+    assert cancel.status_code == 200 and cancel.json()["status"] in ("canceled", "canceling")
+    run, _seen = wait_finished(base, api, run_id, log)
+    assert run["status"] == "canceled" and run["files"]["video"] is None
+
+
+def test_the_password_gate_covers_the_api(tmp_path):
+    with serving(tmp_path / "data", extra_env={auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}) as port:
+        answer = requests.get(f"http://127.0.0.1:{port}/api/runs", timeout=30)
+        assert answer.status_code == 401
+        posted = requests.post(f"http://127.0.0.1:{port}/api/runs", files={"image": ("p.png", png(picture()))},
+                               timeout=30)
+        assert posted.status_code == 401
