@@ -1,8 +1,8 @@
-"""LTX-2 (video with sound) and FramePack (video in sections) on their tiny pipelines: built in code,
-loaded back offline through the real engine, run on the CPU. LTX-2's sound track reaches the MP4 as
-AAC and the run's manifest says so; FramePack reports progress per section and step with one honest
-total, and its frame rule is refused with the nearest valid count. HunyuanVideo 1.5 is listed but
-says it cannot run yet."""
+"""LTX-2 (video with sound), FramePack (video in sections) and HunyuanVideo 1.5 I2V (size buckets,
+no step callback) on their tiny pipelines: built in code, loaded back offline through the real
+engine, run on the CPU. LTX-2's sound track reaches the MP4 as AAC and the run's manifest says so;
+FramePack reports progress per section and step with one honest total; each family's own rule is
+refused with the nearest valid value."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from PIL import Image
 from studio.config import Paths, Settings
 from studio.devtools.faults import FAULT_ENV
 from studio.engines.base import InputError, RuntimeOptions
-from studio.engines.diffusion import DiffusionEngine, families
+from studio.engines.diffusion import DiffusionEngine, families, load_adapter
 from studio.requests import validate_for
 from studio.ui.progress_text import step_text
 
 CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
-TINY_IDS = ("tiny-ltx2", "tiny-framepack")
+TINY_IDS = ("tiny-ltx2", "tiny-framepack", "tiny-hunyuanvideo15")
 PROMPT = {"prompt": "a cat walks slowly", "seed": 5, "steps": 2}
 
 
@@ -102,10 +102,36 @@ def test_framepack_frames_off_the_section_grid_are_refused_with_the_nearest_vali
     assert f"Nearest valid value: {nearest}" in refused.value.message
 
 
-def test_hunyuanvideo15_is_listed_but_says_it_cannot_run_yet():
-    engine = DiffusionEngine(families.HUNYUANVIDEO15_I2V, Settings(), None)
-    status = engine.weights_status()
-    assert status.state == "unusable" and "cannot run it yet" in status.detail
+def test_hunyuanvideo15_makes_the_bucket_asked_for_and_counts_steps_at_the_scheduler(engines):
+    engine = engines["tiny-hunyuanvideo15"]
+    passes: list[int] = []
+    engine._pipeline(load_adapter(engine.family.adapter), CPU)  # loaded first, so the hook can go on
+    handle = engine.pipeline.transformer.register_forward_hook(lambda *_: passes.append(1))
+    try:
+        result, steps = _run(engine, {**PROMPT, "width": 16, "height": 32, "frames": 5, "guidance": 4.0})
+    finally:
+        handle.remove()
+    assert result.frames.shape == (5, 32, 16, 3)  # a tall bucket, as asked
+    # Guided: two transformer passes per step, one progress call per step.
+    assert steps == [(1, 2), (2, 2)] and len(passes) == 4
+    assert engine.pipeline.guider.guidance_scale == 4.0
+    assert "step" not in vars(engine.pipeline.scheduler)  # the counter is gone after the run
+
+
+def test_hunyuanvideo15_buckets_are_the_pipelines():
+    from diffusers.pipelines.hunyuan_video1_5.image_processor import generate_crop_size_list
+
+    for target in (32, 640, 960):
+        assert families.hunyuanvideo15_buckets(target) == [(w, h) for h, w in generate_crop_size_list(target, 16)]
+    assert (848, 480) in families.hunyuanvideo15_buckets(640)
+
+
+@pytest.mark.parametrize(("size", "param", "nearest"), [((32, 48), "height", 32), ((48, 48), "width", 32)])
+def test_hunyuanvideo15_sizes_off_its_buckets_are_refused_with_the_nearest(engines, size, param, nearest):
+    with pytest.raises(InputError) as refused:
+        engines["tiny-hunyuanvideo15"].validate({"width": size[0], "height": size[1]})
+    assert (refused.value.param, refused.value.suggestion) == (param, nearest)
+    assert "Nearest valid size" in refused.value.message
 
 
 def test_the_form_knows_which_models_make_sound():

@@ -27,6 +27,8 @@ class PipelineAdapter:
       "callback"              the legacy callback/callback_steps arguments;
       "denoiser_hook"         the pipeline has no callback at all: a forward hook on `denoiser`
                               counts steps (valid only where the denoiser runs once per step).
+      "scheduler_step"        no callback, and the denoiser runs once per guidance branch: the
+                              scheduler's step(), which runs once per step, counts them.
     """
 
     step_mechanism: str = "callback_on_step_end"
@@ -57,6 +59,10 @@ class PipelineAdapter:
 
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return int(params["steps"])
+
+    def before_call(self, pipe: Any, params: Mapping[str, Any]) -> None:
+        """Set what a pipeline takes from its components rather than from the call (HunyuanVideo
+        1.5's guidance scale lives on its guider); most families need nothing here."""
 
     def prepare_image(self, image: Image.Image, params: Mapping[str, Any]) -> Image.Image:
         """The input image as this family's pipeline should receive it; most take it as it is."""

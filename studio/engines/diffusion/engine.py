@@ -259,6 +259,8 @@ class DiffusionEngine:
         elif adapter.step_mechanism == "denoiser_hook":
             denoiser = getattr(pipe, adapter.denoiser)
             handles.append(denoiser.register_forward_hook(lambda _m, _i, _o: step_done()))
+        elif adapter.step_mechanism == "scheduler_step":
+            handles.append(_SchedulerStepCounter(pipe.scheduler, step_done))
         else:
             raise ValueError(f"unknown step mechanism {adapter.step_mechanism!r}")
 
@@ -269,6 +271,7 @@ class DiffusionEngine:
         try:
             with torch.random.fork_rng(devices=devices), torch.no_grad():
                 torch.manual_seed(seed)
+                adapter.before_call(pipe, params)
                 output = pipe(image=adapter.prepare_image(image, params), **kwargs)
         except BaseException:
             _reset_offload(pipe)
@@ -361,6 +364,25 @@ def load_step_hook(reference: str | None) -> Callable[[int, str], None] | None:
 
 def tiny_models_dir(paths: Paths) -> Path:
     return paths.data_dir / "tiny-models"
+
+
+class _SchedulerStepCounter:
+    """Calls `step_done` after each scheduler.step() of one run; remove() puts the class's method
+    back. For pipelines that have no step callback and call their denoiser once per guidance branch."""
+
+    def __init__(self, scheduler: Any, step_done: Callable[[], None]):
+        self._scheduler = scheduler
+        original = scheduler.step
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            step_done()
+            return result
+
+        scheduler.step = step  # an instance attribute, shadowing the method for this run only
+
+    def remove(self) -> None:
+        self._scheduler.__dict__.pop("step", None)
 
 
 def _has_interrupt(pipe: Any) -> bool:

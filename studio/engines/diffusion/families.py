@@ -373,20 +373,64 @@ FRAMEPACK = FramePackFamily(
     cpu_seconds_per_step=1800.0,
 )
 
+def hunyuanvideo15_buckets(target_size: int, patch: int = 16, max_ratio: float = 4.0) -> list[tuple[int, int]]:
+    """The (width, height) sizes HunyuanVideo 1.5 makes: for each aspect up to 4:1, the largest
+    size on a `patch` grid within target_size² pixels. The pipeline picks the bucket whose aspect is
+    nearest the input image's (diffusers' generate_crop_size_list, which a test compares this with)."""
+    patches = round((target_size / patch) ** 2)
+    found, rows, columns = [], patches, 1
+    while rows > 0:
+        if max(rows, columns) / min(rows, columns) <= max_ratio:
+            found.append((columns * patch, rows * patch))
+        if (columns + 1) * rows <= patches:
+            columns += 1
+        else:
+            rows -= 1
+    return found
+
+
+@dataclass(frozen=True)
+class HunyuanVideo15Family(Family):
+    """Sizes are the pipeline's buckets; a size between them would come back as another size, so it
+    is refused with the bucket nearest in aspect."""
+
+    target_size: int = 640  # the transformer's target_size: buckets of about target_size² pixels
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        from studio.engines.base import InputError
+
+        width, height = int(params["width"]), int(params["height"])
+        buckets = hunyuanvideo15_buckets(self.target_size)
+        if (width, height) in buckets:
+            return
+        nearest = min(buckets, key=lambda size: (abs(size[1] / size[0] - height / width), -size[0] * size[1]))
+        param, suggestion = ("width", nearest[0]) if nearest[1] == height else ("height", nearest[1])
+        if nearest[0] != width and nearest[1] != height:
+            param, suggestion = "width", nearest[0]
+        raise InputError(
+            param,
+            f"{self.label} makes only its own sizes (about {self.target_size}x{self.target_size} pixels, on a 16 px grid); "
+            f"{width}x{height} is not one. Nearest valid size: {nearest[0]}x{nearest[1]}.",
+            suggestion,
+        )
+
+
 # HunyuanVideo 1.5 image-to-video (hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v): diffusers'
-# HunyuanVideo15ImageToVideoPipeline example (pipeline_hunyuan_video1_5_image2video.py) calls it with
-# 50 steps and 121 frames (the call's default), saved at 24 fps. The pipeline picks the output size
-# itself from the image's aspect and its 480p buckets and has no step callback; listed until both are
-# handled. Download size and VRAM are estimates (8.3B transformer, Qwen2.5-VL 7B text encoder).
-HUNYUANVIDEO15_I2V = Family(
+# HunyuanVideo15ImageToVideoPipeline example (pipeline_hunyuan_video1_5_image2video.py) loads that
+# id, calls it with 50 steps and the call's default 121 frames, and saves at 24 fps. Its VAE shrinks
+# 16x in space and 4x in time (frames 4k+1); the transformer's default target_size of 640 (whose
+# buckets include 848x480) is taken for the 480p checkpoint; guidance 6.0 is an estimate. Download
+# size and VRAM are estimates (8.3B transformer, Qwen2.5-VL 7B text encoder, bf16).
+HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
     engine_id="hunyuanvideo-1.5-i2v-480p",
     label="HunyuanVideo 1.5 I2V 480p",
-    description="Tencent's HunyuanVideo 1.5 image-to-video model at 480p: 121 frames at 24 fps (4k+1 frames).",
+    description="Tencent's HunyuanVideo 1.5 image-to-video model at 480p: 848x480 (or another of its sizes), "
+    "121 frames at 24 fps (4k+1 frames).",
     family="hunyuanvideo15",
     hub_id="hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v",
     pipeline_class="HunyuanVideo15ImageToVideoPipeline",
-    adapter=None,
-    params=(*p.size(848, 480, multiple_of=16, minimum=256, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
+    adapter="studio.engines.diffusion.adapters.hunyuanvideo15:HunyuanVideo15Adapter",
+    params=(*p.size(848, 480, multiple_of=16, minimum=160, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
             p.fps(24), p.steps(50), p.guidance(6.0), p.FIT),
     recommended_fps=24,
     weights_gb=33.0,
@@ -487,7 +531,16 @@ TINY_FRAMEPACK = _tiny(
     builder="studio.devtools.tiny.framepack:build_tiny_framepack",
 )
 
-# HunyuanVideo 1.5 has no tiny version yet, as it has no adapter (see HUNYUANVIDEO15_I2V).
+# The real 16x VAE; a target size of 32 px gives the buckets 32x32, 16x32, 32x16, … up to 4:1.
+TINY_HUNYUANVIDEO15_I2V = _tiny(
+    HUNYUANVIDEO15_I2V,
+    "HunyuanVideo 1.5 I2V",
+    engine_id="tiny-hunyuanvideo15",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=64), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
+            p.fps(24), p.steps(2), p.guidance(6.0), p.FIT),
+    builder="studio.devtools.tiny.hunyuanvideo15:build_tiny_hunyuanvideo15",
+    target_size=32,  # the tiny transformer's own
+)
 
 FAMILIES: tuple[Family, ...] = (
     I2VGEN_XL,
@@ -508,6 +561,7 @@ FAMILIES: tuple[Family, ...] = (
     TINY_COGVIDEOX_I2V,
     TINY_LTX2,
     TINY_FRAMEPACK,
+    TINY_HUNYUANVIDEO15_I2V,
 )
 
 
