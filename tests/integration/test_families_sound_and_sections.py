@@ -79,6 +79,24 @@ def test_framepack_counts_steps_across_its_sections_and_says_which_section(engin
     assert words == ["section 1/2 · step 1/2", "section 1/2 · step 2/2", "section 2/2 · step 1/2", "section 2/2 · step 2/2"]
 
 
+def test_a_framepack_cancel_stops_within_the_first_section_and_never_decodes(engines):
+    from studio.engines.base import Cancelled
+
+    engine = engines["tiny-framepack"]
+    engine._pipeline(load_adapter(engine.family.adapter), CPU)
+    decoded: list[int] = []
+    handle = engine.pipeline.vae.decoder.register_forward_hook(lambda *_: decoded.append(1))
+    steps: list[tuple[int, int]] = []
+    request = validate_for(engine, {**PROMPT, "width": 32, "height": 32, "frames": 17, "latent_window_size": 2})
+    try:
+        with pytest.raises(Cancelled):
+            engine.generate(Image.new("RGB", (32, 32)), request, CPU, on_step=lambda s, t: steps.append((s, t)),
+                            cancelled=lambda: bool(steps))
+    finally:
+        handle.remove()
+    assert steps == [(1, 4)] and not decoded
+
+
 def test_framepack_adapter_has_a_place_for_an_end_image():
     from studio.engines.diffusion import load_adapter
 

@@ -331,7 +331,7 @@ def _latent_window(default: int = 9) -> ParamSpec:
     return ParamSpec("latent_window_size", "Latent window", "int", default,
                      "Latent frames made per section (each is 4 video frames). The model was trained with 9; "
                      "frames must then be 36k+1 (each section adds 36 frames, 1.2 s at 30 fps).",
-                     minimum=2, maximum=33, step=1)
+                     minimum=2, maximum=33, step=1, sweepable=False)  # each value needs its own frame counts
 
 
 def _framepack_frames(default: int, maximum: int) -> ParamSpec:
