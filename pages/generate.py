@@ -6,8 +6,8 @@ import streamlit as st
 from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
-from studio.ui import forms, status
-from studio.ui.inputs import apply_edit_prefill, image_picker, restore_from_file, size_preset
+from studio.ui import forms, keyboard, status
+from studio.ui.inputs import apply_edit_prefill, editing_banner, image_picker, restore_from_file, size_preset
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.ui.variants import variants_section
@@ -20,6 +20,7 @@ labels = {info.id: info.label for info in engines}
 apply_edit_prefill(svc)
 
 st.title("Generate")
+parent_id = editing_banner()
 left, right = st.columns([2, 3], gap="large")
 
 with left:
@@ -36,8 +37,7 @@ with right:
         help="The model that animates the image. The built-in camera-motion engine needs no weights and runs "
              "in seconds on any machine; diffusion models need their weights installed (see Settings).",
     )
-    engine = svc.registry.get(engine_id)
-    info = engine.info
+    info = svc.form_info(engine_id)  # the engine's parameters, starting from the creator's defaults
     st.caption(plain(info.description))
     if info.makes_sound:
         st.caption(":material/volume_up: This model makes sound too: the video keeps its sound track (AAC).")
@@ -86,11 +86,12 @@ with right:
 
     blocked = error is not None or picked is None or not weights.ready
     if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
-                 help="Queue this run. You can queue more while it runs; they run one after another."):
+                 help="Queue this run (Ctrl+Enter, or Cmd+Enter on a Mac, from anywhere on the page). You can "
+                      "queue more while it runs; they run one after another."):
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,
-                                                    validated=preview))
+                                                    parent_id=parent_id, validated=preview))
         except InputError as exc:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:
@@ -100,6 +101,7 @@ with right:
         else:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
+    keyboard.submit_shortcut("Generate")
     variants_section(svc, engine_id, request, picked)
 
 with results:  # this session's runs, or after a reload the history's newest ones

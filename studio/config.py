@@ -124,6 +124,37 @@ class Settings(BaseModel):
         "from the MP4 when you first download one (then kept). On: every run also writes its GIF as it "
         "finishes, which adds seconds to a long video.",
     )
+    default_size: int = Field(
+        0,
+        title="Default size",
+        description="The size new runs start from, as the side of a square pixel budget: 512 means about "
+        "512×512 pixels, in each photo's own shape. 0 uses the size each model was made for. Rounded to "
+        "what each model accepts.",
+        ge=0,
+        le=2048,
+    )
+    default_frames: int = Field(
+        0,
+        title="Default frames",
+        description="How many frames new runs start with. 0 uses each engine's own default; a model with "
+        "rules (e.g. 4k+1 frames) gets the nearest count it accepts.",
+        ge=0,
+        le=1000,
+    )
+    default_fps: int = Field(
+        0,
+        title="Default frame rate",
+        description="Frames per second new runs start with. 0 uses the rate each model's videos are meant "
+        "to play at.",
+        ge=0,
+        le=120,
+    )
+    default_camera_move: Literal["", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "drift",
+                                 "ken_burns"] = Field(
+        "",
+        title="Default camera move",
+        description="The camera-motion engine's move for new runs. Empty keeps its own default (zoom in).",
+    )
     sweep_confirm_above: int = Field(
         12,
         title="Sweep confirmation threshold",

@@ -19,7 +19,7 @@ from studio.jobs import store as queue_store
 from studio.jobs.status import RunStatus
 from studio.settings_cache import SettingsCache
 from studio.trash import PurgeOutcome, Trash, TrashOutcome
-from studio.views import RunPageView, RunView, SweepView, page_view, run_view, sweep_view
+from studio.views import RunPageView, RunView, StageTimes, SweepView, page_view, run_view, sweep_view
 
 # TrashOutcome and PurgeOutcome are part of History's interface (trash, purge); they live with the trash.
 __all__ = ["History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
@@ -98,6 +98,13 @@ class History:
             durations = sorted(queue_store.recent_durations(session, engine))
         return durations[len(durations) // 2] if durations else None
 
+    def typical_stage_seconds(self, engine: str) -> StageTimes:
+        """Median load and encode seconds of recent successful runs of this engine, for the ETA of
+        those stages (rendering has its own pace once it starts)."""
+        with session_scope(self._sessions) as session:
+            rows = queue_store.recent_stage_seconds(session, engine)
+        return StageTimes(load=_median([load for load, _ in rows]), encode=_median([encode for _, encode in rows]))
+
     def set_favorite(self, run_id: int, favorite: bool) -> None:
         with session_scope(self._sessions) as session:
             run_rows.update_run(session, run_id, favorite=favorite)
@@ -155,3 +162,8 @@ class History:
     def revalidate_settings(self) -> None:
         """Notice a save made by another process (one cheap query)."""
         self._settings.revalidate()
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return known[len(known) // 2] if known else None

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
-from studio.engines.base import WeightsStatus
+from studio import creator_defaults
+from studio.engines.base import EngineInfo, WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
@@ -60,6 +61,11 @@ class Services:
     def weights_status(self, engine_id: str) -> WeightsStatus:
         """The engine's weights status, checked once per model folders setting until rescan_models."""
         return self._weights.status(engine_id, self.settings())
+
+    def form_info(self, engine_id: str) -> EngineInfo:
+        """The engine's description with the creator's defaults from Settings in place of its own:
+        what the Generate form starts from and what a request that leaves a value out gets."""
+        return creator_defaults.applied(self.registry.get(engine_id).info, self.settings())
 
     def default_engine_id(self) -> str:
         return self._weights.default_engine_id(self.settings())

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
 
-from studio import sizing
+from studio import creator_defaults, sizing
 from studio.engines.base import InputError
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.status import RunStatus
@@ -41,12 +41,13 @@ class EngineNotReady(InputError):
 
 def prepare(services: Services, engine: str, params: dict[str, Any], image_size: tuple[int, int]) -> dict[str, Any]:
     """The parameters to queue for one image: refused before anything is queued when the engine
-    cannot run, and with the output size following the image when no width/height is given."""
-    info = services.registry.get(engine).info  # an unknown engine is an InputError naming the known ones
+    cannot run, with the creator's defaults (Settings) for what the request leaves out, and with the
+    output size following the image when no width/height is given."""
+    info = services.form_info(engine)  # an unknown engine is an InputError naming the known ones
     status = services.weights_status(engine)
     if not status.ready:
         raise EngineNotReady(status.detail, status.hint)
-    return sizing.with_default_size(info, params, image_size)
+    return sizing.with_default_size(info, creator_defaults.fill(info, services.settings(), params), image_size)
 
 
 def queue_runs(services: Services, engine: str, params: dict[str, Any],

@@ -17,7 +17,7 @@ from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.db.runs import normalize_tag
 
 __all__ = ["ACTIVE_STATUSES", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView", "RunPageView", "RunQuery",
-           "RunView", "SweepView", "normalize_tag", "page_view", "run_view", "sweep_view"]
+           "RunView", "StageTimes", "SweepView", "normalize_tag", "page_view", "run_view", "sweep_view"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class RunView:
     log_path: str | None
     step: int
     total_steps: int
+    stage: str | None
+    stage_started_at: datetime | None
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -80,6 +82,14 @@ class RunView:
     cancel_requested: bool
     deleted_at: datetime | None
     tag_names: list[str]
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """How long a stage of an engine's runs usually takes, in seconds (None: no run to go by)."""
+
+    load: float | None
+    encode: float | None
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,10 @@ class Run(Base):
     log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     step: Mapped[int] = mapped_column(Integer, default=0)
+    # What a running run is doing (a RunStage) and since when, in the worker host's clock like
+    # started_at: each stage gets its own ETA. Cleared when the run finishes.
+    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    stage_started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     total_steps: Mapped[int] = mapped_column(Integer, default=0)
     queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

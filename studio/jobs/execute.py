@@ -33,7 +33,7 @@ from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, Stre
 from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
 from studio.jobs import store as queue_store
-from studio.jobs.status import RunStatus
+from studio.jobs.status import RunStage, RunStatus
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
 from studio.media.audio import audio_manifest
@@ -187,16 +187,18 @@ class Executor:
         from studio.media.encode import gif_from_video, write_mp4
         from studio.media.thumbs import write_poster, write_thumbnail
 
-        progress = _Progress(self.sessions, lease, self.stop, heartbeat)
+        streaming = isinstance(engine, StreamingEngine)
+        progress = _Progress(self.sessions, lease, self.stop, heartbeat, streaming=streaming)
         started = time.perf_counter()
-        if isinstance(engine, StreamingEngine):
+        if streaming:
             frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
             audio = None
             frames_done_at: float | None = None  # known once the encoder has taken the last frame
         else:
+            progress.enter(RunStage.LOADING)  # the first step ends it (a model already loaded: at once)
             result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
-            progress.flush()
+            progress.enter(RunStage.ENCODING)
             progress.stop_if_cancelled()
             frames, engine_manifest, audio = result.frames, result.manifest, result.audio
             if audio is not None:
@@ -213,7 +215,7 @@ class Executor:
             # removes what was written, so a cancelled run never shows a video.
             write_mp4(timed, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)},
                       audio=audio)
-            progress.flush()
+            progress.enter(RunStage.SAVING)
             progress.stop_if_cancelled()
             write_poster(timed.first, files.poster)
             write_thumbnail(timed.first, files.thumb)
@@ -240,31 +242,54 @@ class Executor:
 class _Progress:
     """Step callback and cancel check for one run: throttled DB writes, cancel seen within a step."""
 
-    def __init__(self, sessions: sessionmaker[Session], lease: Lease, stop: threading.Event, heartbeat: _Heartbeat):
+    def __init__(self, sessions: sessionmaker[Session], lease: Lease, stop: threading.Event, heartbeat: _Heartbeat,
+                 *, streaming: bool = False):
         self._sessions = sessions
         self._lease = lease
         self._stop = stop
         self._heartbeat = heartbeat
+        self._streaming = streaming
         self._last_write = 0.0
         self._pending: tuple[int, int] | None = None
+        self._stage: RunStage | None = None
+        self._entered: RunStage | None = None  # a stage entered since the last write
         self._cancel = False
         self._last_cancel_check = 0.0
 
     def on_step(self, step: int, total: int) -> None:
         self._heartbeat.check()
         self._pending = (step, total)
+        if self._stage in (None, RunStage.LOADING):
+            self._switch(RunStage.RENDERING)
+        if self._streaming and step >= total:
+            self._switch(RunStage.ENCODING)  # every frame drawn: what remains is the encoder's
         now = time.monotonic()
-        if now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
+        if self._entered or now - self._last_write >= PROGRESS_INTERVAL_S or step >= total:
             self.flush()
+
+    def enter(self, stage: RunStage) -> None:
+        """The run moves on to `stage`: written at once, with any step not written yet."""
+        self._switch(stage)
+        if self._pending is None:
+            with session_scope(self._sessions) as session:
+                queue_store.enter_stage(session, self._lease, stage)
+            self._entered = None
+        else:
+            self.flush()
+
+    def _switch(self, stage: RunStage) -> None:
+        if stage != self._stage:
+            self._stage = self._entered = stage
 
     def flush(self) -> None:
         if self._pending is None:
             return
         step, total = self._pending
         with session_scope(self._sessions) as session:
-            self._cancel = queue_store.record_progress(session, self._lease, step, total) or self._cancel
+            self._cancel = queue_store.record_progress(session, self._lease, step, total, self._entered) or self._cancel
         self._last_write = self._last_cancel_check = time.monotonic()
         self._pending = None
+        self._entered = None
 
     def cancelled(self, *, force: bool = False) -> bool:
         if self._stop.is_set():

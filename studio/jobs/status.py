@@ -27,5 +27,15 @@ class RunStatus(StrEnum):
     RECOVERABLE = nonmember((RUNNING, INTERRUPTED))
 
 
+class RunStage(StrEnum):
+    """What a running run is doing now, stored in runs.stage so every page can say it. In order; a
+    run may skip one (the camera-motion engine loads nothing)."""
+
+    LOADING = "loading"  # the engine loads its model (weights to memory, to the GPU)
+    RENDERING = "rendering"  # the denoising steps, or drawing the frames
+    ENCODING = "encoding"  # the frames into the MP4 (overlapping rendering when the engine streams)
+    SAVING = "saving"  # poster, thumbnail, sidecar and anything else made from the video
+
+
 # What request_cancel answers for a running run: a flag the worker sees within a step, not a status.
 CANCELING = "canceling"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from studio.db.models import Run, utcnow
 from studio.db.runs import get_run
 from studio.jobs.liveness import machine_identity
-from studio.jobs.status import CANCELING, RunStatus
+from studio.jobs.status import CANCELING, RunStage, RunStatus
 
 # After this many interrupted attempts a run fails instead of returning to the queue: a job that
 # kills its process every time (e.g. the OOM killer) must not crash-loop the studio.
@@ -146,11 +146,17 @@ def heartbeat(session: Session, lease: Lease) -> None:
     _fenced_update(session, lease, heartbeat_at=db_time(session), lease_until=db_time(session, lease.seconds))
 
 
-def record_progress(session: Session, lease: Lease, step: int, total: int) -> bool:
-    """Store progress (a heartbeat too); returns whether a cancel has been requested meanwhile."""
+def record_progress(session: Session, lease: Lease, step: int, total: int, stage: RunStage | None = None) -> bool:
+    """Store progress (a heartbeat too), and the stage the run has entered, if any; returns whether
+    a cancel has been requested meanwhile."""
+    entered = {"stage": stage, "stage_started_at": utcnow()} if stage is not None else {}
     _fenced_update(session, lease, step=step, total_steps=total, heartbeat_at=db_time(session),
-                   lease_until=db_time(session, lease.seconds))
+                   lease_until=db_time(session, lease.seconds), **entered)
     return cancel_requested(session, lease)
+
+
+def enter_stage(session: Session, lease: Lease, stage: RunStage) -> None:
+    _fenced_update(session, lease, stage=stage, stage_started_at=utcnow())
 
 
 def cancel_requested(session: Session, lease: Lease) -> bool:
@@ -168,7 +174,8 @@ def update_held(session: Session, lease: Lease, **values: Any) -> None:
 
 def finish_run(session: Session, lease: Lease, status: RunStatus, **values: Any) -> None:
     """Record the outcome, and with it the files (video_path etc.), only for the holding attempt."""
-    _fenced_update(session, lease, status=status, finished_at=utcnow(), lease_until=None, **values)
+    _fenced_update(session, lease, status=status, finished_at=utcnow(), lease_until=None, stage=None,
+                   stage_started_at=None, **values)
 
 
 def request_cancel(session: Session, run_id: int) -> str | None:
@@ -215,11 +222,12 @@ def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | Non
             as_seen = and_(as_seen, expired)
         if attempts >= MAX_ATTEMPTS:
             values: dict[str, Any] = dict(
-                status=RunStatus.FAILED, error_kind="crash", finished_at=utcnow(), lease_until=None,
+                status=RunStatus.FAILED, error_kind="crash", finished_at=utcnow(), lease_until=None, stage=None,
                 error=(f"The run was interrupted {attempts} times (the studio stopped while it was "
                        "running). It is not retried again automatically; re-run it when ready."))
         else:
-            values = dict(status=RunStatus.QUEUED, worker_id=None, step=0, lease_until=None)
+            values = dict(status=RunStatus.QUEUED, worker_id=None, step=0, lease_until=None, stage=None,
+                          stage_started_at=None)
         taken = session.execute(
             update(Run).where(as_seen).values(**values).execution_options(synchronize_session=False)
         ).rowcount
@@ -241,6 +249,15 @@ def queue_position(session: Session, run_id: int) -> int:
         select(func.count()).select_from(Run).where(Run.status == RunStatus.QUEUED, Run.id < run_id,
                                                     Run.deleted_at.is_(None))
     ) or 0
+
+
+def recent_stage_seconds(session: Session, engine: str, limit: int = 10) -> list[tuple[float | None, float | None]]:
+    """(load, encode) seconds of recent successful runs of an engine, for the per-stage ETAs."""
+    rows = session.execute(
+        select(Run.load_seconds, Run.encode_seconds).where(Run.engine == engine, Run.status == RunStatus.SUCCEEDED)
+        .order_by(Run.id.desc()).limit(limit)
+    ).all()
+    return [(load, encode) for load, encode in rows]
 
 
 def recent_durations(session: Session, engine: str, limit: int = 10) -> list[float]:

@@ -31,16 +31,23 @@ class PickedImage:
     size: tuple[int, int]
 
 
+EDITING = "editing_from"  # the run Edit & re-run filled the form from: the parent of what is queued
+
+
 def apply_edit_prefill(svc: Services) -> None:
-    """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image."""
+    """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image,
+    once: the id then leaves the address, so a reload or a return to the page never fills the form
+    over what the user has changed since. The run stays the parent of what is queued from here."""
     edit = parse_id(st.query_params.get("edit") or "")  # a hand-edited id no run can have: ignored
-    if edit is None or st.session_state.get("prefilled_from") == edit:
+    if "edit" in st.query_params:
+        del st.query_params["edit"]
+    if edit is None:
         return
-    st.session_state["prefilled_from"] = edit
     run = svc.history.get_run(edit)
     if run is None or run.engine not in svc.registry:
         st.session_state["prefill_error"] = f"Run #{edit} cannot be edited: it does not exist or its engine is gone."
         return
+    st.session_state[EDITING] = edit
     info = svc.registry.get(run.engine).info
     values = {"engine": run.engine, "prompt": run.prompt, "negative_prompt": run.negative_prompt,
               "random_seed": False, "seed": int(run.seed or 0), **forms.engine_values(info, run.params)}
@@ -52,6 +59,22 @@ def apply_edit_prefill(svc: Services) -> None:
     forms.fill(values, replace=True)
 
 
+def editing_banner() -> int | None:
+    """'Editing from run #8', with a way to start fresh; returns the run being edited, if any."""
+    editing = st.session_state.get(EDITING)
+    if editing is None:
+        return None
+    text, button = st.columns([3, 1], vertical_alignment="center")
+    text.info(f"Editing from run #{editing}: what you queue is recorded as its child.", icon=":material/edit:")
+    if button.button("Start fresh", icon=":material/restart_alt:", width="stretch",
+                     help="Clear the form to the defaults; runs queued from it have no parent."):
+        st.session_state.pop(EDITING, None)
+        st.session_state.pop("history_image", None)
+        forms.fill({}, replace=True)
+        st.rerun()
+    return editing
+
+
 def restore_from_file(svc: Services) -> None:
     """Drop a studio-made MP4 or its JSON sidecar to fill the form with the parameters it was made with."""
     message = st.session_state.pop("recipe_message", None)
@@ -59,12 +82,17 @@ def restore_from_file(svc: Services) -> None:
                      expanded=message is not None):
         if message:
             (st.error if message[0] == "error" else st.success)(message[1])
-        upload = st.file_uploader("Studio file", type=["mp4", "json"], key="recipe_upload", label_visibility="collapsed",
+        upload = st.file_uploader("Studio file", type=["mp4", "json", *UPLOAD_TYPES], key="recipe_upload",
+                                  label_visibility="collapsed",
                                   help="Every video the studio makes carries its parameters (and a .json file sits beside "
-                                       "it). Drop one here to set the form to exactly those parameters.")
+                                       "it). Drop one here to set the form to exactly those parameters. A photo dropped "
+                                       "here becomes the input image.")
         if upload is None or st.session_state.get("recipe_applied") == upload.file_id:
             return
         st.session_state["recipe_applied"] = upload.file_id
+        if upload.name.lower().rsplit(".", 1)[-1] in UPLOAD_TYPES:
+            _take_photo(upload.name, upload.getvalue())
+            st.rerun()
         try:
             recipe = read_recipe(upload.getvalue(), upload.name)
         except NotARecipe as exc:
@@ -90,10 +118,24 @@ def restore_from_file(svc: Services) -> None:
             st.rerun()
 
 
+DROPPED = "dropped_photo"  # (name, bytes) of a photo dropped where settings are restored
+DROPPED_SOURCE = "Dropped photo"
+
+
+def _take_photo(name: str, data: bytes) -> None:
+    """A photo dropped on Restore is what the user wants to animate: make it the input image."""
+    st.session_state[DROPPED] = (name, data)
+    forms.fill({"image_source": DROPPED_SOURCE})
+    st.session_state["recipe_message"] = (
+        "success", f"{name} is a photo, not a studio video or .json, so it is now the input image. Settings are "
+                   "restored from videos the studio made (or their .json).")
+
+
 def image_picker(svc: Services) -> PickedImage | None:
     if message := st.session_state.pop("prefill_error", None):
         st.warning(plain(message))
-    sources = ["Upload", "Sample"] + (["From history"] if "history_image" in st.session_state else [])
+    sources = (["Upload", "Sample"] + ([DROPPED_SOURCE] if DROPPED in st.session_state else [])
+               + (["From history"] if "history_image" in st.session_state else []))
     # A sample is preselected so a first-time user can press Generate straight away.
     default = forms.initial("image_source", "Sample" if sample_images() else "Upload")
     source = st.radio("Input image", sources, index=sources.index(default) if default in sources else 0,
@@ -109,8 +151,19 @@ def image_picker(svc: Services) -> PickedImage | None:
         samples = sample_images()
         chosen = st.selectbox("Sample", samples, format_func=lambda s: s.title, key="sample",
                               help="Sample pictures made for the studio, free to use.")
+        # A drop zone beside the samples too: dropping a photo switches to it.
+        dropped = st.file_uploader("Or drop your own photo", type=UPLOAD_TYPES, key="sample_drop",
+                                   help="PNG, JPEG, WebP, BMP, TIFF or GIF (first frame): it becomes the input image.")
+        if dropped is not None and st.session_state.get("sample_drop_taken") != dropped.file_id:
+            st.session_state["sample_drop_taken"] = dropped.file_id
+            st.session_state[DROPPED] = (dropped.name, dropped.getvalue())
+            forms.fill({"image_source": DROPPED_SOURCE})
+            st.rerun()
         if chosen is not None:
             picked = _decoded_upload(f"sample:{chosen.path}", chosen.path.name, chosen.path.read_bytes())
+    elif source == DROPPED_SOURCE:
+        name, data = st.session_state[DROPPED]
+        picked = _decoded_upload(f"dropped:{name}:{len(data)}:{hash(data)}", name, data)
     else:
         image_id, path, run_id = st.session_state["history_image"]
         if Path(path).exists():

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio.jobs.status import RunStatus
+from studio.jobs.status import RunStage, RunStatus
 from studio.ui import format as fmt
 from studio.ui.runtime import services
 from studio.ui.progress_text import step_text
 from studio.ui.text import plain
-from studio.views import RunView
+from studio.views import RunView, StageTimes
 
 POLL_SECONDS = 1.0
 
@@ -29,34 +29,54 @@ def queue_badge() -> None:
     st.markdown(f"**Queue** · {len(running)} running · {len(queued)} waiting")
     for run in running[:3]:
         total = max(run.total_steps, 1)
-        st.progress(min(run.step / total, 1.0), text=f"#{run.id} {plain(run.engine)} · {step_text(run.step, run.total_steps, run.params)}")
+        st.progress(min(run.step / total, 1.0),
+                    text=f"#{run.id} {plain(run.engine)} · {stage_text(run, StageTimes(load=None, encode=None))}")
 
 
-def eta_text(run: RunView, typical: float | None) -> str:
-    """Remaining time from the run's own pace once it has one, else from similar past runs."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    if run.status == RunStatus.RUNNING and run.started_at and run.step > 0 and run.total_steps:
-        elapsed = (now - run.started_at).total_seconds()
-        remaining = elapsed / run.step * (run.total_steps - run.step)
-        return f"about {fmt.duration(remaining)} left"
-    if typical is not None:
-        return f"usually takes {fmt.duration(typical)}"
-    return ""
+STAGE_WORDS = {RunStage.LOADING: "loading model", RunStage.RENDERING: "rendering", RunStage.ENCODING: "encoding",
+               RunStage.SAVING: "saving"}
+
+
+def stage_text(run: RunView, usual: StageTimes, now: datetime | None = None) -> str:
+    """What a running run is doing, and that stage's ETA: 'loading model · about 20 s left',
+    'rendering step 12/48 · about 9 s left', 'encoding · about 1 s left', 'saving'. Loading and
+    encoding go by how long they usually take for this engine; rendering by its own pace."""
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    stage = run.stage or RunStage.RENDERING  # a row written before stages were recorded
+    since = run.stage_started_at or run.started_at
+    elapsed = (now - since).total_seconds() if since else 0.0
+    steps = f" {step_text(run.step, run.total_steps, run.params)}" if run.total_steps else ""
+    if stage == RunStage.RENDERING:
+        if run.step > 0 and run.total_steps and since:
+            remaining = elapsed / run.step * (run.total_steps - run.step)
+            return f"rendering{steps} · about {fmt.duration(remaining)} left"
+        return f"rendering{steps}"
+    typical = {RunStage.LOADING: usual.load, RunStage.ENCODING: usual.encode}.get(stage)
+    words = STAGE_WORDS.get(stage, str(stage))
+    if typical is None:
+        return words
+    if elapsed > typical:
+        return f"{words} · taking longer than the usual {fmt.duration(typical)}"
+    return f"{words} · about {fmt.duration(typical - elapsed)} left"
+
+
+def eta_text(typical: float | None) -> str:
+    """A queued run's expected duration, from similar past runs."""
+    return f"usually takes {fmt.duration(typical)}" if typical is not None else ""
 
 
 def run_progress(run: RunView, *, key_prefix: str) -> None:
     """Progress, ETA and a cancel button for a queued or running run."""
     svc = services()
-    typical = svc.history.typical_seconds(run.engine)
     if run.status == RunStatus.QUEUED:
+        typical = svc.history.typical_seconds(run.engine)
         position = next((e.position for e in svc.history.queue() if e.run.id == run.id), 0)
         ahead = "next in line" if position == 0 else f"{position} ahead in the queue"
-        st.progress(0.0, text=f"Run #{run.id} queued · {ahead} · {eta_text(run, typical)}")
+        st.progress(0.0, text=f"Run #{run.id} queued · {ahead} · {eta_text(typical)}")
     else:
         total = max(run.total_steps, 1)
-        label = "canceling…" if run.cancel_requested else eta_text(run, typical)
-        st.progress(min(run.step / total, 1.0),
-                    text=f"Run #{run.id} running · {step_text(run.step, run.total_steps, run.params)} · {label}")
+        label = "canceling…" if run.cancel_requested else stage_text(run, svc.history.typical_stage_seconds(run.engine))
+        st.progress(min(run.step / total, 1.0), text=f"Run #{run.id} · {label}")
     if not run.cancel_requested and st.button("Cancel", key=f"{key_prefix}-cancel-{run.id}", icon=":material/stop:"):
         svc.queue.cancel(run.id)
         st.rerun(scope="fragment")

@@ -169,7 +169,7 @@ def run_json(run: RunView) -> dict[str, Any]:
         "prompt": run.prompt,
         "seed": run.seed,
         "params": run.params,
-        "progress": {"step": run.step, "total_steps": run.total_steps, "fraction": fraction},
+        "progress": {"step": run.step, "total_steps": run.total_steps, "fraction": fraction, "stage": run.stage},
         "files": {kind: run_file_url(run.id, kind) if path else None for kind, path in paths.items()},
         "error": run.error,
         "parent_id": run.parent_id,
