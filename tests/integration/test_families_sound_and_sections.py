@@ -195,3 +195,19 @@ def test_an_audio_track_is_cut_or_padded_to_the_video_length():
     assert track.fitted(0.5).samples.shape == (2, 500)
     padded = track.fitted(1.5).samples
     assert padded.shape == (2, 1500) and not padded[:, 1000:].any()
+
+
+def test_components_diffusers_keeps_in_its_own_pipeline_packages_are_not_custom_code(tmp_path):
+    from studio.engines.diffusion.custom_code import custom_code_reason
+    from studio.engines.diffusion.weights import _check_component
+
+    assert custom_code_reason(tmp_path, {"connectors": ["ltx2", "LTX2TextConnectors"]}) is None
+    assert "module 'evil'" in custom_code_reason(tmp_path, {"connectors": ["evil", "Connectors"]})
+    guider, byt5, vocabless = tmp_path / "guider", tmp_path / "tokenizer_2", tmp_path / "tokenizer"
+    for folder in (guider, byt5, vocabless):
+        folder.mkdir()
+    (guider / "guider_config.json").write_text("{}")
+    (byt5 / "tokenizer_config.json").write_text('{"tokenizer_class": "ByT5Tokenizer"}')
+    (vocabless / "tokenizer_config.json").write_text('{"tokenizer_class": "T5Tokenizer"}')
+    assert _check_component(guider) is None and _check_component(byt5) is None
+    assert "tokenizer files" in _check_component(vocabless)

@@ -334,11 +334,11 @@ def _latent_window(default: int = 9) -> ParamSpec:
                      minimum=2, maximum=33, step=1, sweepable=False)  # each value needs its own frame counts
 
 
-def _framepack_frames(default: int, maximum: int) -> ParamSpec:
+def _framepack_frames(default: int, maximum: int, *, section: int = 36) -> ParamSpec:
     return ParamSpec("frames", "Frames", "int", default,
                      "Length of the video. FramePack makes it in sections of 4 x latent window frames, "
                      "plus the first frame: 36k+1 with the default window (37, 73, 109, … = 1, 2, 3, … sections).",
-                     minimum=9, maximum=maximum, step=4)
+                     minimum=9, maximum=maximum, step=section)  # the form steps a section at a time
 
 
 _SAMPLING = ParamSpec("sampling_type", "Sampling order", "choice", "inverted_anti_drifting",
@@ -526,7 +526,7 @@ TINY_FRAMEPACK = _tiny(
     FRAMEPACK,
     "FramePack",
     engine_id="tiny-framepack",
-    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), replace(_framepack_frames(17, 161), minimum=9),
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), _framepack_frames(17, 161, section=8),
             _latent_window(2), _SAMPLING, p.fps(30), p.steps(2), p.guidance(9.0, maximum=32.0), p.FIT),
     builder="studio.devtools.tiny.framepack:build_tiny_framepack",
 )
