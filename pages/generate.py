@@ -8,6 +8,16 @@ from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, keyboard, status
 from studio.ui.inputs import apply_edit_prefill, editing_banner, image_picker, restore_from_file, size_preset
+from studio.ui.keyframes import (
+    BOX_NAMES,
+    apply_edit_keyframes,
+    apply_extend_prefill,
+    apply_restored_end_image,
+    end_image_param,
+    end_image_picker,
+    extending,
+    framing_section,
+)
 from studio.ui.runtime import services
 from studio.ui.text import plain
 from studio.ui.variants import variants_section
@@ -18,6 +28,9 @@ engines = svc.registry.infos(include_developer=settings.developer_mode)
 labels = {info.id: info.label for info in engines}
 
 apply_edit_prefill(svc)
+apply_edit_keyframes(svc)
+apply_extend_prefill(svc)
+apply_restored_end_image(svc)
 
 st.title("Generate")
 parent_id = editing_banner()
@@ -25,6 +38,8 @@ left, right = st.columns([2, 3], gap="large")
 
 with left:
     picked = image_picker(svc)
+    continues = extending(picked)
+    end = end_image_picker()
     restore_from_file(svc)
     # Progress and the latest results sit under the input, beside the form: in view when Generate
     # is pressed. Filled at the end, once a run this render queued is known.
@@ -59,7 +74,9 @@ with right:
 
     if info.has_param("width") and info.has_param("height"):
         size_preset(info, picked.size if picked else None)
-    request.update(forms.param_widgets(info))
+    request.update(forms.param_widgets(info, skip=BOX_NAMES))
+    request.update(framing_section(info, picked))
+    request.update(end_image_param(end))
 
     seed_left, seed_right = st.columns([1, 2])
     random_seed = seed_left.checkbox("Random seed", value=forms.initial("random_seed", True), key=forms.key("random_seed"),
@@ -91,7 +108,8 @@ with right:
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,
-                                                    parent_id=parent_id, validated=preview))
+                                                    parent_id=parent_id, validated=preview,
+                                                    end_image=end.image if end else None, continues_id=continues))
         except InputError as exc:
             forms.show_input_error(exc, engine_id, button_key="fix-param-submit")
         except OSError as exc:
@@ -102,7 +120,7 @@ with right:
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
     keyboard.submit_shortcut("Generate")
-    variants_section(svc, engine_id, request, picked)
+    variants_section(svc, engine_id, request, picked, end_image=end.image if end else None)
 
 with results:  # this session's runs, or after a reload the history's newest ones
     status.session_runs(svc, st.session_state.get("my_runs") or svc.history.recent_run_ids(3))

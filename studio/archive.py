@@ -37,7 +37,7 @@ __all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "u
 
 MEDIA_COLUMNS = {"video_path": "mp4", "poster_path": "poster.jpg", "thumb_path": "thumb.jpg"}
 # Rows carry history, not queue state or local bookkeeping: those make no sense in another studio.
-SKIPPED_COLUMNS = {"id", "input_image_id", "parent_id", "sweep_id", "log_path", "worker_id", "heartbeat_at",
+SKIPPED_COLUMNS = {"id", "input_image_id", "end_image_id", "continues_id", "parent_id", "sweep_id", "log_path", "worker_id", "heartbeat_at",
                    "lease_until", "worker_boot",
                    "cancel_requested", "deleted_at", "request_version", "request_digest", *MEDIA_COLUMNS}
 Model = TypeVar("Model", bound=BaseModel)

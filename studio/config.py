@@ -150,7 +150,7 @@ class Settings(BaseModel):
         le=120,
     )
     default_camera_move: Literal["", "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "drift",
-                                 "ken_burns"] = Field(
+                                 "ken_burns", "framing"] = Field(
         "",
         title="Default camera move",
         description="The camera-motion engine's move for new runs. Empty keeps its own default (zoom in).",

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from studio.config import Paths, Settings
 from studio.db import gallery
 from studio.db import runs as run_rows
+from studio.db.chains import chain_of
+from studio.db.images import image_by_sha256
 from studio.db.engine import session_scope
 from studio.db.gallery import GalleryFacets, RunQuery
 from studio.db.models import Sweep
@@ -19,7 +21,17 @@ from studio.jobs import store as queue_store
 from studio.jobs.status import RunStatus
 from studio.settings_cache import SettingsCache
 from studio.trash import PurgeOutcome, Trash, TrashOutcome
-from studio.views import RunPageView, RunView, StageTimes, SweepView, page_view, run_view, sweep_view
+from studio.views import (
+    ImageView,
+    RunPageView,
+    RunView,
+    StageTimes,
+    SweepView,
+    image_view,
+    page_view,
+    run_view,
+    sweep_view,
+)
 
 # TrashOutcome and PurgeOutcome are part of History's interface (trash, purge); they live with the trash.
 __all__ = ["History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
@@ -129,6 +141,17 @@ class History:
         with session_scope(self._sessions) as session:
             return Lineage(ancestors=[run_view(r) for r in run_rows.ancestors(session, run_id)],
                            children=[run_view(r) for r in run_rows.children(session, run_id)])
+
+    def image_by_sha256(self, sha256: str) -> ImageView | None:
+        """A stored image by its digest (an end image named in a restored recipe), if this history has it."""
+        with session_scope(self._sessions) as session:
+            row = image_by_sha256(session, sha256)
+            return image_view(row) if row is not None else None
+
+    def chain(self, run_id: int) -> list[RunView]:
+        """The extend chain through this run, first link first ([run] alone when it has no links)."""
+        with session_scope(self._sessions) as session:
+            return [run_view(r) for r in chain_of(session, run_id)]
 
     # The trash's logic lives in studio.trash; these keep the names the pages call.
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from studio.engines.base import COMMON_FIELDS, Engine, InputError
+from studio.engines.keyframes import KEYFRAME_KEYS, check_keyframes
 from studio.engines.request import (
     MEMORY_MODES,
     REQUEST_VERSION,
@@ -44,8 +45,9 @@ def validate(registry: EngineLookup, engine_id: str, params: Mapping[str, Any]) 
     """The full check a run must pass to be queued. A missing seed is drawn here and recorded, so
     every run can be reproduced."""
     engine = registry.get(engine_id)  # an unknown id is an InputError naming the known ones
-    engine_params = {k: v for k, v in params.items() if k not in RUNTIME_KEYS}
+    engine_params = {k: v for k, v in params.items() if k not in RUNTIME_KEYS and k not in KEYFRAME_KEYS}
     clean = engine.validate(engine_params)
+    clean.update(check_keyframes(engine.info, params))
     mode = params.get("memory_mode") or "auto"
     if mode not in MEMORY_MODES:
         raise InputError("memory_mode", f"Memory mode must be one of {', '.join(MEMORY_MODES)}; got {mode!r}.", "auto")
@@ -88,4 +90,4 @@ def draw_random_seed() -> int:
 
 def known_keys(engine: Engine) -> set[str]:
     """Every name a request for this engine may carry (its parameters, the common and runtime keys)."""
-    return {s.name for s in engine.info.params} | set(COMMON_FIELDS) | set(RUNTIME_KEYS)
+    return {s.name for s in engine.info.params} | set(COMMON_FIELDS) | set(RUNTIME_KEYS) | set(KEYFRAME_KEYS)

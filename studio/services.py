@@ -27,7 +27,8 @@ from studio.engines.base import EngineInfo, WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
 from studio.history import History
-from studio.jobs import members
+from studio.jobs import chains, members
+from studio.jobs.chains import ExtensionStart
 from studio.jobs.members import WorkerView
 from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
@@ -125,6 +126,16 @@ class Services:
         if not gif.is_file():
             gif_from_video(video, gif)
         return gif
+
+    def extension_start(self, run_id: int) -> ExtensionStart:
+        """Where extending this run starts: its last frame (stored as an input) and its parameters.
+        InputError when the run has no video to continue."""
+        return chains.extension_start(self.sessions, self.storage, run_id)
+
+    def export_chain(self, run_id: int) -> Path:
+        """The extend chain through this run as one MP4 (written atomically); InputError naming a
+        link that has not finished."""
+        return chains.export_chain(self.sessions, self.settings().outputs_dir(self.paths), run_id)
 
     def workers(self) -> list[WorkerView]:
         """The workers heard from in the last half minute (this process's own among them)."""

@@ -47,6 +47,14 @@ class OutputNotWritable(PermissionError):
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
+def image_digest(image: Image.Image) -> str:
+    """The sha256 an intake-normalised image is stored under (Storage.save_input)."""
+    digest = hashlib.sha256()
+    digest.update(f"{image.width}x{image.height}:".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class RunFiles:
     video: Path
@@ -89,10 +97,7 @@ class Storage:
         """Store an intake-normalised RGB image as PNG under its sha256; returns (sha256, path).
         Hashing the decoded pixels (not the upload's bytes) makes the same picture dedupe even when
         re-encoded or re-uploaded with other metadata."""
-        digest = hashlib.sha256()
-        digest.update(f"{image.width}x{image.height}:".encode())
-        digest.update(image.tobytes())
-        sha = digest.hexdigest()
+        sha = image_digest(image)
         path = self.inputs_dir / sha[:2] / f"{sha}.png"
         if not path.exists():
             self.ensure_free_space(path.parent)

@@ -20,8 +20,10 @@ from PIL import Image as PILImage
 
 from studio import creator_defaults, sizing
 from studio.engines.base import InputError
+from studio.engines.keyframes import END_IMAGE
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.status import RunStatus
+from studio.storage import image_digest
 from studio.views import RunView
 
 if TYPE_CHECKING:
@@ -51,20 +53,24 @@ def prepare(services: Services, engine: str, params: dict[str, Any], image_size:
 
 
 def queue_runs(services: Services, engine: str, params: dict[str, Any],
-               images: Sequence[tuple[PILImage.Image, str]]) -> list[int]:
+               images: Sequence[tuple[PILImage.Image, str]], *, end_image: PILImage.Image | None = None,
+               continues_id: int | None = None) -> list[int]:
     """Queue one run per image with the same settings (one seed for all, drawn once if none was
     given, as in a sweep), all or nothing. Each image gets its own default size, so every photo
     keeps its shape; a side given explicitly holds for all, the other follows each image. More than
     one image is grouped (its base parameters are the first image's)."""
     if not images:
         raise InputError("image", "Give at least one input image.")
+    if end_image is not None:  # named by its digest, so the engine's check sees it (studio.engines.keyframes)
+        params = {**params, END_IMAGE: image_digest(end_image)}
     first = prepare(services, engine, params, images[0][0].size)
     request = services.queue.validate(engine, first)
     requests = []
     for image, name in images:
         sized = prepare(services, engine, {**params, "seed": request.seed}, image.size)
         requests.append(SubmitRequest(engine=engine, params=sized, image=image, image_name=name,
-                                      validated=services.queue.validate(engine, sized)))
+                                      validated=services.queue.validate(engine, sized),
+                                      end_image=end_image, continues_id=continues_id))
     if len(requests) == 1:
         return services.queue.submit_many(requests)
     group = {"name": f"batch of {len(requests)} images", "base_params": {"engine": engine, **request.stored_params()},

@@ -135,13 +135,15 @@ def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[
         return [], []
     image_ids = set(session.scalars(
         select(Run.input_image_id).where(Run.id.in_(run_ids), Run.input_image_id.is_not(None))
+    )) | set(session.scalars(
+        select(Run.end_image_id).where(Run.id.in_(run_ids), Run.end_image_id.is_not(None))
     ))
     deleted = sorted(session.scalars(
         delete(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_not(None)).returning(Run.id)
     ))
     orphans: list[Image] = []
     if image_ids:
-        used = select(Run.id).where(Run.input_image_id == Image.id).exists()
+        used = select(Run.id).where((Run.input_image_id == Image.id) | (Run.end_image_id == Image.id)).exists()
         orphans = list(session.scalars(select(Image).where(Image.id.in_(image_ids), ~used)))
         if orphans:
             session.execute(delete(Image).where(Image.id.in_([i.id for i in orphans])))

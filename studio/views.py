@@ -17,7 +17,8 @@ from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.db.runs import normalize_tag
 
 __all__ = ["ACTIVE_STATUSES", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView", "RunPageView", "RunQuery",
-           "RunView", "StageTimes", "SweepView", "normalize_tag", "page_view", "run_view", "sweep_view"]
+           "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "page_view", "run_view",
+           "sweep_view"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ class RunView:
     cancel_requested: bool
     deleted_at: datetime | None
     tag_names: list[str]
+    # Keyframes and extend chains: the end image (loaded with the row where the input image is)
+    # and the run this one continues.
+    end_image_id: int | None = None
+    continues_id: int | None = None
+    end_image: ImageView | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ class RunPageView:
         return max(1, -(-self.total // self.page_size))
 
 
-_RUN_COLUMNS = tuple(name for name in RunView.__dataclass_fields__ if name not in ("input_image", "tag_names"))
+_RUN_COLUMNS = tuple(name for name in RunView.__dataclass_fields__ if name not in ("input_image", "tag_names", "end_image"))
 
 
 def run_view(run: Run) -> RunView:
@@ -122,11 +128,12 @@ def run_view(run: Run) -> RunView:
     left empty otherwise: copying never costs a query per row (the queue badge redraws often)."""
     unloaded = inspect(run).unloaded
     return RunView(**{name: getattr(run, name) for name in _RUN_COLUMNS},
-                   input_image=None if "input_image" in unloaded else _image_view(run.input_image),
+                   input_image=None if "input_image" in unloaded else image_view(run.input_image),
+                   end_image=None if "end_image" in unloaded else image_view(run.end_image),
                    tag_names=[] if "tags" in unloaded else list(run.tag_names))
 
 
-def _image_view(image: Image | None) -> ImageView | None:
+def image_view(image: Image | None) -> ImageView | None:
     if image is None:
         return None
     return ImageView(id=image.id, path=image.path, width=image.width, height=image.height,

@@ -9,15 +9,26 @@ from pathlib import Path
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
-from studio.cli.submission import Refused, queue_runs, read_image, request_params, wait_until_finished
+from studio.cli.submission import (
+    Refused,
+    input_error_text,
+    queue_runs,
+    read_end_image,
+    read_image,
+    request_params,
+    wait_until_finished,
+)
+from studio.engines.base import InputError
 from studio.jobs.status import RunStatus
+from studio.requests import known_keys
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     paths = start_log(console, args.command)
-    image_path = Path(args.image).expanduser()
+    image_path = Path(args.image).expanduser() if args.image else None
     try:
-        image = read_image(image_path)
+        image = read_image(image_path) if image_path else None
+        end_image = read_end_image(args)
         params = request_params(args)
     except Refused as exc:
         console.error(f"Error: {exc}")
@@ -28,7 +39,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     try:
         engine = args.engine or services.registry.default_engine_id(services.settings())
         try:
-            [run_id] = queue_runs(services, engine, params, [(image, image_path.name)])
+            if args.extend is not None:
+                engine, params, image, name = _extension(services, args, params)
+            else:
+                name = image_path.name
+            [run_id] = queue_runs(services, engine, params, [(image, name)], end_image=end_image,
+                                  continues_id=args.extend)
         except Refused as exc:
             console.error(f"Error: {exc}")
             return exc.status
@@ -50,6 +66,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return 0
     finally:
         services.close()
+
+
+def _extension(services, args: argparse.Namespace, given: dict) -> tuple[str, dict, object, str]:
+    """--extend RUN_ID: the source's last frame and parameters (studio.jobs.chains), with the flags
+    given on this command line on top (an empty --prompt keeps the source's prompt)."""
+    try:
+        start = services.extension_start(args.extend)
+        engine = args.engine or start.engine
+        known = known_keys(services.registry.get(engine))
+    except InputError as exc:
+        raise Refused(input_error_text(exc)) from None
+    overrides = {k: v for k, v in given.items() if not (k in ("prompt", "negative_prompt") and not v)}
+    params = {k: v for k, v in {**start.params, **overrides}.items() if k in known}
+    return engine, params, start.image, f"last frame of run #{args.extend}"
 
 
 def _seconds(row) -> str:

@@ -32,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    parents=[_common_flags(argparse.SUPPRESS, argparse.SUPPRESS)])
 
     run = sub("run", "generate one video without the UI and print its path")
-    run.add_argument("--image", required=True, help="input image file")
+    start = run.add_mutually_exclusive_group(required=True)
+    start.add_argument("--image", help="input image file")
+    start.add_argument("--extend", type=int, default=None, metavar="RUN_ID",
+                       help="continue a finished run: start from its last frame, with its engine and parameters "
+                       "unless other flags change them (the new run is the next link of its chain)")
     _add_generation_flags(run)
     run.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
                      help="give up after this long if another worker on the same data folder took the run "
@@ -74,6 +78,8 @@ def _add_generation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                          help="an engine parameter, e.g. --param frames=24 (repeatable)")
     command.add_argument("--memory-mode", default=None, help="auto, full_gpu, model_offload or lowest")
+    command.add_argument("--last-image", default=None, metavar="PATH",
+                         help="an image the video should end on (engines that take one: see `models`)")
 
 
 def _add_submit(submit: argparse.ArgumentParser) -> None:

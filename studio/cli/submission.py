@@ -24,7 +24,8 @@ from studio.views import RunView
 
 # Parameters that have their own flag; an error about any other names its --param.
 FLAGS = {"image": "--image", "engine": "--engine", "seed": "--seed", "prompt": "--prompt",
-         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt"}
+         "memory_mode": "--memory-mode", "negative_prompt": "--negative-prompt", "end_image": "--last-image",
+         "extend": "--extend"}
 
 
 class Refused(Exception):
@@ -39,16 +40,22 @@ class NotInstalled(Refused):
     """The engine's weights are not there: nothing is queued, as on the Generate page."""
 
 
-def read_image(path: Path) -> PILImage.Image:
-    """The decoded image at --image PATH, through the same intake as an upload."""
+def read_image(path: Path, flag: str = "--image") -> PILImage.Image:
+    """The decoded image at --image PATH (or another flag's), through the same intake as an upload."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise Refused(f"--image {path}: cannot read the file ({exc.strerror or exc}).") from None
+        raise Refused(f"{flag} {path}: cannot read the file ({exc.strerror or exc}).") from None
     try:
         return load_upload(data, path.name)
     except ImageRejected as exc:
-        raise Refused(f"--image {path}: {exc.message}") from None
+        raise Refused(f"{flag} {path}: {exc.message}") from None
+
+
+def read_end_image(args: argparse.Namespace) -> PILImage.Image | None:
+    """The --last-image picture, or None without the flag."""
+    path = getattr(args, "last_image", None)
+    return read_image(Path(path).expanduser(), "--last-image") if path else None
 
 
 def request_params(args: argparse.Namespace) -> dict:
@@ -85,12 +92,13 @@ def input_error_text(exc: InputError) -> str:
     return text
 
 
-def queue_runs(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]]) -> list[int]:
+def queue_runs(services: Services, engine: str, params: dict, images: list[tuple[PILImage.Image, str]], *,
+               end_image: PILImage.Image | None = None, continues_id: int | None = None) -> list[int]:
     """Queue one run per image with the same settings, all or nothing (studio.submitting), with
     each refusal worded for the terminal: an engine whose weights are missing gets the Generate
     page's words and install hint, a bad parameter names its flag."""
     try:
-        return submitting.queue_runs(services, engine, params, images)
+        return submitting.queue_runs(services, engine, params, images, end_image=end_image, continues_id=continues_id)
     except EngineNotReady as exc:
         raise NotInstalled(f"{exc.detail}\nInstall: {exc.hint}" if exc.hint else exc.detail) from None
     except InputError as exc:

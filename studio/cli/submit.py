@@ -15,7 +15,7 @@ from pathlib import Path
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
-from studio.cli.submission import Refused, queue_runs, read_image, request_params, wait_until_finished
+from studio.cli.submission import Refused, queue_runs, read_end_image, read_image, request_params, wait_until_finished
 from studio.jobs.status import RunStatus
 
 # What --folder picks up: the suffixes of the formats the intake decodes. Anything else in the
@@ -32,6 +32,7 @@ def submit(args: argparse.Namespace, console: Console) -> int:
     try:
         files = image_files(args.image, args.folder)
         images = [(read_image(path), path.name) for path in files]
+        end_image = read_end_image(args)
         params = request_params(args)
     except Refused as exc:
         console.error(f"Error: {exc}")
@@ -42,7 +43,7 @@ def submit(args: argparse.Namespace, console: Console) -> int:
     try:
         engine = args.engine or services.registry.default_engine_id(services.settings())
         try:
-            run_ids = queue_runs(services, engine, params, images)
+            run_ids = queue_runs(services, engine, params, images, end_image=end_image)
         except Refused as exc:
             console.error(f"Error: {exc}")
             return exc.status

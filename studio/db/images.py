@@ -21,3 +21,7 @@ def get_or_add_image(session: Session, *, sha256: str, path: str, width: int, he
                                               original_name=original_name[:255], created_at=utcnow())
                     .on_conflict_do_nothing(index_elements=[Image.sha256]))
     return session.scalars(select(Image).where(Image.sha256 == sha256)).one()
+
+
+def image_by_sha256(session: Session, sha256: str) -> Image | None:
+    return session.scalars(select(Image).where(Image.sha256 == sha256)).one_or_none()

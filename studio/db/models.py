@@ -128,6 +128,8 @@ class Run(Base):
     memory_mode: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     input_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), nullable=True)
+    # The picture the video should end on (a keyframe), stored like the input; None for most runs.
+    end_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), nullable=True)
     video_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     poster_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     thumb_path: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -153,6 +155,8 @@ class Run(Base):
 
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True)
     sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id", ondelete="SET NULL"), nullable=True)
+    # The run this one extends (it starts from that run's last frame): links of an extend chain.
+    continues_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True)
     favorite: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -169,7 +173,8 @@ class Run(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # in the trash when set
 
-    input_image: Mapped[Image | None] = relationship()
+    input_image: Mapped[Image | None] = relationship(foreign_keys=[input_image_id])
+    end_image: Mapped[Image | None] = relationship(foreign_keys=[end_image_id])
     sweep: Mapped[Sweep | None] = relationship(back_populates="runs")
     tags: Mapped[list[RunTag]] = relationship(cascade="all, delete-orphan", order_by="RunTag.tag")
 
@@ -188,6 +193,7 @@ class Run(Base):
         Index("ix_runs_width_height", "width", "height"),  # resolution facet and filter
         Index("ix_runs_frames", "frames"),
         Index("ix_runs_input_image_id", "input_image_id"),
+        Index("ix_runs_continues_id", "continues_id"),
     )
 
     @property

@@ -19,7 +19,8 @@ MAX_LINEAGE_DEPTH = 200  # parents are always older runs, so no cycles; the cap 
 
 def add_run(session: Session, *, engine: str, model_id: str | None, params: dict[str, Any],
             input_image_id: int | None, parent_id: int | None = None, sweep_id: int | None = None,
-            request_version: int | None = None, request_digest: str | None = None) -> Run:
+            request_version: int | None = None, request_digest: str | None = None,
+            end_image_id: int | None = None, continues_id: int | None = None) -> Run:
     # No status given: the model's default (RunStatus.QUEUED) is the one place a new run's status is set.
     run = Run(
         engine=engine,
@@ -28,6 +29,8 @@ def add_run(session: Session, *, engine: str, model_id: str | None, params: dict
         negative_prompt=params.get("negative_prompt", ""),
         params=dict(params),
         input_image_id=input_image_id,
+        end_image_id=end_image_id,
+        continues_id=continues_id,
         parent_id=parent_id,
         sweep_id=sweep_id,
         memory_mode=params.get("memory_mode"),
@@ -43,13 +46,15 @@ def add_run(session: Session, *, engine: str, model_id: str | None, params: dict
 
 def get_run(session: Session, run_id: int) -> Run | None:
     return session.scalar(
-        select(Run).where(Run.id == run_id).options(selectinload(Run.tags), selectinload(Run.input_image))
+        select(Run).where(Run.id == run_id).options(selectinload(Run.tags), selectinload(Run.input_image),
+                                                    selectinload(Run.end_image))
     )
 
 
 def get_runs(session: Session, run_ids: Sequence[int]) -> list[Run]:
     rows = session.scalars(
-        select(Run).where(Run.id.in_(run_ids)).options(selectinload(Run.tags), selectinload(Run.input_image))
+        select(Run).where(Run.id.in_(run_ids)).options(selectinload(Run.tags), selectinload(Run.input_image),
+                                                       selectinload(Run.end_image))
     ).all()
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in run_ids if i in by_id]

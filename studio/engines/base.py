@@ -178,6 +178,11 @@ class EngineInfo:
     # denoising step at the default settings (for the plan's time estimate).
     precision: str = "fp16"
     cpu_seconds_per_step: float = 60.0
+    # Whether a run may also give the picture its video should end on (studio.engines.keyframes);
+    # where not, why not, in words shown when one is refused.
+    supports_last_image: bool = False
+    last_image_note: str = ""
+    requires_last_image: bool = False
     makes_sound: bool = False  # its videos carry a sound track (LTX-2); the form says so
 
     def param(self, name: str) -> ParamSpec:

@@ -14,6 +14,7 @@ parallel threads; `iter_frames` streams them so an encoder can start before the 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -33,6 +34,7 @@ from studio.engines.base import (
     Cancelled,
     EngineInfo,
     GenerationResult,
+    InputError,
     ParamSpec,
     RuntimeOptions,
     StepCallback,
@@ -42,7 +44,7 @@ from studio.engines.base import (
 from studio.engines.request import GenerationRequest
 from studio.media.images import fit_image
 
-MOTIONS = ("zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "drift", "ken_burns")
+MOTIONS = ("zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "drift", "ken_burns", "framing")
 EASINGS = ("ease_in_out", "linear", "ease_out")
 
 # How far each move goes at strength 1. Zoom amounts are the extra magnification at the end of the
@@ -51,6 +53,11 @@ ZOOM_PER_STRENGTH = 0.35
 PAN_ZOOM_PER_STRENGTH = 0.2
 DRIFT_ZOOM_PER_STRENGTH = 0.15
 KEN_BURNS_ZOOM_PER_STRENGTH = 0.3
+
+# Framing boxes (the "framing" move): the smallest box, as a fraction of the picture's width, so the
+# picture is never enlarged more than 10x.
+MIN_BOX = 0.1
+BOX_NAMES = ("start_x", "start_y", "start_width", "end_x", "end_y", "end_width")
 
 # Rendering threads: beyond 8 the per-frame work is too small for more to help.
 _MAX_THREADS = 8
@@ -62,7 +69,8 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "motion", "Camera move", "choice", "zoom_in",
         "The camera move: zoom in or out on the centre, pan across, drift (a slow curved glide whose "
-        "direction the seed picks), or Ken Burns (zoom in while sliding towards a corner the seed picks).",
+        "direction the seed picks), Ken Burns (zoom in while sliding towards a corner the seed picks), "
+        "or framing (from the start box to the end box you set on the picture).",
         choices=MOTIONS,
     ),
     ParamSpec(
@@ -80,6 +88,21 @@ PARAMS: tuple[ParamSpec, ...] = (
         choices=EASINGS,
     ),
     shared.FIT,
+    ParamSpec(
+        "loop", "Seamless loop", "bool", False,
+        "Go there and come back: the video ends where it started, so it repeats without a visible seam. "
+        "With an end image, the picture dissolves to it and back.",
+        sweepable=False,
+    ),
+    *(ParamSpec(
+        f"{end}_{name}", f"{end.title()} box {label}", "float", default,
+        f"The {'first' if end == 'start' else 'last'} frame's view with the framing move: the box's {help_text}, "
+        "as a fraction of the picture (fitted to the output size). The box keeps the output's shape, so its "
+        "height follows from its width.",
+        minimum=MIN_BOX if name == "width" else 0.0, maximum=1.0, step=0.01,
+    ) for end, defaults in (("start", (0.0, 0.0, 1.0)), ("end", (0.25, 0.25, 0.5)))
+      for (name, label, help_text), default in zip(
+          (("x", "left", "left edge"), ("y", "top", "top edge"), ("width", "width", "width")), defaults, strict=True)),
 )
 
 INFO = EngineInfo(
@@ -97,6 +120,7 @@ INFO = EngineInfo(
     supports_prompt=True,
     supports_negative_prompt=False,
     recommended_fps=24,
+    supports_last_image=True,  # the move runs over both pictures while one dissolves into the other
 )
 
 
@@ -147,19 +171,57 @@ class Heading:
         )
 
 
-def camera_path(motion: str, frames: int, strength: float, easing: str, seed: int | None) -> list[Window]:
+@dataclass(frozen=True)
+class Box:
+    """A framing box: left, top and width as fractions of the picture; its height is the same
+    fraction of the picture's height (the picture is already at the output's shape)."""
+
+    x: float
+    y: float
+    width: float
+
+    def window(self) -> Window:
+        return Window(self.x + self.width / 2, self.y + self.width / 2, 1.0 / self.width)
+
+
+def boxes_of(params: Mapping[str, Any]) -> tuple[Box, Box]:
+    """The start and end framing boxes a request holds."""
+    return (Box(params["start_x"], params["start_y"], params["start_width"]),
+            Box(params["end_x"], params["end_y"], params["end_width"]))
+
+
+def progress(frames: int, easing: str, loop: bool = False) -> list[float]:
+    """How far along the move each frame is, eased, 0 at the first frame. Without a loop the last
+    frame is at 1. A loop goes out and back over one period of `frames` frames: the frame after the
+    last would be the first again, so the step from the last frame to the first is an ordinary one."""
+    if frames < 2:
+        return [0.0] * frames
+    if loop:
+        return [ease(easing, 1.0 - abs(2.0 * index / frames - 1.0)) for index in range(frames)]
+    return [ease(easing, index / (frames - 1)) for index in range(frames)]
+
+
+def camera_path(motion: str, frames: int, strength: float, easing: str, seed: int | None, *,
+                loop: bool = False, boxes: tuple[Box, Box] | None = None) -> list[Window]:
     """One Window per frame. Pure and deterministic: the same arguments give the same path."""
     if motion not in MOTIONS:
         raise ValueError(f"unknown motion {motion!r}")
+    if motion == "framing" and boxes is None:
+        raise ValueError("the framing move needs its start and end boxes")
     heading = Heading.from_seed(seed)
-    return [
-        _window(motion, ease(easing, index / (frames - 1) if frames > 1 else 0.0), strength, heading)
-        for index in range(frames)
-    ]
+    return [_window(motion, e, strength, heading, boxes) for e in progress(frames, easing, loop)]
 
 
-def _window(motion: str, e: float, strength: float, heading: Heading) -> Window:
+def _window(motion: str, e: float, strength: float, heading: Heading, boxes: tuple[Box, Box] | None = None) -> Window:
     """The window at eased progress e in [0, 1]."""
+    if motion == "framing":
+        # The box's size changes geometrically (a constant apparent zoom speed, as for zoom_in) and
+        # its centre in a straight line; a box between two boxes inside the picture stays inside.
+        start, end = boxes
+        width = start.width ** (1.0 - e) * end.width ** e
+        cx = (1.0 - e) * (start.x + start.width / 2) + e * (end.x + end.width / 2)
+        cy = (1.0 - e) * (start.y + start.width / 2) + e * (end.y + end.width / 2)
+        return Window(cx, cy, 1.0 / width)
     if motion in ("zoom_in", "zoom_out"):
         end = 1.0 + ZOOM_PER_STRENGTH * strength
         # Interpolating the zoom geometrically makes the apparent speed constant: each frame grows
@@ -196,7 +258,10 @@ class MotionEngine:
         return WeightsStatus("ready", "Built in: nothing to download.")
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return validate_params(self.info, params)
+        clean = validate_params(self.info, params)
+        if clean["motion"] == "framing":
+            check_boxes(clean)
+        return clean
 
     def generate(
         self,
@@ -206,11 +271,13 @@ class MotionEngine:
         *,
         on_step: StepCallback,
         cancelled: Callable[[], bool],
+        end_image: Image.Image | None = None,
     ) -> GenerationResult:
         clean = request.params
         started = time.perf_counter()
         frames = np.empty((clean["frames"], clean["height"], clean["width"], 3), dtype=np.uint8)
-        for index, frame in enumerate(self.iter_frames(image, request, on_step=on_step, cancelled=cancelled)):
+        for index, frame in enumerate(self.iter_frames(image, request, on_step=on_step, cancelled=cancelled,
+                                                       end_image=end_image)):
             frames[index] = frame
         return GenerationResult(frames=frames, load_seconds=0.0, infer_seconds=time.perf_counter() - started,
                                 manifest=self.manifest(clean))
@@ -222,6 +289,7 @@ class MotionEngine:
         *,
         on_step: StepCallback,
         cancelled: Callable[[], bool],
+        end_image: Image.Image | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield the frames in order as they are rendered, a few frames ahead on worker threads.
 
@@ -232,18 +300,26 @@ class MotionEngine:
         clean = request.params
         width, height, count = clean["width"], clean["height"], clean["frames"]
 
-        # 1. The source at the output size (the worker normally hands it over already fitted).
-        source = image if image.mode == "RGB" else image.convert("RGB")
-        if source.size != (width, height):
-            source = fit_image(source, width, height, clean["fit"])
-        source.load()
+        # 1. The source (and end image) at the output size (the worker normally hands them over fitted).
+        source = _at_size(image, width, height, clean["fit"])
+        end = _at_size(end_image, width, height, clean["fit"]) if end_image is not None else None
 
-        # 2. Where the camera looks in every frame.
-        windows = camera_path(clean["motion"], count, clean["guidance"], clean["easing"], clean["seed"])
+        # 2. Where the camera looks in every frame, and how far the end image has dissolved in.
+        loop = bool(clean.get("loop", False))
+        framing = boxes_of(clean) if clean["motion"] == "framing" else None
+        windows = camera_path(clean["motion"], count, clean["guidance"], clean["easing"], clean["seed"],
+                              loop=loop, boxes=framing)
         boxes = [w.box(width, height) for w in windows]
+        dissolve = progress(count, clean["easing"], loop)
 
         def render(index: int) -> np.ndarray:
-            return np.asarray(source.resize((width, height), Image.Resampling.BICUBIC, box=boxes[index]))
+            frame = source.resize((width, height), Image.Resampling.BICUBIC, box=boxes[index])
+            if end is not None and dissolve[index] > 0.0:
+                # The same view of both pictures, cross-faded along the move: the last frame is the
+                # end image's view exactly (a blend at 1 is the second image).
+                frame = Image.blend(frame, end.resize((width, height), Image.Resampling.BICUBIC, box=boxes[index]),
+                                    dissolve[index])
+            return np.asarray(frame)
 
         # 3. Render ahead on threads, hand out in order; check for cancel after every frame.
         threads = _thread_count()
@@ -271,6 +347,9 @@ class MotionEngine:
             "motion": params["motion"],
             "guidance": params["guidance"],
             "easing": params["easing"],
+            "loop": bool(params.get("loop", False)),
+            "end_image": bool(params.get("end_image")),
+            **({"boxes": [dataclasses.asdict(b) for b in boxes_of(params)]} if params["motion"] == "framing" else {}),
             "seed": 0 if params.get("seed") is None else params["seed"],
             "resample": "bicubic",
             "device": "cpu",
@@ -281,6 +360,27 @@ class MotionEngine:
 
     def release(self) -> None:
         """Nothing is held between runs."""
+
+
+def check_boxes(params: Mapping[str, Any]) -> None:
+    """Each framing box lies inside the picture; the error names the edge to move and where to."""
+    for end in ("start", "end"):
+        size = params[f"{end}_width"]
+        for axis in ("x", "y"):
+            name, value = f"{end}_{axis}", params[f"{end}_{axis}"]
+            if value + size > 1.0 + 1e-9:
+                nearest = round(1.0 - size, 4)
+                raise InputError(name, f"The {end} box must lie inside the picture: {'left' if axis == 'x' else 'top'} "
+                                       f"{value:g} plus width {size:g} is past the {'right' if axis == 'x' else 'bottom'} "
+                                       f"edge. Nearest valid value: {nearest:g}.", nearest)
+
+
+def _at_size(image: Image.Image, width: int, height: int, fit: str) -> Image.Image:
+    picture = image if image.mode == "RGB" else image.convert("RGB")
+    if picture.size != (width, height):
+        picture = fit_image(picture, width, height, fit)
+    picture.load()
+    return picture
 
 
 def _thread_count() -> int:

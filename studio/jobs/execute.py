@@ -156,7 +156,8 @@ class Executor:
         engine = self.registry.get(run.engine)
         with session_scope(self.sessions) as session:
             settings = load_settings(session)
-            image_row = run_rows.get_run(session, run.id).input_image
+            row = run_rows.get_run(session, run.id)
+            image_row, end_row = row.input_image, row.end_image
         if image_row is None:
             raise InputError("image", "This run's input image is missing from the history.")
         # 2. Load the input exactly at the requested size.
@@ -169,6 +170,11 @@ class Executor:
                 image = fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
         except FileNotFoundError:
             raise InputError("image", f"The input image file is missing: {image_row.path}.") from None
+        # The end image (a keyframe), fitted the same way; passed only when the run has one, so an
+        # engine without keyframes never sees the argument (validate() refused such runs).
+        keyframes: dict[str, Any] = {}
+        if end_row is not None:
+            keyframes["end_image"] = _fitted_end_image(end_row.path, params)
         outputs_dir = settings.outputs_dir(self.paths)
         storage = dataclasses.replace(self.storage, outputs_dir=outputs_dir)
         storage.ensure_free_space(outputs_dir)
@@ -191,13 +197,15 @@ class Executor:
         progress = _Progress(self.sessions, lease, self.stop, heartbeat, streaming=streaming)
         started = time.perf_counter()
         if streaming:
-            frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled)
+            frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled,
+                                             **keyframes)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
             audio = None
             frames_done_at: float | None = None  # known once the encoder has taken the last frame
         else:
             progress.enter(RunStage.LOADING)  # the first step ends it (a model already loaded: at once)
-            result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled)
+            result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled,
+                                     **keyframes)
             progress.enter(RunStage.ENCODING)
             progress.stop_if_cancelled()
             frames, engine_manifest, audio = result.frames, result.manifest, result.audio
@@ -237,6 +245,18 @@ class Executor:
             "encode_seconds": encode_seconds, "manifest": manifest, "error": None, "error_kind": None,
             "peak_vram_bytes": manifest.get("peak_vram_bytes"), "seed": params.get("seed"),
         }
+
+
+def _fitted_end_image(path: str, params: dict[str, Any]) -> Any:
+    from PIL import Image
+
+    from studio.media.images import fit_image
+
+    try:
+        with Image.open(path) as source:
+            return fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
+    except FileNotFoundError:
+        raise InputError("end_image", f"The end image file is missing: {path}.") from None
 
 
 class _Progress:

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db import runs as run_rows
 from studio.db.engine import DatabaseBusy, session_scope, write_transaction
-from studio.db.images import get_or_add_image
+from studio.db.images import get_or_add_image, image_by_sha256
 from studio.engines.base import InputError
+from studio.engines.keyframes import END_IMAGE
 from studio.engines.registry import Registry
 from studio.jobs import store as queue_store
 from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
-from studio.storage import Storage
+from studio.storage import Storage, image_digest
 from studio.sweeps import Axis, expand
 
 __all__ = ["DatabaseBusy", "JobQueue", "SubmitRequest"]  # DatabaseBusy: what the pages catch from submit
@@ -35,6 +36,10 @@ class SubmitRequest:
     sweep_id: int | None = None
     # The request a preview or a planned sweep already built from these params: queued as it is.
     validated: GenerationRequest | None = None
+    # Keyframes and extend chains: a new end image to store (its sha256 is the request's end_image;
+    # an end image already in the history is found by that sha256 alone), and the run this extends.
+    end_image: PILImage.Image | None = None
+    continues_id: int | None = None
 
 
 class JobQueue:
@@ -56,13 +61,15 @@ class JobQueue:
 
     def submit_many(self, requests: Sequence[SubmitRequest], *, sweep: dict[str, Any] | None = None) -> list[int]:
         """Validate every request first, then queue them all in one transaction (all or nothing)."""
+        requests = [with_end_image(r) for r in requests]
         validated = [r.validated or validate(self._registry, r.engine, r.params) for r in requests]
         stored_images: dict[int, tuple[str, Any]] = {}  # by id() of the image: a sweep stores its input once
         for r in requests:
             if r.image is None and r.image_id is None:
                 raise InputError("image", "Choose an input image: upload one or pick a sample.")
-            if r.image is not None and id(r.image) not in stored_images:
-                stored_images[id(r.image)] = self._storage.save_input(r.image)
+            for image in (r.image, r.end_image):
+                if image is not None and id(image) not in stored_images:
+                    stored_images[id(image)] = self._storage.save_input(image)
 
         def queue_rows(session: Session) -> list[int]:
             # Runs once per attempt (write_transaction retries it whole while the database is locked).
@@ -81,7 +88,9 @@ class JobQueue:
                 run = run_rows.add_run(session, engine=v.engine, model_id=v.model_id, params=v.stored_params(),
                                        input_image_id=image_id, parent_id=r.parent_id,
                                        sweep_id=r.sweep_id if r.sweep_id is not None else sweep_id,
-                                       request_version=REQUEST_VERSION, request_digest=v.fingerprint())
+                                       request_version=REQUEST_VERSION, request_digest=v.fingerprint(),
+                                       end_image_id=self._end_image_id(session, r, v, stored_images),
+                                       continues_id=r.continues_id)
                 run_ids.append(run.id)
             return run_ids
 
@@ -90,6 +99,24 @@ class JobQueue:
         run_ids = write_transaction(self._sessions, queue_rows)
         self._on_submit()
         return run_ids
+
+    @staticmethod
+    def _end_image_id(session: Session, r: SubmitRequest, v: GenerationRequest,
+                      stored: dict[int, tuple[str, Any]]) -> int | None:
+        """The images row of the request's end image: the new one just stored, or the one the
+        history holds under its sha256 (a re-run, a restored recipe)."""
+        sha = v.params.get(END_IMAGE)
+        if not sha:
+            return None
+        if r.end_image is not None:
+            _, path = stored[id(r.end_image)]
+            return get_or_add_image(session, sha256=sha, path=str(path), width=r.end_image.width,
+                                    height=r.end_image.height, size_bytes=path.stat().st_size,
+                                    original_name="end image").id
+        row = image_by_sha256(session, sha)
+        if row is None:
+            raise InputError(END_IMAGE, "The end image is not in this studio's history any more: choose it again.")
+        return row.id
 
     def plan_sweep(self, engine_id: str, base_params: Mapping[str, Any], axes: Sequence[Axis]) -> list[SubmitRequest]:
         """The validated requests a sweep would queue (the page shows the count before queueing).
@@ -104,10 +131,11 @@ class JobQueue:
         return requests
 
     def submit_sweep(self, engine_id: str, base_params: Mapping[str, Any], axes: Sequence[Axis], *,
-                     image: PILImage.Image | None = None, image_id: int | None = None, image_name: str = "") -> list[int]:
+                     image: PILImage.Image | None = None, image_id: int | None = None, image_name: str = "",
+                     end_image: PILImage.Image | None = None) -> list[int]:
         """Queue every combination as one sweep (all or nothing)."""
         planned = self.plan_sweep(engine_id, base_params, axes)
-        planned = [replace(r, image=image, image_id=image_id, image_name=image_name) for r in planned]
+        planned = [replace(r, image=image, image_id=image_id, image_name=image_name, end_image=end_image) for r in planned]
         name = " × ".join(f"{a.param} {', '.join(map(str, a.values))}" for a in axes)
         varied = {a.param for a in axes}
         base = {"engine": engine_id, **{k: v for k, v in planned[0].params.items() if k not in varied}}
@@ -125,8 +153,21 @@ class JobQueue:
             if parent is None:
                 raise InputError("run", f"Run {run_id} does not exist.")
             params = dict(parent.params)
-            engine, image_id = parent.engine, parent.input_image_id
+            engine, image_id, continues_id = parent.engine, parent.input_image_id, parent.continues_id
         if new_seed:
             params["seed"] = None
         params.update(overrides or {})
-        return self.submit(SubmitRequest(engine=engine, params=params, image_id=image_id, parent_id=run_id))
+        # A re-run of a chain's link continues the same run: it re-makes that link only.
+        return self.submit(SubmitRequest(engine=engine, params=params, image_id=image_id, parent_id=run_id,
+                                         continues_id=continues_id))
+
+
+def with_end_image(request: SubmitRequest) -> SubmitRequest:
+    """A request with a new end image names it by its digest in the params (so it is checked,
+    stored and fingerprinted with the rest); a preview built without that name is built again."""
+    if request.end_image is None:
+        return request
+    sha = image_digest(request.end_image)
+    if request.params.get(END_IMAGE) == sha and (request.validated is None or request.validated.params.get(END_IMAGE) == sha):
+        return request
+    return replace(request, params={**request.params, END_IMAGE: sha}, validated=None)

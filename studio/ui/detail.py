@@ -10,6 +10,7 @@ from studio.jobs.status import RunStatus
 from studio.services import Services
 from studio.ui import format as fmt
 from studio.ui import gallery, selection, status
+from studio.ui.chain import chain_section
 from studio.ui.text import plain
 from studio.views import RunView, normalize_tag
 
@@ -29,6 +30,7 @@ def run_detail(svc: Services, run: RunView) -> None:
                    "or the studio's own).", icon=":material/person_off:")
     _actions(svc, run)
     _lineage(svc, run)
+    chain_section(svc, run)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -48,6 +50,8 @@ def run_detail(svc: Services, run: RunView) -> None:
             st.caption(f"Negative: {plain(run.negative_prompt)}")
         if run.input_image and Path(run.input_image.path).exists():
             st.image(run.input_image.path, caption=f"Input · {run.input_image.width}×{run.input_image.height}")
+        if run.end_image and Path(run.end_image.path).exists():
+            st.image(run.end_image.path, caption=f"End image · {run.end_image.width}×{run.end_image.height}")
 
     _annotations(svc, run)
     st.subheader("Parameters")

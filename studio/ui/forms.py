@@ -11,7 +11,7 @@ and the widget loses the value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -95,11 +95,13 @@ def select(label: str, name: str, options: Sequence[Any], default: Any, **kwargs
     return st.selectbox(label, options, index=index, key=key(name), **kwargs)
 
 
-def param_widgets(info: EngineInfo) -> dict[str, Any]:
-    """One widget per parameter; returns the values as entered (validation is separate)."""
+def param_widgets(info: EngineInfo, *, skip: Collection[str] = (), only: Collection[str] | None = None) -> dict[str, Any]:
+    """One widget per parameter (those in `only`, less those in `skip`, which a section of their own
+    draws); returns the values as entered (validation is separate)."""
     values: dict[str, Any] = {}
     columns = st.columns(COLUMNS)
-    for index, spec in enumerate(info.params):
+    shown = [spec for spec in info.params if spec.name not in skip and (only is None or spec.name in only)]
+    for index, spec in enumerate(shown):
         with columns[index % COLUMNS]:
             values[spec.name] = _widget(info.id, spec)
     return values

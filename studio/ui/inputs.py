@@ -112,6 +112,7 @@ def restore_from_file(svc: Services) -> None:
                 if "memory_mode" in fitting:
                     values["memory_mode"] = fitting["memory_mode"]
                 forms.fill(values)
+                st.session_state["restored_params"] = recipe.params  # its end image: studio.ui.keyframes
                 origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
                 skipped = f" Left as they were (wrong type or value in the file): {', '.join(dropped)}." if dropped else ""
                 st.session_state["recipe_message"] = ("success", f"Restored the parameters of {upload.name}{origin}.{skipped}")

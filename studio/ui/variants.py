@@ -19,7 +19,8 @@ from studio.ui.text import plain
 NONE = "—"
 
 
-def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], picked: PickedImage | None) -> None:
+def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], picked: PickedImage | None,
+                     end_image: Any = None) -> None:
     """The "Variants (sweep)" expander. `request` is the Generate form's request: the sweep's base."""
     with st.expander("Variants (sweep)", icon=":material/grid_view:"):
         st.caption("Queue one run per value (or per combination of two parameters' values), then watch them "
@@ -61,7 +62,7 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
             blocked = blocked or not confirmed
         if st.button(f"Queue {count} runs", key="variants-queue", icon=":material/grid_view:", disabled=blocked,
                      help="Queue every combination as one sweep; they run one after another."):
-            _queue(svc, engine_id, request, axes, picked)
+            _queue(svc, engine_id, request, axes, picked, end_image)
         _last_sweep_link()
 
 
@@ -109,10 +110,11 @@ def _axis_inputs(options: dict[str, ParamSpec], engine_id: str) -> tuple[list[Ax
     return axes, error
 
 
-def _queue(svc: Services, engine_id: str, request: Mapping[str, Any], axes: list[Axis], picked: PickedImage) -> None:
+def _queue(svc: Services, engine_id: str, request: Mapping[str, Any], axes: list[Axis], picked: PickedImage,
+           end_image: Any = None) -> None:
     try:
         run_ids = svc.queue.submit_sweep(engine_id, request, axes, image=picked.image, image_id=picked.image_id,
-                                         image_name=picked.name)
+                                         image_name=picked.name, end_image=end_image)
     except InputError as exc:
         st.error(plain(exc.message), icon=":material/rule:")
         return

@@ -71,7 +71,10 @@ def test_ltx2_makes_frames_and_a_stereo_sound_track_that_the_mp4_keeps(engines, 
 def test_framepack_counts_steps_across_its_sections_and_says_which_section(engines):
     # A latent window of 2 makes 8-frame sections: 17 frames are two sections of two steps each.
     request = {**PROMPT, "width": 32, "height": 32, "frames": 17, "latent_window_size": 2}
-    result, steps = _run(engines["tiny-framepack"], request)
+    engine, steps = engines["tiny-framepack"], []
+    end = Image.new("RGB", (32, 32), (0, 0, 255))  # the video ends on it (the pipeline's last_image)
+    result = engine.generate(Image.new("RGB", (32, 32), (255, 0, 0)), validate_for(engine, request), CPU,
+                             on_step=lambda s, t: steps.append((s, t)), cancelled=lambda: False, end_image=end)
     assert result.frames.shape == (17, 32, 32, 3)
     assert steps == [(1, 4), (2, 4), (3, 4), (4, 4)]  # one total, so the bar fills once
     assert result.manifest["steps_run"] == 4
@@ -97,18 +100,16 @@ def test_a_framepack_cancel_stops_within_the_first_section_and_never_decodes(eng
     assert steps == [(1, 4)] and not decoded
 
 
-def test_framepack_adapter_has_a_place_for_an_end_image():
-    from studio.engines.diffusion import load_adapter
+def test_framepack_turns_frames_into_whole_sections_for_its_pipeline():
+    from studio.engines.diffusion import load_adapter as load
 
-    adapter = load_adapter(families.family_for("tiny-framepack").adapter)
+    adapter = load(families.family_for("tiny-framepack").adapter)
     params = {**PROMPT, "width": 32, "height": 32, "frames": 17, "latent_window_size": 2,
               "sampling_type": "vanilla", "guidance": 9.0, "negative_prompt": ""}
-    assert adapter.supports_last_image
-    assert "last_image" not in adapter.call_kwargs(None, params, None)
-    end = Image.new("RGB", (32, 32))
-    kwargs = adapter.call_kwargs(None, {**params, "last_image": end}, None)
     # Two sections of a 2-latent window: the pipeline rounds num_frames up to whole 5-frame windows.
-    assert kwargs["last_image"] is end and kwargs["num_frames"] == 10 and kwargs["sampling_type"] == "vanilla"
+    kwargs = adapter.call_kwargs(None, params, None)
+    assert kwargs["num_frames"] == 10 and kwargs["sampling_type"] == "vanilla"
+    assert families.FRAMEPACK.info().supports_last_image and not families.LTX2.info().supports_last_image
 
 
 @pytest.mark.parametrize(("window", "frames", "nearest"), [(2, 20, 17), (2, 22, 25), (9, 80, 73), (9, 9, 37)])

@@ -68,3 +68,20 @@ def test_sqlite_runs_in_wal_with_foreign_keys(engine):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_the_keyframes_migration_keeps_prompt_search_working(engine):
+    # 0008 rebuilds the runs table on SQLite (batch mode), which drops the search triggers of 0002.
+    migrate.run(engine, "upgrade", "0007")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO runs (status, engine, prompt, negative_prompt, params, step, total_steps, "
+                             "queued_at, favorite, notes, manifest, attempts, cancel_requested) VALUES ('succeeded', "
+                             "'motion', 'old harbour', '', '{}', 0, 0, '2026-01-01', 0, '', '{}', 0, 0)")
+    for target in ("head", "0007", "head"):
+        migrate.run(engine, "upgrade" if target == "head" else "downgrade", target)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO runs (status, engine, prompt, negative_prompt, params, step, total_steps, "
+                             "queued_at, favorite, notes, manifest, attempts, cancel_requested) VALUES ('queued', "
+                             "'motion', 'new harbour', '', '{}', 0, 0, '2026-01-02', 0, '', '{}', 0, 0)")
+        found = conn.exec_driver_sql("SELECT rowid FROM runs_fts WHERE runs_fts MATCH 'harbour' ORDER BY rowid").all()
+    assert [r[0] for r in found] == [1, 2]

@@ -20,7 +20,7 @@ from studio.devtools.faults import Fault, fault_from_env, parse_fault
 from studio.requests import validate_for
 
 ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v",
-              "ltx-2", "framepack", "hunyuanvideo-1.5-i2v-480p", "tiny-i2vgen-xl"]
+              "wan2.1-flf2v-14b-720p", "ltx-2", "framepack", "hunyuanvideo-1.5-i2v-480p", "tiny-i2vgen-xl"]
 
 
 @pytest.fixture()

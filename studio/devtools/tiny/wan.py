@@ -21,7 +21,8 @@ _TEXT_DIM = 16
 _HEADS, _HEAD_DIM = 2, 12  # rotary embeddings split the head dim three ways (frames, height, width)
 
 
-def _transformer(*, in_channels: int, out_channels: int, image_dim: int | None = None) -> Any:
+def _transformer(*, in_channels: int, out_channels: int, image_dim: int | None = None,
+                 pos_embed_seq_len: int | None = None) -> Any:
     from diffusers import WanTransformer3DModel
 
     return WanTransformer3DModel(
@@ -40,6 +41,7 @@ def _transformer(*, in_channels: int, out_channels: int, image_dim: int | None =
         image_dim=image_dim,
         # Wan2.1 I2V attends to the CLIP tokens through extra key/value projections of the model width.
         added_kv_proj_dim=_HEADS * _HEAD_DIM if image_dim is not None else None,
+        pos_embed_seq_len=pos_embed_seq_len,
     )
 
 
@@ -83,8 +85,9 @@ def build_tiny_wan22_ti2v_pipeline() -> Any:
     )
 
 
-def build_tiny_wan21_i2v_pipeline() -> Any:
-    """The tiny Wan2.1 I2V pipeline in memory (CLIP image encoder, 16-channel VAE)."""
+def build_tiny_wan21_i2v_pipeline(*, first_and_last: bool = False) -> Any:
+    """The tiny Wan2.1 I2V pipeline in memory (CLIP image encoder, 16-channel VAE); with
+    `first_and_last`, the FLF2V shape: image tokens with positions for two pictures."""
     import torch
     from diffusers import (
         AutoencoderKLWan,
@@ -114,7 +117,9 @@ def build_tiny_wan21_i2v_pipeline() -> Any:
             )
         ).eval()
         torch.manual_seed(0)
-        transformer = _transformer(in_channels=36, out_channels=16, image_dim=8)  # 16 noise + 4 mask + 16 image
+        # 16 noise + 4 mask + 16 image channels; a 32 px picture in 8 px patches is 16 tokens + 1.
+        transformer = _transformer(in_channels=36, out_channels=16, image_dim=8,
+                                   pos_embed_seq_len=2 * 17 if first_and_last else None)
         torch.manual_seed(0)
         tokenizer = tiny_t5_tokenizer()
         text_encoder = tiny_umt5_encoder(tokenizer, _TEXT_DIM)
@@ -141,4 +146,10 @@ def build_tiny_wan22_ti2v(folder: Path) -> Path:
 def build_tiny_wan21_i2v(folder: Path) -> Path:
     """Build the tiny Wan2.1 I2V pipeline and save it to `folder`; returns `folder`."""
     return save_pipeline(build_tiny_wan21_i2v_pipeline(), Path(folder),
+                         model_index={"image_processor": ["transformers", "CLIPImageProcessor"]})
+
+
+def build_tiny_wan21_flf2v(folder: Path) -> Path:
+    """Build the tiny Wan2.1 FLF2V (first and last frame) pipeline and save it to `folder`."""
+    return save_pipeline(build_tiny_wan21_i2v_pipeline(first_and_last=True), Path(folder),
                          model_index={"image_processor": ["transformers", "CLIPImageProcessor"]})

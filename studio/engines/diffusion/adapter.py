@@ -57,6 +57,11 @@ class PipelineAdapter:
             "generator": generator,
         }
 
+    def last_image_kwargs(self, end_image: Image.Image) -> dict[str, Any]:
+        """The call arguments that make the video end on `end_image`; asked only for families whose
+        Family declares supports_last_image. diffusers' name for it, where a pipeline has one."""
+        return {"last_image": end_image}
+
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return int(params["steps"])
 

@@ -137,6 +137,7 @@ class DiffusionEngine:
         *,
         on_step: StepCallback,
         cancelled: Callable[[], bool],
+        end_image: Image.Image | None = None,
     ) -> GenerationResult:
         import torch
 
@@ -158,7 +159,7 @@ class DiffusionEngine:
             started = time.perf_counter()
             if runtime.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
-            frames, steps_run, audio = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled)
+            frames, steps_run, audio = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image)
             infer_seconds = time.perf_counter() - started
         except (torch.OutOfMemoryError, MemoryError) as exc:
             # Only a string leaves this block: the exception's traceback holds the tensors that
@@ -212,7 +213,7 @@ class DiffusionEngine:
         self._loaded = _Loaded(key=key, pipe=pipe, location=location, notes=notes, attention=attention, variant=variant)
         return pipe, time.perf_counter() - started
 
-    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled) -> tuple[np.ndarray, int, AudioTrack | None]:
+    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image=None) -> tuple[np.ndarray, int, AudioTrack | None]:
         import torch
 
         total = adapter.total_steps(params)
@@ -248,6 +249,8 @@ class DiffusionEngine:
         generator = torch.Generator(device="cpu").manual_seed(seed)
         kwargs = adapter.call_kwargs(image, params, generator)
         kwargs["output_type"] = "np"
+        if end_image is not None:
+            kwargs.update(adapter.last_image_kwargs(end_image))
         handles = []
         decoder = getattr(getattr(pipe, "vae", None), "decoder", None)
         if isinstance(decoder, torch.nn.Module):

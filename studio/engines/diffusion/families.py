@@ -52,6 +52,11 @@ class Family:
     # it for the fault injection of studio.devtools.faults. None for every real model.
     step_hook: str | None = None
     developer_only: bool = False
+    # The pipeline takes a last frame as well as the first (e.g. Wan's `last_image`); where it
+    # does not, the reason a run with an end image is refused.
+    supports_last_image: bool = False
+    last_image_note: str = "its pipeline takes only a first image."
+    requires_last_image: bool = False  # a first-and-last-frame model: no video without an end image
     makes_sound: bool = False  # the pipeline returns a sound track too, kept in the MP4
 
     def info(self) -> EngineInfo:
@@ -71,6 +76,9 @@ class Family:
             developer_only=self.developer_only,
             precision=self.precision,
             cpu_seconds_per_step=self.cpu_seconds_per_step,
+            supports_last_image=self.supports_last_image,
+            last_image_note="" if self.supports_last_image else self.last_image_note,
+            requires_last_image=self.requires_last_image,
             makes_sound=self.makes_sound,
         )
 
@@ -207,6 +215,8 @@ WAN22_TI2V_5B = Family(
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=1800.0,
+    # Its pipeline runs with expand_timesteps, where WanImageToVideoPipeline drops `last_image`.
+    last_image_note="it conditions on the first frame only (its pipeline ignores a last image).",
 )
 
 # Wan 2.1's VAE shrinks 8x and its transformer patches 2x2: sizes on a 16 px grid.
@@ -226,6 +236,9 @@ WAN21_I2V_14B_480P = Family(
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
+    # With a last image the pipeline hands the transformer two images' CLIP tokens, which only the
+    # first-and-last-frame checkpoint (FLF2V, below) has position embeddings for.
+    last_image_note="its transformer reads one image's features; Wan 2.1 FLF2V is the first-and-last-frame model.",
 )
 
 # LTX-Video's VAE shrinks 32x: sizes on a 32 px grid, frames 8k+1.
@@ -246,6 +259,8 @@ LTX_VIDEO = Family(
     index_classes=("LTXPipeline", "LTXImageToVideoPipeline"),
     cpu_seconds_per_step=600.0,
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
+    # A last frame needs LTXConditionPipeline's condition items; this engine runs LTXImageToVideoPipeline.
+    last_image_note="it runs LTXImageToVideoPipeline, which conditions on the first frame only.",
 )
 
 # CogVideoX-5B-I2V has learned position embeddings for one size only; frames 8k+1 up to 49.
@@ -266,6 +281,24 @@ COGVIDEOX_5B_I2V = Family(
     index_classes=("CogVideoXImageToVideoPipeline",),
     cpu_seconds_per_step=1200.0,
 )
+
+# Wan 2.1's first-and-last-frame model: the I2V architecture whose image tokens carry positions for
+# two pictures, so it needs an end image as well as the input (WanImageToVideoPipeline's last_image).
+WAN21_FLF2V_14B_720P = replace(
+    WAN21_I2V_14B_480P,
+    engine_id="wan2.1-flf2v-14b-720p",
+    label="Wan 2.1 FLF2V 14B 720P",
+    description="Wan-AI's 14B first-and-last-frame model at 720p: a video from the input to an end image you "
+    "give, 81 frames at 16 fps (4k+1 frames). Needs a large GPU.",
+    hub_id="Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers",
+    params=(*p.size(1280, 720, multiple_of=16, minimum=256, maximum=1280), p.frames(81, minimum=5, maximum=161, congruent=(4, 1)),
+            p.fps(16), p.steps(50), p.guidance(5.0), p.FIT),
+    vram_gb={"full_gpu": 76.0, "model_offload": 44.0, "lowest": 16.0},
+    cpu_seconds_per_step=7200.0,
+    supports_last_image=True,
+    requires_last_image=True,
+)
+
 
 # --- LTX-2, FramePack and HunyuanVideo 1.5 ------------------------------------------------------
 
@@ -293,6 +326,7 @@ LTX2 = Family(
     cpu_seconds_per_step=2400.0,
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
     makes_sound=True,
+    last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
 )
 
 
@@ -365,6 +399,7 @@ FRAMEPACK = FramePackFamily(
     params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), _framepack_frames(73, 1081),
             _latent_window(9), _SAMPLING, p.fps(30), p.steps(30), p.guidance(9.0, maximum=32.0), p.FIT),
     supports_negative_prompt=False,  # guidance-distilled: the call's true_cfg_scale stays 1, no negative pass
+    supports_last_image=True,  # the pipeline's `last_image`, blended into the section it makes first (the end)
     recommended_fps=30,
     weights_gb=45.0,
     vram_gb={"full_gpu": 60.0, "model_offload": 30.0, "lowest": 8.0},
@@ -438,7 +473,9 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
     precision="bf16",
     index_classes=("HunyuanVideo15ImageToVideoPipeline",),
     cpu_seconds_per_step=1800.0,
+    last_image_note="it runs HunyuanVideo15ImageToVideoPipeline, which conditions on the first frame only.",
 )
+
 
 def _tiny(real: Family, name: str, **changes: Any) -> Family:
     """A tiny engine for `real`'s family: the same classes and loading path, a few thousand random
@@ -511,6 +548,13 @@ TINY_COGVIDEOX_I2V = _tiny(
     builder="studio.devtools.tiny.cogvideox:build_tiny_cogvideox_i2v",
 )
 
+# Image tokens with positions for two pictures, as in the real FLF2V model.
+TINY_WAN21_FLF2V = _tiny(
+    WAN21_FLF2V_14B_720P,
+    "Wan 2.1 FLF2V",
+    engine_id="tiny-wan21-flf2v",
+    params=TINY_WAN21_I2V.params,
+    builder="studio.devtools.tiny.wan:build_tiny_wan21_flf2v",
 # The real 32x/8x video VAE: the real 32 px grid and 8k+1 frames; a short stereo track at 16 kHz.
 TINY_LTX2 = _tiny(
     LTX2,
@@ -550,6 +594,7 @@ FAMILIES: tuple[Family, ...] = (
     WAN21_I2V_14B_480P,
     LTX_VIDEO,
     COGVIDEOX_5B_I2V,
+    WAN21_FLF2V_14B_720P,
     LTX2,
     FRAMEPACK,
     HUNYUANVIDEO15_I2V,
@@ -559,6 +604,7 @@ FAMILIES: tuple[Family, ...] = (
     TINY_WAN21_I2V,
     TINY_LTX,
     TINY_COGVIDEOX_I2V,
+    TINY_WAN21_FLF2V,
     TINY_LTX2,
     TINY_FRAMEPACK,
     TINY_HUNYUANVIDEO15_I2V,

@@ -12,8 +12,8 @@ What is particular to FramePack:
     frame rule asked for, and the frames that come back are 4 x window x sections + 1.
   * It is guidance-distilled: `guidance` is the distilled scale (the model card uses 9); the real
     classifier-free pass (true_cfg_scale) stays off, so there is no negative prompt.
-  * It can also end on a given image (`last_image`): the adapter reads one from the run's parameters
-    when a request carries it (`supports_last_image`).
+  * It can also end on a given image: the family declares supports_last_image, and the engine adds
+    the pipeline's `last_image` (PipelineAdapter.last_image_kwargs) when a run has an end image.
 """
 
 from __future__ import annotations
@@ -30,16 +30,13 @@ from studio.engines.diffusion.families import framepack_sections
 
 class FramePackAdapter(PipelineAdapter):
     denoiser = "transformer"
-    # Requests that carry an end image hand it over as params["last_image"] (a PIL image); the
-    # pipeline blends it into the first section it makes (the video's end).
-    supports_last_image = True
 
     def pipeline_class(self) -> type:
         return HunyuanVideoFramepackPipeline
 
     def call_kwargs(self, image: Image.Image, params: Mapping[str, Any], generator: Any) -> dict[str, Any]:
         window = int(params["latent_window_size"])
-        kwargs = {
+        return {
             "prompt": params["prompt"],
             "height": params["height"],
             "width": params["width"],
@@ -50,10 +47,6 @@ class FramePackAdapter(PipelineAdapter):
             "guidance_scale": params["guidance"],
             "generator": generator,
         }
-        last_image = params.get("last_image")
-        if isinstance(last_image, Image.Image):
-            kwargs["last_image"] = last_image
-        return kwargs
 
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return framepack_sections(params) * int(params["steps"])

@@ -1,0 +1,97 @@
+"""Extending a run into a chain: the next link starts from the last frame of the run it extends, with
+that run's engine and parameters unless the user changes them; the whole chain exports as one video.
+
+Rows are read and written through studio.db (chains, runs, images); the frame comes out of the
+source's MP4 (studio.media.frames) and the joined video is made by studio.post.stitch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
+from sqlalchemy.orm import Session, sessionmaker
+
+from studio.db import runs as run_rows
+from studio.db.chains import chain_of
+from studio.db.engine import session_scope
+from studio.db.images import get_or_add_image
+from studio.engines.base import InputError
+from studio.engines.keyframes import END_IMAGE
+from studio.jobs.status import RunStatus
+from studio.storage import Storage
+
+# The framing move starts from the whole picture in a continuation: its picture *is* the frame the
+# previous link ended on, so any other start box would jump at the seam.
+WHOLE_PICTURE = {"start_x": 0.0, "start_y": 0.0, "start_width": 1.0}
+
+
+@dataclass(frozen=True)
+class ExtensionStart:
+    """What a continuation of `source_id` starts from: its last frame (stored as an input image)
+    and the parameters it is made with by default."""
+
+    source_id: int
+    engine: str
+    params: dict[str, Any]
+    image: PILImage.Image
+    image_id: int
+    image_path: str
+
+
+def extension_params(source_params: Mapping[str, Any]) -> dict[str, Any]:
+    """A continuation's default parameters: the source's, less its end image (the continuation
+    starts near it already), with a framing move starting from the whole picture."""
+    params = {k: v for k, v in source_params.items() if k != END_IMAGE}
+    if params.get("motion") == "framing":
+        params.update(WHOLE_PICTURE)
+    return params
+
+
+def extension_start(sessions: sessionmaker[Session], storage: Storage, run_id: int) -> ExtensionStart:
+    """The last frame of a finished run, stored by content hash like any input, and its parameters.
+    InputError (param "extend") when the run cannot be extended, saying why."""
+    from studio.media.encode import EncodeError
+    from studio.media.frames import last_frame
+
+    with session_scope(sessions) as session:
+        source = run_rows.get_run(session, run_id)
+        if source is None:
+            raise InputError("extend", f"Run #{run_id} does not exist.")
+        if source.status != RunStatus.SUCCEEDED or not source.video_path:
+            raise InputError("extend", f"Run #{run_id} is {source.status}: only a finished run with a video can be extended.")
+        engine, params, video = source.engine, dict(source.params), Path(source.video_path)
+    try:
+        frame = last_frame(video)
+    except (EncodeError, FileNotFoundError):
+        raise InputError("extend", f"The video of run #{run_id} cannot be read ({video}), so it cannot be extended.") from None
+    sha, path = storage.save_input(frame)
+    with session_scope(sessions) as session:
+        image_id = get_or_add_image(session, sha256=sha, path=str(path), width=frame.width, height=frame.height,
+                                    size_bytes=path.stat().st_size, original_name=f"last frame of run #{run_id}").id
+    return ExtensionStart(source_id=run_id, engine=engine, params=extension_params(params), image=frame,
+                          image_id=image_id, image_path=str(path))
+
+
+def export_chain(sessions: sessionmaker[Session], outputs_dir: Path, run_id: int) -> Path:
+    """The chain through this run as one MP4 in the outputs' chains/ folder; InputError (param
+    "chain") naming the link that has no video yet."""
+    from studio.post.stitch import stitch_chain
+
+    with session_scope(sessions) as session:
+        links = [(r.id, r.status, r.video_path, r.fps) for r in chain_of(session, run_id)]
+    if not links:
+        raise InputError("chain", f"Run #{run_id} does not exist.")
+    for link_id, status, video, _ in links:
+        if status != RunStatus.SUCCEEDED or not video or not Path(video).is_file():
+            raise InputError("chain", f"Run #{link_id} of the chain is {status} and has no video yet: "
+                                      "export the chain once every link has finished.")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    destination = outputs_dir / "chains" / f"chain-{links[0][0]:06d}-{links[-1][0]:06d}-{stamp}.mp4"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    stitch_chain([video for _, _, video, _ in links], destination, fps=int(links[0][3] or 24))
+    return destination

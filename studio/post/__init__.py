@@ -1,0 +1,1 @@
+"""Post-processing: tools that make a new video from finished runs."""

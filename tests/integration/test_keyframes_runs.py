@@ -1,0 +1,146 @@
+"""Keyframes and extend chains through the real studio (history on SQLite, in-process worker): an
+end image reaches Wan's pipeline call, an engine without keyframes queues nothing, and a chain of
+three runs exports as one MP4 joined at the shared frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.engines.base import InputError
+from studio.jobs.queue import SubmitRequest
+from studio.jobs.status import RunStatus
+from studio.media.encode import probe_video, read_video_frames
+from studio.storage import image_digest
+from tests.integration.conftest import picture
+
+
+def _run_queue(services) -> None:
+    for _ in range(10):  # bounded: each call runs one queued run
+        if not services.worker.run_once():
+            return
+
+
+@pytest.fixture()
+def recording_wan(monkeypatch):
+    """Wan's adapter loads a subclass of the real WanImageToVideoPipeline that records each call's
+    arguments and then runs the real call."""
+    from diffusers import WanImageToVideoPipeline
+
+    from studio.engines.diffusion.adapters.wan import WanAdapter
+
+    calls: list[dict] = []
+
+    class RecordingWanPipeline(WanImageToVideoPipeline):
+        def __call__(self, *args, **kwargs):
+            calls.append(kwargs)
+            return super().__call__(*args, **kwargs)
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(WanAdapter, "pipeline_class", lambda self: RecordingWanPipeline)
+    return calls
+
+
+def test_a_wan_run_with_an_end_image_passes_it_to_the_pipeline(services, recording_wan):
+    end = picture((30, 200, 90))
+    params = {"prompt": "a cat", "width": 32, "height": 32, "frames": 5, "steps": 2, "seed": 1,
+              "end_image": image_digest(end)}
+    run_id = services.queue.submit(SubmitRequest(engine="tiny-wan21-flf2v", params=params, image=picture(),
+                                                 image_name="first.png", end_image=end))
+    _run_queue(services)
+    run = services.history.get_run(run_id)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.end_image is not None and run.params["end_image"] == image_digest(end)
+    [call] = recording_wan
+    # The end image as the run stores it, fitted to the output size like the input.
+    from studio.media.images import fit_image
+
+    with Image.open(run.end_image.path) as stored:
+        expected = fit_image(stored.convert("RGB"), 32, 32, "crop")
+    assert isinstance(call["last_image"], Image.Image)
+    assert np.array_equal(np.asarray(call["last_image"]), np.asarray(expected))
+    # A re-run keeps the end image (found again by its digest).
+    again = services.history.get_run(services.queue.rerun(run_id))
+    assert again.end_image_id == run.end_image_id
+    assert run.manifest["pipeline_class"] == "RecordingWanPipeline" and run.video_path
+
+
+def test_an_engine_without_keyframes_queues_nothing(services):
+    end = picture((30, 200, 90))
+    with pytest.raises(InputError) as caught:
+        services.queue.submit(SubmitRequest(engine="tiny-ltx", params={"width": 32, "height": 32}, image=picture(),
+                                            end_image=end))
+    assert caught.value.param == "end_image" and "Tiny LTX-Video" in caught.value.message
+    assert services.history.list_runs_count() == 0
+
+
+MOVE = {"width": 96, "height": 64, "frames": 8, "fps": 12, "motion": "zoom_in", "easing": "linear", "guidance": 1.0,
+        "seed": 3}
+
+
+def _extend(services, run_id: int) -> int:
+    start = services.extension_start(run_id)
+    return services.queue.submit(SubmitRequest(engine=start.engine, params=start.params, image_id=start.image_id,
+                                               continues_id=run_id))
+
+
+def _steps(frames: np.ndarray) -> np.ndarray:
+    return np.abs(np.diff(frames.astype(np.float64), axis=0)).mean(axis=(1, 2, 3))
+
+
+def test_a_chain_of_three_runs_exports_as_one_video_joined_at_the_shared_frames(services):
+    first = services.queue.submit(SubmitRequest(engine="motion", params=MOVE, image=picture(), image_name="p.png"))
+    _run_queue(services)
+    second = _extend(services, first)
+    _run_queue(services)
+    third = _extend(services, second)
+    _run_queue(services)
+    links = services.history.chain(second)
+    assert [r.id for r in links] == [first, second, third]
+    assert [r.continues_id for r in links] == [None, first, second]
+    assert all(r.status == RunStatus.SUCCEEDED for r in links)
+    # Each continuation starts from the frame its source ended on.
+    source_last = read_video_frames(links[0].video_path)[-1].astype(np.float64)
+    with Image.open(links[1].input_image.path) as start:
+        assert np.abs(np.asarray(start, dtype=np.float64) - source_last).mean() < 1.0
+
+    video = services.export_chain(third)
+    info = probe_video(video)
+    assert (info.codec, info.pix_fmt, info.width, info.height) == ("h264", "yuv420p", 96, 64)
+    assert info.frames == 3 * MOVE["frames"] - 2  # each seam's shared frame once
+    frames = read_video_frames(video)
+    steps = _steps(frames)
+    n = MOVE["frames"]
+    seams = [n - 1, 2 * n - 2]  # steps from a clip's last frame to the next clip's second
+    inside = np.delete(steps, seams)
+    assert inside.max() > 1.0, "the camera should move"
+    assert all(steps[i] <= inside.max() for i in seams), (steps[seams], inside.max())
+    # The join neither repeats a frame (a still step) nor skips one (a double step).
+    assert all(steps[i] > 0.3 * np.median(inside) for i in seams), steps
+    assert not list(video.parent.glob("*.partial*"))
+
+
+def test_re_running_a_link_re_makes_that_link_only(services):
+    first = services.queue.submit(SubmitRequest(engine="motion", params={**MOVE, "frames": 4}, image=picture()))
+    _run_queue(services)
+    second = _extend(services, first)
+    _run_queue(services)
+    remade = services.queue.rerun(second)
+    _run_queue(services)
+    assert services.history.get_run(remade).continues_id == first
+    assert [r.id for r in services.history.chain(first)] == [first, remade]
+    assert [r.id for r in services.history.chain(second)] == [first, second]
+    with pytest.raises(InputError, match="only a finished run"):
+        services.extension_start(services.queue.submit(SubmitRequest(engine="motion", params=MOVE, image=picture())))
+
+
+def test_a_sweep_stores_a_new_end_image_once_for_all_its_runs(services):
+    from studio.sweeps import Axis
+
+    end = picture((30, 200, 90))
+    run_ids = services.queue.submit_sweep("motion", {**MOVE, "end_image": image_digest(end)},
+                                          [Axis("end_width", [0.5, 0.7])], image=picture(), end_image=end)
+    runs = services.history.get_runs(run_ids)
+    assert [r.params["end_width"] for r in runs] == [0.5, 0.7]
+    assert runs[0].end_image_id is not None and runs[0].end_image_id == runs[1].end_image_id
