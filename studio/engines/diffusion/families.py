@@ -555,6 +555,8 @@ TINY_WAN21_FLF2V = _tiny(
     engine_id="tiny-wan21-flf2v",
     params=TINY_WAN21_I2V.params,
     builder="studio.devtools.tiny.wan:build_tiny_wan21_flf2v",
+)
+
 # The real 32x/8x video VAE: the real 32 px grid and 8k+1 frames; a short stereo track at 16 kHz.
 TINY_LTX2 = _tiny(
     LTX2,
