@@ -384,8 +384,8 @@ _SAMPLING = ParamSpec("sampling_type", "Sampling order", "choice", "inverted_ant
 # (pipeline_hunyuan_video_framepack.py) loads the HunyuanVideo folder (hunyuanvideo-community/
 # HunyuanVideo) with the FramePack transformer from lllyasviel/FramePackI2V_HY and the SigLIP image
 # encoder and processor from lllyasviel/flux_redux_bfl, and calls it at 832x480 (portrait), 91
-# frames, 30 steps, guidance 9.0, sampling "inverted_anti_drifting", saved at 30 fps; the pipeline's
-# own latent window is 9. HunyuanVideo's VAE shrinks 8x and the transformer patches 2x2: a 16 px
+# frames, 30 steps, guidance 9.0, sampling "inverted_anti_drifting", saved at 30 fps; with the
+# pipeline's latent window of 9 those 91 frames become 3 sections, 109 frames, the default here. HunyuanVideo's VAE shrinks 8x and the transformer patches 2x2: a 16 px
 # grid. Download size and VRAM are estimates (13B transformer, Llama 8B text encoder, bf16/fp16).
 FRAMEPACK = FramePackFamily(
     engine_id="framepack",
@@ -396,7 +396,7 @@ FRAMEPACK = FramePackFamily(
     hub_id="lllyasviel/FramePackI2V_HY",
     pipeline_class="HunyuanVideoFramepackPipeline",
     adapter="studio.engines.diffusion.adapters.framepack:FramePackAdapter",
-    params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), _framepack_frames(73, 1081),
+    params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), _framepack_frames(109, 1081),
             _latent_window(9), _SAMPLING, p.fps(30), p.steps(30), p.guidance(9.0, maximum=32.0), p.FIT),
     supports_negative_prompt=False,  # guidance-distilled: the call's true_cfg_scale stays 1, no negative pass
     supports_last_image=True,  # the pipeline's `last_image`, blended into the section it makes first (the end)
