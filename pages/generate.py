@@ -91,7 +91,9 @@ with right:
         request["memory_mode"] = forms.select(
             "Memory mode", "memory_mode", MEMORY_MODES, "auto", format_func=forms.pretty,
             help="How much of the model stays on the GPU. 'auto' picks from free VRAM and the model's estimate; "
-                 "offload modes trade speed for memory.")
+                 "offload modes trade speed for memory: model_offload moves whole models in and out, group_offload "
+                 "streams layers in while the previous ones compute (near 'lowest' memory, much faster), lowest "
+                 "moves one layer at a time.")
         st.caption(svc.plan(info.id, request["memory_mode"]))
 
     error, preview = None, None

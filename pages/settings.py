@@ -11,7 +11,7 @@ from studio.ui.text import plain
 svc = services()
 st.title("Settings")
 
-saved = settings_form(svc.settings(), engine_ids=[i.id for i in svc.registry.infos()])
+saved = settings_form(svc.settings(), engine_ids=[i.id for i in svc.registry.infos()], usable=svc.lever_choices())
 if saved is not None:
     try:
         svc.apply_settings(saved)

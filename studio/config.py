@@ -106,11 +106,53 @@ class Settings(BaseModel):
         description="Number format for model weights. 'auto' uses each model's recommended half "
         "precision on a GPU and fp32 on the CPU.",
     )
-    memory_mode: Literal["auto", "full_gpu", "model_offload", "lowest"] = Field(
+    memory_mode: Literal["auto", "full_gpu", "model_offload", "group_offload", "lowest"] = Field(
         "auto",
         title="Memory mode",
         description="How much of the model stays on the GPU. 'auto' picks from free VRAM and the "
-        "model's estimate; 'model_offload' and 'lowest' trade speed for memory.",
+        "model's estimate; 'model_offload', 'group_offload' (layers stream in on a second CUDA stream "
+        "while the previous ones compute) and 'lowest' trade speed for memory.",
+    )
+    keep_model_warm: bool = Field(
+        True,
+        title="Keep the model loaded between runs",
+        description="On: the worker keeps the loaded model while the next run uses the same engine and "
+        "load settings (precision, memory mode, quantization, attention, compile), so it starts at once. "
+        "Off: memory is given back after every run, and every run loads the model again.",
+    )
+    attention_backend: Literal["native", "flash", "sage", "xformers"] = Field(
+        "native",
+        title="Attention backend",
+        description="The attention kernel the model's denoiser uses. 'native' is PyTorch's and works "
+        "everywhere; flash, sage and xformers need their package and a CUDA GPU, and are offered only "
+        "where they are usable. Faster kernels change the video very slightly.",
+    )
+    compile: bool = Field(
+        False,
+        title="Compile the denoiser (torch.compile)",
+        description="Compiles the denoiser's repeated blocks (the whole denoiser where it has none) for "
+        "faster steps. The first run after loading is slower while it compiles (a warm-up of a minute "
+        "or more); later runs with the model kept loaded are faster.",
+    )
+    quantization: Literal["none", "int8_weight_only", "fp8_weight_only", "gguf"] = Field(
+        "none",
+        title="Weight quantization",
+        description="Stores the denoiser's weights in fewer bits when loading, to fit a smaller GPU: "
+        "int8 or fp8 weight-only (torchao; fp8 needs an Ada or Hopper GPU), or a GGUF single-file "
+        "checkpoint placed in the model's folder (Wan and LTX-Video). Slightly lower quality.",
+    )
+    fp8_layerwise: bool = Field(
+        False,
+        title="fp8 layerwise casting",
+        description="Keeps the denoiser's weights in fp8 and casts each layer up to the run's precision "
+        "as it computes: about half the weight memory, a little slower. Not together with quantization.",
+    )
+    vae_tiling: bool = Field(
+        False,
+        title="Tile the VAE decode",
+        description="Decodes the video in tiles and one frame batch at a time, for every model whose VAE "
+        "can (Stable Video Diffusion decodes 'Decode chunk' frames at a time instead). Lowers the memory "
+        "peak at the end of a run; very large sizes may need it.",
     )
     developer_mode: bool = Field(
         False,

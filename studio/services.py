@@ -23,6 +23,7 @@ from studio.config import Paths, Settings
 from studio.db import migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio import creator_defaults
+from studio.engines import levers
 from studio.engines.base import EngineInfo, WeightsStatus
 from studio.engines.registry import Registry, build_registry
 from studio.engines.runtime import describe_plan
@@ -77,7 +78,9 @@ class Services:
 
     def apply_settings(self, settings: Settings) -> None:
         """Persist settings; new outputs go to the new folder from the next run on. An output folder
-        that cannot be written is refused (ValueError) and nothing is saved."""
+        that cannot be written is refused (ValueError) and nothing is saved; so is a speed or memory
+        lever this machine cannot use (InputError, a ValueError, with its reason)."""
+        levers.check_settings(settings)
         outputs = settings.outputs_dir(self.paths)
         try:
             outputs.mkdir(parents=True, exist_ok=True)
@@ -88,6 +91,10 @@ class Services:
                              "Choose another folder; the settings were not saved.") from None
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))
+
+    def lever_choices(self) -> dict[str, list[str]]:
+        """The attention backends and quantizations this machine can use (the Settings page offers those)."""
+        return levers.usable_choices()
 
     def export_runs(self, run_ids: list[int], destination: Path | None = None) -> Path:
         """A zip of these runs (media, inputs, rows), by default in the data folder's exports/."""

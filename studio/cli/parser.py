@@ -77,7 +77,7 @@ def _add_generation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, recorded)")
     command.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                          help="an engine parameter, e.g. --param frames=24 (repeatable)")
-    command.add_argument("--memory-mode", default=None, help="auto, full_gpu, model_offload or lowest")
+    command.add_argument("--memory-mode", default=None, help="auto, full_gpu, model_offload, group_offload or lowest")
     command.add_argument("--last-image", default=None, metavar="PATH",
                          help="an image the video should end on (engines that take one: see `models`)")
 

@@ -20,7 +20,7 @@ from studio.engines.request import GenerationRequest
 from studio.media.audio import AudioTrack
 
 ParamKind = Literal["int", "float", "choice", "bool"]
-MemoryMode = Literal["auto", "full_gpu", "model_offload", "lowest", "cpu"]
+MemoryMode = Literal["auto", "full_gpu", "model_offload", "group_offload", "lowest", "cpu"]
 
 # Parameters every request carries whatever the engine; engines list the rest as ParamSpecs.
 COMMON_FIELDS = ("prompt", "negative_prompt", "seed")
@@ -172,6 +172,8 @@ class EngineInfo:
     weights_gb: float = 0.0
     # GB of VRAM each memory mode needs at the default size; "auto" picks the first that fits.
     vram_gb: Mapping[str, float] = field(default_factory=dict)
+    # GB of the denoiser's weights in half precision: what 8-bit weights halve (runtime.vram_estimate).
+    denoiser_gb: float = 0.0
     developer_only: bool = False
     # What runtime decisions need, so they never look the engine up elsewhere: the half precision
     # the model was released in (used on GPUs when precision is 'auto'), and rough CPU seconds per
@@ -219,9 +221,16 @@ class RuntimeOptions:
     dtype: str = "float32"
     memory_mode: str = "full_gpu"
     attention: str = "default"
+    # Load-time speed and memory levers (Settings; studio.engines.levers says which are usable):
+    # changing any of them means loading the pipeline again, so each is part of the key.
+    compile: bool = False
+    quantization: str = "none"
+    fp8_layerwise: bool = False
+    vae_tiling: bool = False
 
-    def _key(self) -> tuple[str, str, str, str]:
-        return (self.device, self.dtype, self.memory_mode, self.attention)
+    def _key(self) -> tuple[Any, ...]:
+        return (self.device, self.dtype, self.memory_mode, self.attention,
+                self.compile, self.quantization, self.fp8_layerwise, self.vae_tiling)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RuntimeOptions):
@@ -240,6 +249,7 @@ class RuntimePlan(RuntimeOptions):
     device_reason: str = ""
     dtype_reason: str = ""
     memory_mode_reason: str = ""
+    levers_reason: str = ""  # why a lever from Settings is not used on this machine, if one is not
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 REQUEST_VERSION = 1
 
 # How to run rather than what to make: accepted on every request, checked by studio.requests, never by engines.
-MEMORY_MODES = ("auto", "full_gpu", "model_offload", "lowest")
+MEMORY_MODES = ("auto", "full_gpu", "model_offload", "group_offload", "lowest")
 RUNTIME_KEYS = ("memory_mode",)
 
 

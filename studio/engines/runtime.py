@@ -5,10 +5,17 @@ one sentence (`describe_plan`), and the run's manifest keeps it.
 Memory modes, from fastest to leanest:
   full_gpu       the whole pipeline lives on the GPU.
   model_offload  each model moves to the GPU only while it runs (enable_model_cpu_offload); VAE slicing.
+  group_offload  weights stay on the CPU and each leaf layer moves in just before it runs, the next
+                 one copied on a second CUDA stream while this one computes (enable_group_offload,
+                 leaf level); VAE slicing and tiling. Near 'lowest' in memory, several times faster.
   lowest         weights stream to the GPU layer by layer (enable_sequential_cpu_offload); VAE slicing
                  and tiling. Slow, but runs big models on small cards.
   cpu            no GPU: everything on the CPU in float32.
 How a diffusers pipeline is put into a mode is studio/engines/diffusion/placement.py.
+
+The load-time levers of the Settings page (attention backend, compile, quantization, fp8 layerwise
+casting, VAE tiling) travel in the same RuntimeOptions; one this machine cannot use is left off
+here, with the reason in `levers_reason` (studio/engines/levers.py says which are usable).
 
 torch is imported inside the functions only, so the pages can import this module cheaply.
 """
@@ -17,12 +24,14 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from studio.config import Settings
+from studio.engines import levers
 from studio.engines.base import EngineInfo, RuntimeOptions, RuntimePlan
 
-MODES_BY_MEMORY = ("full_gpu", "model_offload", "lowest")
+MODES_BY_MEMORY = ("full_gpu", "model_offload", "group_offload", "lowest")
 DTYPE_NAMES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 SHORT_DTYPE = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32"}
 # Free VRAM kept in reserve when "auto" picks a mode: the CUDA context, fragmentation, the desktop.
@@ -35,7 +44,8 @@ NO_WEIGHTS_PLAN = "Runs on the CPU; no GPU or weights needed."
 
 # RuntimeOptions is what an engine runs with; a RuntimePlan is one, with the reason for each choice.
 __all__ = ["RuntimeOptions", "RuntimePlan", "auto_mode", "cuda_available", "describe_plan", "device_name",
-           "estimate_cpu_seconds", "gpu_memory", "next_lower_mode", "resolve_runtime", "settle"]
+           "estimate_cpu_seconds", "gpu_memory", "lever_options", "next_lower_mode", "resolve_runtime", "settle",
+           "vram_estimate"]
 
 
 def next_lower_mode(mode: str) -> str | None:
@@ -94,14 +104,17 @@ def resolve_runtime(info: EngineInfo, settings: Settings, requested_mode: str | 
     mode = requested_mode if from_run else settings.memory_mode
     mode_source = "chosen for this run" if from_run else "from Settings"
     cuda = cuda_available()
+    chosen, levers_reason = lever_options(settings)
     if settings.device == "cpu" or not cuda:
         device_reason = DEVICE_SET_TO_CPU if cuda else NO_GPU
         if mode == "lowest":
             return RuntimePlan(device="cpu", dtype="float32", memory_mode="lowest", device_reason=device_reason,
                                dtype_reason="the CPU runs in float32",
-                               memory_mode_reason=f"lowest {mode_source}: VAE/attention slicing lowers host memory")
+                               memory_mode_reason=f"lowest {mode_source}: VAE/attention slicing lowers host memory",
+                               levers_reason=levers_reason, **chosen)
         return RuntimePlan(device="cpu", dtype="float32", memory_mode="cpu", device_reason=device_reason,
-                           dtype_reason="the CPU runs in float32", memory_mode_reason="no GPU memory to manage")
+                           dtype_reason="the CPU runs in float32", memory_mode_reason="no GPU memory to manage",
+                           levers_reason=levers_reason, **chosen)
 
     import torch
 
@@ -114,15 +127,52 @@ def resolve_runtime(info: EngineInfo, settings: Settings, requested_mode: str | 
         precision = "fp16"
         dtype_reason += "; this GPU has no bf16, so fp16"
     if mode in (None, "auto", "cpu"):
-        mode = auto_mode(info)
-        need = info.vram_gb.get(mode)
+        mode = auto_mode(info, quantization=chosen["quantization"], fp8_layerwise=chosen["fp8_layerwise"])
+        need = vram_estimate(info, mode, quantization=chosen["quantization"], fp8_layerwise=chosen["fp8_layerwise"])
         mode_reason = (f"auto: the fastest mode whose estimate (~{need:.0f} GB) fits the free VRAM"
                        if need is not None else "auto: the fastest mode that fits the free VRAM")
     else:
         mode_reason = f"{mode} {mode_source}"
     return RuntimePlan(device="cuda", dtype=DTYPE_NAMES[precision], memory_mode=mode,
                        device_reason="a CUDA GPU is available", dtype_reason=dtype_reason,
-                       memory_mode_reason=mode_reason)
+                       memory_mode_reason=mode_reason, levers_reason=levers_reason, **chosen)
+
+
+def lever_options(settings: Settings) -> tuple[dict[str, Any], str]:
+    """The Settings page's load-time levers as RuntimeOptions fields, each one this machine cannot
+    use left off, and the reasons for those in words ('' when every lever is used as set)."""
+    reasons: list[str] = []
+    attention = settings.attention_backend
+    if (why := levers.attention_refusal(attention)) is not None:
+        reasons.append(f"{why}; used native attention")
+        attention = "native"
+    quantization = settings.quantization
+    if (why := levers.quantization_refusal(quantization)) is not None:
+        reasons.append(f"{why}; loaded without quantization")
+        quantization = "none"
+    fp8_layerwise = settings.fp8_layerwise
+    if fp8_layerwise and (why := levers.fp8_layerwise_refusal(quantization)) is not None:
+        reasons.append(f"{why}; no fp8 layerwise casting")
+        fp8_layerwise = False
+    # RuntimeOptions calls diffusers' own choice "default"; the Settings page calls it native.
+    chosen = {"attention": "default" if attention == "native" else attention, "compile": settings.compile, "quantization": quantization,
+              "fp8_layerwise": fp8_layerwise, "vae_tiling": settings.vae_tiling}
+    return chosen, "; ".join(reasons)
+
+
+def vram_estimate(info: EngineInfo, mode: str, *, quantization: str = "none", fp8_layerwise: bool = False) -> float | None:
+    """GB of VRAM a run at the engine's default settings needs in `mode`, or None when unknown.
+
+    The per-mode figures are the family's (families.py). Weights stored in 8 bits (quantization,
+    fp8 layerwise casting) halve the denoiser's half-precision weights where they sit on the GPU
+    whole (full_gpu, and model_offload while the denoiser runs); the offload modes stream weights
+    layer by layer, so their peak is activations and barely moves."""
+    need = info.vram_gb.get(mode)
+    if need is None:
+        return None
+    if (quantization != "none" or fp8_layerwise) and mode in ("full_gpu", "model_offload"):
+        need = max(need - info.denoiser_gb / 2, info.vram_gb.get("lowest", 0.0))
+    return need
 
 
 def settle(info: EngineInfo, runtime: RuntimeOptions) -> RuntimeOptions:
@@ -134,20 +184,25 @@ def settle(info: EngineInfo, runtime: RuntimeOptions) -> RuntimeOptions:
     if device.startswith("cuda") and not cuda_available():
         device = "cpu"
     if mode == "auto":
-        mode = "cpu" if device == "cpu" else auto_mode(info)
+        mode = "cpu" if device == "cpu" else auto_mode(info, quantization=runtime.quantization,
+                                                       fp8_layerwise=runtime.fp8_layerwise)
     if mode == "cpu" and device != "cpu":
         device = "cpu"
     dtype = runtime.dtype if device != "cpu" else "float32"
-    return RuntimeOptions(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
+    # Only the RuntimeOptions fields: a plan's reasons are not part of how it runs.
+    kept = {f.name: getattr(runtime, f.name) for f in fields(RuntimeOptions)}
+    kept.update(device=device, dtype=dtype, memory_mode=mode, attention=runtime.attention or "default")
+    return RuntimeOptions(**kept)
 
 
-def auto_mode(info: EngineInfo, free_gb: float | None = None) -> str:
+def auto_mode(info: EngineInfo, free_gb: float | None = None, *, quantization: str = "none",
+              fp8_layerwise: bool = False) -> str:
     """The fastest memory mode whose estimate fits the free VRAM (the leanest when none does)."""
     if free_gb is None:
         memory = gpu_memory()
         free_gb = memory[0] if memory else 0.0
     for mode in MODES_BY_MEMORY:
-        need = info.vram_gb.get(mode)
+        need = vram_estimate(info, mode, quantization=quantization, fp8_layerwise=fp8_layerwise)
         if need is not None and need <= free_gb * VRAM_HEADROOM:
             return mode
     return "lowest"
@@ -168,15 +223,21 @@ def describe_plan(info: EngineInfo, settings: Settings, requested_mode: str | No
         when = "under a minute" if minutes < 1 else f"about {minutes:.0f} min"
         lowest = " with VAE/attention slicing" if runtime.memory_mode == "lowest" else ""
         slow = " — slow" if minutes >= 1 else ""
-        return f"{runtime.device_reason}: runs on CPU{lowest} in {dtype}, est. {when} for these settings{slow}."
+        text = f"{runtime.device_reason}: runs on CPU{lowest} in {dtype}, est. {when} for these settings{slow}"
+        return text + _warm_up_note(runtime) + "."
     memory = gpu_memory()
     free, total = memory if memory else (0.0, 0.0)
-    need = info.vram_gb.get(runtime.memory_mode)
+    need = vram_estimate(info, runtime.memory_mode, quantization=runtime.quantization,
+                         fp8_layerwise=runtime.fp8_layerwise)
     need_text = f"~{need:.0f} GB of {free:.0f} GB free" if need is not None else f"{free:.0f} GB free"
     text = f"Will run on {device_name(runtime.device)} in {runtime.memory_mode} mode, {dtype}, {need_text}"
     if need is not None and need > free * VRAM_HEADROOM:
         text += " — may run out of memory; choose a lower memory mode or smaller settings"
-    return text + "."
+    return text + _warm_up_note(runtime) + "."
+
+
+def _warm_up_note(runtime: RuntimeOptions) -> str:
+    return "; compiled: the first run after loading is slower" if runtime.compile else ""
 
 
 def estimate_cpu_seconds(info: EngineInfo, params: Mapping[str, Any] | None = None) -> float:

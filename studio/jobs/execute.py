@@ -206,6 +206,8 @@ class Executor:
             progress.enter(RunStage.LOADING)  # the first step ends it (a model already loaded: at once)
             result = engine.generate(image, request, runtime, on_step=progress.on_step, cancelled=progress.cancelled,
                                      **keyframes)
+            if not settings.keep_model_warm:  # Settings: give the memory back after every run
+                self.pipeline.release()
             progress.enter(RunStage.ENCODING)
             progress.stop_if_cancelled()
             frames, engine_manifest, audio = result.frames, result.manifest, result.audio

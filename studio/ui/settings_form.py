@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, get_args
 
 import streamlit as st
@@ -11,14 +12,19 @@ from studio.config import Settings
 from studio.ui.text import plain
 
 
-def settings_form(current: Settings, *, engine_ids: list[str]) -> Settings | None:
-    """Draw the form; returns the new Settings when saved and valid, else None."""
+def settings_form(current: Settings, *, engine_ids: list[str],
+                  usable: Mapping[str, list[str]] | None = None) -> Settings | None:
+    """Draw the form; returns the new Settings when saved and valid, else None. `usable` narrows a
+    choice field to the values this machine can use (the speed levers); the saved value stays
+    listed so the form never changes it behind the user's back."""
     values: dict[str, Any] = {}
     with st.form("settings"):
         for name, field in Settings.model_fields.items():
             label, help_text, value = field.title or name, field.description, getattr(current, name)
             key = f"setting:{name}"
             choices = get_args(field.annotation)
+            if usable and name in usable:
+                choices = tuple(c for c in choices if c in usable[name] or c == value)
             if name == "default_engine":
                 options = ["", *engine_ids]
                 values[name] = st.selectbox(label, options, index=options.index(value) if value in options else 0,

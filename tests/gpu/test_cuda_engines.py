@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-@pytest.mark.parametrize("mode", ["full_gpu", "model_offload", "lowest"])
+@pytest.mark.parametrize("mode", ["full_gpu", "model_offload", "group_offload", "lowest"])
 def test_tiny_i2vgen_runs_on_the_gpu_in_each_memory_mode(tmp_path, mode, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from studio.config import Paths, Settings

@@ -161,7 +161,7 @@ def test_manifest_records_what_a_rerun_needs(engine, tiny_data):
     assert m["model_path"] == str(tiny_data / "tiny-models" / "tiny-i2vgen-xl")
     assert m["model_revision"] is None  # a local folder, not a cache snapshot
     assert m["pipeline_class"] == "I2VGenXLPipelineCompat"
-    assert (m["device"], m["dtype"], m["memory_mode"], m["attention"]) == ("cpu", "float32", "cpu", "default")
+    assert (m["device"], m["dtype"], m["memory_mode"], m["attention"]) == ("cpu", "float32", "cpu", "native")
     assert m["device_name"].startswith("CPU")
     assert m["seed"] == 7 and m["steps_run"] == 2
     assert m["versions"]["torch"] == torch.__version__

@@ -66,8 +66,10 @@ def test_each_engine_accepts_its_own_defaults(registry, engine_id):
     clean = engine.validate({})
     assert clean == {**engine.info.defaults(), "prompt": "", "negative_prompt": "", "seed": None}
     info = engine.info
-    assert set(info.vram_gb) == {"full_gpu", "model_offload", "lowest"}
-    assert info.vram_gb["full_gpu"] >= info.vram_gb["model_offload"] >= info.vram_gb["lowest"] > 0
+    assert set(info.vram_gb) == {"full_gpu", "model_offload", "group_offload", "lowest"}
+    assert (info.vram_gb["full_gpu"] >= info.vram_gb["model_offload"] >= info.vram_gb["group_offload"]
+            >= info.vram_gb["lowest"] > 0)
+    assert 0 < info.denoiser_gb < info.vram_gb["full_gpu"]
     assert info.weights_gb > 0 and info.recommended_fps == info.defaults()["fps"]
     assert info.developer_only == engine_id.startswith("tiny-")
 
@@ -217,6 +219,8 @@ def test_on_a_gpu_the_memory_mode_comes_from_the_run_then_the_settings_then_free
     monkeypatch.setattr(runtime, "gpu_memory", lambda: (60.0, 80.0))
     assert runtime.resolve_runtime(wan14, Settings(), "auto").memory_mode == "model_offload"
     monkeypatch.setattr(runtime, "gpu_memory", lambda: (8.0, 12.0))
+    assert runtime.resolve_runtime(i2v, Settings(), None).memory_mode == "group_offload"  # 5 GB <= 8 x 0.9
+    monkeypatch.setattr(runtime, "gpu_memory", lambda: (5.0, 6.0))
     assert runtime.resolve_runtime(i2v, Settings(), None).memory_mode == "lowest"
 
 
@@ -275,7 +279,8 @@ def test_the_runtime_decisions_read_the_engine_info_not_a_family_table():
     assert runtime.estimate_cpu_seconds(info) == 90.0 * 50
 
 
-@pytest.mark.parametrize(("free_gb", "mode"), [(80, "full_gpu"), (16, "full_gpu"), (12, "model_offload"), (5, "lowest"), (1, "lowest")])
+@pytest.mark.parametrize(("free_gb", "mode"), [(80, "full_gpu"), (16, "full_gpu"), (12, "model_offload"), (6, "group_offload"),
+                                              (5, "lowest"), (1, "lowest")])
 def test_auto_picks_the_fastest_mode_that_fits(free_gb, mode):
     assert runtime.auto_mode(families.I2VGEN_XL.info(), free_gb=free_gb) == mode
 
@@ -284,7 +289,7 @@ def test_after_out_of_memory_the_next_mode_is_leaner():
     chain = ["full_gpu"]
     while (lower := runtime.next_lower_mode(chain[-1])) is not None:
         chain.append(lower)
-    assert chain == ["full_gpu", "model_offload", "lowest"]
+    assert chain == ["full_gpu", "model_offload", "group_offload", "lowest"]
     assert runtime.next_lower_mode("cpu") == "lowest"
 
 

@@ -38,7 +38,7 @@ from studio.engines.base import (
     WeightsStatus,
     validate_params,
 )
-from studio.engines.diffusion import placement, weights
+from studio.engines.diffusion import levers, placement, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
 from studio.engines.request import GenerationRequest
@@ -53,6 +53,9 @@ class _Loaded:
     notes: list[str] = field(default_factory=list)
     attention: str = "default"
     variant: str | None = None
+    lever_result: levers.LeverResult = field(default_factory=levers.LeverResult)
+    load_seconds: float = 0.0
+    runs: int = 0  # runs started with this pipeline: past the first, it was already loaded
 
 
 class DiffusionEngine:
@@ -146,6 +149,7 @@ class DiffusionEngine:
             raise InputError("engine", f"{family.label} cannot run in this version of the studio yet; choose another engine.")
         params, seed = request.params, request.seed  # checked once, in studio.requests.validate
         _quiet_torchvision_fallback()  # the adapter's import of its pipeline class is what warns
+        levers.quiet_torchao_import()
         adapter = load_adapter(family.adapter)
         runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
         if cancelled():
@@ -186,8 +190,9 @@ class DiffusionEngine:
     def _pipeline(self, adapter: PipelineAdapter, runtime: RuntimeOptions) -> tuple[Any, float]:
         """The loaded pipeline for `runtime`, reused when the same one is already loaded."""
         location = self._location()
-        key = (str(location), runtime.dtype, runtime.memory_mode, runtime.device, runtime.attention)
+        key = levers.warm_key(location, runtime)
         if self._loaded is not None and self._loaded.key == key:
+            self._loaded.runs += 1
             return self._loaded.pipe, 0.0
         self.release()  # one pipeline at a time: free the old one before loading the next
 
@@ -197,21 +202,26 @@ class DiffusionEngine:
         dtype: Any = placement.torch_dtype(runtime.dtype)
         if want_half and adapter.float32_components:
             dtype = {"default": dtype, **{name: placement.torch_dtype("float32") for name in adapter.float32_components}}
+        denoisers = levers.denoiser_names(location, adapter.denoiser)
+        lever_result = levers.LeverResult()
         pipe = adapter.pipeline_class().from_pretrained(
             str(location),
             dtype=dtype,
             variant=variant,
             use_safetensors=True,
             local_files_only=True,
+            **levers.load_arguments(location, denoisers, self.family.family, runtime, dtype, lever_result),
         )
         pipe.set_progress_bar_config(disable=True)
         notes = adapter.after_load(pipe, runtime)
+        levers.before_placement(pipe, denoisers, runtime, lever_result)
         notes += placement.apply_memory_mode(pipe, runtime)
-        attention = placement.apply_attention_backend(pipe, runtime.attention)
-        if attention != runtime.attention:
-            notes.append(f"attention backend {runtime.attention!r} is not supported here; used the default")
-        self._loaded = _Loaded(key=key, pipe=pipe, location=location, notes=notes, attention=attention, variant=variant)
-        return pipe, time.perf_counter() - started
+        levers.after_placement(pipe, denoisers, runtime, lever_result)
+        load_seconds = time.perf_counter() - started
+        self._loaded = _Loaded(key=key, pipe=pipe, location=location, notes=notes + lever_result.notes,
+                               attention=lever_result.applied["attention"], variant=variant, lever_result=lever_result,
+                               load_seconds=load_seconds, runs=1)
+        return pipe, load_seconds
 
     def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image=None) -> tuple[np.ndarray, int, AudioTrack | None]:
         import torch
@@ -323,6 +333,10 @@ class DiffusionEngine:
             "memory_mode": runtime.memory_mode,
             "memory_notes": list(loaded.notes),
             "attention": loaded.attention,
+            # Warm: the pipeline was loaded by an earlier run and kept (load_seconds 0 then).
+            "already_loaded": loaded.runs > 1,
+            "load_seconds": 0.0 if loaded.runs > 1 else round(loaded.load_seconds, 3),
+            "levers": dict(loaded.lever_result.applied),
             "seed": seed,
             "generator": "cpu",
             "steps_run": steps_run,

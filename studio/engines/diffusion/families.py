@@ -4,6 +4,9 @@ One `Family` per engine: the hub id and pipeline class, the parameters it takes 
 (from each model card) and rules (frames of the form 4k+1, sizes a multiple of 32, …), the frame rate
 its videos are meant to play at, and what it costs — download size and a VRAM estimate per memory
 mode at the default settings (approximate: measured or taken from the model cards, rounded up).
+group_offload streams leaf layers like 'lowest' and prefetches the next on a second stream: its
+estimate is 'lowest' plus the layers in flight (about 1-2 GB). How quantization and fp8 storage
+change the estimates is runtime.vram_estimate, from each family's denoiser_gb.
 Nothing here loads a model; `studio.engines.diffusion.diffusion_engines` wraps each entry in a
 DiffusionEngine.
 
@@ -40,6 +43,8 @@ class Family:
     recommended_fps: int = 8
     weights_gb: float = 0.0
     vram_gb: Mapping[str, float] = field(default_factory=dict)
+    # The denoiser's weights in half precision, GB (parameters x 2 bytes): 8-bit weights halve it.
+    denoiser_gb: float = 0.0
     precision: str = "fp16"  # the half precision the model was released in, used on GPUs
     requires: tuple[str, ...] = ()  # extra Python packages the pipeline imports
     # model_index.json class names that identify this model in a folder not named after it; only
@@ -73,6 +78,7 @@ class Family:
             recommended_fps=self.recommended_fps,
             weights_gb=self.weights_gb,
             vram_gb=dict(self.vram_gb),
+            denoiser_gb=self.denoiser_gb,
             developer_only=self.developer_only,
             precision=self.precision,
             cpu_seconds_per_step=self.cpu_seconds_per_step,
@@ -157,7 +163,8 @@ I2VGEN_XL = Family(
             p.fps(8), p.steps(50), p.guidance(9.0), p.FIT),
     recommended_fps=8,
     weights_gb=5.0,  # the fp16 variant files (UNet 2.8, image encoder 1.3, text encoder 0.7, VAE 0.2)
-    vram_gb={"full_gpu": 14.0, "model_offload": 9.0, "lowest": 4.0},
+    vram_gb={"full_gpu": 14.0, "model_offload": 9.0, "group_offload": 5.0, "lowest": 4.0},
+    denoiser_gb=2.9,
     precision="fp16",
     index_classes=("I2VGenXLPipeline",),
     cpu_seconds_per_step=90.0,
@@ -180,7 +187,8 @@ SVD_XT = Family(
     supports_negative_prompt=False,
     recommended_fps=7,
     weights_gb=4.3,
-    vram_gb={"full_gpu": 18.0, "model_offload": 12.0, "lowest": 6.0},
+    vram_gb={"full_gpu": 18.0, "model_offload": 12.0, "group_offload": 7.0, "lowest": 6.0},
+    denoiser_gb=3.1,
     precision="fp16",
     cpu_seconds_per_step=240.0,
 )
@@ -194,7 +202,8 @@ SVD = replace(
     params=(*p.size(1024, 576, multiple_of=64, minimum=256, maximum=1280), p.frames(14, minimum=2, maximum=14),
             p.fps(7), p.steps(25), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
             _noise_aug(), _decode_chunk(8, 14), p.FIT),
-    vram_gb={"full_gpu": 14.0, "model_offload": 10.0, "lowest": 5.0},
+    vram_gb={"full_gpu": 14.0, "model_offload": 10.0, "group_offload": 6.0, "lowest": 5.0},
+    denoiser_gb=3.1,
     cpu_seconds_per_step=140.0,
 )
 
@@ -211,7 +220,8 @@ WAN22_TI2V_5B = Family(
             p.fps(24), p.steps(50), p.guidance(5.0), p.FIT),
     recommended_fps=24,
     weights_gb=34.0,
-    vram_gb={"full_gpu": 40.0, "model_offload": 24.0, "lowest": 12.0},
+    vram_gb={"full_gpu": 40.0, "model_offload": 24.0, "group_offload": 14.0, "lowest": 12.0},
+    denoiser_gb=10.0,
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=1800.0,
@@ -232,7 +242,8 @@ WAN21_I2V_14B_480P = Family(
             p.fps(16), p.steps(50), p.guidance(5.0), p.FIT),
     recommended_fps=16,
     weights_gb=82.0,
-    vram_gb={"full_gpu": 70.0, "model_offload": 40.0, "lowest": 14.0},
+    vram_gb={"full_gpu": 70.0, "model_offload": 40.0, "group_offload": 16.0, "lowest": 14.0},
+    denoiser_gb=32.8,
     precision="bf16",
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
@@ -254,7 +265,8 @@ LTX_VIDEO = Family(
             p.fps(24), _steps_from_two(50), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
     recommended_fps=24,
     weights_gb=28.0,
-    vram_gb={"full_gpu": 22.0, "model_offload": 12.0, "lowest": 6.0},
+    vram_gb={"full_gpu": 22.0, "model_offload": 12.0, "group_offload": 7.0, "lowest": 6.0},
+    denoiser_gb=3.9,
     precision="bf16",
     index_classes=("LTXPipeline", "LTXImageToVideoPipeline"),
     cpu_seconds_per_step=600.0,
@@ -276,7 +288,8 @@ COGVIDEOX_5B_I2V = Family(
             p.fps(8), p.steps(50), p.guidance(6.0), p.FIT),
     recommended_fps=8,
     weights_gb=21.0,
-    vram_gb={"full_gpu": 26.0, "model_offload": 16.0, "lowest": 5.0},
+    vram_gb={"full_gpu": 26.0, "model_offload": 16.0, "group_offload": 6.0, "lowest": 5.0},
+    denoiser_gb=11.1,
     precision="bf16",
     index_classes=("CogVideoXImageToVideoPipeline",),
     cpu_seconds_per_step=1200.0,
@@ -293,7 +306,7 @@ WAN21_FLF2V_14B_720P = replace(
     hub_id="Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers",
     params=(*p.size(1280, 720, multiple_of=16, minimum=256, maximum=1280), p.frames(81, minimum=5, maximum=161, congruent=(4, 1)),
             p.fps(16), p.steps(50), p.guidance(5.0), p.FIT),
-    vram_gb={"full_gpu": 76.0, "model_offload": 44.0, "lowest": 16.0},
+    vram_gb={"full_gpu": 76.0, "model_offload": 44.0, "group_offload": 18.0, "lowest": 16.0},
     cpu_seconds_per_step=7200.0,
     supports_last_image=True,
     requires_last_image=True,
@@ -480,7 +493,8 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
 def _tiny(real: Family, name: str, **changes: Any) -> Family:
     """A tiny engine for `real`'s family: the same classes and loading path, a few thousand random
     weights; its rules are the real family's, at smaller sizes. Hidden unless developer mode is on."""
-    return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "lowest": 0.1},
+    return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "group_offload": 0.1, "lowest": 0.1},
+                   denoiser_gb=0.0001,
                    index_classes=(), cpu_seconds_per_step=0.05, developer_only=True, label=f"Tiny {name} (test)",
                    step_hook="studio.devtools.faults:inject_from_env",
                    description=f"Randomly initialised, tiny {name} for tests and developer checks: makes noise, fast on CPU.",
