@@ -74,8 +74,10 @@ def _middleware():
 def _routes():
     from studio.web.api import api_routes
     from studio.web.media import media_routes
+    from studio.web.worker_api import worker_routes
 
-    return [*media_routes(served_services), *api_routes(served_services)]
+    return [*media_routes(served_services), *api_routes(served_services),
+            *worker_routes(lambda: served_services().media_hub())]
 
 
 _navigation_only()

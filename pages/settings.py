@@ -7,6 +7,7 @@ from studio.ui import format as fmt
 from studio.ui.runtime import services
 from studio.ui.settings_form import settings_form
 from studio.ui.text import plain
+from studio.ui.workers import worker_line
 
 svc = services()
 st.title("Settings")
@@ -35,10 +36,7 @@ workers = svc.workers()
 if not workers:
     st.caption("No worker has been heard from in the last half minute: queued runs wait until one starts.")
 for worker in workers:
-    engines = "any engine" if worker.takes_any_engine else ", ".join(worker.engines)
-    doing = f"on run #{worker.current_run_id}" if worker.current_run_id else "idle"
-    st.markdown(f"**{plain(worker.host)}** · {plain(engines)} · {doing} · since {fmt.when(worker.started_at)}  \n"
-                f":gray[{plain(worker.id)}]")
+    st.markdown(worker_line(worker))
 
 st.subheader("Engines")
 if st.button("Rescan models", icon=":material/refresh:", key="rescan_models",

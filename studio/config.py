@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Set by `launch.py --no-worker`: the server process runs no jobs (workers elsewhere do).
+SERVE_ONLY_ENV = "STUDIO_SERVE_ONLY"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,11 @@ class Paths:
     @property
     def default_outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
+
+    @property
+    def backups_dir(self) -> Path:
+        """Where a PostgreSQL history is dumped before a migration (a SQLite file's copy sits beside it)."""
+        return self.data_dir / "backups"
 
     @property
     def run_logs_dir(self) -> Path:

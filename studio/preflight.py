@@ -233,7 +233,7 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
     engine = make_engine(paths.database_url)
     try:
         if migrate_db:
-            outcome = migrate.upgrade(engine, paths.sqlite_path)  # checks the file's integrity first
+            outcome = migrate.upgrade(engine, paths.sqlite_path, backup_dir=paths.backups_dir)  # checks the file's integrity first
         else:
             if paths.sqlite_path is not None:
                 migrate.verify_integrity(engine, paths.sqlite_path)
@@ -242,6 +242,9 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
     except migrate.DatabaseTooNew as exc:
         return CheckResult("database", "FAIL", str(exc),
                            "update the studio to the newer version, or use --data-dir with another folder")
+    except migrate.BackupFailed as exc:  # no pg_dump, or it failed: nothing was migrated
+        detail, _, hint = str(exc).partition(" → ")
+        return CheckResult("database", "FAIL", detail, hint)
     except migrate.MigrationBusy as exc:
         return CheckResult("database", "FAIL", str(exc), "wait for it to finish, or stop it, then run the same command again")
     except DatabaseUnusable as exc:  # not SQLite, or damaged pages: serving it would fail page by page
@@ -250,13 +253,24 @@ def check_database(paths: Paths, *, migrate_db: bool = True) -> CheckResult:
         return CheckResult("database", "FAIL", *cannot_open(where, exc))
     finally:
         engine.dispose()
+    if not migrate_db and outcome.changed and outcome.before is not None and paths.sqlite_path is None:
+        from studio.db import pg_backup
+
+        if os.environ.get(pg_backup.NO_BACKUP_ENV) != "1" and pg_backup.find_pg_dump() is None:
+            return CheckResult("database", "FAIL", f"{where} is at schema {outcome.before} and needs migrating to "
+                               f"{outcome.after}, but pg_dump was not found to back it up first",
+                               "install the PostgreSQL client tools (Debian: postgresql-client), or start with "
+                               "--no-backup if the database is backed up another way")
     if not migrate_db and outcome.changed:
         return CheckResult("database", "OK", f"{where} is at schema {outcome.before or 'none'}: the server migrates "
                            f"it to {outcome.after}, keeping a copy of the old file beside it")
     if outcome.before is None:
         return CheckResult("database", "OK", f"created {where} at schema {outcome.after}")
     if outcome.changed:
-        backup = f"; backup of the old file: {outcome.backup}" if outcome.backup else ""
+        if outcome.backup and paths.sqlite_path is None:
+            backup = f"; backup (pg_dump, restore with pg_restore): {outcome.backup}"
+        else:
+            backup = f"; backup of the old file: {outcome.backup}" if outcome.backup else ""
         return CheckResult("database", "OK", f"migrated {where} from {outcome.before} to {outcome.after}{backup}")
     return CheckResult("database", "OK", f"{where} at schema {outcome.after} (current)")
 

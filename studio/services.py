@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +36,9 @@ from studio.jobs.queue import JobQueue
 from studio.jobs.worker import Worker
 from studio.storage import Storage
 from studio.weights_cache import WeightsCache
+
+if TYPE_CHECKING:
+    from studio.jobs.hub import MediaHub
 
 
 @dataclass
@@ -149,6 +153,12 @@ class Services:
         with session_scope(self.sessions) as session:
             return members.live(session)
 
+    def media_hub(self) -> MediaHub:
+        """The server's side of remote workers: their inputs out, their files in (studio.web.worker_api)."""
+        from studio.jobs.hub import MediaHub
+
+        return MediaHub(self.sessions, self.paths, self.settings)
+
     def plan(self, engine_id: str, memory_mode: str | None) -> str:
         """What running this engine would look like here (device, mode, memory), shown before a run."""
         return describe_plan(self.registry.get(engine_id).info, self.settings(), memory_mode)
@@ -182,7 +192,7 @@ def build_core(paths: Paths, *, migrate_db: bool = True, settings: Settings | No
     must not touch the file meanwhile."""
     db = make_engine(paths.database_url)
     if migrate_db:
-        migrate.upgrade(db, paths.sqlite_path)
+        migrate.upgrade(db, paths.sqlite_path, backup_dir=paths.backups_dir)
     sessions = make_session_factory(db)
     history = History(sessions, paths)
     current = settings if settings is not None else history.settings()

@@ -8,7 +8,7 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -83,6 +83,18 @@ class RunFiles:
             if isinstance(error, OSError) and not isinstance(error, OutputNotWritable) and error.errno in _NOT_WRITABLE:
                 raise OutputNotWritable(self.video.parent) from error
             raise
+
+
+def attempt_files(files: RunFiles, attempt: int) -> RunFiles:
+    """Later attempts of a run write under their own names, so that an attempt that lost its lease
+    and removes its files can never touch those of the attempt that holds the run now."""
+    if attempt <= 1:
+        return files
+    stem = files.video.stem
+    return RunFiles(**{
+        field.name: (path := getattr(files, field.name)).with_name(f"{stem}-a{attempt}{path.name[len(stem):]}")
+        for field in fields(files)
+    })
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ COMMANDS = {
     "import": ("archive", "import_zip"),
     "worker": ("worker", "work"),
     "migrate": ("schema", "migrate_schema"),
+    "worker-token": ("worker_tokens", "worker_token"),
     "models": ("models", "list_models"),
     "download": ("models", "download"),
     "set-password": ("password", "set_password"),
@@ -36,6 +37,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.data_dir:
         os.environ["STUDIO_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
+    if getattr(args, "no_backup", False):  # read where the migration runs (the server process too)
+        os.environ["STUDIO_NO_BACKUP"] = "1"
     # One console for the whole launch: each command opens its log (once) as soon as the studio's
     # folders are known; serving opens it only once the server is on its way.
     console = Console(quiet=args.quiet, debug=args.debug)

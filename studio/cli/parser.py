@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "address needs a password (see set-password)")
     parser.add_argument("--check", action="store_true", help="run the checks only; exit status 1 on any FAIL")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser when the studio is ready")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="run no jobs in the server process: workers (`launch.py worker`, on this or other hosts) run them")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def sub(name: str, text: str) -> argparse.ArgumentParser:
@@ -56,6 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--schema-wait", type=float, default=300.0, metavar="SECONDS",
                         help="on a shared (non-SQLite) database, how long to wait for the server or `migrate` "
                         "to bring it to this version's schema before giving up (default 300)")
+    worker.add_argument("--server", default=None, metavar="URL",
+                        help="the studio server's address (http://HOST:PORT) when this host shares no folder with "
+                        "it: inputs are fetched from it and finished files sent to it. Needs --token")
+    worker.add_argument("--token", default=None, metavar="TOKEN",
+                        help="with --server, a worker token from `worker-token create NAME` on the server "
+                        "(or the STUDIO_WORKER_TOKEN environment variable, which keeps it out of the process list)")
+    tokens = sub("worker-token", "make, list or revoke the tokens workers on other hosts use with --server")
+    token_actions = tokens.add_subparsers(dest="token_action", metavar="ACTION", required=True)
+    def action(name: str, text: str) -> argparse.ArgumentParser:  # the common flags after the action too
+        return token_actions.add_parser(name, help=text, description=text,
+                                        parents=[_common_flags(argparse.SUPPRESS, argparse.SUPPRESS)])
+
+    create = action("create", "make a token and print it (once: only its hash is kept)")
+    create.add_argument("name", help="a name for the worker or host, e.g. gpu-host-2")
+    action("list", "the tokens, when each was made, last used and revoked")
+    revoke = action("revoke", "refuse a token from now on")
+    revoke.add_argument("name", help="the token's name, as `worker-token list` shows it")
     sub("migrate", "bring the database to this version's schema (a copy of a SQLite file is kept) and exit; "
         "the server does this itself at start")
     sub("models", "list engines, whether their weights are installed and how to install them")
@@ -122,6 +141,9 @@ def _common_flags(path_default, flag_default) -> argparse.ArgumentParser:
     common.add_argument("--data-dir", default=path_default,
                         help="folder for the database, inputs, outputs and logs (sets STUDIO_DATA_DIR; "
                         "default: data/ in the project)")
+    common.add_argument("--no-backup", action="store_true", default=flag_default,
+                        help="migrate a PostgreSQL database without a pg_dump backup first (needed where pg_dump "
+                        "is not installed; back the database up another way)")
     verbosity = common.add_mutually_exclusive_group()
     verbosity.add_argument("--debug", action="store_true", default=flag_default,
                            help="show every detail, the server's own output included")

@@ -16,7 +16,7 @@ from studio.cli.console import Console
 from studio.cli.parser import DEFAULT_HOST
 from studio.cli.logfile import start_log
 from studio.cli.supervise import supervise
-from studio.config import Paths
+from studio.config import SERVE_ONLY_ENV, Paths
 from studio.web import hostnames, passwords
 
 
@@ -111,6 +111,8 @@ def _server_environment(args: argparse.Namespace) -> dict[str, str]:
     if not passwords.is_loopback(args.host):
         env[hostnames.ALLOWED_HOSTS_ENV] = hostnames.launcher_allowed_hosts(args.host, configured)
     env["PYTHONUNBUFFERED"] = "1"
+    if args.no_worker:
+        env[SERVE_ONLY_ENV] = "1"
     if args.debug:
         env["STREAMLIT_LOGGER_LEVEL"] = "debug"
     return env

@@ -16,7 +16,7 @@ from studio.cli.console import Console
 from studio.config import Paths
 from studio.db.engine import DatabaseUnusable, cannot_open
 from studio.db import migrate
-from studio.db.migrate import DatabaseTooNew, MigrationBusy
+from studio.db.migrate import BackupFailed, DatabaseTooNew, MigrationBusy
 from studio.services import Core, Services, build_core, build_services
 
 Built = TypeVar("Built")
@@ -77,7 +77,7 @@ def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Bu
     about the file's contents: it is reported as such, not as a damaged database."""
     try:
         return build(paths)
-    except (DatabaseTooNew, DatabaseUnusable, MigrationBusy) as exc:  # their messages name the file and what to do
+    except (DatabaseTooNew, DatabaseUnusable, MigrationBusy, BackupFailed) as exc:  # their messages say what to do
         console.error(f"Error: {exc}")
     except OperationalError as exc:  # not about the contents: unreachable, not creatable, locked
         _say_cannot_open(console, paths, exc)

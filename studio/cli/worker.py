@@ -9,11 +9,15 @@ import threading
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services, wait_for_schema
+from studio.jobs.remote import TOKEN_ENV, DeliveryFailed, RemoteMedia, server_url, token_from_environment
 from studio.services import Services
 
 
 def work(args: argparse.Namespace, console: Console) -> int:
     paths = start_log(console, args.command)
+    remote = _remote_media(args, paths, console)
+    if remote is False:
+        return 2
     # A worker on its own SQLite file migrates it, as any studio process does. On a shared database
     # the schema is the server's (or `launch.py migrate`'s) to change: the worker waits for it, and
     # can run with a role that may only read and write rows.
@@ -30,6 +34,15 @@ def work(args: argparse.Namespace, console: Console) -> int:
             console.error(f"Error: --engines: {exc}")
             services.close()
             return 2
+    if remote is not None:
+        try:
+            name = remote.check()
+        except DeliveryFailed as exc:
+            console.error(f"Error: {exc}.")
+            services.close()
+            return 1
+        services.worker.use_server(remote)
+        console.info(f"Inputs come from and files go to {remote.server} (token {name!r}); nothing is shared on disk.")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -61,3 +74,23 @@ def engines_to_take(services: Services, text: str) -> list[str]:
                          else f"name at least one engine, or `ready`; the engines are: {known}.")
     return wanted
 
+
+
+def _remote_media(args: argparse.Namespace, paths, console: Console):
+    """--server and --token as a RemoteMedia; None without --server; False after saying what is wrong."""
+    token = (args.token or token_from_environment()).strip()
+    if args.server is None:
+        if args.token:
+            console.error("Error: --token is for a worker with --server URL (a host that shares no folder with the server).")
+            return False
+        return None
+    try:
+        server = server_url(args.server)
+    except ValueError as exc:
+        console.error(f"Error: --server: {exc}.")
+        return False
+    if not token:
+        console.error(f"Error: --server needs a worker token: --token TOKEN or {TOKEN_ENV} (make one on the server "
+                      "with `python launch.py worker-token create NAME`).")
+        return False
+    return RemoteMedia(server=server, token=token, cache_dir=paths.data_dir / "fetched-inputs")

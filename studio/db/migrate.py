@@ -24,6 +24,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studio.config import PROJECT_ROOT
 from studio.db.damage import BACKUP_INFIX, DatabaseUnusable, restore_hint, unusable
+from studio.db import pg_backup
+from studio.db.pg_backup import BackupFailed as BackupFailed  # re-exported: callers catch it from here
 from studio.db.engine import is_busy
 
 # Objects that migrations create by hand and the ORM does not map: the full-text index (SQLite's
@@ -94,8 +96,10 @@ def check_not_newer(engine: Engine) -> str | None:
     return current
 
 
-def upgrade(engine: Engine, sqlite_path: Path | None = None) -> MigrationOutcome:
-    """Migrate to head. An existing SQLite file is copied aside first (studio.db.bak-<time>-<rev>)."""
+def upgrade(engine: Engine, sqlite_path: Path | None = None, *, backup_dir: Path | None = None) -> MigrationOutcome:
+    """Migrate to head. An existing SQLite file is copied aside first (studio.db.bak-<time>-<rev>);
+    a PostgreSQL database with a schema is dumped into `backup_dir` first (studio.db.pg_backup),
+    unless backups are turned off (--no-backup)."""
     if sqlite_path is not None and sqlite_path.exists():
         verify_integrity(engine, sqlite_path)  # migrating, or serving, a damaged file only spreads the damage
     head = head_revision()
@@ -107,6 +111,8 @@ def upgrade(engine: Engine, sqlite_path: Path | None = None) -> MigrationOutcome
         if before != head and before is not None and sqlite_path is not None and sqlite_path.exists():
             backup = sqlite_path.with_name(f"{sqlite_path.name}{BACKUP_INFIX}{datetime.now():%Y%m%d-%H%M%S}-{before}")
             _copy_sqlite(engine, backup)
+        elif before != head and before is not None and sqlite_path is None and backup_dir is not None:
+            backup = pg_backup.before_migrating(engine, backup_dir, before)
         if before != head:
             run(engine, "upgrade", "head")
     return MigrationOutcome(before=before, after=head, backup=backup)

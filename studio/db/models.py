@@ -230,6 +230,24 @@ class Worker(Base):
     host: Mapped[str] = mapped_column(String(255))
     engines: Mapped[list[str]] = mapped_column(JSON)
     gpu: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    vram_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The engine whose model this worker holds in memory now: runs of it go to this worker first.
+    model_loaded: Mapped[str | None] = mapped_column(String(255), nullable=True)
     current_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class WorkerToken(Base):
+    """A token a worker on another host shows the server (`launch.py worker --server URL --token`)
+    to fetch a run's input and send back its files. Only its sha256 is kept: the token itself is
+    printed once, when made. A revoked token keeps its row (the list says when) and is refused."""
+
+    __tablename__ = "worker_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

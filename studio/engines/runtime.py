@@ -75,6 +75,17 @@ def gpu_memory() -> tuple[float, float] | None:
     return free / 1e9, total / 1e9
 
 
+def gpu_identity() -> tuple[str, int] | None:
+    """(name, total VRAM in bytes) of the current CUDA device, or None without one: what a worker
+    reports of itself on the Workers list."""
+    if not cuda_available():
+        return None
+    import torch
+
+    index = torch.cuda.current_device()
+    return torch.cuda.get_device_name(index), int(torch.cuda.mem_get_info(index)[1])
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda") and cuda_available():
         import torch

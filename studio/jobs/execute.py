@@ -33,13 +33,14 @@ from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, Stre
 from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
 from studio.jobs import store as queue_store
+from studio.jobs.remote import DeliveryFailed, RemoteMedia, deliver_files, deliver_log
 from studio.jobs.status import RunStage, RunStatus
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
 from studio.media.audio import audio_manifest
 from studio.recipes import MP4_TAG, Recipe
 from studio.requests import load_stored
-from studio.storage import DiskFull, OutputNotWritable, RunFiles, Storage
+from studio.storage import DiskFull, OutputNotWritable, RunFiles, Storage, attempt_files
 
 log = logging.getLogger("studio.worker")
 
@@ -65,6 +66,12 @@ class PipelineSlot:
             self.release()
         self._loaded = engine
 
+    @property
+    def loaded_model(self) -> str | None:
+        """The engine whose model weights are in memory now (None: none, or an engine without weights)."""
+        engine = self._loaded
+        return engine.info.id if engine is not None and engine.info.needs_weights else None
+
     def release(self) -> None:
         if self._loaded is not None:
             self._loaded.release()
@@ -83,6 +90,8 @@ class Executor:
     stop: threading.Event
     worker_id: str
     lease_seconds: int = dataclasses.field(default_factory=queue_store.lease_seconds)
+    # A worker with no folder shared with the server: inputs come from it and files go to it.
+    remote: RemoteMedia | None = None
 
     def execute(self, run: Run) -> None:
         """Run it and record how it ended; whatever the engine does, this returns."""
@@ -100,6 +109,8 @@ class Executor:
             log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
             outcome = self._generate_and_encode(run, lease, heartbeat, written)
             heartbeat.check()
+            if self.remote is not None:  # succeeded only once the server has every file
+                outcome = {**outcome, **deliver_files(self.remote, lease, written[-1])}
             status, values = RunStatus.SUCCEEDED, outcome
         except LeaseLost as lost:
             self._abandon(lost, written, handler)
@@ -119,6 +130,8 @@ class Executor:
             status, values = RunStatus.FAILED, {"error": str(exc), "error_kind": "disk"}
         except OutputNotWritable as exc:  # a PermissionError naming the output folder
             status, values = RunStatus.FAILED, {"error": str(exc), "error_kind": "permissions"}
+        except DeliveryFailed as exc:
+            status, values = RunStatus.FAILED, {"error": f"{str(exc)[0].upper()}{str(exc)[1:]}.", "error_kind": "delivery"}
         except Exception as exc:  # the studio stays up whatever an engine does
             log.error("run %s crashed:\n%s", run.id, traceback.format_exc())
             status, values = RunStatus.FAILED, {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
@@ -129,11 +142,16 @@ class Executor:
         # 6. Finish: record the outcome (the result columns, or why there are none), for this
         #    attempt only: a refused finish means another attempt owns the row and its files.
         try:
+            if self.remote is not None:
+                values = {**values, **deliver_log(self.remote, lease, log_path)}
             with session_scope(self.sessions) as session:
                 queue_store.finish_run(session, lease, status, **values)
         except LeaseLost as lost:
             self._abandon(lost, written, handler)
             return
+        if self.remote is not None:  # the server keeps the files now; this host needs no copy
+            for files in written:
+                files.remove()
         logging.getLogger().removeHandler(handler)
         handler.close()
 
@@ -165,8 +183,10 @@ class Executor:
 
         from studio.media.images import fit_image
 
+        # A remote worker's copy of the input, fetched from the server (fenced like any write).
+        image_path = self.remote.fetch_input(lease) if self.remote is not None else image_row.path
         try:
-            with Image.open(image_row.path) as source:
+            with Image.open(image_path) as source:
                 image = fit_image(source.convert("RGB"), params["width"], params["height"], params.get("fit", "crop"))
         except FileNotFoundError:
             raise InputError("image", f"The input image file is missing: {image_row.path}.") from None
@@ -174,8 +194,10 @@ class Executor:
         # engine without keyframes never sees the argument (validate() refused such runs).
         keyframes: dict[str, Any] = {}
         if end_row is not None:
-            keyframes["end_image"] = _fitted_end_image(end_row.path, params)
-        outputs_dir = settings.outputs_dir(self.paths)
+            end_path = self.remote.fetch_input(lease, "end") if self.remote is not None else end_row.path
+            keyframes["end_image"] = _fitted_end_image(end_path, params)
+        # A remote worker writes into its own data folder first: the output folder setting is the server's.
+        outputs_dir = self.paths.default_outputs_dir if self.remote is not None else settings.outputs_dir(self.paths)
         storage = dataclasses.replace(self.storage, outputs_dir=outputs_dir)
         storage.ensure_free_space(outputs_dir)
         if lease.attempt > 1:  # an earlier attempt died mid-encode: its temporaries are nobody's now
@@ -381,15 +403,7 @@ class _TimedFrames:
 
 
 def _attempt_files(files: RunFiles, attempt: int) -> RunFiles:
-    """Later attempts of a run write under their own names, so that an attempt that lost its lease
-    and removes its files can never touch those of the attempt that holds the run now."""
-    if attempt <= 1:
-        return files
-    stem = files.video.stem
-    return RunFiles(**{
-        field.name: (path := getattr(files, field.name)).with_name(f"{stem}-a{attempt}{path.name[len(stem):]}")
-        for field in dataclasses.fields(files)
-    })
+    return attempt_files(files, attempt)  # the naming is the storage's: the server's hub names uploads alike
 
 
 def _thread_file_handler(path: Path) -> logging.Handler:

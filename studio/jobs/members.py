@@ -12,19 +12,20 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from studio.db.models import Worker
-from studio.jobs.store import db_time
+from studio.jobs.store import LIVE_WITH_HEARTBEAT_S, db_time
 
 # A worker reports every few seconds (studio.jobs.worker.RECOVER_INTERVAL_S); one not heard from for
 # this long is not counted as able to take a run.
-LIVE_WITHIN_S = 30
+LIVE_WITHIN_S = LIVE_WITH_HEARTBEAT_S
 # What a worker that takes runs of any engine lists.
 ANY_ENGINE = "*"
 
 
 def report(session: Session, worker_id: str, *, host: str, engines: Sequence[str], gpu: str | None,
-           current_run_id: int | None) -> None:
-    """This worker is alive now, can run these engines and is on this run (or none)."""
-    values = dict(host=host, engines=list(engines), gpu=gpu, current_run_id=current_run_id, last_seen=db_time(session))
+           current_run_id: int | None, vram_bytes: int | None = None, model_loaded: str | None = None) -> None:
+    """This worker is alive now, can run these engines, has this GPU and model, and is on this run (or none)."""
+    values = dict(host=host, engines=list(engines), gpu=gpu, vram_bytes=vram_bytes, model_loaded=model_loaded,
+                  current_run_id=current_run_id, last_seen=db_time(session))
     updated = session.execute(update(Worker).where(Worker.id == worker_id).values(**values)
                               .execution_options(synchronize_session=False)).rowcount
     if not updated:
@@ -46,6 +47,9 @@ class WorkerView:
     current_run_id: int | None
     started_at: datetime
     last_seen: datetime
+    gpu: str | None = None
+    vram_bytes: int | None = None
+    model_loaded: str | None = None
 
     @property
     def takes_any_engine(self) -> bool:
@@ -60,4 +64,6 @@ def live(session: Session) -> list[WorkerView]:
     rows = session.scalars(select(Worker).where(Worker.last_seen >= db_time(session, -LIVE_WITHIN_S))
                            .order_by(Worker.started_at, Worker.id))
     return [WorkerView(id=w.id, host=w.host, engines=tuple(w.engines or ()), current_run_id=w.current_run_id,
-                       started_at=w.started_at, last_seen=w.last_seen) for w in rows]
+                       started_at=w.started_at, last_seen=w.last_seen, gpu=w.gpu, vram_bytes=w.vram_bytes,
+                       model_loaded=w.model_loaded) for w in rows]
+

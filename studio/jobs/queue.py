@@ -18,6 +18,7 @@ from studio.engines.base import InputError
 from studio.engines.keyframes import END_IMAGE
 from studio.engines.registry import Registry
 from studio.jobs import store as queue_store
+from studio.jobs.wakeup import notify_queued
 from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
 from studio.storage import Storage, image_digest
 from studio.sweeps import Axis, expand
@@ -92,6 +93,7 @@ class JobQueue:
                                        end_image_id=self._end_image_id(session, r, v, stored_images),
                                        continues_id=r.continues_id)
                 run_ids.append(run.id)
+            notify_queued(session)  # idle workers on other hosts wake at the commit, not at their next poll
             return run_ids
 
         # Bounded: under another program's write lock the user hears "busy, not queued" (DatabaseBusy)

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Interval, and_, func, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, Interval, and_, case, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from studio.db.models import Run, utcnow
+from studio.db.models import Worker as WorkerRow
 from studio.db.runs import get_run
 from studio.jobs.liveness import machine_identity
 from studio.jobs.status import CANCELING, RunStage, RunStatus
+from studio.jobs.wakeup import notify_queued
 
 # After this many interrupted attempts a run fails instead of returning to the queue: a job that
 # kills its process every time (e.g. the OOM killer) must not crash-loop the studio.
@@ -27,6 +29,19 @@ MAX_ATTEMPTS = 3
 # not lose it (heartbeats come every third of it); short enough that a dead worker's run is taken
 # again soon. STUDIO_LEASE_SECONDS overrides it (the paused-worker tests use a few seconds).
 DEFAULT_LEASE_SECONDS = 90
+
+
+# How long a queued run waits for a live worker that has its model loaded before another takes it
+# (loading a large model costs far more). STUDIO_AFFINITY_GRACE_SECONDS overrides it; 0 turns it off.
+DEFAULT_AFFINITY_GRACE_SECONDS = 10
+# A worker reports itself every few seconds; one silent this long has no warm model to wait for
+# (the same window as studio.jobs.members.LIVE_WITHIN_S, which imports this module).
+LIVE_WITH_HEARTBEAT_S = 30
+
+
+def affinity_grace_seconds() -> int:
+    raw = os.environ.get("STUDIO_AFFINITY_GRACE_SECONDS", "")
+    return int(raw) if raw.isdigit() else DEFAULT_AFFINITY_GRACE_SECONDS
 
 
 def lease_seconds() -> int:
@@ -103,7 +118,7 @@ def _lost(session: Session, lease: Lease) -> LeaseLost:
 # ----- a worker's writes -------------------------------------------------------------------------
 
 def claim_next(session: Session, worker_id: str, seconds: int | None = None,
-               engines: Sequence[str] | None = None) -> Run | None:
+               engines: Sequence[str] | None = None, loaded: str | None = None) -> Run | None:
     """Atomically move the oldest queued run to running for this worker, with a lease. The
     conditional UPDATE is the lock: of two workers racing for the same row only one sees rowcount 1.
 
@@ -115,10 +130,20 @@ def claim_next(session: Session, worker_id: str, seconds: int | None = None,
     # A worker takes only runs of the engines it can run (None: any); the others wait for a worker
     # that can, rather than failing here for want of weights.
     runnable = Run.engine.in_(list(engines)) if engines is not None else true()
+    # Affinity: a worker takes runs of the model it has loaded first (no reload), and leaves a run
+    # whose model another live worker has loaded to that worker for AFFINITY_GRACE_S after it was
+    # queued; after that, whoever is free takes it.
+    warm_elsewhere = select(WorkerRow.model_loaded).where(
+        WorkerRow.id != worker_id, WorkerRow.model_loaded.is_not(None),
+        WorkerRow.last_seen >= db_time(session, -LIVE_WITH_HEARTBEAT_S))
+    waits_for_warm = and_(Run.engine.in_(warm_elsewhere), Run.queued_at > db_time(session, -affinity_grace_seconds()))
+    if loaded is not None:
+        waits_for_warm = and_(Run.engine != loaded, waits_for_warm)
+    order = (case((Run.engine == loaded, 0), else_=1), Run.id) if loaded is not None else (Run.id,)
     for _ in range(5):
         run_id = session.scalar(
-            select(Run.id).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None), runnable)
-            .order_by(Run.id).limit(1).with_for_update(skip_locked=True)
+            select(Run.id).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None), runnable, ~waits_for_warm)
+            .order_by(*order).limit(1).with_for_update(skip_locked=True)
         )
         if run_id is None:
             return None
@@ -165,6 +190,15 @@ def cancel_requested(session: Session, lease: Lease) -> bool:
     if flag is None:
         raise _lost(session, lease)
     return bool(flag)
+
+
+def held_run(session: Session, lease: Lease) -> Run:
+    """The run, when this attempt still holds it; LeaseLost when not (the server fences a remote
+    worker's fetches and uploads with it, as every other worker write is fenced)."""
+    run = session.scalar(select(Run).where(_held(lease)))
+    if run is None:
+        raise _lost(session, lease)
+    return run
 
 
 def update_held(session: Session, lease: Lease, **values: Any) -> None:
@@ -233,6 +267,8 @@ def recover_interrupted(session: Session, *, worker_is_dead: Callable[[str | Non
         ).rowcount
         if taken == 1:
             recovered.append(run_id)
+    if recovered:
+        notify_queued(session)  # a run back in the queue wakes idle workers too
     return recovered
 
 

@@ -31,6 +31,7 @@ from studio.web.passwords import (  # noqa: F401
 )
 from studio.web.sessions import SESSION_SECONDS, SessionStore  # noqa: F401 (SESSION_SECONDS: read here)
 from studio.web.throttle import LoginThrottle
+from studio.jobs.wire import is_worker_api_path
 
 LOGIN_PATH = "/_studio/login"
 LOGOUT_PATH = "/_studio/logout"
@@ -83,7 +84,8 @@ class PasswordGate:
             response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
             await response(scope, receive, send)
             return
-        if path in OPEN_PATHS or self._has_session(scope):
+        # The worker API checks a worker token itself on every request (studio.web.worker_api).
+        if path in OPEN_PATHS or is_worker_api_path(path) or self._has_session(scope):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":

@@ -78,6 +78,11 @@ def test_models_lists_developer_engines_only_in_developer_mode_and_honestly(stud
     result = launch("models", env=studio_env)
     assert result.returncode == 0, result.stderr
     assert "(test)" not in result.stdout and "developer mode" in result.stdout
+    for engine_id, hub_id in (("wan2.2-i2v-a14b", "Wan-AI/Wan2.2-I2V-A14B-Diffusers"),
+                              ("skyreels-v2-i2v-14b-540p", "Skywork/SkyReels-V2-I2V-14B-540P-Diffusers"),
+                              ("skyreels-v2-df-14b-540p", "Skywork/SkyReels-V2-DF-14B-540P-Diffusers")):
+        line = next(line for line in result.stdout.splitlines() if line.startswith(engine_id + " "))
+        assert line.endswith(f": not installed — install with: python launch.py download {hub_id}"), line
 
     core = build_core(Paths.from_env(studio_env))
     try:

@@ -1,5 +1,6 @@
 """Every diffusion family through the engine, on its tiny pipeline: SVD, Wan 2.2 TI2V, Wan 2.1 I2V,
-LTX-Video and CogVideoX I2V, each built in code, loaded back offline through the same code as the
+LTX-Video, CogVideoX I2V, Wan 2.2 I2V A14B (two experts), SkyReels-V2 I2V and SkyReels-V2 diffusion
+forcing (long videos in windows), each built in code, loaded back offline through the same code as the
 real model and run on the CPU — frames and size as asked, progress per step, cancel without decoding,
 out of memory with a retry mode, the family's rules, its memory levers and conditioning inputs —
 and one of them end to end through the studio's queue and worker."""
@@ -43,6 +44,12 @@ CASES: dict[str, Case] = {
     "tiny-ltx": Case({**PROMPT, "width": 64, "height": 32, "frames": 9}, "LTXImageToVideoPipeline", "transformer", 1),
     "tiny-cogvideox-i2v": Case({**PROMPT, "width": 32, "height": 32, "frames": 9},
                                "CogVideoXImageToVideoPipeline", "transformer", 1),
+    "tiny-wan22-a14b": Case({**PROMPT, "width": 48, "height": 32, "frames": 5}, "WanImageToVideoPipeline", "transformer", 2),
+    "tiny-skyreels-v2-i2v": Case({**PROMPT, "width": 48, "height": 32, "frames": 5},
+                                 "SkyReelsV2ImageToVideoPipeline", "transformer", 2),
+    # One window here; the long-video tests below run several.
+    "tiny-skyreels-v2-df": Case({**PROMPT, "width": 48, "height": 32, "frames": 5},
+                                "SkyReelsV2DiffusionForcingImageToVideoPipeline", "transformer", 2),
 }
 TINY_IDS = list(CASES)
 
@@ -178,6 +185,13 @@ def test_injected_out_of_memory_offers_a_lower_mode_and_the_next_job_works(engin
         ("tiny-cogvideox-i2v", "width", 64, 32, "between 32 and 32"),
         ("tiny-cogvideox-i2v", "frames", 12, 9, "8k+1"),
         ("tiny-cogvideox-i2v", "frames", 57, 49, "between 9 and 49"),
+        ("tiny-wan22-a14b", "height", 40, 48, "multiple of 16"),
+        ("tiny-wan22-a14b", "frames", 8, 9, "4k+1"),
+        ("tiny-wan22-a14b", "guidance_2", 25, 20, "between 0 and 20"),
+        ("tiny-skyreels-v2-i2v", "width", 40, 48, "multiple of 16"),  # the pipeline refuses it deep inside
+        ("tiny-skyreels-v2-df", "frames", 33, 29, "fill whole windows"),  # the pipeline fails with an IndexError
+        ("tiny-skyreels-v2-df", "overlap_history", 17, 13, "fewer than Window frames"),
+        ("tiny-skyreels-v2-df", "addnoise_condition", 60, 50, "between 0 and 50"),
         ("ltx-video", "steps", 1, 2, "between 2 and 150"),
         ("svd", "fps_condition", 0, 1, "between 1 and 30"),
     ],
@@ -201,7 +215,10 @@ LOWEST_NOTES = {
                  "this VAE has no slicing", "this VAE has no tiling",
                  "attention slicing is not available for this pipeline"],
     **{engine_id: ["attention slicing is not available for this pipeline"]
-       for engine_id in ("tiny-wan22-ti2v", "tiny-wan21-i2v", "tiny-ltx", "tiny-cogvideox-i2v")},
+       for engine_id in ("tiny-wan22-ti2v", "tiny-wan21-i2v", "tiny-ltx", "tiny-cogvideox-i2v", "tiny-wan22-a14b",
+                         "tiny-skyreels-v2-i2v")},
+    "tiny-skyreels-v2-df": ["scheduler flow_shift 5 for image-to-video, as the model card sets it (the folder has 8.0)",
+                            "attention slicing is not available for this pipeline"],
 }
 
 
@@ -301,6 +318,57 @@ def test_ltx_conditions_on_the_playback_frame_rate(engines):
     assert scales == pytest.approx([8 / 12] * 2 + [8 / 24] * 2)
 
 
+def test_wan22_a14b_runs_both_experts_with_their_own_guidance(engines):
+    """2 steps on the real boundary (0.9 x 1000): timestep 999 on the high-noise expert, 833 on the
+    low-noise one, each with guidance (two passes); guidance_2 reaches the pipeline and changes the video."""
+    engine, request = engines["tiny-wan22-a14b"], CASES["tiny-wan22-a14b"].request
+    _run(engine, request)
+    pipe = engine.pipeline
+    high, high_hook = _count_calls(pipe.transformer)
+    low, low_hook = _count_calls(pipe.transformer_2)
+    try:
+        first, steps = _run(engine, {**request, "guidance_2": 1.5})
+        seen_guidance_2 = pipe._guidance_scale_2
+        second, _ = _run(engine, {**request, "guidance_2": 6.0})
+    finally:
+        high_hook.remove()
+        low_hook.remove()
+    assert steps == [(1, 2), (2, 2)]
+    assert (len(high), len(low)) == (4, 4)  # 2 runs x 1 step x cond and uncond, for each expert
+    assert seen_guidance_2 == 1.5
+    assert not np.array_equal(first.frames, second.frames)  # only the low-noise guidance differs
+    assert first.manifest["boundary_ratio"] == 0.9  # read from the checkpoint's model_index.json
+    assert first.manifest["memory_notes"] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "windows", "total", "block"),
+    [
+        ({}, 2, 4, 1),  # 29 frames = windows of 17 overlapping by 5; 2 steps each
+        # Causal blocks of 5 latent frames: the first window's two blocks start 1 row apart (3 rows);
+        # the second window continues from one whole block and denoises the other (2 rows).
+        ({"frames": 57, "base_frames": 37, "overlap_history": 17, "ar_step": 1}, 2, 5, 5),
+    ],
+)
+def test_skyreels_df_long_video_progress_counts_every_window_once(engines, changes, windows, total, block):
+    engine = engines["tiny-skyreels-v2-df"]
+    request = {**CASES["tiny-skyreels-v2-df"].request, "frames": 29, **changes}
+    _run(engine, {**request, "frames": 5, "ar_step": 0})  # loaded, and a synchronous run before
+    passes, hook = _count_calls(engine.pipeline.transformer)
+    try:
+        result, steps = _run(engine, request)
+    finally:
+        hook.remove()
+    assert steps == [(step, total) for step in range(1, total + 1)]  # 0 -> 100% once
+    assert len(passes) == 2 * total  # the total is what the model ran: cond and uncond per row
+    assert result.frames.shape == (request["frames"], 32, 48, 3)
+    assert (result.manifest["windows"], result.manifest["causal_block_size"]) == (windows, block)
+    assert result.manifest["steps_run"] == total
+    # The causal block size the pipeline records on the transformer is set by every run, never inherited.
+    _run(engine, {**request, "frames": 5, "ar_step": 0})
+    assert engine.pipeline.transformer.config.num_frame_per_block == 1
+
+
 # --- finding and building the weights ------------------------------------------------------
 
 
@@ -308,6 +376,7 @@ REAL_WITH_TINY = {  # the real family, the tiny folder standing in for its weigh
     "svd-xt": ("tiny-svd", {"width": 256, "height": 256, "frames": 2, "steps": 2}),
     "wan2.2-ti2v-5b": ("tiny-wan22-ti2v", {"width": 256, "height": 256, "frames": 5, "steps": 2}),
     "ltx-video": ("tiny-ltx", {"width": 256, "height": 256, "frames": 9, "steps": 2}),
+    "skyreels-v2-df-14b-540p": ("tiny-skyreels-v2-df", {"width": 256, "height": 256, "frames": 5, "steps": 2}),
 }
 
 

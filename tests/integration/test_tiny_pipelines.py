@@ -1,4 +1,5 @@
-"""The tiny test pipelines are the real diffusers pipelines, shrunk: they save as safetensors, load back
+"""The tiny test pipelines are the real diffusers pipelines, shrunk (SVD, Wan 2.2 TI2V and I2V A14B, Wan 2.1
+I2V, LTX-Video, CogVideoX I2V, SkyReels-V2 I2V and diffusion forcing): they save as safetensors, load back
 offline, generate, and show the behaviour the engine adapters rely on (step callbacks, interrupt,
 memory levers, and the frame/size rules each pipeline enforces or silently applies)."""
 
@@ -15,8 +16,9 @@ from PIL import Image
 
 from studio.devtools.tiny.cogvideox import build_tiny_cogvideox_i2v
 from studio.devtools.tiny.ltx import build_tiny_ltx
+from studio.devtools.tiny.skyreels import build_tiny_skyreels_v2_df, build_tiny_skyreels_v2_i2v
 from studio.devtools.tiny.svd import build_tiny_svd
-from studio.devtools.tiny.wan import build_tiny_wan21_i2v, build_tiny_wan22_ti2v
+from studio.devtools.tiny.wan import build_tiny_wan21_i2v, build_tiny_wan22_a14b, build_tiny_wan22_ti2v
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,17 @@ TINY: dict[str, Tiny] = {
                           "CogVideoXImageToVideoPipeline", "transformer",
                           {**PROMPT, "height": 32, "width": 32, "num_frames": 9, "guidance_scale": 6.0},
                           (9, 32, 32), 1),
+    # The first of its 2 steps runs on the high-noise expert (`transformer`), the second on `transformer_2`.
+    "wan22-a14b": Tiny(build_tiny_wan22_a14b, "WanImageToVideoPipeline", "WanImageToVideoPipeline", "transformer",
+                       {**PROMPT, "height": 32, "width": 32, "num_frames": 5, "guidance_scale": 3.5},
+                       (5, 32, 32), 2),
+    "skyreels-v2-i2v": Tiny(build_tiny_skyreels_v2_i2v, "SkyReelsV2ImageToVideoPipeline", "SkyReelsV2ImageToVideoPipeline",
+                            "transformer", {**PROMPT, "height": 32, "width": 32, "num_frames": 5, "guidance_scale": 5.0},
+                            (5, 32, 32), 2),
+    "skyreels-v2-df": Tiny(build_tiny_skyreels_v2_df, "SkyReelsV2DiffusionForcingPipeline",
+                           "SkyReelsV2DiffusionForcingImageToVideoPipeline", "transformer",
+                           {**PROMPT, "height": 32, "width": 32, "num_frames": 5, "guidance_scale": 5.0},
+                           (5, 32, 32), 2),
 }
 NAMES = list(TINY)
 
@@ -128,6 +141,35 @@ def test_wan22_ti2v_folder_is_a_text_to_video_folder_loaded_for_image_to_video(f
     assert pipeline.image_encoder is None and pipeline.transformer_2 is None
     assert pipeline.config.expand_timesteps is True
     assert pipeline.vae.config.z_dim == 48 and pipeline.vae_scale_factor_spatial == 16
+
+
+def test_wan22_a14b_folder_holds_two_experts_and_the_boundary_they_switch_at(folders, pipelines):
+    import json
+
+    index = json.loads((folders["wan22-a14b"] / "model_index.json").read_text())
+    assert index["boundary_ratio"] == 0.9 and index["transformer_2"] == ["diffusers", "WanTransformer3DModel"]
+    assert index["image_encoder"] == [None, None]  # no CLIP features, unlike Wan2.1 I2V
+    pipeline = pipelines["wan22-a14b"]
+    assert pipeline.config.boundary_ratio == 0.9 and pipeline.image_encoder is None
+    high, low = pipeline.transformer.state_dict(), pipeline.transformer_2.state_dict()
+    assert high.keys() == low.keys() and any(not (high[k] == low[k]).all() for k in high)  # two experts
+
+
+def test_skyreels_df_folder_is_a_text_to_video_folder_loaded_for_image_to_video(folders, pipelines):
+    import json
+
+    index = json.loads((folders["skyreels-v2-df"] / "model_index.json").read_text())
+    assert "image_encoder" not in index
+    assert pipelines["skyreels-v2-df"].transformer.config.inject_sample_info is True  # it embeds the frame rate
+
+
+def test_skyreels_df_fails_when_the_last_window_is_shorter_than_the_others(pipelines):
+    """Why the family's rule wants whole windows: 33 frames in windows of 17 overlapping by 5 leave a
+    last window of 13, and the pipeline indexes past it."""
+    with pytest.raises(IndexError):
+        run(pipelines["skyreels-v2-df"], "skyreels-v2-df", num_frames=33, base_num_frames=17, overlap_history=5)
+    assert run(pipelines["skyreels-v2-df"], "skyreels-v2-df", num_frames=29, base_num_frames=17,
+               overlap_history=5).shape == (1, 29, 32, 32, 3)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +17,15 @@ from studio.config import PROJECT_ROOT
 from tests.integration.cli import LAUNCH, launch, rows
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+# A worker's role: rows only, no schema; the settings (the UI password hash among them) read-only;
+# the worker tokens not at all. README.md gives the same statements.
+WORKER_GRANTS = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+    "REVOKE INSERT, UPDATE, DELETE ON settings FROM {role}",
+    "REVOKE ALL ON worker_tokens FROM {role}",
+    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+)
 
 
 @pytest.fixture()
@@ -67,8 +77,8 @@ def test_a_worker_runs_with_a_role_that_cannot_change_the_schema(pg_env, databas
         conn.execute("DROP ROLE IF EXISTS studio_rows")
         conn.execute("CREATE ROLE studio_rows LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-        conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO studio_rows")
-        conn.execute("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO studio_rows")
+        for grant in WORKER_GRANTS:  # as README.md's "Several GPUs and machines" gives them
+            conn.execute(grant.format(role="studio_rows"))
     photo = tmp_path / "p.png"
     Image.new("RGB", (64, 64), (30, 90, 160)).save(photo)
     queued = launch("submit", "--image", str(photo), "--param", "frames=2", env=pg_env, timeout=120)
@@ -82,6 +92,22 @@ def test_a_worker_runs_with_a_role_that_cannot_change_the_schema(pg_env, databas
         while time.monotonic() < deadline and rows(pg_env, "SELECT status FROM runs") != [("succeeded",)]:
             time.sleep(0.5)
         assert rows(pg_env, "SELECT status FROM runs") == [("succeeded",)]
+        # The worker's role cannot change the UI password (nor any setting), nor see the worker tokens.
+        as_worker = worker_url.replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(as_worker, autocommit=True) as conn:
+            for statement in ("UPDATE settings SET value = '\"x\"'", "INSERT INTO settings (key, value) VALUES ('k', '1')",
+                              "DELETE FROM settings", "SELECT * FROM worker_tokens"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
+        from studio.db.engine import make_engine, make_session_factory
+        from studio.web.passwords import hash_password, save_password_hash
+
+        engine = make_engine(worker_url)
+        try:
+            with pytest.raises(Exception, match="permission denied for table settings"):
+                save_password_hash(make_session_factory(engine), hash_password("a new password"))
+        finally:
+            engine.dispose()
     finally:
         worker.send_signal(signal.SIGTERM)
         out, _ = worker.communicate(timeout=60)
@@ -89,3 +115,29 @@ def test_a_worker_runs_with_a_role_that_cannot_change_the_schema(pg_env, databas
             conn.execute("DROP OWNED BY studio_rows")
             conn.execute("DROP ROLE studio_rows")
     assert "Traceback" not in out, out
+
+
+def test_migrate_dumps_a_postgresql_database_first_or_needs_no_backup_without_pg_dump(pg_env, database_url):
+    from studio.db import migrate
+    from studio.db.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        migrate.run(engine, "upgrade", "0007")  # a history from the previous version
+        refused = launch("migrate", env={**pg_env, "STUDIO_PG_DUMP": "/nonexistent/pg_dump"}, timeout=120)
+        said = refused.stdout + refused.stderr
+        assert refused.returncode == 1 and "Traceback" not in said
+        assert "pg_dump was not found" in said and "--no-backup" in said, said
+        assert migrate.current_revision(engine) == "0007"  # nothing was changed
+        dumped = launch("migrate", env=pg_env, timeout=120)
+        assert dumped.returncode == 0, dumped.stderr
+        [line] = [x for x in (dumped.stdout + dumped.stderr).splitlines() if "backup (pg_dump" in x]
+        backup = Path(line.rsplit(": ", 1)[1].strip())
+        assert backup.is_file() and backup.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        migrate.run(engine, "downgrade", "0007")
+        unbacked = launch("migrate", "--no-backup", env={**pg_env, "STUDIO_PG_DUMP": "/nonexistent/pg_dump"}, timeout=120)
+        assert unbacked.returncode == 0 and "backup" not in unbacked.stdout + unbacked.stderr, unbacked.stderr
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()

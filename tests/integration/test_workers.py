@@ -63,3 +63,29 @@ def test_worker_engines_flag_refuses_an_engine_it_does_not_know(studio_env):
     assert result.returncode == 2
     assert "Error: --engines: no engine 'warp-drive'; the engines are: motion" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_run_waits_briefly_for_the_worker_that_has_its_model_loaded(services):
+    from studio.jobs.store import affinity_grace_seconds, claim_next
+    from studio.db.models import Run
+
+    warm, cold = worker_for(services, None), worker_for(services, None)
+    warm._pipeline.use(services.registry.get("tiny-wan22-ti2v"))  # its model is in memory (nothing loads here)
+    warm.report()
+    cold.report()
+    listed = {w.id: w for w in services.workers()}
+    assert listed[warm.worker_id].model_loaded == "tiny-wan22-ti2v" and listed[cold.worker_id].model_loaded is None
+    motion_run = submit(services)
+    wan_run = services.queue.submit(SubmitRequest(engine="tiny-wan22-ti2v", params={"width": 64, "height": 64},
+                                                  image=picture(), image_name="p.png"))
+    with session_scope(services.sessions) as session:
+        # The cold worker leaves the run of the warm worker's model alone and takes the older other one...
+        assert claim_next(session, cold.worker_id).id == motion_run
+        assert claim_next(session, cold.worker_id) is None
+    with session_scope(services.sessions) as session:  # ... which the warm one takes, ahead of older runs
+        assert claim_next(session, warm.worker_id, loaded="tiny-wan22-ti2v").id == wan_run
+    with session_scope(services.sessions) as session:  # queued again, past the grace: anyone takes it
+        session.execute(update(Run).where(Run.id == wan_run).values(
+            status="queued", worker_id=None, queued_at=db_time(session, -affinity_grace_seconds() - 5)))
+    with session_scope(services.sessions) as session:
+        assert claim_next(session, cold.worker_id).id == wan_run

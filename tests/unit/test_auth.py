@@ -114,6 +114,7 @@ def client(password_hash, monkeypatch):
 
     app = Starlette(
         routes=[Route("/", page), Route("/gallery", page), Route("/_stcore/health", health),
+                Route("/studio/worker/hello", page), Route("/studio/worker/{rest:path}", page, methods=["GET", "PUT"]),
                 WebSocketRoute("/_stcore/stream", stream)],
         middleware=auth.password_middleware({auth.PASSWORD_HASH_ENV: password_hash}),
     )
@@ -132,6 +133,14 @@ def test_gate_refuses_requests_without_a_session(client):
             ws.receive_text()
     # The launcher's readiness probe needs no login.
     assert client.get("/_stcore/health").text == "ok"
+
+
+def test_the_gate_lets_through_exactly_the_worker_api_which_checks_its_own_token(client):
+    assert client.get("/studio/worker/hello").text == "the studio"  # the route itself refuses a bad token
+    assert client.put("/studio/worker/run/12/file/video").status_code == 200
+    for elsewhere in ("/studio/worker/", "/studio/worker/run/12/secret", "/studio/worker/hello/../../gallery",
+                      "/studio/worker/run/12/file/video/extra"):
+        assert client.get(elsewhere).status_code == 401, elsewhere
 
 
 def test_login_form_then_everything_passes(client):

@@ -20,7 +20,8 @@ from studio.devtools.faults import Fault, fault_from_env, parse_fault
 from studio.requests import validate_for
 
 ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v",
-              "wan2.1-flf2v-14b-720p", "ltx-2", "framepack", "hunyuanvideo-1.5-i2v-480p", "tiny-i2vgen-xl"]
+              "wan2.1-flf2v-14b-720p", "wan2.2-i2v-a14b", "skyreels-v2-i2v-14b-540p", "skyreels-v2-df-14b-540p",
+              "ltx-2", "framepack", "hunyuanvideo-1.5-i2v-480p", "tiny-i2vgen-xl"]
 
 
 @pytest.fixture()
@@ -40,6 +41,9 @@ def test_every_family_is_registered_with_its_hub_id(registry):
     assert hub["wan2.1-i2v-14b-480p"] == "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"
     assert hub["ltx-video"] == "Lightricks/LTX-Video"
     assert hub["cogvideox-5b-i2v"] == "THUDM/CogVideoX-5b-I2V"
+    assert hub["wan2.2-i2v-a14b"] == "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+    assert hub["skyreels-v2-i2v-14b-540p"] == "Skywork/SkyReels-V2-I2V-14B-540P-Diffusers"
+    assert hub["skyreels-v2-df-14b-540p"] == "Skywork/SkyReels-V2-DF-14B-540P-Diffusers"
     assert hub["ltx-2"] == "Lightricks/LTX-2"
     assert hub["framepack"] == "lllyasviel/FramePackI2V_HY"
     assert hub["hunyuanvideo-1.5-i2v-480p"] == "hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v"
@@ -58,6 +62,33 @@ def test_defaults_follow_the_model_cards(registry):
     cog = registry.get("cogvideox-5b-i2v").info.defaults()
     assert (cog["width"], cog["height"], cog["frames"], cog["fps"]) == (720, 480, 49, 8)
     assert registry.get("ltx-video").info.defaults()["decode_timestep"] == 0.03
+    a14b = registry.get("wan2.2-i2v-a14b").info.defaults()
+    assert (a14b["width"], a14b["height"], a14b["frames"], a14b["fps"], a14b["steps"]) == (832, 480, 81, 16, 40)
+    assert (a14b["guidance"], a14b["guidance_2"]) == (3.5, 3.5)
+    sky = registry.get("skyreels-v2-i2v-14b-540p").info.defaults()
+    assert (sky["width"], sky["height"], sky["frames"], sky["fps"], sky["steps"], sky["guidance"]) == (960, 544, 97, 24, 50, 5.0)
+    df = registry.get("skyreels-v2-df-14b-540p").info.defaults()
+    assert (df["frames"], df["base_frames"], df["overlap_history"], df["ar_step"], df["addnoise_condition"]) == (257, 97, 17, 0, 20)
+
+
+def test_new_parameters_say_what_they_do():
+    """Every parameter a creator sees on the new families has help that names its effect."""
+    a14b = families.WAN22_I2V_A14B.info()
+    assert "low-noise expert" in a14b.param("guidance_2").help and "high-noise expert" in a14b.param("guidance").help
+    df = families.SKYREELS_V2_DF_14B_540P.info()
+    assert {spec.name for spec in df.params} >= {"base_frames", "overlap_history", "ar_step", "addnoise_condition"}
+    for name in ("frames", "base_frames", "overlap_history", "ar_step", "addnoise_condition"):
+        assert len(df.param(name).help) > 80, name
+    assert "window" in df.param("frames").help and "17 or 37" in df.param("overlap_history").help
+
+
+def test_older_families_say_so_and_i2vgen_xl_stays_first():
+    descriptions = {f.engine_id: f.description for f in families.FAMILIES}
+    for engine_id in ("svd", "svd-xt", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v"):
+        assert descriptions[engine_id].startswith("Older model"), engine_id
+    for engine_id in ("i2vgen-xl", "wan2.2-ti2v-5b", "wan2.2-i2v-a14b", "skyreels-v2-i2v-14b-540p", "skyreels-v2-df-14b-540p"):
+        assert "Older" not in descriptions[engine_id], engine_id
+    assert families.FAMILIES[0] is families.I2VGEN_XL
 
 
 @pytest.mark.parametrize("engine_id", ENGINE_IDS)
@@ -96,6 +127,14 @@ def test_each_engine_accepts_its_own_defaults(registry, engine_id):
         ("cogvideox-5b-i2v", "width", 768, 720, "between 720 and 720"),
         ("cogvideox-5b-i2v", "height", 576, 480, "between 480 and 480"),
         ("tiny-i2vgen-xl", "width", 40, 48, "multiple of 16"),
+        ("wan2.2-i2v-a14b", "frames", 80, 81, "4k+1"),
+        ("wan2.2-i2v-a14b", "width", 1000, 1008, "multiple of 16"),
+        ("wan2.2-i2v-a14b", "guidance_2", -1, 0.0, "between 0 and 20"),
+        ("skyreels-v2-i2v-14b-540p", "height", 540, 544, "multiple of 16"),
+        ("skyreels-v2-df-14b-540p", "frames", 201, 177, "fill whole windows"),
+        ("skyreels-v2-df-14b-540p", "overlap_history", 97, 93, "fewer than Window frames"),
+        ("skyreels-v2-df-14b-540p", "addnoise_condition", 51, 50, "between 0 and 50"),
+        ("skyreels-v2-df-14b-540p", "ar_step", 11, 10, "between 0 and 10"),
     ],
 )
 def test_rules_reject_bad_values_and_offer_the_nearest_valid_one(registry, engine_id, param, value, nearest, rule):
@@ -105,6 +144,53 @@ def test_rules_reject_bad_values_and_offer_the_nearest_valid_one(registry, engin
     assert caught.value.suggestion == nearest
     assert rule in caught.value.message
     registry.get(engine_id).validate({param: nearest})  # and the suggestion is accepted
+
+
+@pytest.mark.parametrize(
+    ("params", "param", "nearest", "rule"),
+    [
+        # Asynchronous mode works in causal blocks of 5 latent frames (20 video frames).
+        ({"ar_step": 5, "base_frames": 121, "frames": 117}, "base_frames", 117, "whole blocks of 5 latent frames"),
+        ({"ar_step": 5, "overlap_history": 21}, "overlap_history", 17, "whole blocks of 5 latent frames"),
+        ({"ar_step": 5, "frames": 81}, "frames", 77, "whole blocks of 5 latent frames"),
+        # A long video's windows: 97, then 97 - 37 = 60 new frames each.
+        ({"overlap_history": 37, "frames": 257}, "frames", 277, "97 plus a multiple of 60"),
+    ],
+)
+def test_diffusion_forcing_rules_span_parameters_and_offer_the_nearest_valid_value(registry, params, param, nearest, rule):
+    engine = registry.get("skyreels-v2-df-14b-540p")
+    with pytest.raises(InputError) as caught:
+        engine.validate(params)
+    assert (caught.value.param, caught.value.suggestion) == (param, nearest)
+    assert rule in caught.value.message and f"Nearest valid value: {nearest}." in caught.value.message
+    engine.validate({**params, param: nearest})
+
+
+def test_diffusion_forcing_says_what_to_change_when_no_value_of_the_parameter_fits(tmp_path):
+    """Asynchronous blocks of 5 latent frames: a 17-frame window is one block, so no overlap under
+    it is whole; the message says what else to change."""
+    registry = build_registry(Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path, database_url="sqlite://"))
+    with pytest.raises(InputError) as caught:
+        registry.get("tiny-skyreels-v2-df").validate({"ar_step": 2})
+    assert (caught.value.param, caught.value.suggestion) == ("overlap_history", None)
+    assert caught.value.message == (
+        "Overlap frames must hold whole blocks of 5 latent frames (17, 37, 57, ... frames) in asynchronous mode "
+        "(Causal lag (ar_step) above 0); 5 is not. No overlap fits a window of 17 frames: make Window frames "
+        "larger, or set Causal lag (ar_step) to 0.")
+
+
+def test_diffusion_forcing_progress_total_is_the_pipelines_step_rows_over_every_window():
+    """257 frames = 3 windows of 97. Synchronous: 50 rows each. Asynchronous (ar_step 5, 5 blocks a
+    window): the first window's blocks start 5 rows apart, 50 + 4 x 5 rows; the later ones continue
+    from one whole block (the 17-frame overlap) and denoise four, 50 + 3 x 5."""
+    from studio.engines.diffusion.adapters.skyreels import SkyReelsV2ForcingAdapter
+
+    adapter = SkyReelsV2ForcingAdapter()
+    defaults = families.SKYREELS_V2_DF_14B_540P.info().defaults()
+    assert adapter.total_steps(defaults) == 3 * 50
+    assert adapter.total_steps({**defaults, "ar_step": 5}) == 70 + 65 + 65
+    assert adapter.total_steps({**defaults, "frames": 97, "ar_step": 5}) == 70
+    assert adapter.total_steps({**defaults, "frames": 41}) == 50
 
 
 def test_unknown_parameters_are_rejected_by_name(registry):
@@ -125,6 +211,13 @@ CALL_ARGUMENTS = {
                   "guidance_scale", "decode_timestep", "decode_noise_scale", "callback_on_step_end"},
     "cogvideox-5b-i2v": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
                          "guidance_scale", "callback_on_step_end"},
+    "wan2.2-i2v-a14b": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
+                        "guidance_scale", "guidance_scale_2", "callback_on_step_end"},
+    "skyreels-v2-i2v-14b-540p": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
+                                 "guidance_scale", "callback_on_step_end"},
+    "skyreels-v2-df-14b-540p": {"prompt", "negative_prompt", "width", "height", "num_frames", "num_inference_steps",
+                                "guidance_scale", "base_num_frames", "overlap_history", "ar_step", "causal_block_size",
+                                "addnoise_condition", "fps", "callback_on_step_end"},
 }
 
 

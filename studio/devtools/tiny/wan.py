@@ -1,12 +1,15 @@
 """Tiny, randomly initialised Wan pipelines for tests and developer runs.
 
-Two shapes, as on the Hub:
+Three shapes, as on the Hub:
 - Wan2.2 TI2V-5B: a folder saved as `WanPipeline` with `expand_timesteps=True`, the 48-channel
   VAE (16x spatial, 4x temporal) and no image encoder. Image-to-video loads that same folder with
   `WanImageToVideoPipeline.from_pretrained`, which conditions by replacing the first latent frame.
 - Wan2.1 I2V-14B: `WanImageToVideoPipeline` with a CLIP vision image encoder and the 16-channel VAE
   (8x spatial, 4x temporal).
-Both use a UMT5 text encoder and a T5 tokenizer built in code (studio.devtools.tiny.text).
+- Wan2.2 I2V-A14B: `WanImageToVideoPipeline` with two experts, `transformer` (high noise) and
+  `transformer_2` (low noise), switched at `boundary_ratio` (0.9, as in the released
+  model_index.json), the 16-channel VAE and no image encoder.
+All use a UMT5 text encoder and a T5 tokenizer built in code (studio.devtools.tiny.text).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from studio.devtools.tiny.text import tiny_t5_tokenizer, tiny_umt5_encoder
 
 _TEXT_DIM = 16
 _HEADS, _HEAD_DIM = 2, 12  # rotary embeddings split the head dim three ways (frames, height, width)
+
+
+# Wan2.2 I2V-A14B's model_index.json: the low-noise expert takes over below 0.9 x 1000 timesteps.
+A14B_BOUNDARY_RATIO = 0.9
 
 
 def _transformer(*, in_channels: int, out_channels: int, image_dim: int | None = None,
@@ -137,6 +144,43 @@ def build_tiny_wan21_i2v_pipeline(*, first_and_last: bool = False) -> Any:
     )
 
 
+def build_tiny_wan22_a14b_pipeline() -> Any:
+    """The tiny Wan2.2 I2V-A14B pipeline in memory: two experts of the same shape, different weights."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        vae = AutoencoderKLWan(
+            base_dim=4,
+            z_dim=16,
+            dim_mult=[1, 1, 1, 1],
+            num_res_blocks=1,
+            temperal_downsample=[False, True, True],
+        )
+        # 16 noise + 4 mask + 16 image-latent channels, as in the real experts; no CLIP image features.
+        torch.manual_seed(0)
+        transformer = _transformer(in_channels=36, out_channels=16)
+        torch.manual_seed(1)
+        transformer_2 = _transformer(in_channels=36, out_channels=16)
+        torch.manual_seed(0)
+        tokenizer = tiny_t5_tokenizer()
+        text_encoder = tiny_umt5_encoder(tokenizer, _TEXT_DIM)
+    # The released scheduler: UniPC on flow sigmas, shift 5 (Wan2.2's i2v_A14B sample_shift).
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0)
+    return WanImageToVideoPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        scheduler=scheduler,
+        image_processor=None,
+        image_encoder=None,
+        transformer=transformer,
+        transformer_2=transformer_2,
+        boundary_ratio=A14B_BOUNDARY_RATIO,
+    )
+
+
 def build_tiny_wan22_ti2v(folder: Path) -> Path:
     """Build the tiny Wan2.2 TI2V pipeline and save it to `folder`; load it for image-to-video with
     `WanImageToVideoPipeline.from_pretrained(folder, use_safetensors=True)`."""
@@ -153,3 +197,8 @@ def build_tiny_wan21_flf2v(folder: Path) -> Path:
     """Build the tiny Wan2.1 FLF2V (first and last frame) pipeline and save it to `folder`."""
     return save_pipeline(build_tiny_wan21_i2v_pipeline(first_and_last=True), Path(folder),
                          model_index={"image_processor": ["transformers", "CLIPImageProcessor"]})
+
+
+def build_tiny_wan22_a14b(folder: Path) -> Path:
+    """Build the tiny Wan2.2 I2V-A14B pipeline (two experts) and save it to `folder`; returns `folder`."""
+    return save_pipeline(build_tiny_wan22_a14b_pipeline(), Path(folder))

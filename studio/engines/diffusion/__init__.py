@@ -1,6 +1,7 @@
 """Everything diffusers: one engine for every model family (engine.py), the small per-family
-adapters (adapter.py, adapters/), the families as data (families.py), finding and downloading
-weights (weights.py) and placing a pipeline for a memory mode (placement.py).
+adapters (adapter.py, adapters/), the families as data (families.py), the window rules of
+diffusion-forcing long videos (forcing.py), finding and downloading weights (weights.py) and placing
+a pipeline for a memory mode (placement.py).
 
 Importing this package stays light: torch and diffusers load only when a job runs.
 """

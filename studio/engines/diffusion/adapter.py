@@ -81,6 +81,11 @@ class PipelineAdapter:
         """Family-specific tweaks right after loading; returns notes for the manifest."""
         return []
 
+    def manifest_entries(self, pipe: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+        """What this family adds to a run's manifest (settings read from the checkpoint, how the run
+        was split); the engine records the rest."""
+        return {}
+
     def to_frames(self, output: Any, params: Mapping[str, Any]) -> np.ndarray:
         """Pipeline output (called with output_type='np') -> (T, H, W, 3) uint8."""
         frames = output.frames[0] if hasattr(output, "frames") else output[0][0]

@@ -175,6 +175,7 @@ class DiffusionEngine:
             raise OutOfMemory(self._oom_advice(params, runtime), rt.next_lower_mode(runtime.memory_mode))
 
         manifest = self._manifest(adapter, runtime, seed, steps_run)
+        manifest.update(adapter.manifest_entries(self._loaded.pipe, params))
         return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest,
                                 audio=audio)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from studio.engines import params as p
 from studio.engines.base import EngineInfo, ParamSpec
+from studio.engines.diffusion import forcing
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,69 @@ def _fixed_size(width: int, height: int) -> tuple[ParamSpec, ParamSpec]:
     )
 
 
+def _guidance_high_noise(default: float) -> ParamSpec:
+    return replace(p.guidance(default),
+                   help="How strongly the prompt steers the video, for the high-noise expert (transformer), which runs "
+                   "the first steps and lays out the motion and composition. Higher follows the prompt more closely, "
+                   "at the cost of artefacts.")
+
+
+def _guidance_low_noise(default: float) -> ParamSpec:
+    return ParamSpec("guidance_2", "Low-noise guidance", "float", default,
+                     "Guidance for the low-noise expert (transformer_2), which runs the last steps and refines the "
+                     "detail; 'Guidance scale' steers the high-noise expert. The model card uses the same value for both.",
+                     minimum=0.0, maximum=20.0, step=0.5)
+
+
+def _window_frames(default: int, minimum: int, maximum: int) -> ParamSpec:
+    return ParamSpec("base_frames", "Window frames", "int", default,
+                     "Frames the model makes at once (its window; the model card uses 97 for the 540P models, 121 for "
+                     "720P). A longer video is made window by window. Larger windows need more memory.",
+                     minimum=minimum, maximum=maximum, step=4, congruent=(4, 1))
+
+
+def _overlap_frames(default: int, maximum: int) -> ParamSpec:
+    return ParamSpec("overlap_history", "Overlap frames", "int", default,
+                     "Frames each new window takes over from the end of the one before, so the video continues "
+                     "smoothly; used only when Frames exceed Window frames. The model card recommends 17 or 37: more "
+                     "is smoother but slower, as each window adds fewer new frames.",
+                     minimum=1, maximum=maximum, step=4, congruent=(4, 1))
+
+
+def _ar_step(default: int = 0) -> ParamSpec:
+    return ParamSpec("ar_step", "Causal lag (ar_step)", "int", default,
+                     "0 denoises all frames of a window together (synchronous). Above 0 the window is made in causal "
+                     "blocks of 5 latent frames (20 video frames), each starting this many steps after the one before: "
+                     "slower, and it may follow the prompt and stay consistent better. The model card suggests 5.",
+                     minimum=0, maximum=10, step=1)
+
+
+def _condition_noise(default: int = 20) -> ParamSpec:
+    return ParamSpec("addnoise_condition", "Condition noise", "int", default,
+                     "Noise added to the frames a window continues from (the image, the overlap), which smooths long "
+                     "videos; too much makes windows drift apart. The model card recommends 20 and warns above 50.",
+                     minimum=0, maximum=50, step=1)
+
+
+def _frames_in_windows(default: int, minimum: int, maximum: int) -> ParamSpec:
+    return replace(p.frames(default, minimum=minimum, maximum=maximum, congruent=(4, 1)),
+                   help="Number of frames in the whole video (4k+1). Up to 'Window frames' it is made in one go; a "
+                   "longer video is made window by window and must fill whole windows: Window frames plus a multiple "
+                   "of (Window frames minus Overlap frames), e.g. 97, 177, 257 with 97 and 17.")
+
+
+@dataclass(frozen=True)
+class DiffusionForcingFamily(Family):
+    """A family whose long videos are made in overlapping windows (SkyReels-V2 DF): its window rules
+    span several parameters (studio.engines.diffusion.forcing)."""
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        specs = {spec.name: spec for spec in self.params}
+        names = ("frames", "base_frames", "overlap_history", "ar_step")
+        forcing.check_windows(params, {n: specs[n].label for n in names},
+                              {n: (int(specs[n].minimum), int(specs[n].maximum)) for n in names})
+
+
 # --- the families ------------------------------------------------------------------------------
 
 # I2VGen-XL was trained at 1280x704 and works well from 256 up; its VAE shrinks 8x and its UNet
@@ -175,7 +239,7 @@ I2VGEN_XL = Family(
 SVD_XT = Family(
     engine_id="svd-xt",
     label="Stable Video Diffusion XT",
-    description="Stability AI's image-only model (no prompt): 25 frames at 1024x576; motion set by a number.",
+    description="Older model. Stability AI's image-only model (no prompt): 25 frames at 1024x576; motion set by a number.",
     family="svd",
     hub_id="stabilityai/stable-video-diffusion-img2vid-xt",
     pipeline_class="StableVideoDiffusionPipeline",
@@ -197,7 +261,7 @@ SVD = replace(
     SVD_XT,
     engine_id="svd",
     label="Stable Video Diffusion",
-    description="Stability AI's first image-only model (no prompt): 14 frames at 1024x576.",
+    description="Older model. Stability AI's first image-only model (no prompt): 14 frames at 1024x576.",
     hub_id="stabilityai/stable-video-diffusion-img2vid",
     params=(*p.size(1024, 576, multiple_of=64, minimum=256, maximum=1280), p.frames(14, minimum=2, maximum=14),
             p.fps(7), p.steps(25), p.guidance(3.0, maximum=10.0), _fps_condition(6), _motion_bucket(),
@@ -233,7 +297,8 @@ WAN22_TI2V_5B = Family(
 WAN21_I2V_14B_480P = Family(
     engine_id="wan2.1-i2v-14b-480p",
     label="Wan 2.1 I2V 14B 480P",
-    description="Wan-AI's 14B image-to-video model at 480p: 81 frames at 16 fps (4k+1 frames). Needs a large GPU.",
+    description="Older model (Wan 2.2 I2V A14B succeeds it). Wan-AI's 14B image-to-video model at 480p: 81 frames at "
+    "16 fps (4k+1 frames). Needs a large GPU.",
     family="wan",
     hub_id="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
     pipeline_class="WanImageToVideoPipeline",
@@ -256,7 +321,7 @@ WAN21_I2V_14B_480P = Family(
 LTX_VIDEO = Family(
     engine_id="ltx-video",
     label="LTX-Video",
-    description="Lightricks' fast video model: 704x480, 161 frames at 24 fps (8k+1 frames).",
+    description="Older model (LTX-Video 0.9). Lightricks' fast video model: 704x480, 161 frames at 24 fps (8k+1 frames).",
     family="ltx",
     hub_id="Lightricks/LTX-Video",
     pipeline_class="LTXImageToVideoPipeline",
@@ -279,7 +344,7 @@ LTX_VIDEO = Family(
 COGVIDEOX_5B_I2V = Family(
     engine_id="cogvideox-5b-i2v",
     label="CogVideoX 5B I2V",
-    description="THUDM's image-to-video model: 720x480, 49 frames at 8 fps (8k+1 frames).",
+    description="Older model. THUDM's image-to-video model: 720x480, 49 frames at 8 fps (8k+1 frames).",
     family="cogvideox",
     hub_id="THUDM/CogVideoX-5b-I2V",
     pipeline_class="CogVideoXImageToVideoPipeline",
@@ -293,6 +358,94 @@ COGVIDEOX_5B_I2V = Family(
     precision="bf16",
     index_classes=("CogVideoXImageToVideoPipeline",),
     cpu_seconds_per_step=1200.0,
+)
+
+# Wan2.2 I2V-A14B: two 14B experts, the high-noise one (transformer) for the first steps and the
+# low-noise one (transformer_2) below boundary_ratio x 1000 timesteps; the ratio is the checkpoint's
+# (model_index.json: 0.9) and the manifest records it. Its VAE is Wan 2.1's (8x) with 2x2 patches:
+# sizes on a 16 px grid, 480p (832x480) or 720p (1280x720).
+# Hub id and defaults: diffusers pipeline_wan_i2v.py (boundary_ratio, guidance_scale_2), the diffusers
+# example on the model card Wan-AI/Wan2.2-I2V-A14B-Diffusers (832x480 area, 81 frames, 16 fps) and
+# Wan2.2's wan/configs/wan_i2v_A14B.py (40 steps, guidance 3.5 for both experts, boundary 0.900).
+# Download size and VRAM are estimates: two bf16 14B experts (~28.6 GB each), the UMT5-XXL encoder and
+# the VAE; offloading keeps one expert at a time on the GPU.
+WAN22_I2V_A14B = Family(
+    engine_id="wan2.2-i2v-a14b",
+    label="Wan 2.2 I2V A14B",
+    description="Wan-AI's mixture-of-experts image-to-video model (a 14B expert for the high-noise steps, another "
+    "for the low-noise ones): 480p or 720p, 81 frames at 16 fps (4k+1 frames). Needs a large GPU.",
+    family="wan",
+    hub_id="Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+    pipeline_class="WanImageToVideoPipeline",
+    adapter="studio.engines.diffusion.adapters.wan_experts:WanExpertsAdapter",
+    params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), p.frames(81, minimum=5, maximum=161, congruent=(4, 1)),
+            p.fps(16), p.steps(40), _guidance_high_noise(3.5), _guidance_low_noise(3.5), p.FIT),
+    recommended_fps=16,
+    weights_gb=70.0,
+    vram_gb={"full_gpu": 76.0, "model_offload": 34.0, "group_offload": 16.0, "lowest": 14.0},
+    # One expert (~14.3B parameters; the two are the same size): offloading keeps one at a time on the GPU,
+    # so 8-bit weights save this much there; on full_gpu they save twice that, and the estimate stays safe.
+    denoiser_gb=28.6,
+    precision="bf16",
+    requires=("ftfy",),
+    cpu_seconds_per_step=3600.0,
+    # Its pipeline would take a last_image, but the model card shows first-frame runs only.
+    last_image_note="its model card shows first-frame image-to-video only; Wan 2.1 FLF2V is the first-and-last-frame model.",
+)
+
+# SkyReels-V2 I2V: a Wan 2.1-style 14B transformer with CLIP image features, Wan's 8x VAE and 2x2
+# patches (16 px grid; the pipeline refuses other sizes). Hub id and defaults: the example in diffusers
+# pipeline_skyreels_v2_i2v.py (960x544, 97 frames, 50 steps, guidance 5.0, flow_shift 5.0 for I2V,
+# 24 fps), model card Skywork/SkyReels-V2-I2V-14B-540P-Diffusers. Download size and VRAM are estimates.
+SKYREELS_V2_I2V_14B_540P = Family(
+    engine_id="skyreels-v2-i2v-14b-540p",
+    label="SkyReels-V2 I2V 14B 540P",
+    description="Skywork's 14B image-to-video model at 540p: 97 frames at 24 fps (4k+1 frames). Needs a large GPU.",
+    family="skyreels-v2",
+    hub_id="Skywork/SkyReels-V2-I2V-14B-540P-Diffusers",
+    pipeline_class="SkyReelsV2ImageToVideoPipeline",
+    adapter="studio.engines.diffusion.adapters.skyreels:SkyReelsV2Adapter",
+    params=(*p.size(960, 544, multiple_of=16, minimum=256, maximum=1280), p.frames(97, minimum=5, maximum=161, congruent=(4, 1)),
+            p.fps(24), p.steps(50), p.guidance(5.0), p.FIT),
+    recommended_fps=24,
+    weights_gb=60.0,
+    vram_gb={"full_gpu": 48.0, "model_offload": 34.0, "group_offload": 16.0, "lowest": 14.0},
+    denoiser_gb=32.8,  # as Wan 2.1 I2V 14B's: the same transformer shape, image cross-attention included
+    precision="bf16",
+    requires=("ftfy",),
+    cpu_seconds_per_step=3600.0,
+    last_image_note="its model card shows first-frame image-to-video only.",
+)
+
+# SkyReels-V2 diffusion forcing: long videos, made in overlapping windows (studio.engines.diffusion.forcing).
+# Hub id and defaults: the example and argument docs in diffusers
+# pipeline_skyreels_v2_diffusion_forcing_i2v.py (960x544, window 97 for 540P, overlap 17 or 37,
+# addnoise_condition 20, ar_step 0 or 5 with causal blocks of 5, 50 steps, guidance 5.0, flow_shift 5.0
+# for I2V, 24 fps) and diffusers' SkyReels-V2 docs (257 frames = three windows of 97 with overlap 17),
+# model card Skywork/SkyReels-V2-DF-14B-540P-Diffusers. The Hub folder is saved as the text-to-video
+# SkyReelsV2DiffusionForcingPipeline (no image encoder). Download size and VRAM are estimates; a window
+# needs the same memory however long the video.
+SKYREELS_V2_DF_14B_540P = DiffusionForcingFamily(
+    engine_id="skyreels-v2-df-14b-540p",
+    label="SkyReels-V2 DF 14B 540P (long video)",
+    description="Skywork's 14B diffusion-forcing model for long videos at 540p: made in overlapping windows of "
+    "97 frames, 257 frames (about 10 s at 24 fps) by default and up to 737. Needs a large GPU.",
+    family="skyreels-v2",
+    hub_id="Skywork/SkyReels-V2-DF-14B-540P-Diffusers",
+    pipeline_class="SkyReelsV2DiffusionForcingImageToVideoPipeline",
+    adapter="studio.engines.diffusion.adapters.skyreels:SkyReelsV2ForcingAdapter",
+    params=(*p.size(960, 544, multiple_of=16, minimum=256, maximum=1280), _frames_in_windows(257, 5, 737),
+            p.fps(24), p.steps(50), p.guidance(5.0), _window_frames(97, 17, 121), _overlap_frames(17, 117),
+            _ar_step(0), _condition_noise(20), p.FIT),
+    recommended_fps=24,
+    weights_gb=60.0,
+    vram_gb={"full_gpu": 46.0, "model_offload": 34.0, "group_offload": 16.0, "lowest": 14.0},
+    denoiser_gb=28.6,  # a 14B transformer without image cross-attention
+    precision="bf16",
+    requires=("ftfy",),
+    cpu_seconds_per_step=3600.0,
+    # An end image adds a latent frame to the last window, which the window rules here do not cover.
+    last_image_note="its long-video windows are planned for a first image only.",
 )
 
 # Wan 2.1's first-and-last-frame model: the I2V architecture whose image tokens carry positions for
@@ -565,6 +718,39 @@ TINY_COGVIDEOX_I2V = _tiny(
     builder="studio.devtools.tiny.cogvideox:build_tiny_cogvideox_i2v",
 )
 
+# The real 8x VAE and 2x2 patches (16 px grid) and two experts switched at the real boundary (0.9):
+# with 2 steps the first runs on the high-noise expert and the second on the low-noise one.
+TINY_WAN22_A14B = _tiny(
+    WAN22_I2V_A14B,
+    "Wan 2.2 I2V A14B",
+    engine_id="tiny-wan22-a14b",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
+            p.fps(16), p.steps(2), _guidance_high_noise(3.5), _guidance_low_noise(3.5), p.FIT),
+    builder="studio.devtools.tiny.wan:build_tiny_wan22_a14b",
+)
+
+# The real 8x VAE and 2x2 patches: the real 16 px grid.
+TINY_SKYREELS_V2_I2V = _tiny(
+    SKYREELS_V2_I2V_14B_540P,
+    "SkyReels-V2 I2V",
+    engine_id="tiny-skyreels-v2-i2v",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
+            p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
+    builder="studio.devtools.tiny.skyreels:build_tiny_skyreels_v2_i2v",
+)
+
+# The real window rules at a small window: 17 frames (5 latent frames, one causal block), overlap 5;
+# the default 29 frames are two windows.
+TINY_SKYREELS_V2_DF = _tiny(
+    SKYREELS_V2_DF_14B_540P,
+    "SkyReels-V2 DF",
+    engine_id="tiny-skyreels-v2-df",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), _frames_in_windows(29, 5, 137),
+            p.fps(24), p.steps(2), p.guidance(5.0), _window_frames(17, 5, 97), _overlap_frames(5, 93),
+            _ar_step(0), _condition_noise(20), p.FIT),
+    builder="studio.devtools.tiny.skyreels:build_tiny_skyreels_v2_df",
+)
+
 # Image tokens with positions for two pictures, as in the real FLF2V model.
 TINY_WAN21_FLF2V = _tiny(
     WAN21_FLF2V_14B_720P,
@@ -614,6 +800,9 @@ FAMILIES: tuple[Family, ...] = (
     LTX_VIDEO,
     COGVIDEOX_5B_I2V,
     WAN21_FLF2V_14B_720P,
+    WAN22_I2V_A14B,
+    SKYREELS_V2_I2V_14B_540P,
+    SKYREELS_V2_DF_14B_540P,
     LTX2,
     FRAMEPACK,
     HUNYUANVIDEO15_I2V,
@@ -624,6 +813,9 @@ FAMILIES: tuple[Family, ...] = (
     TINY_LTX,
     TINY_COGVIDEOX_I2V,
     TINY_WAN21_FLF2V,
+    TINY_WAN22_A14B,
+    TINY_SKYREELS_V2_I2V,
+    TINY_SKYREELS_V2_DF,
     TINY_LTX2,
     TINY_FRAMEPACK,
     TINY_HUNYUANVIDEO15_I2V,

@@ -1,0 +1,224 @@
+"""A worker with no folder shared with the server: it fetches its run's input from the server and
+sends every file back over HTTP (the real worker API routes, served by uvicorn on loopback), each
+checksummed and fenced by the run's lease; the run succeeds only once the server has them. Worker
+tokens: made once, kept hashed, refused at once when revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from studio.config import Paths
+from studio.db.engine import session_scope
+from studio.jobs import tokens
+from studio.jobs.queue import SubmitRequest
+from studio.jobs.remote import DeliveryFailed, RemoteMedia
+from studio.jobs.store import Lease, LeaseLost, claim_next, lease_of
+from studio.jobs.wire import ATTEMPT_HEADER, SHA256_HEADER, WORKER_HEADER, file_url, input_url
+from studio.jobs.worker import Worker
+from studio.services import build_services
+from studio.web.worker_api import worker_routes
+from tests.integration.cli import launch, rows
+from tests.integration.conftest import SMALL, picture
+
+
+@pytest.fixture()
+def hub_url(services, free_port):
+    """The worker API of `services` (the server) on a loopback port, in a thread."""
+    app = Starlette(routes=worker_routes(services.media_hub))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the worker API server did not start in 10 s"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{free_port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def new_token(services, name="gpu-2") -> str:
+    with session_scope(services.sessions) as session:
+        return tokens.create(session, name)
+
+
+def remote_worker(services, tmp_path, url, token) -> Worker:
+    """A worker on 'another host': its own data folder, only the database in common."""
+    paths = Paths(data_dir=tmp_path / "worker-data", logs_dir=tmp_path / "worker-logs",
+                  database_url=services.paths.database_url)
+    built = build_services(paths, migrate_db=False, poll_interval=0.05)
+    built.worker.use_server(RemoteMedia(server=url, token=token, cache_dir=paths.data_dir / "fetched-inputs"))
+    return built
+
+
+def submit(services) -> int:
+    return services.queue.submit(SubmitRequest(engine="motion", params=dict(SMALL), image=picture(), image_name="p.png"))
+
+
+def sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def request(url, method, target, *, headers, body=b""):
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, target, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_a_remote_worker_sends_every_file_to_the_server_before_the_run_succeeds(services, hub_url, tmp_path):
+    run_id = services.queue.submit(SubmitRequest(engine="motion", params=dict(SMALL), image=picture(), image_name="p.png",
+                                                 end_image=picture((30, 200, 90))))  # and an end image
+    worker_side = remote_worker(services, tmp_path, hub_url, new_token(services))
+    try:
+        assert worker_side.worker.run_once() is True
+    finally:
+        worker_side.close()
+    run = services.history.get_run(run_id)
+    assert run.status == "succeeded", run.error
+    server_outputs = services.settings().outputs_dir(services.paths)
+    for column in ("video_path", "poster_path", "thumb_path"):  # the server's files, where it chose
+        assert Path(getattr(run, column)).is_relative_to(server_outputs) and Path(getattr(run, column)).is_file()
+    assert Path(run.video_path).with_suffix(".json").is_file()  # the sidecar too
+    assert Path(run.log_path).is_relative_to(services.paths.run_logs_dir) and "attempt 1" in Path(run.log_path).read_text()
+    # The worker keeps no copy of the results; only the input it fetched (checked by its sha256).
+    assert not [p for p in (tmp_path / "worker-data" / "outputs").rglob("*") if p.is_file()]
+    fetched = sorted(p.name for p in (tmp_path / "worker-data" / "fetched-inputs").rglob("*.png"))
+    assert fetched == sorted(f"{sha(image.path)}.png" for image in (run.input_image, run.end_image))
+    # Export and trash work on the server as for any run: the files are there.
+    with zipfile.ZipFile(services.export_runs([run_id], tmp_path / "runs.zip")) as archive:
+        assert f"media/run-{run_id:06d}.mp4" in archive.namelist(), archive.namelist()
+    services.history.trash([run_id])
+    assert not Path(run.video_path).exists() and Path(services.history.get_run(run_id).video_path).is_file()
+
+
+def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_and_the_token_lives(
+        services, hub_url):
+    token = new_token(services)
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:
+        lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
+    body = b"not really a poster"
+    good = {"Authorization": f"Bearer {token}", WORKER_HEADER: lease.worker_id, ATTEMPT_HEADER: "1",
+            SHA256_HEADER: hashlib.sha256(body).hexdigest()}
+    put = lambda headers, data=body, kind="poster": request(hub_url, "PUT", file_url(run_id, kind), headers=headers, body=data)  # noqa: E731
+    # Another attempt, another worker: refused, with who holds the run.
+    status, answer = put({**good, ATTEMPT_HEADER: "2"})
+    assert status == 409 and json.loads(answer)["worker"] == lease.worker_id
+    assert put({**good, WORKER_HEADER: "hostC:9:ffff0000"})[0] == 409
+    # Bytes that do not match their sha256: refused, nothing kept.
+    assert put(good, data=b"not really a poster!")[0] in (400, 422)
+    assert put({**good, SHA256_HEADER: "0" * 64})[0] == 422
+    # Over the kind's size limit: refused before a byte is stored.
+    assert put({**good, "Content-Length": str(17 * 1024 * 1024)}, kind="thumb")[0] == 413
+    # Only the kinds the server knows; never a path.
+    assert put(good, kind="..%2F..%2Fetc")[0] == 404
+    outputs = services.settings().outputs_dir(services.paths)
+    assert not [p for p in outputs.rglob("*") if p.is_file()]
+    # The holder's upload is kept where the server chose.
+    status, answer = put(good)
+    assert status == 201 and Path(json.loads(answer)["path"]).read_bytes() == body
+    assert Path(json.loads(answer)["path"]).is_relative_to(outputs)
+    # A revoked token is refused at once, for files and inputs alike; so is no token or another.
+    with session_scope(services.sessions) as session:
+        tokens.revoke(session, "gpu-2")
+    assert put(good)[0] == 401
+    assert request(hub_url, "GET", input_url(run_id), headers=good)[0] == 401
+    assert put({**good, "Authorization": "Bearer stw_guessed"})[0] == 401
+    assert put({k: v for k, v in good.items() if k != "Authorization"})[0] == 401
+
+
+def test_a_worker_that_lost_its_lease_cannot_fetch_or_send(services, hub_url, tmp_path):
+    token = new_token(services)
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:
+        claim_next(session, "hostB:1:abcd1234")
+    late = Lease(run_id, "hostB:1:abcd1234", 2, 30)  # an attempt the row does not hold
+    remote = RemoteMedia(server=hub_url, token=token, cache_dir=tmp_path / "cache")
+    with pytest.raises(LeaseLost):
+        remote.fetch_input(late)
+    small = tmp_path / "poster.jpg"
+    small.write_bytes(b"jpeg")
+    with pytest.raises(LeaseLost):
+        remote.send(late, "poster", small)
+    with pytest.raises(DeliveryFailed, match="refused the worker token"):
+        RemoteMedia(server=hub_url, token="stw_wrong", cache_dir=tmp_path / "cache").check()
+
+
+def test_worker_token_commands_print_a_token_once_and_keep_only_its_hash(studio_env):
+    made = launch("worker-token", "create", "gpu-host-2", env=studio_env, timeout=60)
+    assert made.returncode == 0, made.stderr
+    [token] = [line for line in made.stdout.splitlines() if line.startswith("stw_")]
+    assert len(token) > 40
+    stored = rows(studio_env, "SELECT name, token_sha256 FROM worker_tokens")
+    assert stored == [("gpu-host-2", hashlib.sha256(token.encode()).hexdigest())]
+    again = launch("worker-token", "create", "gpu-host-2", env=studio_env, timeout=60)
+    assert again.returncode == 2 and "exists already" in again.stderr and "Traceback" not in again.stderr
+    revoked = launch("worker-token", "revoke", "gpu-host-2", env=studio_env, timeout=60)
+    assert revoked.returncode == 0, revoked.stderr
+    listed = launch("worker-token", "list", env=studio_env, timeout=60)
+    assert listed.stdout.startswith("gpu-host-2\trevoked ") and token not in listed.stdout + listed.stderr
+
+
+def test_a_file_damaged_on_the_way_is_refused_and_sent_again(services, hub_url, tmp_path):
+    """A proxy between worker and server flips one byte of the first upload: the server refuses it
+    (its sha256 differs) and keeps nothing, and the worker's second try is kept."""
+    token = new_token(services)
+    submit(services)
+    with session_scope(services.sessions) as session:
+        lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
+    upstream_port = int(hub_url.rsplit(":", 1)[1])
+    listener = socket.create_server(("127.0.0.1", 0))
+    damaged = []
+
+    def relay_one(client: socket.socket) -> None:
+        with client, socket.create_connection(("127.0.0.1", upstream_port), timeout=10) as server:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += client.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+            while len(body) < length:
+                body += client.recv(65536)
+            if not damaged:  # the first upload only
+                body = body[:-1] + bytes([body[-1] ^ 0xFF])
+                damaged.append(True)
+            server.sendall(head + b"\r\n\r\n" + body)
+            while chunk := server.recv(65536):
+                client.sendall(chunk)
+
+    def serve() -> None:
+        for _ in range(4):  # bounded: the test makes two connections
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            relay_one(client)
+
+    threading.Thread(target=serve, daemon=True).start()
+    poster = tmp_path / "poster.jpg"
+    poster.write_bytes(b"a poster's bytes" * 100)
+    try:
+        via_proxy = RemoteMedia(server=f"http://127.0.0.1:{listener.getsockname()[1]}", token=token,
+                                cache_dir=tmp_path / "cache")
+        stored = Path(via_proxy.send(lease, "poster", poster))
+    finally:
+        listener.close()
+    assert damaged and stored.read_bytes() == poster.read_bytes()
+    outputs = services.settings().outputs_dir(services.paths)
+    assert [p for p in outputs.rglob("*") if p.is_file()] == [stored]  # nothing of the damaged try
