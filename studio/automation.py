@@ -86,20 +86,23 @@ class Studio:
     def close(self) -> None:
         self._services.close()
 
-    def submit(self, images: ImageInput | Sequence[ImageInput], prompt: str = "", engine: str | None = None,
-               **params: Any) -> list[int]:
+    def submit(self, images: ImageInput | Sequence[ImageInput], prompt: str = "", engine: str | None = None, *,
+               last_image: ImageInput | None = None, **params: Any) -> list[int]:
         """Queue one run per image with the same settings (several images form one group) and
-        return their ids at once. Everything is checked first: nothing is queued on an error."""
+        return their ids at once; `last_image` pins the end frame where the engine can. Everything
+        is checked first: nothing is queued on an error."""
         batch = list(images) if isinstance(images, (list, tuple)) else [images]
         decoded = [_decode(image) for image in batch]
+        end = _decode(last_image)[0] if last_image is not None else None
         engine_id = engine or self._services.default_engine_id()
-        return submitting.queue_runs(self._services, engine_id, {**params, "prompt": prompt}, decoded)
+        return submitting.queue_runs(self._services, engine_id, {**params, "prompt": prompt}, decoded, end_image=end)
 
     def generate_video(self, image: ImageInput, prompt: str = "", engine: str | None = None, *,
-                       timeout: float = DEFAULT_TIMEOUT_S, **params: Any) -> FinishedRun:
+                       last_image: ImageInput | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                       **params: Any) -> FinishedRun:
         """Make one video and return the finished run; RunFailed when it ends without one,
         TimeoutError after `timeout` seconds (the run stays queued)."""
-        [run_id] = self.submit(image, prompt, engine, **params)
+        [run_id] = self.submit(image, prompt, engine, last_image=last_image, **params)
         rows = submitting.wait_for(self._services, [run_id], timeout=timeout, grace=0)
         if rows is None:
             raise TimeoutError(f"Run {run_id} had not finished after {timeout:.0f} s; it stays queued.")
@@ -110,21 +113,21 @@ class Studio:
 
 
 def generate_video(image: ImageInput, prompt: str = "", engine: str | None = None, *,
-                   data_dir: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-                   **params: Any) -> FinishedRun:
+                   last_image: ImageInput | None = None, data_dir: str | Path | None = None,
+                   timeout: float = DEFAULT_TIMEOUT_S, **params: Any) -> FinishedRun:
     """Make one video from `image` (a path, bytes or a PIL image) and `prompt`; blocks until done.
-    `engine` defaults to the studio's default engine; other keyword arguments are its parameters
-    (frames=48, seed=7, …)."""
+    `engine` defaults to the studio's default engine; `last_image` pins the end frame where the
+    engine can; other keyword arguments are its parameters (frames=48, seed=7, …)."""
     with Studio(data_dir) as studio:
-        return studio.generate_video(image, prompt, engine, timeout=timeout, **params)
+        return studio.generate_video(image, prompt, engine, last_image=last_image, timeout=timeout, **params)
 
 
 def submit(images: ImageInput | Sequence[ImageInput], prompt: str = "", engine: str | None = None, *,
-           data_dir: str | Path | None = None, **params: Any) -> list[int]:
+           last_image: ImageInput | None = None, data_dir: str | Path | None = None, **params: Any) -> list[int]:
     """Queue one run per image and return the run ids without waiting; a server or
     `launch.py worker` on the same history runs them."""
     with Studio(data_dir) as studio:
-        return studio.submit(images, prompt, engine, **params)
+        return studio.submit(images, prompt, engine, last_image=last_image, **params)
 
 
 def _decode(image: ImageInput) -> tuple[PILImage.Image, str]:

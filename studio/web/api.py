@@ -1,6 +1,6 @@
 """The HTTP JSON API on the studio's own server (described at /api/openapi.json, studio/web/api_schema.py):
 
-    POST /api/runs                 multipart: `image` + `params` (JSON) -> 201 {id, status, url}
+    POST /api/runs                 multipart: `image` (+ `end_image`) + `params` (JSON) -> 201 {id, status, url}
     GET  /api/runs/{id}            status, progress and file URLs
     GET  /api/runs?q=…             search, newest first
     POST /api/runs/{id}/cancel     cancel a queued or running run
@@ -8,7 +8,8 @@
 Runs are queued exactly as the CLI queues them (studio.submitting): checked whole before anything
 is queued, recorded in the same history, run by the server's worker. Every error is JSON naming the
 parameter and, where there is one, the nearest valid value. The password gate (auth.py) covers
-these routes like every other path.
+these routes like every other path; a program may instead send a worker token as
+'Authorization: Bearer TOKEN', checked here on every request (a revoked token is refused at once).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from studio.media.images import ImageRejected, load_upload
 from studio.storage import DiskFull
 from studio.views import RUN_STATUSES, RunQuery, RunView
 from studio.web.api_schema import openapi_document
+from studio.web.auth import bearer_token
 from studio.web.bodies import BodyTooLarge, limited
 from studio.web.media import parse_id, run_file_url
 
@@ -70,13 +72,17 @@ class ApiError(Exception):
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _answers_in_json(handler: Handler) -> Handler:
+def _answers_in_json(handler: Handler, services: ServicesSource) -> Handler:
     """Every outcome is JSON: an ApiError as itself, anything unforeseen as a 500 whose details go
-    to the server log, never to the client."""
+    to the server log, never to the client. A request that brings a token (instead of the session
+    the password gate checks) is refused unless it is a live worker token."""
 
     @wraps(handler)
     async def wrapped(request: Request) -> Response:
         try:
+            token = bearer_token(request)
+            if token is not None and not await run_in_threadpool(lambda: services().media_hub().token_holder(token)):
+                raise ApiError(401, "The token is not a live worker token (it may have been revoked).")
             return await handler(request)
         except ApiError as error:
             return error.response()
@@ -98,20 +104,18 @@ class _Api:
             raise ApiError(503, "The studio's services are not available; the server log says why.") from None
 
     async def create_run(self, request: Request) -> Response:
-        image, image_name, params = await _read_submission(request)
-        return await run_in_threadpool(self._queue, image, image_name, params)
+        image, image_name, end, params = await _read_submission(request)
+        return await run_in_threadpool(self._queue, image, image_name, end, params)
 
-    def _queue(self, data: bytes, image_name: str, params: dict[str, Any]) -> Response:
+    def _queue(self, data: bytes, image_name: str, end: tuple[bytes, str] | None, params: dict[str, Any]) -> Response:
         services = self._services()
-        try:
-            image = load_upload(data, image_name)
-        except ImageRejected as exc:
-            raise ApiError(400, exc.message, "image") from None
+        image = _decoded(data, image_name, "image")
+        end_image = _decoded(*end, "end_image") if end is not None else None
         engine = params.pop("engine", None) or services.default_engine_id()
         if not isinstance(engine, str):
             raise ApiError(400, f"`engine` must be an engine id (a string); got {engine!r}.", "engine")
         try:
-            [run_id] = submitting.queue_runs(services, engine, params, [(image, image_name)])
+            [run_id] = submitting.queue_runs(services, engine, params, [(image, image_name)], end_image=end_image)
         except InputError as exc:
             raise ApiError(400, exc.message, exc.param, exc.suggestion) from None
         except DatabaseBusy as exc:
@@ -188,8 +192,16 @@ def _time(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=timezone.utc).isoformat() if moment else None
 
 
-async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]]:
-    """The uploaded image (bytes and file name) and the parameters, read with bounds."""
+def _decoded(data: bytes, name: str, field: str):
+    try:
+        return load_upload(data, name)
+    except ImageRejected as exc:
+        raise ApiError(400, exc.message, field) from None
+
+
+async def _read_submission(request: Request) -> tuple[bytes, str, tuple[bytes, str] | None, dict[str, Any]]:
+    """The uploaded image (bytes and file name), the end image if one came, and the parameters,
+    read with bounds."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(400, "Send multipart/form-data with an `image` file and a `params` JSON field.", "image")
     declared = request.headers.get("content-length", "")
@@ -197,7 +209,7 @@ async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]
         raise ApiError(413, f"The upload is larger than {MAX_BODY_BYTES // 2**20} MB.", "image")
     bounded = Request(request.scope, limited(request.receive, MAX_BODY_BYTES))
     try:
-        form = await bounded.form(max_files=1, max_fields=4, max_part_size=MAX_PARAMS_BYTES)
+        form = await bounded.form(max_files=2, max_fields=4, max_part_size=MAX_PARAMS_BYTES)
     except BodyTooLarge:
         raise ApiError(413, f"The upload is larger than {MAX_BODY_BYTES // 2**20} MB.", "image") from None
     except (MultiPartException, HTTPException) as exc:
@@ -208,6 +220,10 @@ async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]
             raise ApiError(400, "Add the input image as a file field named `image`.", "image")
         data = await upload.read()
         name = (upload.filename or "image")[:255]
+        end_upload = form.get("end_image")
+        if end_upload is not None and not isinstance(end_upload, UploadFile):
+            raise ApiError(400, "Add the end image as a file field named `end_image`.", "end_image")
+        end = (await end_upload.read(), (end_upload.filename or "end image")[:255]) if end_upload else None
         raw = form.get("params") or "{}"
         if not isinstance(raw, str):
             raise ApiError(400, "`params` must be a JSON object in a text field, not a file.", "params")
@@ -220,7 +236,7 @@ async def _read_submission(request: Request) -> tuple[bytes, str, dict[str, Any]
     if not isinstance(params, dict):
         raise ApiError(400, "`params` must be a JSON object, e.g. {\"prompt\": \"a slow push-in\", \"frames\": 48}.",
                        "params")
-    return data, name, params
+    return data, name, end, params
 
 
 def _run_id(request: Request) -> int:
@@ -259,10 +275,6 @@ def _positive(text: str | None, name: str, default: int, maximum: int | None) ->
 def api_routes(services: ServicesSource) -> list[Route]:
     """The API's routes, reading the studio through `services()` (called per request)."""
     api = _Api(services)
-    return [
-        Route(PREFIX + "/runs", _answers_in_json(api.create_run), methods=["POST"]),
-        Route(PREFIX + "/runs", _answers_in_json(api.list_runs), methods=["GET"]),
-        Route(PREFIX + "/runs/{run_id}", _answers_in_json(api.get_run), methods=["GET"]),
-        Route(PREFIX + "/runs/{run_id}/cancel", _answers_in_json(api.cancel_run), methods=["POST"]),
-        Route(PREFIX + "/openapi.json", _answers_in_json(api.openapi), methods=["GET"]),
-    ]
+    routes = [("/runs", api.create_run, "POST"), ("/runs", api.list_runs, "GET"), ("/runs/{run_id}", api.get_run, "GET"),
+              ("/runs/{run_id}/cancel", api.cancel_run, "POST"), ("/openapi.json", api.openapi, "GET")]
+    return [Route(PREFIX + path, _answers_in_json(handler, services), methods=[method]) for path, handler, method in routes]

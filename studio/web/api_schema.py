@@ -99,7 +99,7 @@ def _json(schema: str, description: str) -> dict[str, Any]:
 
 def _errors(*codes: str) -> dict[str, Any]:
     words = {"400": "The request breaks a rule; `error.param` names the parameter.",
-             "401": "A password protects this studio: log in first.",
+             "401": "A password protects this studio: send a live worker token, or log in first.",
              "404": "No such run.",
              "409": "The run has already finished.",
              "413": "The upload is too large.",
@@ -126,6 +126,8 @@ def openapi_document() -> dict[str, Any]:
                         "required": ["image"],
                         "properties": {
                             "image": {"type": "string", "format": "binary", "description": "The input image."},
+                            "end_image": {"type": "string", "format": "binary",
+                                          "description": "Optional: the last frame, for engines that take one."},
                             "params": {"type": "string", "description": "A JSON object: `engine`, `prompt`, "
                                        "`negative_prompt`, `seed` and the engine's parameters (e.g. frames). "
                                        "Omitted values take the engine's defaults; the size follows the image."},
@@ -159,9 +161,15 @@ def openapi_document() -> dict[str, Any]:
             "/api/openapi.json": {
                 "get": {"summary": "This document",
                         "responses": {"200": {"description": "The OpenAPI document.",
-                                              "content": {"application/json": {"schema": {"type": "object"}}}}}},
+                                              "content": {"application/json": {"schema": {"type": "object"}}}},
+                                      **_errors("401")}},
             },
         },
+        # On this machine only (loopback) no credentials are needed; served beyond it, a session
+        # from the login form or a worker token (`launch.py worker-token create NAME`).
+        "security": [{}, {"session": []}, {"workerToken": []}],
         "components": {"schemas": {"Error": ERROR, "Run": RUN, "RunList": RUN_LIST, "Queued": QUEUED,
-                                   "Canceled": CANCELED}},
+                                   "Canceled": CANCELED},
+                       "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "studio_session"},
+                                           "workerToken": {"type": "http", "scheme": "bearer"}}},
     }

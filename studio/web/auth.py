@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from studio.web.bodies import BodyTooLarge, limited
 from studio.web.login_page import login_page
@@ -33,6 +33,9 @@ from studio.web.sessions import SESSION_SECONDS, SessionStore  # noqa: F401 (SES
 from studio.web.throttle import LoginThrottle
 from studio.jobs.wire import is_worker_api_path
 
+API_PREFIX = "/api/"
+API_LOGIN_NEEDED = ("This studio needs a password: send a worker token (python launch.py worker-token create NAME) "
+                    "as 'Authorization: Bearer TOKEN', or log in with a browser first.")
 LOGIN_PATH = "/_studio/login"
 LOGOUT_PATH = "/_studio/logout"
 COOKIE_NAME = "studio_session"
@@ -84,8 +87,10 @@ class PasswordGate:
             response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
             await response(scope, receive, send)
             return
-        # The worker API checks a worker token itself on every request (studio.web.worker_api).
-        if path in OPEN_PATHS or is_worker_api_path(path) or self._has_session(scope):
+        # The worker API checks a worker token itself on every request (studio.web.worker_api), and
+        # so does the JSON API for a request that brings one instead of a session (studio.web.api).
+        if (path in OPEN_PATHS or is_worker_api_path(path) or self._has_session(scope)
+                or (path.startswith(API_PREFIX) and bearer_token(HTTPConnection(scope)) is not None)):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -93,6 +98,10 @@ class PasswordGate:
             await send({"type": "websocket.close", "code": 1008})
             return
         request = Request(scope)
+        if path.startswith(API_PREFIX):  # a program: the API's own error shape, no login page
+            await JSONResponse({"error": {"message": API_LOGIN_NEEDED, "param": None}}, status_code=401)(
+                scope, receive, send)
+            return
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             await RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)(scope, receive, send)
@@ -148,6 +157,12 @@ def password_middleware(environ: dict[str, str] | None = None) -> list[Middlewar
 
 
 # ----- plumbing ---------------------------------------------------------------------------------
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    """The token of an 'Authorization: Bearer …' header, or None when there is none."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
 
 def _text(value) -> str:
     return value if isinstance(value, str) else ""

@@ -15,9 +15,11 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from PIL import Image
 
+from studio.db.engine import session_scope
+from studio.jobs import tokens
 from studio.media.encode import probe_video
 from studio.web import auth
-from tests.integration.conftest import picture
+from tests.integration.conftest import make_services, picture
 from tests.integration.server import serving
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -68,14 +70,17 @@ def wait_finished(base: str, api: OpenAPI, run_id: int, log: Path, timeout: floa
 def test_submit_follow_download_and_search(studio):
     base, api, log = studio
     photo = Image.open(ASSETS / "city_at_dusk.png").convert("RGB").resize((160, 96))
-    queued = checked(api, post_run(base, png(photo), {"engine": "motion", "prompt": "a slow push-in at dusk",
-                                                      "frames": 24, "fps": 12, "seed": 11}))
+    queued = checked(api, requests.post(base + "/api/runs", timeout=60, files={
+        "image": ("photo.png", png(photo), "image/png"), "end_image": ("end.png", png(picture()), "image/png")},
+        data={"params": json.dumps({"engine": "motion", "prompt": "a slow push-in at dusk", "frames": 24, "fps": 12,
+                                    "seed": 11})}))
     assert queued.status_code == 201, queued.text
     run_id = queued.json()["id"]
 
     run, seen = wait_finished(base, api, run_id, log)
     assert run["status"] == "succeeded", run
     assert run["seed"] == 11 and run["params"]["frames"] == 24 and run["progress"]["fraction"] == 1.0
+    assert len(run["params"]["end_image"]) == 64, "the end image is stored by its digest"
     assert (run["params"]["width"], run["params"]["height"]) != (512, 512), "the size followed the photo's shape"
 
     video = requests.get(base + run["files"]["video"], timeout=30)
@@ -114,6 +119,10 @@ def test_errors_are_json_naming_the_parameter_and_queue_nothing(studio):
                                              data={"params": "{frames: 3"}, timeout=30))
     assert broken_json.status_code == 400 and broken_json.json()["error"]["param"] == "params"
 
+    no_end_frame = checked(api, requests.post(base + "/api/runs", timeout=30, data={"params": json.dumps(
+        {"engine": "svd", "frames": 14})}, files={"image": ("p.png", png(picture())), "end_image": ("e.png", png(picture()))}))
+    assert no_end_frame.status_code == 400 and no_end_frame.json()["error"]["param"] in ("end_image", "engine")
+
     no_form = checked(api, requests.post(base + "/api/runs", json={"prompt": "x"}, timeout=30))
     assert no_form.status_code == 400
 
@@ -137,10 +146,32 @@ def test_a_queued_or_running_run_can_be_cancelled(studio):
     assert run["status"] == "canceled" and run["files"]["video"] is None
 
 
-def test_the_password_gate_covers_the_api(tmp_path):
-    with serving(tmp_path / "data", extra_env={auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}) as port:
-        answer = requests.get(f"http://127.0.0.1:{port}/api/runs", timeout=30)
-        assert answer.status_code == 401
-        posted = requests.post(f"http://127.0.0.1:{port}/api/runs", files={"image": ("p.png", png(picture()))},
-                               timeout=30)
+def test_behind_a_password_the_api_takes_a_live_worker_token(tmp_path):
+    data = tmp_path / "data"
+    with serving(data, extra_env={auth.PASSWORD_HASH_ENV: auth.hash_password("correct horse battery")}) as port:
+        base = f"http://127.0.0.1:{port}"
+        answer = requests.get(base + "/api/runs", timeout=30)
+        assert answer.status_code == 401 and "worker-token create" in answer.json()["error"]["message"]
+        posted = requests.post(base + "/api/runs", files={"image": ("p.png", png(picture()))}, timeout=30)
         assert posted.status_code == 401
+        assert requests.get(base + "/", timeout=30).status_code == 401, "the pages still need the login"
+
+        services = make_services(tmp_path)  # the server made this history; add a token to it
+        try:
+            with session_scope(services.sessions) as session:
+                token = tokens.create(session, "script")
+            bearer = {"Authorization": f"Bearer {token}"}
+            queued = requests.post(base + "/api/runs", headers=bearer, timeout=30,
+                                   files={"image": ("p.png", png(picture()))},
+                                   data={"params": json.dumps({"engine": "motion", "frames": 6})})
+            assert queued.status_code == 201, queued.text
+            assert requests.get(base + queued.json()["url"], headers=bearer, timeout=30).status_code == 200
+            forged = {"Authorization": "Bearer stw_not-a-token"}
+            assert requests.get(base + "/api/runs", headers=forged, timeout=30).status_code == 401
+            assert requests.get(base + "/", headers=bearer, timeout=30).status_code == 401, "a token opens the API only"
+            with session_scope(services.sessions) as session:
+                tokens.revoke(session, "script")
+            revoked = requests.get(base + "/api/runs", headers=bearer, timeout=30)
+            assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]["message"]
+        finally:
+            services.close()

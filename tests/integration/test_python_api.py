@@ -10,7 +10,7 @@ from PIL import Image
 
 from studio import Studio, generate_video, submit
 from studio.engines.base import InputError
-from studio.media.encode import probe_video
+from studio.media.encode import probe_video, read_video_frames
 from studio.views import RunQuery
 from tests.integration.conftest import make_services
 
@@ -67,5 +67,8 @@ def test_submit_queues_without_running_and_refuses_a_bad_parameter_whole(tmp_pat
         services.close()
 
     with Studio(data) as studio:  # a held-open studio runs what is queued when asked to wait
-        finished = studio.generate_video(Image.open(photo), "and one more", engine="motion", frames=8)
+        finished = studio.generate_video(Image.open(photo), "and one more", engine="motion", frames=8,
+                                         last_image=Image.new("RGB", (80, 60), (250, 250, 250)))
     assert finished.video_path is not None and finished.video_path.is_file()
+    last = read_video_frames(finished.video_path)[-1]
+    assert last.mean() > 200, "the video dissolves into the (white) end image"
