@@ -57,6 +57,8 @@ with right:
     )
     info = svc.form_info(engine_id)  # the engine's parameters, starting from the creator's defaults
     st.caption(plain(info.description))
+    if info.makes_sound:
+        st.caption(":material/volume_up: This model makes sound too: the video keeps its sound track (AAC).")
     weights = svc.weights_status(engine_id)
     if not weights.ready:
         st.warning(f"{plain(weights.detail)}  \nInstall: {plain(weights.hint)}" if weights.hint else plain(weights.detail),

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from studio.engines.request import GenerationRequest
+from studio.media.audio import AudioTrack
 
 ParamKind = Literal["int", "float", "choice", "bool"]
 MemoryMode = Literal["auto", "full_gpu", "model_offload", "group_offload", "lowest", "cpu"]
@@ -184,6 +185,7 @@ class EngineInfo:
     supports_last_image: bool = False
     last_image_note: str = ""
     requires_last_image: bool = False
+    makes_sound: bool = False  # its videos carry a sound track (LTX-2); the form says so
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
@@ -256,6 +258,7 @@ class GenerationResult:
     load_seconds: float = 0.0
     infer_seconds: float = 0.0
     manifest: dict[str, Any] = field(default_factory=dict)
+    audio: AudioTrack | None = None  # the model's sound track, for models that make one (LTX-2)
 
 
 StepCallback = Callable[[int, int], None]

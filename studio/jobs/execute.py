@@ -38,6 +38,7 @@ from studio.jobs.remote import DeliveryFailed, RemoteMedia, deliver_files, deliv
 from studio.jobs.status import RunStage, RunStatus
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
+from studio.media.audio import audio_manifest
 from studio.post.base import PostEngine
 from studio.recipes import MP4_TAG, Recipe
 from studio.requests import load_stored
@@ -237,11 +238,13 @@ class Executor:
         if post_source is not None:
             frames = engine.iter_post_frames(post_source, request, on_step=progress.on_step, cancelled=progress.cancelled)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
+            audio = None  # the source's sound track is not carried over (yet)
             frames_done_at = None
         elif streaming:
             frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled,
                                              **keyframes)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
+            audio = None
             frames_done_at: float | None = None  # known once the encoder has taken the last frame
         else:
             progress.enter(RunStage.LOADING)  # the first step ends it (a model already loaded: at once)
@@ -251,12 +254,14 @@ class Executor:
                 self.pipeline.release()
             progress.enter(RunStage.ENCODING)
             progress.stop_if_cancelled()
-            frames, engine_manifest = result.frames, result.manifest
+            frames, engine_manifest, audio = result.frames, result.manifest, result.audio
+            if audio is not None:
+                audio = audio.fitted(params["frames"] / params["fps"])
             load_seconds, infer_seconds = result.load_seconds, result.infer_seconds
             frames_done_at = time.perf_counter()
         files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
         written.append(files)
-        manifest = {**engine_manifest, "runtime": dataclasses.asdict(runtime)}
+        manifest = {**engine_manifest, "runtime": dataclasses.asdict(runtime), **audio_manifest(audio)}
         recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
         # Measured on their way to the encoder (motion, flicker, sharpness, fidelity to the input):
         # a few per cent of a run, and no second decode of the MP4.
@@ -267,7 +272,8 @@ class Executor:
         with files.all_or_nothing():
             # A cancel during the encode (seconds for a long video) is honoured too: the block
             # removes what was written, so a cancelled run never shows a video.
-            write_mp4(timed, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)})
+            write_mp4(timed, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)},
+                      audio=audio)
             progress.enter(RunStage.SAVING)
             progress.stop_if_cancelled()
             write_poster(timed.first, files.poster)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.media.atomic import atomic_path
+from studio.media.audio import AudioTrack
 from studio.media.child import tie_to_parent
 from studio.storage import DiskFull, OutputNotWritable
 
@@ -51,6 +52,7 @@ class VideoInfo:
     codec: str
     pix_fmt: str
     duration: float
+    audio_codec: str = ""  # of the first audio stream; "" when the file is silent
 
 
 def ffmpeg_exe() -> str:
@@ -68,9 +70,11 @@ def write_mp4(
     metadata: Mapping[str, str] | None = None,
     crf: int = 18,
     preset: str = "medium",
+    audio: AudioTrack | None = None,
 ) -> Path:
     """Encode RGB frames ((T, H, W, 3) uint8, or an iterable of (H, W, 3) uint8 frames) to an
-    H.264 MP4 at `path`, atomically. Returns `path`.
+    H.264 MP4 at `path`, atomically. Returns `path`. With `audio`, the track is muxed as AAC
+    (written from a temporary file, as a second input, so the frame pipe is unchanged).
 
     Odd widths or heights are padded by one pixel, repeating the last row/column: yuv420p stores
     colour for 2x2 pixel blocks so x264 needs even sides, and repeating the edge (unlike black bars
@@ -87,7 +91,7 @@ def write_mp4(
     padded = (width + width % 2, height + height % 2)
 
     output_args = [
-        "-an", "-vf", _COLOUR,
+        *_audio_output_args(audio), "-vf", _COLOUR,
         "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-profile:v", "high",
         # faststart: moov in front so playback starts at once; use_metadata_tags: keep any key.
         "-movflags", "+faststart+use_metadata_tags",
@@ -97,7 +101,22 @@ def write_mp4(
     output_args += ["-f", "mp4"]
 
     stream = (_pad_even(frame) for frame in _checked(first, rest))
-    return _encode(stream, fps, padded, Path(path), output_args, what="video")
+    if audio is None:
+        return _encode(stream, fps, padded, Path(path), output_args, what="video")
+    with tempfile.NamedTemporaryFile(suffix=".f32") as samples:
+        samples.write(audio.interleaved_bytes())
+        samples.flush()
+        audio_input = ["-f", "f32le", "-ar", str(audio.sample_rate), "-ac", str(audio.channels), "-i", samples.name]
+        return _encode(stream, fps, padded, Path(path), [*audio_input, *output_args], what="video")
+
+
+def _audio_output_args(audio: AudioTrack | None) -> list[str]:
+    """No audio stream, or the second input as AAC (what every browser plays in an MP4). The track
+    is muxed as it is: fit it to the video's length first (AudioTrack.fitted), since ffmpeg's
+    -shortest overshoots by whole audio packets."""
+    if audio is None:
+        return ["-an"]
+    return ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ac", str(audio.channels)]
 
 
 def write_gif(
@@ -168,6 +187,7 @@ def probe_video(path: Path | str) -> VideoInfo:
     fps = re.search(r"([\d.]+) fps", stream.group(1)) or re.search(r"([\d.]+) tbr", stream.group(1))
     duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
     frames = re.findall(r"frame=\s*(\d+)", text)
+    audio = re.search(r"Stream #0:\d+.*?: Audio: (\w+)", text)
     return VideoInfo(
         width=int(size.group(1)) if size else 0,
         height=int(size.group(2)) if size else 0,
@@ -176,6 +196,7 @@ def probe_video(path: Path | str) -> VideoInfo:
         codec=fields[0].split()[0] if fields and fields[0] else "",
         pix_fmt=fields[1].split()[0] if len(fields) > 1 and fields[1] else "",
         duration=(int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3))) if duration else 0.0,
+        audio_codec=audio.group(1) if audio else "",
     )
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 from studio.jobs.status import RunStage, RunStatus
 from studio.ui import format as fmt
 from studio.ui.runtime import services
+from studio.ui.progress_text import step_text
 from studio.ui.text import plain
 from studio.views import RunView, StageTimes
 
@@ -44,7 +45,7 @@ def stage_text(run: RunView, usual: StageTimes, now: datetime | None = None) -> 
     stage = run.stage or RunStage.RENDERING  # a row written before stages were recorded
     since = run.stage_started_at or run.started_at
     elapsed = (now - since).total_seconds() if since else 0.0
-    steps = f" step {run.step}/{run.total_steps}" if run.total_steps else ""
+    steps = f" {step_text(run.step, run.total_steps, run.params)}" if run.total_steps else ""
     if stage == RunStage.RENDERING:
         if run.step > 0 and run.total_steps and since:
             remaining = elapsed / run.step * (run.total_steps - run.step)

@@ -21,7 +21,7 @@ from studio.requests import validate_for
 
 ENGINE_IDS = ["i2vgen-xl", "svd-xt", "svd", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "ltx-video", "cogvideox-5b-i2v",
               "wan2.1-flf2v-14b-720p", "wan2.2-i2v-a14b", "skyreels-v2-i2v-14b-540p", "skyreels-v2-df-14b-540p",
-              "tiny-i2vgen-xl"]
+              "ltx-2", "framepack", "hunyuanvideo-1.5-i2v-480p", "tiny-i2vgen-xl"]
 
 
 @pytest.fixture()
@@ -44,6 +44,9 @@ def test_every_family_is_registered_with_its_hub_id(registry):
     assert hub["wan2.2-i2v-a14b"] == "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
     assert hub["skyreels-v2-i2v-14b-540p"] == "Skywork/SkyReels-V2-I2V-14B-540P-Diffusers"
     assert hub["skyreels-v2-df-14b-540p"] == "Skywork/SkyReels-V2-DF-14B-540P-Diffusers"
+    assert hub["ltx-2"] == "Lightricks/LTX-2"
+    assert hub["framepack"] == "lllyasviel/FramePackI2V_HY"
+    assert hub["hunyuanvideo-1.5-i2v-480p"] == "hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v"
     assert hub["tiny-i2vgen-xl"] is None  # built in code, never downloaded
     shown = [info.id for info in registry.infos(include_developer=False)]
     assert "tiny-i2vgen-xl" not in shown and "i2vgen-xl" in shown

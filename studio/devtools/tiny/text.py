@@ -65,3 +65,101 @@ def tiny_umt5_encoder(tokenizer: Any, d_model: int) -> Any:
     from transformers import UMT5Config, UMT5EncoderModel
 
     return UMT5EncoderModel(UMT5Config(**_t5_config_kwargs(tokenizer, d_model))).eval()
+
+
+def tiny_gemma_tokenizer() -> Any:
+    """A Gemma (byte-fallback BPE) tokenizer over single letters and the word marker, built in code.
+    Its limit matches TOKENIZER_MAX_LENGTH, as pipelines pad prompts to their own maximum."""
+    from transformers import GemmaTokenizer
+
+    specials = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
+    vocab = {token: index for index, token in enumerate((*specials, "\u2581", *_LETTERS))}
+    return GemmaTokenizer(vocab=vocab, merges=[], model_max_length=TOKENIZER_MAX_LENGTH)
+
+
+def tiny_gemma3_encoder(tokenizer: Any, hidden_size: int = 16) -> Any:
+    """A randomly initialised Gemma3ForConditionalGeneration (LTX-2's text encoder): two text
+    layers and a one-layer SigLIP vision tower the pipeline never calls."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    config = Gemma3Config(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=2 * hidden_size,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            head_dim=8,
+            sliding_window=16,
+            max_position_embeddings=TOKENIZER_MAX_LENGTH,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+        ),
+        vision_config=dict(
+            hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, image_size=16, patch_size=8,
+        ),
+        mm_tokens_per_image=4,
+    )
+    return Gemma3ForConditionalGeneration(config).eval()
+
+
+def tiny_llama_tokenizer() -> Any:
+    """A Llama (byte-fallback BPE) tokenizer over single letters, built in code (HunyuanVideo's
+    first text encoder is a Llama)."""
+    from transformers import LlamaTokenizer
+
+    specials = ("<unk>", "<s>", "</s>", "<pad>")
+    vocab = {token: index for index, token in enumerate((*specials, "\u2581", *_LETTERS))}
+    return LlamaTokenizer(vocab=vocab, merges=[], pad_token="<pad>", model_max_length=TOKENIZER_MAX_LENGTH)
+
+
+def tiny_llama_encoder(tokenizer: Any, hidden_size: int) -> Any:
+    """A randomly initialised LlamaModel of hidden size `hidden_size`, three layers: HunyuanVideo
+    reads the hidden state before the last (`num_hidden_layers_to_skip=2` counts from the output)."""
+    from transformers import LlamaConfig, LlamaModel
+
+    return LlamaModel(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=3,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=TOKENIZER_MAX_LENGTH,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )).eval()
+
+
+# Qwen's chat layout, which HunyuanVideo 1.5 wraps every prompt in (a system message, the prompt).
+_QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def tiny_qwen2_tokenizer() -> Any:
+    """A Qwen2 (byte-level BPE) tokenizer over the 256 byte symbols, with Qwen's chat markers and
+    chat template, built in code."""
+    from transformers import Qwen2Tokenizer
+
+    from studio.devtools.tiny.i2vgen_xl import _bytes_to_unicode
+
+    symbols = list(dict.fromkeys(_bytes_to_unicode().values()))
+    vocab = {symbol: index for index, symbol in enumerate(symbols)}
+    for special in ("<|endoftext|>", "<|im_start|>", "<|im_end|>"):
+        vocab[special] = len(vocab)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], model_max_length=2048)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = _QWEN_CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_qwen25_vl_text_encoder(tokenizer: Any, hidden_size: int) -> Any:
+    """A randomly initialised Qwen2_5_VLTextModel: three layers, as the pipeline reads the hidden
+    state two before the last."""
+    from transformers import Qwen2_5_VLTextConfig, Qwen2_5_VLTextModel
+
+    config = Qwen2_5_VLTextConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=3,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
+        rope_scaling={"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"}, rope_theta=1000000.0,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return Qwen2_5_VLTextModel(config).eval()

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from studio.engines.base import RuntimeOptions
+from studio.media.audio import AudioTrack
 
 
 class PipelineAdapter:
@@ -26,6 +27,8 @@ class PipelineAdapter:
       "callback"              the legacy callback/callback_steps arguments;
       "denoiser_hook"         the pipeline has no callback at all: a forward hook on `denoiser`
                               counts steps (valid only where the denoiser runs once per step).
+      "scheduler_step"        no callback, and the denoiser runs once per guidance branch: the
+                              scheduler's step(), which runs once per step, counts them.
     """
 
     step_mechanism: str = "callback_on_step_end"
@@ -61,6 +64,18 @@ class PipelineAdapter:
 
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return int(params["steps"])
+
+    def before_call(self, pipe: Any, params: Mapping[str, Any]) -> None:
+        """Set what a pipeline takes from its components rather than from the call (HunyuanVideo
+        1.5's guidance scale lives on its guider); most families need nothing here."""
+
+    def prepare_image(self, image: Image.Image, params: Mapping[str, Any]) -> Image.Image:
+        """The input image as this family's pipeline should receive it; most take it as it is."""
+        return image
+
+    def to_audio(self, output: Any, pipe: Any) -> AudioTrack | None:
+        """The sound track in the pipeline's output, for families that make one; None otherwise."""
+        return None
 
     def after_load(self, pipe: Any, runtime: RuntimeOptions) -> list[str]:
         """Family-specific tweaks right after loading; returns notes for the manifest."""

@@ -30,7 +30,7 @@ def custom_code_reason(folder: Path, index: dict) -> str | None:
         if component.startswith("_") or not isinstance(spec, list) or len(spec) != 2 or None in spec:
             continue
         library = spec[0]
-        if library not in KNOWN_LIBRARIES:
+        if library not in KNOWN_LIBRARIES and not _is_diffusers_pipeline_module(library):
             return f"its {component} comes from the module {library!r}, not from diffusers or transformers"
         if _config_has_auto_map(folder / component / "config.json"):
             return f"{component}/config.json has an auto_map"
@@ -39,6 +39,20 @@ def custom_code_reason(folder: Path, index: dict) -> str | None:
         more = f" and {len(shipped) - 1} more" if len(shipped) > 1 else ""
         return f"it contains {shipped[0]}{more}"
     return None
+
+
+def _is_diffusers_pipeline_module(name: str) -> bool:
+    """diffusers saves a component defined in a pipeline's own package under that package's name
+    (LTX-2's connectors and vocoder: ["ltx2", "LTX2TextConnectors"]) and loads it from
+    diffusers.pipelines.<name>: code installed with diffusers, not shipped in the folder. Looked up
+    on disk, so nothing is imported."""
+    import importlib.util
+
+    if not name.isidentifier():
+        return False
+    spec = importlib.util.find_spec("diffusers")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return any((Path(location) / "pipelines" / name / "__init__.py").is_file() for location in locations)
 
 
 def _config_has_auto_map(path: Path) -> bool:

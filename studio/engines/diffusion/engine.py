@@ -42,6 +42,7 @@ from studio.engines.diffusion import levers, placement, run_options, weights
 from studio.engines.diffusion.adapter import PipelineAdapter, load_adapter
 from studio.engines.diffusion.families import Family
 from studio.engines.request import GenerationRequest
+from studio.media.audio import AudioTrack
 
 
 @dataclass
@@ -168,7 +169,7 @@ class DiffusionEngine:
             started = time.perf_counter()
             if runtime.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
-            frames, steps_run = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image)
+            frames, steps_run, audio = self._run(pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image)
             infer_seconds = time.perf_counter() - started
         except (torch.OutOfMemoryError, MemoryError) as exc:
             # Only a string leaves this block: the exception's traceback holds the tensors that
@@ -182,7 +183,8 @@ class DiffusionEngine:
         manifest = self._manifest(adapter, runtime, seed, steps_run)
         manifest.update(adapter.manifest_entries(self._loaded.pipe, params))
         manifest.update(options)  # LoRAs and speed
-        return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest)
+        return GenerationResult(frames=frames, load_seconds=load_seconds, infer_seconds=infer_seconds, manifest=manifest,
+                                audio=audio)
 
     def release(self) -> None:
         """Drop the loaded pipeline and give its memory back."""
@@ -229,7 +231,7 @@ class DiffusionEngine:
                                load_seconds=load_seconds, runs=1)
         return pipe, load_seconds
 
-    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image=None) -> tuple[np.ndarray, int]:
+    def _run(self, pipe, adapter, image, params, runtime, seed, on_step, cancelled, end_image=None) -> tuple[np.ndarray, int, AudioTrack | None]:
         import torch
 
         total = adapter.total_steps(params)
@@ -278,6 +280,8 @@ class DiffusionEngine:
         elif adapter.step_mechanism == "denoiser_hook":
             denoiser = getattr(pipe, adapter.denoiser)
             handles.append(denoiser.register_forward_hook(lambda _m, _i, _o: step_done()))
+        elif adapter.step_mechanism == "scheduler_step":
+            handles.append(_SchedulerStepCounter(pipe.scheduler, step_done))
         else:
             raise ValueError(f"unknown step mechanism {adapter.step_mechanism!r}")
 
@@ -288,7 +292,8 @@ class DiffusionEngine:
         try:
             with torch.random.fork_rng(devices=devices), torch.no_grad():
                 torch.manual_seed(seed)
-                output = pipe(image=image, **kwargs)
+                adapter.before_call(pipe, params)
+                output = pipe(image=adapter.prepare_image(image, params), **kwargs)
         except BaseException:
             _reset_offload(pipe)
             raise
@@ -304,7 +309,7 @@ class DiffusionEngine:
                 f"{self.info.label} returned frames of shape {frames.shape}, expected {expected} "
                 "(frames, height, width, RGB)."
             )
-        return frames, state["done"]
+        return frames, state["done"], adapter.to_audio(output, pipe)
 
     def _oom_advice(self, params: Mapping[str, Any], runtime: RuntimeOptions) -> str:
         lower = rt.next_lower_mode(runtime.memory_mode)
@@ -384,6 +389,25 @@ def load_step_hook(reference: str | None) -> Callable[[int, str], None] | None:
 
 def tiny_models_dir(paths: Paths) -> Path:
     return paths.data_dir / "tiny-models"
+
+
+class _SchedulerStepCounter:
+    """Calls `step_done` after each scheduler.step() of one run; remove() puts the class's method
+    back. For pipelines that have no step callback and call their denoiser once per guidance branch."""
+
+    def __init__(self, scheduler: Any, step_done: Callable[[], None]):
+        self._scheduler = scheduler
+        original = scheduler.step
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            step_done()
+            return result
+
+        scheduler.step = step  # an instance attribute, shadowing the method for this run only
+
+    def remove(self) -> None:
+        self._scheduler.__dict__.pop("step", None)
 
 
 def _has_interrupt(pipe: Any) -> bool:

@@ -73,6 +73,7 @@ class Family:
     fast_cache_threshold: float | None = None
     turbo: TurboSpec | None = None
     experts: int = 1
+    makes_sound: bool = False  # the pipeline returns a sound track too, kept in the MP4
 
     def info(self) -> EngineInfo:
         return EngineInfo(
@@ -95,6 +96,7 @@ class Family:
             supports_last_image=self.supports_last_image,
             last_image_note="" if self.supports_last_image else self.last_image_note,
             requires_last_image=self.requires_last_image,
+            makes_sound=self.makes_sound,
         )
 
     def check(self, params: Mapping[str, Any]) -> None:
@@ -489,6 +491,187 @@ WAN21_FLF2V_14B_720P = replace(
 )
 
 
+# --- LTX-2, FramePack and HunyuanVideo 1.5 ------------------------------------------------------
+
+# LTX-2 (Lightricks/LTX-2): diffusers' LTX2ImageToVideoPipeline example (pipeline_ltx2_image2video.py)
+# loads "Lightricks/LTX-2" and calls it at 768x512, 121 frames, frame_rate 24, 30 steps, guidance
+# 3.0, with the negative prompt below; its VAE shrinks 32x in space and 8x in time (so sizes on a
+# 32 px grid and 8k+1 frames), and it returns a sound track with the frames (vocoder at 24 kHz).
+# Download size and VRAM are estimates: a 19B transformer and a Gemma 3 12B text encoder in bf16.
+LTX2 = Family(
+    engine_id="ltx-2",
+    label="LTX-2",
+    description="Lightricks' audio-video model: 768x512, 121 frames at 24 fps (8k+1 frames), with a sound track "
+    "made to match. Needs a large GPU.",
+    family="ltx2",
+    hub_id="Lightricks/LTX-2",
+    pipeline_class="LTX2ImageToVideoPipeline",
+    adapter="studio.engines.diffusion.adapters.ltx2:LTX2Adapter",
+    params=(*p.size(768, 512, multiple_of=32, minimum=256, maximum=1920), p.frames(121, minimum=9, maximum=257, congruent=(8, 1)),
+            p.fps(24), _steps_from_two(30), p.guidance(3.0), p.FIT),
+    recommended_fps=24,
+    weights_gb=70.0,
+    vram_gb={"full_gpu": 80.0, "model_offload": 48.0, "group_offload": 20.0, "lowest": 16.0},
+    denoiser_gb=38.0,  # 19B parameters in bf16 (estimate)
+    precision="bf16",
+    index_classes=("LTX2Pipeline", "LTX2ImageToVideoPipeline"),
+    cpu_seconds_per_step=2400.0,
+    suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
+    makes_sound=True,
+    last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
+)
+
+
+class FramePackFamily(Family):
+    """FramePack makes its video in sections of 4 x window latent frames, then adds the first frame:
+    the frame count is 4·window·sections + 1 (checked with the tiny pipeline for both sampling
+    types). A count between two of those would be silently rounded up to whole sections, so it is
+    refused with the nearest valid one instead."""
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        from studio.engines.base import InputError
+
+        per_section = 4 * int(params["latent_window_size"])
+        frames = int(params["frames"])
+        if (frames - 1) % per_section == 0 and frames > 1:
+            return
+        sections = max(1, round((frames - 1) / per_section))
+        spec = self.info().param("frames")
+        nearest = sections * per_section + 1
+        if spec.maximum is not None and nearest > spec.maximum:
+            nearest -= per_section
+        raise InputError(
+            "frames",
+            f"Frames must be 4 x latent window x sections + 1 with a latent window of {params['latent_window_size']} "
+            f"({per_section}k+1); {frames} is not. Nearest valid value: {nearest}.",
+            nearest,
+        )
+
+
+def framepack_sections(params: Mapping[str, Any]) -> int:
+    """How many sections a FramePack run makes (its progress counts steps per section)."""
+    return max(1, (int(params["frames"]) - 1) // (4 * int(params["latent_window_size"])))
+
+
+def _latent_window(default: int = 9) -> ParamSpec:
+    return ParamSpec("latent_window_size", "Latent window", "int", default,
+                     "Latent frames made per section (each is 4 video frames). The model was trained with 9; "
+                     "frames must then be 36k+1 (each section adds 36 frames, 1.2 s at 30 fps).",
+                     minimum=2, maximum=33, step=1, sweepable=False)  # each value needs its own frame counts
+
+
+def _framepack_frames(default: int, maximum: int, *, section: int = 36) -> ParamSpec:
+    return ParamSpec("frames", "Frames", "int", default,
+                     "Length of the video. FramePack makes it in sections of 4 x latent window frames, "
+                     "plus the first frame: 36k+1 with the default window (37, 73, 109, … = 1, 2, 3, … sections).",
+                     minimum=9, maximum=maximum, step=section)  # the form steps a section at a time
+
+
+_SAMPLING = ParamSpec("sampling_type", "Sampling order", "choice", "inverted_anti_drifting",
+                      "inverted_anti_drifting makes the last section first and works back to the image, which keeps "
+                      "long videos from drifting (the model card's choice); vanilla goes forward in time.",
+                      choices=("inverted_anti_drifting", "vanilla"), sweepable=False)
+
+# FramePack (lllyasviel/FramePackI2V_HY): diffusers' HunyuanVideoFramepackPipeline example
+# (pipeline_hunyuan_video_framepack.py) loads the HunyuanVideo folder (hunyuanvideo-community/
+# HunyuanVideo) with the FramePack transformer from lllyasviel/FramePackI2V_HY and the SigLIP image
+# encoder and processor from lllyasviel/flux_redux_bfl, and calls it at 832x480 (portrait), 91
+# frames, 30 steps, guidance 9.0, sampling "inverted_anti_drifting", saved at 30 fps; with the
+# pipeline's latent window of 9 those 91 frames become 3 sections, 109 frames, the default here. HunyuanVideo's VAE shrinks 8x and the transformer patches 2x2: a 16 px
+# grid. Download size and VRAM are estimates (13B transformer, Llama 8B text encoder, bf16/fp16).
+FRAMEPACK = FramePackFamily(
+    engine_id="framepack",
+    label="FramePack (HunyuanVideo)",
+    description="lllyasviel's FramePack on HunyuanVideo: long videos made section by section (1.2 s each at 30 fps), "
+    "an optional end frame; needs one folder assembled from three hub repositories (see README).",
+    family="framepack",
+    hub_id="lllyasviel/FramePackI2V_HY",
+    pipeline_class="HunyuanVideoFramepackPipeline",
+    adapter="studio.engines.diffusion.adapters.framepack:FramePackAdapter",
+    params=(*p.size(832, 480, multiple_of=16, minimum=256, maximum=1280), _framepack_frames(109, 1081),
+            _latent_window(9), _SAMPLING, p.fps(30), p.steps(30), p.guidance(9.0, maximum=32.0), p.FIT),
+    supports_negative_prompt=False,  # guidance-distilled: the call's true_cfg_scale stays 1, no negative pass
+    supports_last_image=True,  # the pipeline's `last_image`, blended into the section it makes first (the end)
+    recommended_fps=30,
+    weights_gb=45.0,
+    vram_gb={"full_gpu": 60.0, "model_offload": 30.0, "group_offload": 10.0, "lowest": 8.0},
+    denoiser_gb=26.0,  # 13B parameters in bf16 (estimate)
+    precision="bf16",
+    index_classes=("HunyuanVideoFramepackPipeline",),
+    cpu_seconds_per_step=1800.0,
+)
+
+def hunyuanvideo15_buckets(target_size: int, patch: int = 16, max_ratio: float = 4.0) -> list[tuple[int, int]]:
+    """The (width, height) sizes HunyuanVideo 1.5 makes: for each aspect up to 4:1, the largest
+    size on a `patch` grid within target_size² pixels. The pipeline picks the bucket whose aspect is
+    nearest the input image's (diffusers' generate_crop_size_list, which a test compares this with)."""
+    patches = round((target_size / patch) ** 2)
+    found, rows, columns = [], patches, 1
+    while rows > 0:
+        if max(rows, columns) / min(rows, columns) <= max_ratio:
+            found.append((columns * patch, rows * patch))
+        if (columns + 1) * rows <= patches:
+            columns += 1
+        else:
+            rows -= 1
+    return found
+
+
+@dataclass(frozen=True)
+class HunyuanVideo15Family(Family):
+    """Sizes are the pipeline's buckets; a size between them would come back as another size, so it
+    is refused with the bucket nearest in aspect."""
+
+    target_size: int = 640  # the transformer's target_size: buckets of about target_size² pixels
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        from studio.engines.base import InputError
+
+        width, height = int(params["width"]), int(params["height"])
+        buckets = hunyuanvideo15_buckets(self.target_size)
+        if (width, height) in buckets:
+            return
+        nearest = min(buckets, key=lambda size: (abs(size[1] / size[0] - height / width), -size[0] * size[1]))
+        param, suggestion = ("width", nearest[0]) if nearest[1] == height else ("height", nearest[1])
+        if nearest[0] != width and nearest[1] != height:
+            param, suggestion = "width", nearest[0]
+        raise InputError(
+            param,
+            f"{self.label} makes only its own sizes (about {self.target_size}x{self.target_size} pixels, on a 16 px grid); "
+            f"{width}x{height} is not one. Nearest valid size: {nearest[0]}x{nearest[1]}.",
+            suggestion,
+        )
+
+
+# HunyuanVideo 1.5 image-to-video (hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v): diffusers'
+# HunyuanVideo15ImageToVideoPipeline example (pipeline_hunyuan_video1_5_image2video.py) loads that
+# id, calls it with 50 steps and the call's default 121 frames, and saves at 24 fps. Its VAE shrinks
+# 16x in space and 4x in time (frames 4k+1); the transformer's default target_size of 640 (whose
+# buckets include 848x480) is taken for the 480p checkpoint; guidance 6.0 is an estimate. Download
+# size and VRAM are estimates (8.3B transformer, Qwen2.5-VL 7B text encoder, bf16).
+HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
+    engine_id="hunyuanvideo-1.5-i2v-480p",
+    label="HunyuanVideo 1.5 I2V 480p",
+    description="Tencent's HunyuanVideo 1.5 image-to-video model at 480p: 848x480 (or another of its sizes), "
+    "121 frames at 24 fps (4k+1 frames).",
+    family="hunyuanvideo15",
+    hub_id="hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v",
+    pipeline_class="HunyuanVideo15ImageToVideoPipeline",
+    adapter="studio.engines.diffusion.adapters.hunyuanvideo15:HunyuanVideo15Adapter",
+    params=(*p.size(848, 480, multiple_of=16, minimum=160, maximum=1280), p.frames(121, minimum=5, maximum=241, congruent=(4, 1)),
+            p.fps(24), p.steps(50), p.guidance(6.0), p.FIT),
+    recommended_fps=24,
+    weights_gb=33.0,
+    vram_gb={"full_gpu": 40.0, "model_offload": 24.0, "group_offload": 16.0, "lowest": 14.0},
+    denoiser_gb=16.6,  # 8.3B parameters in bf16 (estimate)
+    precision="bf16",
+    index_classes=("HunyuanVideo15ImageToVideoPipeline",),
+    cpu_seconds_per_step=1800.0,
+    last_image_note="it runs HunyuanVideo15ImageToVideoPipeline, which conditions on the first frame only.",
+    takes_loras=False,  # diffusers 0.42.1's HunyuanVideo15ImageToVideoPipeline has no LoRA loader
+)
+
+
 def _tiny(real: Family, name: str, **changes: Any) -> Family:
     """A tiny engine for `real`'s family: the same classes and loading path, a few thousand random
     weights; its rules are the real family's, at smaller sizes. Hidden unless developer mode is on."""
@@ -612,6 +795,37 @@ TINY_WAN21_FLF2V = _tiny(
     builder="studio.devtools.tiny.wan:build_tiny_wan21_flf2v",
 )
 
+# The real 32x/8x video VAE: the real 32 px grid and 8k+1 frames; a short stereo track at 16 kHz.
+TINY_LTX2 = _tiny(
+    LTX2,
+    "LTX-2",
+    engine_id="tiny-ltx2",
+    params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
+            p.fps(24), _steps_from_two(2), p.guidance(3.0), p.FIT),
+    builder="studio.devtools.tiny.ltx2:build_tiny_ltx2",
+)
+
+# The real 8x VAE and 2x2 patches (16 px grid); a window of 2 latent frames makes 8-frame sections.
+TINY_FRAMEPACK = _tiny(
+    FRAMEPACK,
+    "FramePack",
+    engine_id="tiny-framepack",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), _framepack_frames(17, 161, section=8),
+            _latent_window(2), _SAMPLING, p.fps(30), p.steps(2), p.guidance(9.0, maximum=32.0), p.FIT),
+    builder="studio.devtools.tiny.framepack:build_tiny_framepack",
+)
+
+# The real 16x VAE; a target size of 32 px gives the buckets 32x32, 16x32, 32x16, … up to 4:1.
+TINY_HUNYUANVIDEO15_I2V = _tiny(
+    HUNYUANVIDEO15_I2V,
+    "HunyuanVideo 1.5 I2V",
+    engine_id="tiny-hunyuanvideo15",
+    params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=64), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
+            p.fps(24), p.steps(2), p.guidance(6.0), p.FIT),
+    builder="studio.devtools.tiny.hunyuanvideo15:build_tiny_hunyuanvideo15",
+    target_size=32,  # the tiny transformer's own
+)
+
 FAMILIES: tuple[Family, ...] = (
     I2VGEN_XL,
     SVD_XT,
@@ -624,6 +838,9 @@ FAMILIES: tuple[Family, ...] = (
     WAN22_I2V_A14B,
     SKYREELS_V2_I2V_14B_540P,
     SKYREELS_V2_DF_14B_540P,
+    LTX2,
+    FRAMEPACK,
+    HUNYUANVIDEO15_I2V,
     TINY_I2VGEN_XL,
     TINY_SVD,
     TINY_WAN22_TI2V,
@@ -634,6 +851,9 @@ FAMILIES: tuple[Family, ...] = (
     TINY_WAN22_A14B,
     TINY_SKYREELS_V2_I2V,
     TINY_SKYREELS_V2_DF,
+    TINY_LTX2,
+    TINY_FRAMEPACK,
+    TINY_HUNYUANVIDEO15_I2V,
 )
 
 

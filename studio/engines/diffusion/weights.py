@@ -157,15 +157,27 @@ def check_folder(folder: Path, model_id: str | None = None) -> WeightsStatus:
     return WeightsStatus("ready", f"{label} is installed in {folder}.", "", str(folder))
 
 
+# Tokenizers that read raw bytes and so ship no vocabulary file (HunyuanVideo 1.5's ByT5).
+VOCABULARY_FREE_TOKENIZERS = frozenset({"ByT5Tokenizer"})
+
+
+def _tokenizer_without_vocabulary(path: Path) -> bool:
+    try:
+        config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("tokenizer_class") in VOCABULARY_FREE_TOKENIZERS
+
+
 def _check_component(path: Path) -> str | None:
     if not path.is_dir():
         return "the folder is missing"
     files = [p for p in path.iterdir() if p.is_file()]
     names = {p.name for p in files}
-    if "scheduler_config.json" in names or "preprocessor_config.json" in names:
+    if names & {"scheduler_config.json", "preprocessor_config.json", "guider_config.json"}:
         return None
     if "tokenizer_config.json" in names or names & set(TOKENIZER_FILES):
-        if not names & set(TOKENIZER_FILES):
+        if not names & set(TOKENIZER_FILES) and not _tokenizer_without_vocabulary(path):
             return "tokenizer files (vocab/tokenizer.json/spiece.model) are missing"
         return None
     if "config.json" not in names:
