@@ -71,10 +71,14 @@ def with_default_size(info: EngineInfo, params: Mapping[str, Any], image_size: S
 
 def follow_width(info: EngineInfo, image_size: Size, width: int) -> int:
     """The height that keeps the image's aspect at `width` (for a locked aspect while typing)."""
+    if info.size_buckets:
+        return _fit(info, width, width / _aspect(image_size))[1]
     return int(info.param("height").nearest(width / _aspect(image_size)))
 
 
 def follow_height(info: EngineInfo, image_size: Size, height: int) -> int:
+    if info.size_buckets:
+        return _fit(info, height * _aspect(image_size), height)[0]
     return int(info.param("width").nearest(height * _aspect(image_size)))
 
 
@@ -88,7 +92,11 @@ def _aspect(image_size: Size) -> float:
 def _fit(info: EngineInfo, width: float, height: float) -> Size:
     """Scale (width, height) as one so both sides sit within the engine's limits (aspect kept),
     then put each on the grid. Scaling first, rather than clamping each side on its own, is what
-    keeps a wide image wide when its ideal width is over the maximum."""
+    keeps a wide image wide when its ideal width is over the maximum. A model that makes only its
+    own sizes gets the one nearest in aspect, as its pipeline would pick (the larger on a tie)."""
+    if info.size_buckets:
+        aspect = width / height
+        return min(info.size_buckets, key=lambda size: (abs(math.log(size[0] / size[1] / aspect)), -size[0] * size[1]))
     width_spec, height_spec = info.param("width"), info.param("height")
     shrink = min(1.0, _limit(width_spec.maximum, width), _limit(height_spec.maximum, height))
     width, height = width * shrink, height * shrink

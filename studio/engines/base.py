@@ -186,6 +186,9 @@ class EngineInfo:
     last_image_note: str = ""
     requires_last_image: bool = False
     makes_sound: bool = False  # its videos carry a sound track (LTX-2); the form says so
+    # The only (width, height) sizes the model makes, where its pipeline picks one by the image's
+    # aspect (HunyuanVideo 1.5); empty: any size on the width/height grid. studio.sizing honours it.
+    size_buckets: tuple[tuple[int, int], ...] = ()
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:

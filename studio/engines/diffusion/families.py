@@ -624,6 +624,9 @@ class HunyuanVideo15Family(Family):
 
     target_size: int = 640  # the transformer's target_size: buckets of about target_size² pixels
 
+    def info(self) -> EngineInfo:
+        return replace(super().info(), size_buckets=tuple(hunyuanvideo15_buckets(self.target_size)))
+
     def check(self, params: Mapping[str, Any]) -> None:
         from studio.engines.base import InputError
 
