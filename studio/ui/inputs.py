@@ -96,36 +96,41 @@ def restore_from_file(svc: Services) -> None:
         if upload.name.lower().rsplit(".", 1)[-1] in UPLOAD_TYPES:
             _take_photo(upload.name, upload.getvalue())
             st.rerun()
-        try:
-            recipe = read_recipe(upload.getvalue(), upload.name)
-        except NotARecipe as exc:
-            st.session_state["recipe_message"] = ("error", str(exc))
-        else:
-            if recipe.engine not in svc.registry:
-                st.session_state["recipe_message"] = ("error", f"{upload.name} was made with engine {recipe.engine!r}, "
-                                                               "which this studio does not have.")
-            elif svc.registry.is_tool(recipe.engine):
-                st.session_state["recipe_message"] = ("error", f"{upload.name} was made from another run's video "
-                                                               f"({recipe.engine}); drop that run's file to restore "
-                                                               "its settings.")
-            else:
-                info = svc.registry.get(recipe.engine).info
-                # Only values that fit the form: a hand-edited file must not leave the form unusable.
-                fitting, dropped = form_values(info, recipe.params)
-                values = {"engine": recipe.engine, "prompt": fitting.get("prompt", ""),
-                          "negative_prompt": fitting.get("negative_prompt", ""), **forms.engine_values(info, fitting)}
-                if "seed" in fitting:
-                    values.update(random_seed=False, seed=fitting["seed"])
-                if "memory_mode" in fitting:
-                    values["memory_mode"] = fitting["memory_mode"]
-                values.update(loras.form_fill(fitting))
-                values.update(post_ui.form_values(recipe.params))
-                forms.fill(values)
-                st.session_state["restored_params"] = recipe.params  # its end image: studio.ui.keyframes
-                origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
-                skipped = f" Left as they were (wrong type or value in the file): {', '.join(dropped)}." if dropped else ""
-                st.session_state["recipe_message"] = ("success", f"Restored the parameters of {upload.name}{origin}.{skipped}")
-            st.rerun()
+        refusal = _restore(svc, upload.name, upload.getvalue())
+        if refusal:  # said here and now: a rerun of the whole page would only delay it
+            st.error(plain(refusal))
+            return
+        st.rerun()
+
+
+def _restore(svc: Services, name: str, data: bytes) -> str | None:
+    """Fill the form from a studio file's recipe; None when it did, else why not, in words."""
+    try:
+        recipe = read_recipe(data, name)
+    except NotARecipe as exc:
+        return str(exc)
+    if recipe.engine not in svc.registry:
+        return f"{name} was made with engine {recipe.engine!r}, which this studio does not have."
+    if svc.registry.is_tool(recipe.engine):
+        return (f"{name} was made from another run's video ({recipe.engine}); drop that run's file to restore "
+                "its settings.")
+    info = svc.registry.get(recipe.engine).info
+    # Only values that fit the form: a hand-edited file must not leave the form unusable.
+    fitting, dropped = form_values(info, recipe.params)
+    values = {"engine": recipe.engine, "prompt": fitting.get("prompt", ""),
+              "negative_prompt": fitting.get("negative_prompt", ""), **forms.engine_values(info, fitting)}
+    if "seed" in fitting:
+        values.update(random_seed=False, seed=fitting["seed"])
+    if "memory_mode" in fitting:
+        values["memory_mode"] = fitting["memory_mode"]
+    values.update(loras.form_fill(fitting))
+    values.update(post_ui.form_values(recipe.params))
+    forms.fill(values)
+    st.session_state["restored_params"] = recipe.params  # its end image: studio.ui.keyframes
+    origin = f" (run #{recipe.run_id})" if recipe.run_id else ""
+    skipped = f" Left as they were (wrong type or value in the file): {', '.join(dropped)}." if dropped else ""
+    st.session_state["recipe_message"] = ("success", f"Restored the parameters of {name}{origin}.{skipped}")
+    return None
 
 
 DROPPED = "dropped_photo"  # (name, bytes) of a photo dropped where settings are restored
