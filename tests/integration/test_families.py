@@ -446,3 +446,16 @@ def test_out_of_memory_in_the_worker_fails_with_a_retry_mode_and_the_retry_succe
     retry = services.history.get_run(retry_id)
     assert retry.status == "succeeded", retry.error
     assert retry.manifest["memory_mode"] == "lowest" and retry.parent_id == failed_id
+
+
+@pytest.mark.parametrize("engine_id", TINY_IDS)
+def test_fast_puts_the_cache_on_where_the_family_has_one_and_says_why_not_elsewhere(engines, engine_id):
+    family = families.family_for(engine_id)
+    request = {**CASES[engine_id].request, "speed": "fast"}
+    if family.fast_cache_threshold is None:
+        with pytest.raises(InputError) as refused:
+            validate_for(engines[engine_id], request)
+        assert refused.value.param == "speed" and family.no_fast_reason in refused.value.message
+        return
+    result, _steps = _run(engines[engine_id], request)
+    assert result.manifest["cache"] == "first_block_cache" and result.manifest["cache_threshold"] == family.fast_cache_threshold

@@ -40,7 +40,7 @@ def build_tiny_cogvideox_i2v_pipeline() -> Any:
             out_channels=_LATENT_CHANNELS,
             time_embed_dim=4,
             text_embed_dim=_TEXT_DIM,
-            num_layers=1,
+            num_layers=2,  # a block after the first, for First Block Cache ("fast") to skip
             sample_width=width // _SPATIAL_FACTOR,
             sample_height=height // _SPATIAL_FACTOR,
             sample_frames=TINY_COGVIDEOX_FRAMES,

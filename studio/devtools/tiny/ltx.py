@@ -36,7 +36,7 @@ def build_tiny_ltx_pipeline() -> Any:
             num_attention_heads=2,
             attention_head_dim=8,
             cross_attention_dim=16,
-            num_layers=1,
+            num_layers=2,  # a block after the first, for First Block Cache ("fast") to skip
             caption_channels=_TEXT_DIM,
         )
         torch.manual_seed(0)

@@ -71,6 +71,7 @@ class Family:
     # second denoiser (transformer_2), where a LoRA may go into both.
     takes_loras: bool = True
     fast_cache_threshold: float | None = None
+    no_fast_reason: str = "diffusers has no cache hook for UNets"  # said when fast is refused
     turbo: TurboSpec | None = None
     experts: int = 1
     makes_sound: bool = False  # the pipeline returns a sound track too, kept in the MP4
@@ -439,6 +440,7 @@ SKYREELS_V2_I2V_14B_540P = Family(
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
     last_image_note="its model card shows first-frame image-to-video only.",
+    no_fast_reason="diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)",
 )
 
 # SkyReels-V2 diffusion forcing: long videos, made in overlapping windows (studio.engines.diffusion.forcing).
@@ -470,6 +472,7 @@ SKYREELS_V2_DF_14B_540P = DiffusionForcingFamily(
     cpu_seconds_per_step=3600.0,
     # An end image adds a latent frame to the last window, which the window rules here do not cover.
     last_image_note="its long-video windows are planned for a first image only.",
+    no_fast_reason="diffusion forcing denoises each window's frames at different noise levels, which a step cache does not follow"
 )
 
 # Wan 2.1's first-and-last-frame model: the I2V architecture whose image tokens carry positions for
@@ -519,6 +522,7 @@ LTX2 = Family(
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
     makes_sound=True,
     last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
+    no_fast_reason="diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)",
 )
 
 
@@ -599,6 +603,7 @@ FRAMEPACK = FramePackFamily(
     precision="bf16",
     index_classes=("HunyuanVideoFramepackPipeline",),
     cpu_seconds_per_step=1800.0,
+    no_fast_reason="its pipeline calls the transformer outside diffusers' cache context, where the hook cannot run"
 )
 
 def hunyuanvideo15_buckets(target_size: int, patch: int = 16, max_ratio: float = 4.0) -> list[tuple[int, int]]:
@@ -672,6 +677,7 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
     cpu_seconds_per_step=1800.0,
     last_image_note="it runs HunyuanVideo15ImageToVideoPipeline, which conditions on the first frame only.",
     takes_loras=False,  # diffusers 0.42.1's HunyuanVideo15ImageToVideoPipeline has no LoRA loader
+    no_fast_reason="diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)",
 )
 
 

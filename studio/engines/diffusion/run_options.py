@@ -137,8 +137,8 @@ def _resolve(folders: list[str], raw: Mapping[str, Any], reference: str) -> lora
 
 def _check_speed(engine: Engine, family: Family, folders: list[str], speed: str, clean: dict[str, Any]) -> None:
     if speed == "fast" and family.fast_cache_threshold is None:
-        raise InputError("speed", f"{engine.info.label} has no fast mode: the studio knows no cache setting for its "
-                                  "denoiser (diffusers has no cache hook for UNets). Use quality.", DEFAULT_SPEED)
+        raise InputError("speed", f"{engine.info.label} has no fast mode: {family.no_fast_reason}. Use quality.",
+                         DEFAULT_SPEED)
     if speed == "turbo":
         turbo = family.turbo
         if turbo is None:
