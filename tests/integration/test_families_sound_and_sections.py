@@ -222,3 +222,14 @@ def test_fast_is_refused_with_the_reason_where_the_cache_hook_cannot_run(engines
     with pytest.raises(InputError) as refused:
         validate_for(engines[engine_id], {**PROMPT, "width": 32, "height": 32, "frames": frames, "speed": "fast"})
     assert refused.value.param == "speed" and families.family_for(engine_id).no_fast_reason in refused.value.message
+
+
+def test_framepack_says_how_to_assemble_its_folder_not_just_download_one_repository(tmp_path, monkeypatch):
+    from studio.config import Paths, Settings
+    from studio.engines.diffusion import families
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    paths = Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://")
+    status = DiffusionEngine(families.FRAMEPACK, Settings(), paths).weights_status()
+    assert status.state == "missing" and "FramePackI2V_HY" in status.hint and "README" in status.hint
+    assert "launch.py download lllyasviel" not in status.hint

@@ -100,7 +100,10 @@ class DiffusionEngine:
             if not status.ready:
                 return replace(status, hint=f"Delete {folder}; it is built again on first use.")
             return status
-        return weights.locate(family.hub_id, self._settings.model_dirs, index_classes=family.index_classes)
+        status = weights.locate(family.hub_id, self._settings.model_dirs, index_classes=family.index_classes)
+        if family.install_hint and status.state == "missing":  # one download does not make its folder
+            return replace(status, hint=family.install_hint)
+        return status
 
     @property
     def pipeline(self) -> Any | None:

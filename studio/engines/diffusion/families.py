@@ -72,6 +72,7 @@ class Family:
     takes_loras: bool = True
     fast_cache_threshold: float | None = None
     no_fast_reason: str = "diffusers has no cache hook for UNets"  # said when fast is refused
+    install_hint: str = ""  # how to install it, where `launch.py download HUB_ID` alone does not
     turbo: TurboSpec | None = None
     experts: int = 1
     makes_sound: bool = False  # the pipeline returns a sound track too, kept in the MP4
@@ -604,6 +605,9 @@ FRAMEPACK = FramePackFamily(
     index_classes=("HunyuanVideoFramepackPipeline",),
     cpu_seconds_per_step=1800.0,
     no_fast_reason="its pipeline calls the transformer outside diffusers' cache context, where the hook cannot run"
+    install_hint="assemble one folder named FramePackI2V_HY from its three hub repositories (the README's "
+    "FramePack section has the code) and put it in a model folder; `launch.py download` alone fetches only "
+    "the transformer",
 )
 
 def hunyuanvideo15_buckets(target_size: int, patch: int = 16, max_ratio: float = 4.0) -> list[tuple[int, int]]:
