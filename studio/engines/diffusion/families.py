@@ -604,7 +604,7 @@ FRAMEPACK = FramePackFamily(
     precision="bf16",
     index_classes=("HunyuanVideoFramepackPipeline",),
     cpu_seconds_per_step=1800.0,
-    no_fast_reason="its pipeline calls the transformer outside diffusers' cache context, where the hook cannot run"
+    no_fast_reason="its pipeline calls the transformer outside diffusers' cache context, where the hook cannot run",
     install_hint="assemble one folder named FramePackI2V_HY from its three hub repositories (the README's "
     "FramePack section has the code) and put it in a model folder; `launch.py download` alone fetches only "
     "the transformer",
