@@ -43,8 +43,9 @@ def test_upload_generate_gallery_rerun_compare(studio, page, shots, tmp_path):
     set_number(page, "Frames", 180)
     page.get_by_role("button", name="Generate").click()
 
-    # 2. Progress is shown while it runs.
-    progress = page.locator("[data-testid='stProgress']").filter(has_text=re.compile(r"Run #1 (running|queued)"))
+    # 2. Progress is shown while it runs, naming the stage the run is in.
+    progress = page.locator("[data-testid='stProgress']").filter(
+        has_text=re.compile(r"Run #1 (queued|· (loading model|rendering|encoding|saving))"))
     progress.first.wait_for(timeout=30_000)
     page.get_by_text(re.compile(r"step \d+/180")).first.wait_for(timeout=30_000)
     shots(page, "01-generate-progress", focus=progress.first)
