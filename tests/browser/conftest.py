@@ -141,6 +141,24 @@ def wait_idle(page, timeout: float = 30.0) -> None:
     )
 
 
+def choose_upload(page, tries: int = 3) -> None:
+    """Switch Generate's input image to Upload, and wait until the Sample picker (and the drop zone
+    beside it) has left the page, so the page's first drop zone is the input image's. A click that
+    lands while Streamlit is still drawing the page can be dropped: it is made again, a bounded
+    number of times."""
+    sample = page.get_by_role("combobox", name="Sample")
+    for attempt in range(tries):
+        wait_idle(page)
+        page.get_by_text("Upload", exact=True).first.click()
+        try:
+            sample.wait_for(state="detached", timeout=10_000)
+            break
+        except Exception:
+            if attempt == tries - 1:
+                raise
+    wait_idle(page)
+
+
 @pytest.fixture()
 def shots():
     return screenshot

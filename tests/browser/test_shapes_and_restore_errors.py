@@ -12,7 +12,7 @@ import time
 import imageio_ffmpeg
 from PIL import Image, ImageDraw
 
-from tests.browser.conftest import explained, screenshot, wait_idle
+from tests.browser.conftest import choose_upload, explained, screenshot, wait_idle
 
 SHAPES = {"portrait": (600, 900), "landscape": (900, 600), "panorama": (1600, 500), "square": (700, 700)}
 GRID = 2  # the camera-motion engine's sizes are multiples of 2
@@ -36,8 +36,7 @@ def test_each_photo_keeps_its_shape_and_a_foreign_video_is_refused_in_words(stud
         page.goto(studio.url)
         page.get_by_role("heading", name="Generate").wait_for()
         wait_idle(page)
-        page.get_by_text("Upload", exact=True).first.click()
-        wait_idle(page)
+        choose_upload(page)
         for name, (width, height) in SHAPES.items():
             before = last_run(studio)
             path = photo(tmp_path / f"{name}.png", (width, height))

@@ -7,7 +7,7 @@ import re
 
 from PIL import Image, ImageDraw
 
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import choose_upload, explained, wait_idle
 
 VIDEO_PLAYING = """(el) => el.readyState >= 2 && el.duration > 0"""
 
@@ -30,11 +30,15 @@ def set_number(page, label: str, value) -> None:
 
 
 def test_upload_generate_gallery_rerun_compare(studio, page, shots, tmp_path):
+    with explained(studio, [page], "studio-flow"):  # on failure: what the page and the studio showed
+        _flow(studio, page, shots, tmp_path)
+
+
+def _flow(studio, page, shots, tmp_path):
     # 1. Generate: upload our own picture and queue a motion run big enough to watch its progress.
     page.goto(studio.url)
     page.get_by_role("heading", name="Generate").wait_for()
-    page.get_by_text("Upload", exact=True).first.click()
-    wait_idle(page)
+    choose_upload(page)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(make_picture(tmp_path / "harbour.png")))
     page.get_by_text("harbour.png · 960×540").wait_for()
     page.get_by_role("textbox", name="Prompt").fill("a slow push-in on the harbour at dusk")
