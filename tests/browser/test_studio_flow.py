@@ -87,6 +87,8 @@ def _flow(studio, page, shots, tmp_path):
     page.goto(studio.url + "/compare?runs=1,2")
     page.get_by_role("heading", name="Compare").wait_for()
     page.locator("table.compare-table").wait_for()
+    # The players are drawn beside the table and its measurement charts: wait for both, not the first.
+    page.wait_for_function("() => document.querySelectorAll('video').length >= 2")
     assert page.locator("video").count() == 2
     for index in range(2):
         page.wait_for_function(f"() => {{ const v = document.querySelectorAll('video')[{index}]; return v && ({VIDEO_PLAYING})(v); }}")
