@@ -122,6 +122,7 @@ def run_order(query: RunQuery) -> list[Any]:
 # history of a hundred runs or of a hundred thousand (a full count read every matching run's index
 # entry, and a search evaluated its full-text match twice, once for each).
 PAGES_COUNTED_AHEAD = 4
+MAX_OFFSET = 2**62  # far beyond any history; keeps (page + PAGES_COUNTED_AHEAD) * size under 2**63
 
 
 def list_runs(session: Session, query: RunQuery) -> RunPage:
@@ -131,7 +132,9 @@ def list_runs(session: Session, query: RunQuery) -> RunPage:
     conditions = run_conditions(session, query)
     order = run_order(query)
     size = query.page_size
-    page = max(1, query.page)
+    # A page from a URL can be any number; past the last run it is the last page anyway. Bounded so
+    # that offsets and limits stay within the database's 64-bit integers.
+    page = min(max(1, query.page), MAX_OFFSET // size)
     if query.exact_total:
         total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
         page, ahead, more = min(page, max(1, -(-total // size))), None, False

@@ -30,3 +30,10 @@ def test_the_count_stops_a_few_pages_ahead_and_grows_with_the_page(services):
     every = services.history.list_runs(RunQuery(text="harb", page_size=2, page=99))
     assert (every.page, every.total, every.more) == (8, 15, False)  # past the end: the last page
     assert services.history.list_runs_count() == 30  # the settings page's figure is exact
+
+
+def test_a_page_number_past_any_history_is_the_last_page_not_an_overflow(services):
+    made = [add(services, prompt="harbour") for _ in range(3)]
+    for page in (2**40, 384_307_168_202_282_322, 2**80):  # from a hand-edited URL
+        last = services.history.list_runs(RunQuery(page=page, page_size=2))
+        assert (last.page, [r.id for r in last.runs]) == (2, [min(made)]), page
