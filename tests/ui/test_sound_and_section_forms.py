@@ -10,20 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from studio.engines.diffusion import families
 from studio.ui.runtime import services as cached_services
+from tests.ui.test_family_forms import _params_shown  # one reading of a family's form
 
 FRAME = Path(__file__).resolve().parents[2] / "frame.py"
 SOUND = "This model makes sound too"
-
-
-def _params_shown(at: AppTest, engine_id: str) -> dict[str, str]:
-    others = [f.engine_id for f in families.FAMILIES if f.engine_id != engine_id] + ["motion"]
-    shown = {}
-    for widget in [*at.number_input, *at.selectbox]:
-        name = (widget.key or "").split("@")[0]
-        assert not any(name.startswith(other + ".") for other in others), f"{engine_id}'s form shows {name}"
-        if name.startswith(engine_id + "."):
-            shown[name.removeprefix(engine_id + ".")] = widget.help or ""
-    return shown
 
 
 def test_each_family_shows_its_own_parameters_and_whether_it_makes_sound(data_dir, monkeypatch):
