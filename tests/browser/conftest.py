@@ -159,6 +159,22 @@ def choose_upload(page, tries: int = 3) -> None:
     wait_idle(page)
 
 
+def upload_input_image(page, path, caption: str, tries: int = 3) -> None:
+    """Drop a picture on Generate's input-image drop zone and wait for its caption ("name · W×H").
+    A drop made while Streamlit is replacing the drop zone can be lost without a message (the page
+    then shows the empty zone); it is made again, a bounded number of times, then reported."""
+    shown = page.get_by_text(caption)
+    for attempt in range(tries):
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
+        try:
+            shown.wait_for(timeout=15_000)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            wait_idle(page)
+
+
 @pytest.fixture()
 def shots():
     return screenshot

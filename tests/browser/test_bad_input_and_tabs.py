@@ -10,7 +10,7 @@ import zlib
 
 from PIL import Image
 
-from tests.browser.conftest import choose_upload, explained, wait_idle
+from tests.browser.conftest import choose_upload, explained, upload_input_image, wait_idle
 
 
 def huge_png(path, side=30000):
@@ -53,8 +53,7 @@ def test_corrupt_text_and_huge_uploads_are_refused_clearly_and_the_studio_keeps_
         shots(page, f"10-bad-upload-{path.stem}", focus=alert.first)
 
     # The studio still works: a good image is accepted and generates.
-    upload(page, good)
-    page.get_by_text("good.png · 320×200").wait_for()
+    upload_input_image(page, good, "good.png · 320×200")
     page.get_by_role("spinbutton", name="Frames", exact=True).fill("12")
     page.get_by_role("spinbutton", name="Frames", exact=True).press("Enter")
     wait_idle(page)

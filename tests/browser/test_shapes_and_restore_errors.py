@@ -12,7 +12,7 @@ import time
 import imageio_ffmpeg
 from PIL import Image, ImageDraw
 
-from tests.browser.conftest import choose_upload, explained, screenshot, wait_idle
+from tests.browser.conftest import choose_upload, explained, screenshot, upload_input_image, wait_idle
 
 SHAPES = {"portrait": (600, 900), "landscape": (900, 600), "panorama": (1600, 500), "square": (700, 700)}
 GRID = 2  # the camera-motion engine's sizes are multiples of 2
@@ -40,8 +40,7 @@ def test_each_photo_keeps_its_shape_and_a_foreign_video_is_refused_in_words(stud
         for name, (width, height) in SHAPES.items():
             before = last_run(studio)
             path = photo(tmp_path / f"{name}.png", (width, height))
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
-            page.get_by_text(f"{name}.png · {width}×{height}").wait_for()
+            upload_input_image(page, path, f"{name}.png · {width}×{height}")
             wait_idle(page)
             page.get_by_role("button", name="Generate").click()
             deadline = time.monotonic() + 30

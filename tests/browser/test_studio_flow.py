@@ -7,7 +7,7 @@ import re
 
 from PIL import Image, ImageDraw
 
-from tests.browser.conftest import choose_upload, explained, wait_idle
+from tests.browser.conftest import choose_upload, explained, upload_input_image, wait_idle
 
 VIDEO_PLAYING = """(el) => el.readyState >= 2 && el.duration > 0"""
 
@@ -39,8 +39,7 @@ def _flow(studio, page, shots, tmp_path):
     page.goto(studio.url)
     page.get_by_role("heading", name="Generate").wait_for()
     choose_upload(page)
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(make_picture(tmp_path / "harbour.png")))
-    page.get_by_text("harbour.png · 960×540").wait_for()
+    upload_input_image(page, make_picture(tmp_path / "harbour.png"), "harbour.png · 960×540")
     page.get_by_role("textbox", name="Prompt").fill("a slow push-in on the harbour at dusk")
     set_number(page, "Width (px)", 1280)
     set_number(page, "Height (px)", 720)
