@@ -55,7 +55,8 @@ def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destina
         # Videos and JPEGs are compressed already: storing them is as small and much faster.
         for run in runs:
             row = {c.name: _jsonable(getattr(run, c.name)) for c in Run.__table__.columns if c.name not in SKIPPED_COLUMNS}
-            row.update(export_id=run.id, parent_export_id=run.parent_id, tags=run.tag_names, media={})
+            row.update(export_id=run.id, parent_export_id=run.parent_id, continues_export_id=run.continues_id,
+                       tags=run.tag_names, media={})
             for column, suffix in MEDIA_COLUMNS.items():
                 path = getattr(run, column)
                 if path and Path(path).is_file():
@@ -107,8 +108,13 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                     if row.parent_export_id in new_ids:
                         session.get(Run, new_ids[row.export_id]).parent_id = new_ids[row.parent_export_id]
                     imported = session.get(Run, new_ids[row.export_id])
-                    if imported.params.get("source_run") in new_ids:  # a post-processing run's source, renumbered too
-                        imported.params = {**imported.params, "source_run": new_ids[imported.params["source_run"]]}
+                    if row.continues_export_id in new_ids:  # an extend chain's link, kept when its source came too
+                        imported.continues_id = new_ids[row.continues_export_id]
+                    # A post-processing run's source (and the chain it joined), renumbered too.
+                    renumbered = {key: new_ids[imported.params[key]] for key in ("source_run", "chain_from")
+                                  if imported.params.get(key) in new_ids}
+                    if renumbered:
+                        imported.params = {**imported.params, **renumbered}
         except BaseException:
             for path in copied:  # all or nothing: a failed import leaves no stray files
                 path.unlink(missing_ok=True)

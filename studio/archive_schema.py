@@ -174,6 +174,7 @@ class RunColumns(_Strict):
 class ExportedRow(RowFiles, RunColumns):
     export_id: ExportId
     parent_export_id: ExportId | None = None
+    continues_export_id: ExportId | None = None  # the run an extend chain's link continues
     tags: Annotated[list[ShortName], Field(max_length=MAX_TAGS)] = []
 
     def column_values(self) -> dict[str, Any]:

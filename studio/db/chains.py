@@ -41,3 +41,17 @@ def chain_of(session: Session, run_id: int) -> list[Run]:
 def _load(session: Session, run_id: int) -> Run | None:
     return session.scalar(select(Run).where(Run.id == run_id).options(
         selectinload(Run.tags), selectinload(Run.input_image), selectinload(Run.end_image)))
+
+
+def links_between(session: Session, first_id: int, last_id: int) -> list[Run]:
+    """The links from `first_id` to `last_id`, first first, found by walking back from the last
+    along `continues_id` (fixed when a run is queued, so the same pair always names the same
+    videos, whatever was re-made since). [] when the last does not continue back to the first."""
+    links: list[Run] = []
+    link = _load(session, last_id)
+    while link is not None and len(links) <= MAX_CHAIN:
+        links.append(link)
+        if link.id == first_id:
+            return list(reversed(links))
+        link = _load(session, link.continues_id) if link.continues_id is not None else None
+    return []

@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db import runs as run_rows
-from studio.db.chains import chain_of
+from studio.db.chains import chain_of, links_between
 from studio.db.engine import session_scope
 from studio.db.images import get_or_add_image
 from studio.engines.base import InputError
@@ -65,6 +65,9 @@ def extension_start(sessions: sessionmaker[Session], storage: Storage, run_id: i
         if source.status != RunStatus.SUCCEEDED or not source.video_path:
             raise InputError("extend", f"Run #{run_id} is {source.status}: only a finished run with a video can be extended.")
         engine, params, video = source.engine, dict(source.params), Path(source.video_path)
+    if "source_run" in params:  # only a post run (smooth, upscale, loop) names a source run
+        raise InputError("extend", f"Run #{run_id} was made from run #{params['source_run']} by {engine}: extend "
+                                   "the run it was made from, then smooth or upscale the chain.")
     try:
         frame = last_frame(video)
     except (EncodeError, FileNotFoundError):
@@ -94,4 +97,27 @@ def export_chain(sessions: sessionmaker[Session], outputs_dir: Path, run_id: int
     destination = outputs_dir / "chains" / f"chain-{links[0][0]:06d}-{links[-1][0]:06d}-{stamp}.mp4"
     destination.parent.mkdir(parents=True, exist_ok=True)
     stitch_chain([video for _, _, video, _ in links], destination, fps=int(links[0][3] or 24))
+    return destination
+
+
+def joined_source(session: Session, first_id: int, last_id: int) -> list[tuple[Path, int]]:
+    """The videos (and frame rate) of the chain from run `first_id` to run `last_id` that a post run
+    works on, first first; InputError (param "chain_from") when the chain is broken or unfinished."""
+    links = links_between(session, first_id, last_id)
+    if len(links) < 2:
+        raise InputError("chain_from", f"Run #{last_id} does not continue run #{first_id}: there is no chain to join.")
+    for link in links:
+        if link.status != RunStatus.SUCCEEDED or not link.video_path or not Path(link.video_path).is_file():
+            raise InputError("chain_from", f"Run #{link.id} of the chain has no video (deleted, or it did not finish).")
+    return [(Path(link.video_path), int(link.fps or 24)) for link in links]
+
+
+def join_for_post(videos: list[tuple[Path, int]], outputs_dir: Path, run_id: int) -> Path:
+    """The chain's videos as one MP4 for post run `run_id` to read (in the outputs' chains/ folder,
+    written atomically; its name says which run it was joined for)."""
+    from studio.post.stitch import stitch_chain
+
+    destination = outputs_dir / "chains" / f"chain-for-run-{run_id:06d}.mp4"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    stitch_chain([video for video, _ in videos], destination, fps=videos[0][1])
     return destination

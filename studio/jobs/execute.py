@@ -32,7 +32,7 @@ from studio.db.settings import load_settings
 from studio.engines.base import Cancelled, Engine, InputError, OutOfMemory, StreamingEngine, WeightsMissing
 from studio.engines.registry import Registry
 from studio.engines.runtime import resolve_runtime
-from studio.jobs import followups
+from studio.jobs import chains, followups
 from studio.jobs import store as queue_store
 from studio.jobs.remote import DeliveryFailed, RemoteMedia, deliver_files, deliver_log
 from studio.jobs.status import RunStage, RunStatus
@@ -190,7 +190,7 @@ class Executor:
             row = run_rows.get_run(session, run.id)
             image_row, end_row = row.input_image, row.end_image
             # A post-processing tool makes its frames from its source run's video (None otherwise).
-            post_source = _source_video(session, engine, params)
+            post_sources = _source_videos(session, engine, params)
         if image_row is None:
             raise InputError("image", "This run's input image is missing from the history.")
         # 2. Load the input exactly at the requested size.
@@ -217,6 +217,10 @@ class Executor:
         storage.ensure_free_space(outputs_dir)
         if lease.attempt > 1:  # an earlier attempt died mid-encode: its temporaries are nobody's now
             storage.remove_partials_of_run(run.id)
+        post_source = None
+        if post_sources is not None:  # an extend chain is joined into one video first
+            post_source = (post_sources[0][0] if len(post_sources) == 1
+                           else chains.join_for_post(post_sources, outputs_dir, run.id))
         # 3. One pipeline at a time: free the previous engine's before loading another (the
         #    post-processing tools load none, so a warm pipeline stays for the next generation).
         if post_source is None:
@@ -430,15 +434,18 @@ class _TimedFrames:
         self.last_at = time.perf_counter()
 
 
-def _source_video(session: Session, engine: Engine, params: dict[str, Any]) -> Path | None:
-    """A post-processing run's source: the video of the run it names (None for any other engine)."""
+def _source_videos(session: Session, engine: Engine, params: dict[str, Any]) -> list[tuple[Path, int]] | None:
+    """A post-processing run's source: the video of the run it names, or the videos of the extend
+    chain from `chain_from` to it, with their frame rates (None for any other engine)."""
     if not isinstance(engine, PostEngine):
         return None
+    if params.get("chain_from"):
+        return chains.joined_source(session, int(params["chain_from"]), int(params["source_run"]))
     source = run_rows.get_run(session, int(params["source_run"]))
     if source is None or not source.video_path:
         raise InputError("source_run", f"The source run #{params['source_run']} has no video (deleted, or it did not "
                                        "finish).")
-    return Path(source.video_path)
+    return [(Path(source.video_path), int(source.fps or 24))]
 
 
 def _measured(run_id: int, meter: Any) -> dict[str, Any]:

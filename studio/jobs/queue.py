@@ -148,13 +148,17 @@ class JobQueue:
         base = {"engine": engine_id, **{k: v for k, v in planned[0].params.items() if k not in varied}}
         return self.submit_many(planned, sweep={"name": name, "base_params": base, "axes": [a.as_json() for a in axes]})
 
-    def post_process(self, run_id: int, engine_id: str, options: Mapping[str, Any] | None = None) -> int:
+    def post_process(self, run_id: int, engine_id: str, options: Mapping[str, Any] | None = None, *,
+                     whole_chain: bool = False) -> int:
         """A child run making a new video of a finished run with a post-processing tool (studio.post):
-        smooth, upscale or pingpong."""
+        smooth, upscale or pingpong; with `whole_chain`, of the extend chain through the run joined
+        into one video (the child's parent is then the chain's last link)."""
         with session_scope(self._sessions) as session:
-            child = followups.post_process(session, self._registry, run_id, engine_id, options or {})
+            child = followups.post_process(session, self._registry, run_id, engine_id, options or {},
+                                           whole_chain=whole_chain)
         return self.submit(SubmitRequest(engine=engine_id, params=child.request.stored_params(),
-                                         image_id=child.input_image_id, parent_id=run_id, validated=child.request))
+                                         image_id=child.input_image_id, parent_id=child.source_id,
+                                         validated=child.request))
 
     def cancel(self, run_id: int) -> str | None:
         with session_scope(self._sessions) as session:

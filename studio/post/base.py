@@ -2,7 +2,8 @@
 than an image. Each is registered like any engine (its own id, so the gallery, filters, run page
 and Compare treat its runs like any run); the worker hands it the source run's video file.
 
-A post run's parameters hold the source run (`source_run`) and the size, frame count and frame
+A post run's parameters hold the source run (`source_run`; with `chain_from`, the extend chain
+that ends with it, joined into one video first) and the size, frame count and frame
 rate of the video it will make, worked out from the source when it is queued (studio.post.steps),
 so the runs table's promoted columns describe the result as for any run.
 """
@@ -38,6 +39,10 @@ def clip_params() -> tuple[ParamSpec, ...]:
     return (
         ParamSpec("source_run", "Source run", "int", 1, "The run whose video this one is made from.",
                   minimum=1, sweepable=False),
+        ParamSpec("chain_from", "Chain from run", "int", 0,
+                  "The first run of an extend chain: the chain from it to the source run is joined into one video "
+                  "(each seam's shared frame once) and the tool works on that. 0: the source run's video alone.",
+                  minimum=0, sweepable=False),
         ParamSpec("width", "Width (px)", "int", 512, "Width of the video made.", minimum=2, maximum=8192, sweepable=False),
         ParamSpec("height", "Height (px)", "int", 512, "Height of the video made.", minimum=2, maximum=8192, sweepable=False),
         ParamSpec("frames", "Frames", "int", 16, "Frames in the video made.", minimum=1, maximum=MAX_FRAMES, sweepable=False),
@@ -87,6 +92,14 @@ def source_clip(params: Mapping[str, Any]) -> Clip:
     """A run's video as its stored parameters describe it. The encoder pads odd sides by one pixel."""
     width, height = int(params["width"]), int(params["height"])
     return Clip(width + width % 2, height + height % 2, int(params["frames"]), int(params["fps"]))
+
+
+def joined_clip(links: list[Mapping[str, Any]]) -> Clip:
+    """An extend chain's links (their stored parameters, first first) as the one video they join
+    into (studio.post.stitch): the first link's size and frame rate, each seam's frame once."""
+    first = source_clip(links[0])
+    frames = sum(int(link["frames"]) for link in links) - (len(links) - 1)
+    return Clip(first.width, first.height, frames, first.fps)
 
 
 def counted(frames: Iterator[np.ndarray], total: int, on_step: StepCallback,

@@ -71,12 +71,15 @@ def pending(params: Mapping[str, Any]) -> list[str]:
 
 
 def child_params(engine: PostEngine, source_id: int, source_params: Mapping[str, Any],
-                 options: Mapping[str, Any], then: Mapping[str, Any]) -> dict[str, Any]:
+                 options: Mapping[str, Any], then: Mapping[str, Any], *, source: Clip | None = None,
+                 chain_from: int = 0) -> dict[str, Any]:
     """The parameters of the post run made from `source_id` with `engine`: its options, the shape
     of the video it makes, the source's prompt and seed (so the gallery finds it with its source)
-    and the post-processing still to come after it."""
-    made: Clip = engine.plan(source_clip(source_params), options)
-    return {**options, "source_run": source_id, "width": made.width, "height": made.height,
+    and the post-processing still to come after it. `source` is the video worked on when it is not
+    the source run's alone (an extend chain joined from run `chain_from`)."""
+    made: Clip = engine.plan(source or source_clip(source_params), options)
+    chain = {"chain_from": chain_from} if chain_from else {}
+    return {**options, "source_run": source_id, **chain, "width": made.width, "height": made.height,
             "frames": made.frames, "fps": made.fps, "prompt": source_params.get("prompt", ""),
             "seed": source_params.get("seed"), **then}
 

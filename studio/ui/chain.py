@@ -1,5 +1,6 @@
 """A run's extend chain on its page: links to every run of the chain, "Extend" (the next link,
-made on Generate from this run's last frame) and "Export the whole chain" (one video, played here)."""
+made on Generate from this run's last frame), "Export the whole chain" (one video, played here) and
+"Smooth / Upscale the whole chain" (a new run made from that one video)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ CHAIN_LINKS = 12  # links shown; a longer chain shows its first ones and says ho
 
 def chain_section(svc: Services, run: RunView) -> None:
     links = svc.history.chain(run.id)
-    can_extend = run.status == RunStatus.SUCCEEDED and bool(run.video_path) and run.deleted_at is None
+    # A post run (smooth, upscale, loop) is extended through the run it was made from, not itself.
+    can_extend = (run.status == RunStatus.SUCCEEDED and bool(run.video_path) and run.deleted_at is None
+                  and not svc.registry.is_tool(run.engine))
     if len(links) < 2 and not can_extend:
         return
     with st.container(border=True):
@@ -44,6 +47,7 @@ def chain_section(svc: Services, run: RunView) -> None:
                     st.session_state[key] = str(svc.export_chain(run.id))
             except InputError as exc:
                 st.error(plain(exc.message), icon=":material/link_off:")
+        _post_chain(svc, run)
         exported = st.session_state.get(key)
         if exported and Path(exported).is_file():
             video = Path(exported)
@@ -63,3 +67,22 @@ def _links(links: list[RunView], current: int) -> None:
             help=plain(fmt.excerpt(link.prompt, 120)) if link.prompt else "(no prompt)")
     if len(links) > len(shown):
         st.caption(f"… and {len(links) - len(shown)} more")
+
+
+def _post_chain(svc: Services, run: RunView) -> None:
+    """Smooth / Upscale the whole chain: one new run made from the joined video, linked to the
+    chain's last link; its page opens (and plays it) once queued."""
+    left, right, _ = st.columns([1.3, 1.3, 1.4])
+    actions = ((left, "smooth", "Smooth the whole chain x2", ":material/slow_motion_video:",
+                "Join the chain into one video, then make twice the frames and frame rate (motion-compensated "
+                "interpolation): a new run in the gallery."),
+               (right, "upscale", "Upscale the whole chain x2", ":material/zoom_out_map:",
+                "Join the chain into one video, then double its width and height (Lanczos): a new run in the gallery."))
+    for column, tool, label, icon, help_text in actions:
+        if column.button(label, icon=icon, key=f"chain-{tool}-{run.id}", width="stretch", help=help_text):
+            try:
+                child = svc.queue.post_process(run.id, tool, {"factor": 2}, whole_chain=True)
+            except InputError as exc:
+                st.error(plain(exc.message), icon=":material/link_off:")
+            else:
+                st.switch_page("pages/gallery.py", query_params=gallery.link_params(child))

@@ -152,8 +152,11 @@ def _lineage(svc: Services, run: RunView) -> None:
         if family.ancestors:
             root = family.ancestors[0].id
             made = "Made from" if svc.registry.is_tool(run.engine) else "Re-run of"
-            st.caption(f"{made} #{run.parent_id}" + (f" · lineage from the first run, #{root}, to the parent:"
-                                                         if root != run.parent_id else ":"))
+            # A post run of a whole extend chain worked on the chain joined from its first link.
+            chain_from = run.params.get("chain_from") if svc.registry.is_tool(run.engine) else None
+            source = f"the extend chain #{chain_from} → #{run.parent_id}" if chain_from else f"#{run.parent_id}"
+            st.caption(f"{made} {source}" + (f" · lineage from the first run, #{root}, to the parent:"
+                                             if root != run.parent_id else ":"))
             _run_links(family.ancestors, key="up")
         if family.children:
             st.caption(f"Re-runs of this run ({len(family.children)})")

@@ -1,5 +1,6 @@
 """Keyframes in the browser: a framing move set with boxes (their preview drawn on the picture),
-extended twice from the run page, and the whole chain exported and played as one video there."""
+extended twice from the run page, the whole chain exported and played as one video there, then
+smoothed as one run whose page plays the smoothed chain."""
 
 from __future__ import annotations
 
@@ -90,3 +91,19 @@ def test_a_framed_run_extended_twice_plays_as_one_chain(studio, page, shots):
         page.get_by_role("heading", name="Run #3").hover()  # no button tooltip over the chain's links
         page.wait_for_timeout(500)
         shots(page, "31-chain-playing", focus=chain)
+
+        # 4. The whole chain smoothed x2: a new run, its page opens and plays the smoothed chain,
+        #    twice the frames and frame rate, as long as the chain.
+        page.get_by_role("button", name="Smooth the whole chain x2").click()
+        page.get_by_role("heading", name="Run #4").wait_for(timeout=30_000)
+        smoothed = wait_for_run(studio, 4)
+        params = json.loads(smoothed[3])
+        joined = 3 * FRAMES - 2
+        assert (params["source_run"], params["chain_from"], params["frames"], params["fps"]) == (3, 1, 2 * joined - 1, 48)
+        page.reload()
+        page.get_by_role("heading", name="Run #4").wait_for()
+        seconds = (2 * joined - 1) / 48
+        page.wait_for_function(f"() => [...document.querySelectorAll('video')].some(v => ({VIDEO_PLAYING})(v)"
+                               f" && Math.abs(v.duration - {seconds}) < 0.05)", timeout=60_000)
+        page.get_by_text("Compare with its source, #3").wait_for()
+        shots(page, "32-chain-smoothed", focus=page.locator("video").first)

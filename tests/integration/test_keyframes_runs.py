@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from studio.db.engine import session_scope
 from studio.engines.base import InputError
+from studio.jobs.chains import joined_source
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.status import RunStatus
 from studio.media.encode import probe_video, read_video_frames
@@ -144,3 +146,92 @@ def test_a_sweep_stores_a_new_end_image_once_for_all_its_runs(services):
     runs = services.history.get_runs(run_ids)
     assert [r.params["end_width"] for r in runs] == [0.5, 0.7]
     assert runs[0].end_image_id is not None and runs[0].end_image_id == runs[1].end_image_id
+
+
+def _chain_of_three(services, frames: int = MOVE["frames"]) -> list[int]:
+    first = services.queue.submit(SubmitRequest(engine="motion", params={**MOVE, "frames": frames}, image=picture()))
+    _run_queue(services)
+    second = _extend(services, first)
+    _run_queue(services)
+    third = _extend(services, second)
+    _run_queue(services)
+    return [first, second, third]
+
+
+def test_smoothing_the_whole_chain_makes_one_run_of_the_joined_video_linked_to_its_last_link(services):
+    first, second, third = _chain_of_three(services)
+    # Asked from the middle link's page: the chain through it is the whole chain.
+    child_id = services.queue.post_process(second, "smooth", {"factor": 2}, whole_chain=True)
+    _run_queue(services)
+    child = services.history.get_run(child_id)
+    assert child.status == RunStatus.SUCCEEDED, child.error
+    assert (child.engine, child.parent_id, child.params["source_run"], child.params["chain_from"]) == \
+        ("smooth", third, third, first)
+    joined = 3 * MOVE["frames"] - 2
+    info = probe_video(child.video_path)
+    assert (info.frames, info.fps, info.width, info.height) == ((joined - 1) * 2 + 1, 2 * MOVE["fps"], 96, 64)
+    assert (child.frames, child.fps) == (info.frames, info.fps), "the promoted columns describe the video made"
+    assert child.input_image_id == services.history.get_run(first).input_image_id
+    # Every second frame of the smoothed video is a frame of the joined chain (the made ones sit between).
+    chain = read_video_frames(services.export_chain(first)).astype(np.float64)
+    smooth = read_video_frames(child.video_path).astype(np.float64)
+    assert max(np.abs(smooth[2 * i] - chain[i]).mean() for i in range(0, joined, 5)) < 3.0
+    # A re-run makes the same video from the same links.
+    again = services.history.get_run(services.queue.rerun(child_id))
+    _run_queue(services)
+    again = services.history.get_run(again.id)
+    assert again.status == RunStatus.SUCCEEDED and again.params["chain_from"] == first and again.frames == child.frames
+
+
+def test_upscaling_the_whole_chain_and_what_is_refused(services):
+    first, second, third = _chain_of_three(services, frames=4)
+    child_id = services.queue.post_process(first, "upscale", {"factor": 2}, whole_chain=True)
+    _run_queue(services)
+    child = services.history.get_run(child_id)
+    info = probe_video(child.video_path)
+    assert (child.status, child.parent_id) == (RunStatus.SUCCEEDED, third)
+    assert (info.width, info.height, info.frames, info.codec, info.pix_fmt) == (192, 128, 3 * 4 - 2, "h264", "yuv420p")
+
+    before = services.history.list_runs_count()
+    lone = services.queue.submit(SubmitRequest(engine="motion", params={**MOVE, "frames": 4}, image=picture()))
+    _run_queue(services)
+    with pytest.raises(InputError, match="not part of an extend chain"):
+        services.queue.post_process(lone, "smooth", {"factor": 2}, whole_chain=True)
+    fourth = _extend(services, third)  # queued, not run: the chain is unfinished
+    with pytest.raises(InputError, match=f"#{fourth} of the chain is queued"):
+        services.queue.post_process(first, "smooth", {"factor": 2}, whole_chain=True)
+    assert services.history.list_runs_count() == before + 2, "a refused request queues nothing"
+    # A chain named by hand (the API, a hand-edited recipe) that does not join is refused in words.
+    with session_scope(services.sessions) as session, pytest.raises(InputError, match="does not continue run"):
+        joined_source(session, lone, third)
+
+
+def test_a_post_run_is_not_extended_itself(services):
+    first = services.queue.submit(SubmitRequest(engine="motion", params={**MOVE, "frames": 4}, image=picture()))
+    _run_queue(services)
+    smooth = services.queue.post_process(first, "smooth", {"factor": 2})
+    _run_queue(services)
+    before = services.history.list_runs_count()
+    with pytest.raises(InputError, match=f"made from run #{first} by smooth"):
+        services.extension_start(smooth)
+    assert services.history.list_runs_count() == before
+
+
+def test_an_exported_chain_and_its_smoothed_video_import_with_their_links(services, tmp_path):
+    from studio.archive import export_runs, import_runs
+    from tests.integration.conftest import make_services
+
+    first, second, third = _chain_of_three(services, frames=4)
+    smooth = services.queue.post_process(third, "smooth", {"factor": 2}, whole_chain=True)
+    _run_queue(services)
+    bundle = export_runs(services.sessions, [first, second, third, smooth], tmp_path / "chain.zip")
+    other = make_services(tmp_path / "other")
+    try:
+        other.queue.submit(SubmitRequest(engine="motion", params={**MOVE, "frames": 4}, image=picture()))  # ids shift
+        a, b, c, d = import_runs(other.sessions, other.storage, bundle)
+        assert [r.id for r in other.history.chain(b)] == [a, b, c]
+        imported = other.history.get_run(d)
+        assert (imported.parent_id, imported.params["source_run"], imported.params["chain_from"]) == (c, c, a)
+        assert other.export_chain(a).is_file()
+    finally:
+        other.close()
