@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from alembic import command
+from typing import TYPE_CHECKING
+
 from filelock import FileLock
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
@@ -27,6 +25,14 @@ from studio.db.damage import BACKUP_INFIX, DatabaseUnusable, restore_hint, unusa
 from studio.db import pg_backup
 from studio.db.pg_backup import BackupFailed as BackupFailed  # re-exported: callers catch it from here
 from studio.db.engine import is_busy
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration's revision (a unit test checks it against Alembic's scripts). Known here so
+# that the common start, a database already at it, reads one row and never imports Alembic or
+# parses the migration scripts: a fifth of a `launch.py run` command's start-up.
+HEAD_REVISION = "0008_creator"
 
 # Objects that migrations create by hand and the ORM does not map: the full-text index (SQLite's
 # FTS5 table and its shadow tables; PostgreSQL's GIN expression index over a tsvector, which the
@@ -67,23 +73,42 @@ class MigrationOutcome:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database is at this code's schema, read from Alembic's version table directly
+    (no Alembic import); False when there is no such table yet, or any doubt."""
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DatabaseError:  # no version table (a new database), or one this query cannot read
+        return False
+    return versions == [HEAD_REVISION]
 
 
 def check_not_newer(engine: Engine) -> str | None:
     current = current_revision(engine)
     if current is not None:
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(alembic_config())
         try:
             script.get_revision(current)
@@ -102,8 +127,10 @@ def upgrade(engine: Engine, sqlite_path: Path | None = None, *, backup_dir: Path
     unless backups are turned off (--no-backup)."""
     if sqlite_path is not None and sqlite_path.exists():
         verify_integrity(engine, sqlite_path)  # migrating, or serving, a damaged file only spreads the damage
+    if at_head(engine):  # the common start: nothing to do, no lock to take
+        return MigrationOutcome(before=HEAD_REVISION, after=HEAD_REVISION, backup=None)
     head = head_revision()
-    if check_not_newer(engine) == head:  # the common start: nothing to do, no lock to take
+    if check_not_newer(engine) == head:  # the same, found through Alembic (DatabaseTooNew if newer)
         return MigrationOutcome(before=head, after=head, backup=None)
     with migration_lock(engine, sqlite_path):
         before = check_not_newer(engine)  # again: another process may have migrated while this one waited
@@ -150,6 +177,8 @@ def migration_lock(engine: Engine, sqlite_path: Path | None) -> Iterator[None]:
 
 def run(engine: Engine, action: str, target: str) -> None:
     """Run an Alembic upgrade/downgrade on this engine's connection (used by tests and the CLI)."""
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn

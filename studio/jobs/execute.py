@@ -235,6 +235,7 @@ class Executor:
         #    under temporary names, then renamed, all or nothing.
         from studio.media.encode import gif_from_video, write_mp4
         from studio.media.thumbs import write_poster, write_thumbnail
+        from studio.media.yuv import as_rgb
 
         streaming = isinstance(engine, StreamingEngine) or post_source is not None  # post tools stream too
         progress = _Progress(self.sessions, lease, self.stop, heartbeat, streaming=streaming)
@@ -280,8 +281,9 @@ class Executor:
                       audio=audio)
             progress.enter(RunStage.SAVING)
             progress.stop_if_cancelled()
-            write_poster(timed.first, files.poster)
-            write_thumbnail(timed.first, files.thumb)
+            first = as_rgb(timed.first)  # a streamed frame may be 4:2:0 planes (studio.media.yuv)
+            write_poster(first, files.poster)
+            write_thumbnail(first, files.thumb)
             if settings.always_gif:  # else made from the MP4 when first asked for (Services.gif_of)
                 gif_from_video(files.video, files.gif)
             progress.stop_if_cancelled()

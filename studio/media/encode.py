@@ -12,6 +12,7 @@ difference between "disk full" and "bad frames" matters to the person reading th
 from __future__ import annotations
 
 import errno
+import itertools
 import re
 import subprocess
 import tempfile
@@ -24,6 +25,7 @@ import numpy as np
 from studio.media.atomic import atomic_path
 from studio.media.audio import AudioTrack
 from studio.media.child import tie_to_parent
+from studio.media.yuv import YuvFrame, as_rgb
 from studio.storage import DiskFull, OutputNotWritable
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -33,8 +35,8 @@ _METADATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 # Convert with the BT.709 matrix and say so in the stream, so browsers show the colours we rendered
 # (left untagged, players guess — and guess differently for SD and HD sizes).
-_COLOUR = ("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-           "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709")
+_TAGS = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+_COLOUR = f"scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,{_TAGS}"
 
 _PROBE_TIMEOUT_S = 120
 
@@ -89,9 +91,11 @@ def write_mp4(
     first, rest = _first_frame(frames)
     height, width = first.shape[:2]
     padded = (width + width % 2, height + height % 2)
+    # Frames already in the encoder's format (studio.media.yuv) are only tagged; RGB is converted.
+    planar = isinstance(first, YuvFrame)
 
     output_args = [
-        *_audio_output_args(audio), "-vf", _COLOUR,
+        *_audio_output_args(audio), "-vf", _TAGS if planar else _COLOUR,
         "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-profile:v", "high",
         # faststart: moov in front so playback starts at once; use_metadata_tags: keep any key.
         "-movflags", "+faststart+use_metadata_tags",
@@ -100,14 +104,15 @@ def write_mp4(
         output_args += ["-metadata", f"{key}={value}"]
     output_args += ["-f", "mp4"]
 
-    stream = (_pad_even(frame) for frame in _checked(first, rest))
+    stream = _planar_bytes(first, rest) if planar else _rgb_bytes(_pad_even(f) for f in _checked(first, rest))
+    pix_fmt = "yuv420p" if planar else "rgb24"
     if audio is None:
-        return _encode(stream, fps, padded, Path(path), output_args, what="video")
+        return _encode(stream, fps, padded, Path(path), output_args, what="video", pix_fmt=pix_fmt)
     with tempfile.NamedTemporaryFile(suffix=".f32") as samples:
         samples.write(audio.interleaved_bytes())
         samples.flush()
         audio_input = ["-f", "f32le", "-ar", str(audio.sample_rate), "-ac", str(audio.channels), "-i", samples.name]
-        return _encode(stream, fps, padded, Path(path), [*audio_input, *output_args], what="video")
+        return _encode(stream, fps, padded, Path(path), [*audio_input, *output_args], what="video", pix_fmt=pix_fmt)
 
 
 def _audio_output_args(audio: AudioTrack | None) -> list[str]:
@@ -131,10 +136,12 @@ def write_gif(
     _check_fps(fps)
     if max_side < 2:
         raise ValueError(f"max_side must be at least 2; got {max_side}.")
+    if not isinstance(frames, np.ndarray):
+        frames = (as_rgb(frame) for frame in frames)  # a palette is made from RGB
     first, rest = _first_frame(frames)
     height, width = first.shape[:2]
     output_args = ["-an", "-filter_complex", _gif_graph(width, height, max_side), "-loop", "0", "-f", "gif"]
-    return _encode(_checked(first, rest), fps, (width, height), Path(path), output_args, what="GIF")
+    return _encode(_rgb_bytes(_checked(first, rest)), fps, (width, height), Path(path), output_args, what="GIF")
 
 
 def gif_from_video(video: Path | str, path: Path | str, *, max_side: int = 480) -> Path:
@@ -276,9 +283,10 @@ def iter_filtered_frames(path: Path | str, graph: str, size: tuple[int, int], *,
 # ---------------------------------------------------------------------------------------------
 
 
-def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path: Path,
-            output_args: list[str], *, what: str) -> Path:
-    """Pipe raw RGB frames into ffmpeg writing to a temporary name, then rename into place."""
+def _encode(chunks: Iterator[memoryview], fps: int, size: tuple[int, int], path: Path,
+            output_args: list[str], *, what: str, pix_fmt: str = "rgb24") -> Path:
+    """Pipe raw frames (their bytes, in `pix_fmt`) into ffmpeg writing to a temporary name, then
+    rename into place."""
     width, height = size
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -293,7 +301,7 @@ def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path:
     with tempfile.TemporaryFile() as stderr, atomic_path(path) as tmp:
         command = [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
+            "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-framerate", str(fps),
             "-i", "pipe:0", *output_args, str(tmp),
         ]
         # stderr goes to a file, not a pipe: a pipe nobody reads while we write frames can fill up
@@ -303,8 +311,8 @@ def _encode(frames: Iterator[np.ndarray], fps: int, size: tuple[int, int], path:
                                    preexec_fn=tie_to_parent())
         _widen_pipe(process.stdin)
         try:
-            for frame in frames:
-                process.stdin.write(memoryview(frame).cast("B"))
+            for chunk in chunks:
+                process.stdin.write(chunk)
             process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg stopped early; its exit status and message say why, below
@@ -342,6 +350,8 @@ def _first_frame(frames: np.ndarray | Iterable[np.ndarray]) -> tuple[np.ndarray,
         first = next(iterator)
     except StopIteration:
         raise ValueError("There are no frames to encode.") from None
+    if isinstance(first, YuvFrame):
+        return first, iterator
     first = np.asarray(first)
     if first.ndim != 3 or first.shape[-1] != 3 or first.dtype != np.uint8:
         raise ValueError(f"Each frame must be an (H, W, 3) uint8 RGB array; got {first.shape} {first.dtype}.")
@@ -357,6 +367,19 @@ def _checked(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarr
         if frame.shape != first.shape or frame.dtype != np.uint8:
             raise ValueError(f"Frame {index} is {frame.shape} {frame.dtype}; every frame must be {first.shape} uint8 like frame 0.")
         yield np.ascontiguousarray(frame)
+
+
+def _rgb_bytes(frames: Iterable[np.ndarray]) -> Iterator[memoryview]:
+    for frame in frames:
+        yield memoryview(frame).cast("B")
+
+
+def _planar_bytes(first: YuvFrame, rest: Iterator[YuvFrame]) -> Iterator[memoryview]:
+    """Each frame's planes, stopping with ValueError at a frame unlike the first (see _checked)."""
+    for index, frame in enumerate(itertools.chain((first,), rest)):
+        if not isinstance(frame, YuvFrame) or frame.y.shape != first.y.shape:
+            raise ValueError(f"Frame {index} is not a {first.y.shape[1]}x{first.y.shape[0]} 4:2:0 frame like frame 0.")
+        yield from frame.planes()
 
 
 def _pad_even(frame: np.ndarray) -> np.ndarray:

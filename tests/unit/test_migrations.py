@@ -85,3 +85,12 @@ def test_the_keyframes_migration_keeps_prompt_search_working(engine):
                              "'motion', 'new harbour', '', '{}', 0, 0, '2026-01-02', 0, '', '{}', 0, 0)")
         found = conn.exec_driver_sql("SELECT rowid FROM runs_fts WHERE runs_fts MATCH 'harbour' ORDER BY rowid").all()
     assert [r[0] for r in found] == [1, 2]
+
+
+def test_the_head_the_code_knows_is_the_newest_migration(engine):
+    # The fast start reads the version table and compares it with this constant: a new migration
+    # must update it, or every start would take the slow path (and this test fails first).
+    assert migrate.HEAD_REVISION == migrate.head_revision()
+    assert not migrate.at_head(engine), "an empty database is not at head"
+    migrate.run(engine, "upgrade", "head")
+    assert migrate.at_head(engine) and migrate.current_revision(engine) == migrate.HEAD_REVISION
