@@ -243,7 +243,7 @@ class Executor:
         if post_source is not None:
             frames = engine.iter_post_frames(post_source, request, on_step=progress.on_step, cancelled=progress.cancelled)
             load_seconds, infer_seconds, engine_manifest = 0.0, None, engine.manifest(params)
-            audio = None  # the source's sound track is not carried over (yet)
+            audio = engine.sound(post_source, params)  # smooth and upscale keep the source's sound
             frames_done_at = None
         elif streaming:
             frames: Any = engine.iter_frames(image, request, on_step=progress.on_step, cancelled=progress.cancelled,

@@ -248,6 +248,29 @@ def iter_video_frames(path: Path | str, *, fit: tuple[int, int], fps: float | No
     yield from iter_filtered_frames(path, graph, (width, height), threads=1)
 
 
+def read_audio(path: Path | str) -> AudioTrack | None:
+    """The first sound track of a video as float samples at its own rate and channel count (at most
+    two), or None when the video is silent."""
+    path = Path(path)
+    streams = _run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], path).stderr
+    stream = re.search(r"Stream #0:\d+.*?: Audio: .*?(\d+) Hz, ([^,]+)", streams)
+    if stream is None:
+        return None
+    sample_rate, channels = int(stream.group(1)), 1 if stream.group(2).strip() == "mono" else 2  # more: mixed down
+    try:
+        result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
+                                 "-map", "0:a:0", "-ac", str(channels), "-ar", str(sample_rate), "-f", "f32le", "-"],
+                                capture_output=True, timeout=_PROBE_TIMEOUT_S, preexec_fn=tie_to_parent())
+    except subprocess.TimeoutExpired:
+        raise EncodeError(f"ffmpeg took longer than {_PROBE_TIMEOUT_S} s to read the sound of {path.name}.") from None
+    if result.returncode != 0:
+        raise EncodeError(f"The sound of {path.name} cannot be read: {_last_lines(result.stderr.decode('utf-8', 'replace'))}")
+    samples = np.frombuffer(result.stdout, dtype="<f4")
+    if samples.size < channels:
+        return None
+    return AudioTrack(samples[: samples.size - samples.size % channels].reshape(-1, channels).T, sample_rate)
+
+
 def iter_filtered_frames(path: Path | str, graph: str, size: tuple[int, int], *, threads: int | None = None,
                          max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Decode a video through an ffmpeg filter graph ending in rgb24 frames of `size` = (width,

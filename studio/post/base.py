@@ -10,6 +10,7 @@ so the runs table's promoted columns describe the result as for any run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ import numpy as np
 
 from studio.engines.base import Cancelled, EngineInfo, InputError, ParamSpec, StepCallback, WeightsStatus, validate_params
 from studio.engines.request import GenerationRequest
+from studio.media.audio import AudioTrack
+
+log = logging.getLogger(__name__)
 
 FAMILY = "post"
 MAX_FRAMES = 4000  # a 240-frame source smoothed x4 is 957; ping-pong doubles
@@ -70,6 +74,10 @@ class PostEngine(Protocol):
 
     def manifest(self, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
+    def sound(self, source: Path, params: Mapping[str, Any]) -> AudioTrack | None:
+        """The source's sound track for the video this tool makes, or None."""
+        ...
+
     def release(self) -> None: ...
 
 
@@ -77,6 +85,24 @@ class Tool:
     """The parts of a PostEngine that are the same for every tool."""
 
     info: EngineInfo
+    # A tool that keeps the video's length (smooth, upscale) keeps its sound; one that changes the
+    # order of the frames (ping-pong) makes a silent video.
+    keeps_sound = True
+
+    def sound(self, source: Path, params: Mapping[str, Any]) -> AudioTrack | None:
+        """The source's sound (LTX-2 makes some), fitted to the video made; None when the source is
+        silent or this tool drops sound. Sound that cannot be read is left out, with a warning: the
+        video is what was asked for."""
+        if not self.keeps_sound:
+            return None
+        from studio.media.encode import EncodeError, read_audio
+
+        try:
+            track = read_audio(source)
+        except EncodeError as error:
+            log.warning("the sound of %s is left out: %s", source.name, error)
+            return None
+        return track.fitted(params["frames"] / params["fps"]) if track is not None else None
 
     def weights_status(self) -> WeightsStatus:
         return WeightsStatus("ready", "Built in: uses the bundled ffmpeg, no weights.")

@@ -37,6 +37,7 @@ def pingpong_order(count: int) -> list[int]:
 
 class PingPongEngine(Tool):
     info = INFO
+    keeps_sound = False  # sound played backwards is not a loop anyone wants
 
     def plan(self, source: Clip, options: Mapping[str, Any]) -> Clip:
         return Clip(source.width, source.height, len(pingpong_order(source.frames)), source.fps)

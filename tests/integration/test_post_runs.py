@@ -130,3 +130,34 @@ def test_an_imported_post_run_names_its_imported_source(services, tmp_path):
     new_parent, new_child = services.import_file(archive)
     imported = services.history.get_run(new_child)
     assert (imported.parent_id, imported.params["source_run"]) == (new_parent, new_parent)
+
+
+def test_smooth_and_upscale_keep_the_source_sound_and_pingpong_drops_it(services):
+    from studio.media.audio import AudioTrack
+    from studio.media.encode import read_audio, write_mp4
+
+    parent_id = _generate(services)
+    parent = services.history.get_run(parent_id)
+    # As a model that makes sound (LTX-2) leaves it: the same frames with a 440 Hz tone, 2 s long.
+    seconds = MOTION_16["frames"] / MOTION_16["fps"]
+    tone = np.sin(2 * np.pi * 440 * np.arange(int(seconds * 16000)) / 16000).astype(np.float32) * 0.5
+    write_mp4(read_video_frames(parent.video_path), MOTION_16["fps"], parent.video_path, audio=AudioTrack(tone, 16000))
+    assert probe_video(parent.video_path).audio_codec == "aac"
+
+    children = {tool: services.queue.post_process(parent_id, tool, options)
+                for tool, options in (("smooth", {"factor": 2}), ("upscale", {"factor": 2}), ("pingpong", {}))}
+    services.worker.run_until_idle(timeout=120)
+    for tool, child_id in children.items():
+        child = services.history.get_run(child_id)
+        assert child.status == "succeeded", child.error
+        track = read_audio(child.video_path)
+        if tool == "pingpong":
+            assert track is None and "audio" not in child.manifest
+            continue
+        assert track is not None and track.sample_rate == 16000, tool
+        assert abs(track.seconds - seconds) < 0.1, (tool, track.seconds)
+        # The tone itself: its strongest frequency is 440 Hz.
+        spectrum = np.abs(np.fft.rfft(track.samples[0]))
+        assert abs(np.argmax(spectrum) * 16000 / track.samples.shape[1] - 440) < 5, tool
+        assert child.manifest["audio"]["written"] is True
+    assert read_audio(services.history.get_run(parent_id).video_path) is not None, "the source keeps its sound"
