@@ -234,3 +234,42 @@ def test_a_stored_run_whose_lora_file_went_or_changed_fails_with_the_reason(engi
     moved.unlink()
     with pytest.raises(InputError, match="no longer at"):
         engine.generate(Image.new("RGB", (32, 32)), request, CPU, on_step=lambda *_: None, cancelled=lambda: False)
+
+
+def test_turbo_on_the_two_expert_model_puts_each_half_of_its_distillation_into_its_own_expert(tmp_path):
+    """Wan 2.2 A14B's distillation (Lightning) is two files, one per expert: turbo needs both, runs
+    the distilled steps with no guidance on either expert, and loads one file into each denoiser."""
+    from studio.devtools.tiny.wan import build_tiny_wan22_a14b
+
+    engine_id = "tiny-wan22-a14b"
+    turbo = families.family_for(engine_id).turbo
+    model = tmp_path / "tiny-models" / engine_id
+    build_tiny_wan22_a14b(model)
+    loras = tmp_path / "loras"
+    engine = DiffusionEngine(families.family_for(engine_id), Settings(lora_dirs=[str(loras)]),
+                             Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://"))
+    request = {**REQUEST, "speed": "turbo", "steps": 2, "guidance": 3.5, "guidance_2": 3.5}
+    save_tiny_turbo_lora(model, loras, turbo.file, expert=1)
+    with pytest.raises(InputError) as refused:  # half of it is not enough
+        validate_for(engine, request)
+    assert turbo.second_file in refused.value.message
+
+    save_tiny_turbo_lora(model, loras, turbo.second_file, expert=2)
+    checked = validate_for(engine, request)
+    assert (checked.params["steps"], checked.params["guidance"], checked.params["guidance_2"]) == (turbo.steps, 1.0, 1.0)
+    steps: list[int] = []
+    result = engine.generate(Image.new("RGB", (32, 32), (200, 120, 40)), checked, CPU,
+                             on_step=lambda done, total: steps.append(total), cancelled=lambda: False)
+    assert result.manifest["steps_run"] == turbo.steps and set(steps) == {turbo.steps}
+    adapters = engine.pipeline.get_list_adapters()
+    [high], [low] = adapters["transformer"], adapters["transformer_2"]
+    assert high != low.removesuffix("-2"), "each expert has its own half"
+    assert result.manifest["turbo"]["lora"] == turbo.file
+    assert result.manifest["turbo"]["second_expert_lora"]["lora"] == turbo.second_file
+    assert result.manifest["loras"] == []
+    # The same request in quality takes both halves off again, on the warm pipeline.
+    engine.generate(Image.new("RGB", (32, 32)), validate_for(engine, {**REQUEST, "steps": 2}), CPU,
+                    on_step=lambda *_: None, cancelled=lambda: False)
+    adapters = engine.pipeline.get_list_adapters()
+    assert not adapters.get("transformer") and not adapters.get("transformer_2")
+    engine.release()

@@ -16,8 +16,11 @@ TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0")
 
 
 def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank: int = 2, magnitude: float = 0.5,
-                   component: str = "transformer", targets: tuple[str, ...] = TARGETS) -> Path:
-    """A LoRA for the denoiser in `model_folder/component` (a saved tiny pipeline), at `destination`."""
+                   component: str = "transformer", targets: tuple[str, ...] = TARGETS,
+                   key_prefix: str | None = None) -> Path:
+    """A LoRA for the denoiser in `model_folder/component` (a saved tiny pipeline), at `destination`.
+    Keys start with `key_prefix` (the component's name by default; a second expert's LoRA is written
+    as a first expert's, "transformer.", and loaded with load_into_transformer_2)."""
     import torch
     from safetensors.torch import save_file
 
@@ -29,8 +32,8 @@ def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank
     for name, module in model.named_modules():
         if not isinstance(module, torch.nn.Linear) or not name.endswith(targets):
             continue
-        state[f"{component}.{name}.lora_A.weight"] = torch.randn(rank, module.in_features, generator=generator) * magnitude
-        state[f"{component}.{name}.lora_B.weight"] = torch.randn(module.out_features, rank, generator=generator) * magnitude
+        state[f"{key_prefix or component}.{name}.lora_A.weight"] = torch.randn(rank, module.in_features, generator=generator) * magnitude
+        state[f"{key_prefix or component}.{name}.lora_B.weight"] = torch.randn(module.out_features, rank, generator=generator) * magnitude
     if not state:
         raise ValueError(f"{config['_class_name']} has no layers named {', '.join(targets)}")
     destination = Path(destination)
@@ -40,6 +43,9 @@ def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank
     return destination
 
 
-def save_tiny_turbo_lora(model_folder: Path, lora_folder: Path, file_name: str) -> Path:
-    """The tiny turbo family's step-distillation LoRA, under the file name its TurboSpec names."""
-    return save_tiny_lora(model_folder, Path(lora_folder) / file_name, seed=1, magnitude=0.2)
+def save_tiny_turbo_lora(model_folder: Path, lora_folder: Path, file_name: str, *, expert: int = 1) -> Path:
+    """The tiny turbo family's step-distillation LoRA, under the file name its TurboSpec names; for
+    a two-expert family, `expert` 2 makes the second expert's (from its own config, its own seed)."""
+    component = "transformer" if expert == 1 else "transformer_2"
+    return save_tiny_lora(model_folder, Path(lora_folder) / file_name, seed=expert, magnitude=0.2,
+                          component=component, key_prefix="transformer")

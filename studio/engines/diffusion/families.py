@@ -417,6 +417,14 @@ WAN22_I2V_A14B = Family(
     last_image_note="its model card shows first-frame image-to-video only; Wan 2.1 FLF2V is the first-and-last-frame model.",
     experts=2,  # a LoRA may go into the low-noise expert (transformer_2) too
     fast_cache_threshold=0.1,  # as Wan 2.2 TI2V: the same block design; the cache goes on both experts
+    # lightx2v's Wan2.2-Lightning, distilled expert by expert: 4 steps, no classifier-free guidance on
+    # either expert. The repository names both files high_noise_model / low_noise_model in every
+    # variant's folder, so they are looked up under names that say which model they are for.
+    turbo=TurboSpec(file="wan2.2_i2v_a14b_lightning_high_noise.safetensors",
+                    second_file="wan2.2_i2v_a14b_lightning_low_noise.safetensors",
+                    source="lightx2v/Wan2.2-Lightning (folder Wan2.2-I2V-A14B-4steps-lora-rank64-Seko-V1: "
+                           "high_noise_model.safetensors and low_noise_model.safetensors, saved under these names)",
+                    steps=4, guidance=1.0),
 )
 
 # SkyReels-V2 I2V: a Wan 2.1-style 14B transformer with CLIP image features, Wan's 8x VAE and 2x2
@@ -775,6 +783,9 @@ TINY_WAN22_A14B = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(16), p.steps(2), _guidance_high_noise(3.5), _guidance_low_noise(3.5), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan22_a14b",
+    # A per-expert distillation pair made in code (studio.devtools.tiny.lora), 3 steps as tiny Wan 2.2's.
+    turbo=TurboSpec(file="tiny-wan22-a14b-turbo-high.safetensors", second_file="tiny-wan22-a14b-turbo-low.safetensors",
+                    source="studio.devtools.tiny.lora:save_tiny_turbo_lora", steps=3, guidance=1.0),
 )
 
 # The real 8x VAE and 2x2 patches: the real 16 px grid.

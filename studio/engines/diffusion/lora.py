@@ -27,7 +27,8 @@ class StackEntry:
     path: Path
     sha256: str
     strength: float
-    second_expert: bool = False
+    second_expert: bool = False  # into the second expert as well
+    second_only: bool = False  # into the second expert alone (a per-expert distillation's low-noise half)
 
     @property
     def adapter(self) -> str:
@@ -37,13 +38,17 @@ class StackEntry:
     def adapters(self) -> list[tuple[str, bool]]:
         """(adapter name, into the second expert) for each copy: diffusers loads a LoRA into either
         the first denoiser or, with load_into_transformer_2, the second, so "both" is two adapters."""
+        second = [(f"{self.adapter}-2", True)]
+        if self.second_only:
+            return second
         first = [(self.adapter, False)]
-        return first + [(f"{self.adapter}-2", True)] if self.second_expert else first
+        return first + second if self.second_expert else first
 
     @classmethod
     def from_stored(cls, entry: Mapping[str, Any]) -> StackEntry:
         return cls(name=str(entry["name"]), path=Path(entry["path"]), sha256=str(entry["sha256"]),
-                   strength=float(entry["strength"]), second_expert=bool(entry.get("second_expert", False)))
+                   strength=float(entry["strength"]), second_expert=bool(entry.get("second_expert", False)),
+                   second_only=bool(entry.get("second_only", False)))
 
 
 def apply_stack(pipe: Any, stack: Sequence[StackEntry], model_label: str) -> list[dict[str, Any]]:

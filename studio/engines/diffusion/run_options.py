@@ -145,24 +145,30 @@ def _check_speed(engine: Engine, family: Family, folders: list[str], speed: str,
             raise InputError("speed", f"{engine.info.label} has no turbo mode: the studio knows no step-distilled "
                                       "version of it. Use quality or fast.",
                              "fast" if family.fast_cache_threshold is not None else DEFAULT_SPEED)
-        if lora_library.find(folders, turbo.file) is None:
+        if any(lora_library.find(folders, name) is None for name in turbo.files):
             raise InputError("speed", f"Turbo for {engine.info.label} needs its step-distillation LoRA, which is "
                                       f"not installed. {turbo.hint()}", DEFAULT_SPEED)
         # The distillation was trained for these: other values make a worse video, not a better one.
         if "steps" in clean:
             clean["steps"] = turbo.steps
-        if "guidance" in clean:
-            clean["guidance"] = turbo.guidance
+        for guidance in ("guidance", "guidance_2"):  # guidance_2: a two-expert model's low-noise expert
+            if guidance in clean:
+                clean[guidance] = turbo.guidance
 
 
-def turbo_entry(family: Family, folders: list[str]) -> dict[str, Any] | None:
-    """The turbo LoRA as a stack entry (name, path, sha256, strength), or None when not installed."""
+def turbo_entries(family: Family, folders: list[str]) -> list[dict[str, Any]] | None:
+    """The turbo LoRA(s) as stack entries (name, path, sha256, strength, which experts), or None when
+    one is not installed. One file goes into every expert; a per-expert pair, one into each."""
     turbo = family.turbo
-    found = lora_library.find(folders, turbo.file) if turbo is not None else None
-    if turbo is None or found is None:
+    if turbo is None:
         return None
-    return {"name": found.name, "path": str(found.path), "sha256": lora_library.sha256(found.path),
-            "strength": turbo.strength, "second_expert": family.experts > 1}
+    found = [lora_library.find(folders, name) for name in turbo.files]
+    if any(f is None for f in found):
+        return None
+    entries = [{"name": f.name, "path": str(f.path), "sha256": lora_library.sha256(f.path), "strength": turbo.strength,
+                "second_expert": family.experts > 1 and turbo.second_file is None, "second_only": index == 1}
+               for index, f in enumerate(found)]
+    return entries
 
 
 def apply(pipe: Any, family: Family, params: Mapping[str, Any], folders: list[str]) -> dict[str, Any]:
@@ -173,16 +179,19 @@ def apply(pipe: Any, family: Family, params: Mapping[str, Any], folders: list[st
     speed = params.get("speed") or DEFAULT_SPEED
     entries = [StackEntry.from_stored(e) for e in params.get("loras") or []]
     record: dict[str, Any] = {}
+    chosen = len(entries)
     if speed == "turbo":
-        turbo = turbo_entry(family, folders)
+        turbo = turbo_entries(family, folders)
         if turbo is None:  # removed since the run was queued
             hint = family.turbo.hint() if family.turbo else ""
             raise InputError("speed", f"Turbo for {family.label} needs its step-distillation LoRA, which is not "
                                       f"installed. {hint}".strip(), DEFAULT_SPEED)
-        entries.append(StackEntry.from_stored(turbo))
-        record["turbo"] = {"lora": turbo["name"], "sha256": turbo["sha256"], "steps": params.get("steps"),
+        entries.extend(StackEntry.from_stored(entry) for entry in turbo)
+        record["turbo"] = {"lora": turbo[0]["name"], "sha256": turbo[0]["sha256"], "steps": params.get("steps"),
                            "guidance": params.get("guidance")}
+        if len(turbo) > 1:
+            record["turbo"]["second_expert_lora"] = {"lora": turbo[1]["name"], "sha256": turbo[1]["sha256"]}
     applied = apply_stack(pipe, entries, family.label)
-    record["loras"] = [a for a in applied if speed != "turbo" or a["adapter"] != entries[-1].adapter]
+    record["loras"] = applied[:chosen]  # the distillation is recorded as turbo's, not as a chosen LoRA
     record.update(apply_speed(pipe, speed, family.fast_cache_threshold))
     return record

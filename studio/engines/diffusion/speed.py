@@ -31,10 +31,18 @@ class TurboSpec:
     steps: int = 4
     guidance: float = 1.0
     strength: float = 1.0
+    # A two-expert model (Wan 2.2 A14B) is distilled expert by expert: `file` goes into the first
+    # (high-noise) expert only and this one into the second (low-noise) expert only.
+    second_file: str | None = None
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return (self.file,) if self.second_file is None else (self.file, self.second_file)
 
     def hint(self) -> str:
-        return (f"Download {self.file} from {self.source} and put it in one of your LoRA folders "
-                "(Settings → LoRA folders).")
+        files = " and ".join(self.files)
+        return (f"Download {files} from {self.source} and put {'them' if self.second_file else 'it'} in one of "
+                "your LoRA folders (Settings → LoRA folders).")
 
 
 def apply_speed(pipe: Any, speed: str, threshold: float | None) -> dict[str, Any]:
