@@ -66,12 +66,13 @@ def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destina
             gif = Path(run.video_path).with_suffix(".gif") if run.video_path else None
             if gif and gif.is_file():
                 archive.write(gif, row["media"].setdefault("gif", f"media/run-{run.id:06d}.gif"))
-            if run.input_image and Path(run.input_image.path).is_file():
-                member = f"inputs/{run.input_image.sha256}.png"
-                if member not in archive.namelist():
-                    archive.write(run.input_image.path, member)
-                row["input"] = {"member": member, "sha256": run.input_image.sha256, "width": run.input_image.width,
-                                "height": run.input_image.height, "original_name": run.input_image.original_name}
+            for key, picture in (("input", run.input_image), ("end_input", run.end_image)):
+                if picture and Path(picture.path).is_file():
+                    member = f"inputs/{picture.sha256}.png"
+                    if member not in archive.namelist():
+                        archive.write(picture.path, member)
+                    row[key] = {"member": member, "sha256": picture.sha256, "width": picture.width,
+                                "height": picture.height, "original_name": picture.original_name}
             rows.append(row)
         manifest = {"format": FORMAT, "version": VERSION, "exported_at": utcnow().isoformat(), "runs": rows}
         archive.writestr("runs.json", json.dumps(manifest, indent=2, sort_keys=True))
@@ -92,7 +93,8 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                 new_ids: dict[int, int] = {}
                 for row in rows:
                     image_id = _import_input(session, storage, archive, row.input, copied)
-                    run = Run(**row.column_values(), input_image_id=image_id)
+                    end_id = _import_input(session, storage, archive, row.end_input, copied)
+                    run = Run(**row.column_values(), input_image_id=image_id, end_image_id=end_id)
                     run.manifest = {**(run.manifest or {}), "imported_from_run": row.export_id}
                     session.add(run)
                     session.flush()

@@ -126,10 +126,11 @@ class RowFiles(_Strict):
 
     media: MediaMembers = MediaMembers()
     input: InputRef | None = None
+    end_input: InputRef | None = None  # the end image (a keyframe), stored like the input
 
     def members(self) -> list[str]:
         named = [*self.media.model_dump(exclude_none=True).values()]
-        return named + ([self.input.member] if self.input else [])
+        return named + [ref.member for ref in (self.input, self.end_input) if ref is not None]
 
 
 class RunColumns(_Strict):

@@ -235,3 +235,27 @@ def test_an_exported_chain_and_its_smoothed_video_import_with_their_links(servic
         assert other.export_chain(a).is_file()
     finally:
         other.close()
+
+
+def test_a_run_with_an_end_image_exports_and_imports_with_it(services, tmp_path):
+    from studio.archive import export_runs, import_runs
+    from tests.integration.conftest import make_services
+
+    end = picture((30, 200, 90))
+    run_id = services.queue.submit(SubmitRequest(engine="motion", params={**MOVE, "frames": 4, "end_image": image_digest(end)},
+                                                 image=picture(), end_image=end))
+    _run_queue(services)
+    bundle = export_runs(services.sessions, [run_id], tmp_path / "keyframed.zip")
+    other = make_services(tmp_path / "other")
+    try:
+        [imported_id] = import_runs(other.sessions, other.storage, bundle)
+        imported = other.history.get_run(imported_id)
+        assert imported.end_image is not None and imported.end_image_id != imported.input_image_id
+        assert imported.params["end_image"] == image_digest(end)
+        with Image.open(imported.end_image.path) as stored:
+            assert stored.size == end.size and image_digest(stored) == image_digest(end)
+        # And it re-runs there with its end image, found again by its digest.
+        again = other.history.get_run(other.queue.rerun(imported_id))
+        assert again.end_image_id == imported.end_image_id
+    finally:
+        other.close()
