@@ -259,3 +259,33 @@ def test_a_run_with_an_end_image_exports_and_imports_with_it(services, tmp_path)
         assert again.end_image_id == imported.end_image_id
     finally:
         other.close()
+
+
+def test_a_chain_with_sound_joins_its_sound_at_the_seams_and_keeps_it_through_smoothing(services):
+    """Links made by a model with sound (as LTX-2's): each link's tone in its own stretch of the
+    joined video, the seams' shared frame's time taken out once as the picture's frame is."""
+    from studio.media.audio import AudioTrack
+    from studio.media.encode import read_audio, write_mp4
+
+    links = _chain_of_three(services)
+    fps, n = MOVE["fps"], MOVE["frames"]
+    tones = (300.0, 600.0, 1200.0)
+    for link_id, tone in zip(links, tones, strict=True):
+        video = services.history.get_run(link_id).video_path
+        t = np.arange(int(n / fps * 16000)) / 16000
+        write_mp4(read_video_frames(video), fps, video, audio=AudioTrack((0.5 * np.sin(2 * np.pi * tone * t)).astype(np.float32), 16000))
+
+    joined = read_audio(services.export_chain(links[0]))
+    frames = 3 * n - 2
+    assert joined is not None and abs(joined.seconds - frames / fps) < 0.05
+    # Each stretch's strongest frequency is its own link's tone.
+    starts = [0.0, (n - 1) / fps, (2 * n - 2) / fps, frames / fps]
+    for (begin, end), tone in zip(zip(starts, starts[1:]), tones, strict=True):
+        part = joined.samples[0, int((begin + 0.05) * 16000):int((end - 0.05) * 16000)]
+        peak = np.argmax(np.abs(np.fft.rfft(part))) * 16000 / len(part)
+        assert abs(peak - tone) < 40, (tone, peak)
+
+    smoothed = services.queue.post_process(links[-1], "smooth", {"factor": 2}, whole_chain=True)
+    _run_queue(services)
+    track = read_audio(services.history.get_run(smoothed).video_path)
+    assert track is not None and abs(track.seconds - frames / fps) < 0.1
