@@ -159,20 +159,27 @@ def choose_upload(page, tries: int = 3) -> None:
     wait_idle(page)
 
 
-def upload_input_image(page, path, caption: str, tries: int = 3) -> None:
-    """Drop a picture on Generate's input-image drop zone and wait for its caption ("name · W×H").
-    A drop made while Streamlit is replacing the drop zone can be lost without a message (the page
-    then shows the empty zone); it is made again, a bounded number of times, then reported."""
-    shown = page.get_by_text(caption)
+def drop_files(page, zone, files, shown, tries: int = 3, timeout: float = 15.0) -> float:
+    """Drop `files` on a drop zone (`zone`: the locator of its file input) and wait until `shown`
+    (a locator) is visible; returns the seconds from the drop that took to `shown`. A drop made
+    while Streamlit is replacing the drop zone can be lost without a message (the page then shows
+    the empty zone); it is made again, a bounded number of times, then reported."""
     for attempt in range(tries):
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
+        zone.set_input_files(files)
+        dropped = time.monotonic()
         try:
-            shown.wait_for(timeout=15_000)
-            return
+            shown.first.wait_for(timeout=timeout * 1000)
+            return time.monotonic() - dropped
         except Exception:
             if attempt == tries - 1:
                 raise
             wait_idle(page)
+
+
+def upload_input_image(page, path, caption: str, tries: int = 3) -> None:
+    """Drop a picture on Generate's input-image drop zone and wait for its caption ("name · W×H")."""
+    drop_files(page, page.locator("[data-testid='stFileUploaderDropzoneInput']").first, str(path),
+               page.get_by_text(caption), tries=tries)
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ import zlib
 
 from PIL import Image
 
-from tests.browser.conftest import choose_upload, explained, upload_input_image, wait_idle
+from tests.browser.conftest import choose_upload, drop_files, explained, upload_input_image, wait_idle
 
 
 def huge_png(path, side=30000):
@@ -23,8 +23,8 @@ def huge_png(path, side=30000):
     return path
 
 
-def upload(page, path):
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
+def upload(page, path, shown):
+    drop_files(page, page.locator("[data-testid='stFileUploaderDropzoneInput']").first, str(path), shown)
     wait_idle(page)
 
 
@@ -46,9 +46,8 @@ def test_corrupt_text_and_huge_uploads_are_refused_clearly_and_the_studio_keeps_
              (text, re.compile(r"notes\.png.*not an image", re.I)),
              (huge, re.compile(r"huge\.png.*(30000|megapixels)", re.I))]
     for index, (path, message) in enumerate(cases):
-        upload(page, path)
         alert = page.locator("[data-testid='stAlert']").filter(has_text=message)
-        alert.first.wait_for()
+        upload(page, path, alert)
         assert generate.is_disabled()
         shots(page, f"10-bad-upload-{path.stem}", focus=alert.first)
 

@@ -7,7 +7,7 @@ import re
 
 from PIL import Image
 
-from tests.browser.conftest import explained, wait_idle
+from tests.browser.conftest import drop_files, explained, wait_idle
 from tests.browser.test_sweeps_browser import VIDEOS, query, set_number
 
 
@@ -45,7 +45,8 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
 
         page.get_by_text("Batch: these settings for several images").click()
         batch = page.locator("[data-testid='stExpander']").filter(has_text="Batch: these settings")
-        batch.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(make_pictures(tmp_path, 5))
+        drop_files(page, batch.locator("[data-testid='stFileUploaderDropzoneInput']"), make_pictures(tmp_path, 5),
+                   batch.get_by_role("button", name="Queue 5 runs"))
         wait_idle(page)
         batch.get_by_role("button", name="Queue 5 runs").click()
         link = batch.get_by_role("link", name=re.compile(r"Open batch #\d+ \(5 runs\) as a grid"))

@@ -7,7 +7,7 @@ import sys
 
 from PIL import Image
 
-from tests.browser.conftest import ROOT, wait_idle
+from tests.browser.conftest import ROOT, drop_files, wait_idle
 
 
 def test_a_studio_mp4_restores_its_parameters_on_generate(studio, page, shots, tmp_path):
@@ -27,9 +27,8 @@ def test_a_studio_mp4_restores_its_parameters_on_generate(studio, page, shots, t
     wait_idle(page)
     page.get_by_text("Restore settings from a studio video or .json").click()
     restore = page.locator("[data-testid='stExpander']").filter(has_text="Restore settings from a studio video")
-    restore.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(video)
     notice = page.get_by_text("Restored the parameters of")
-    notice.wait_for()
+    drop_files(page, restore.locator("[data-testid='stFileUploaderDropzoneInput']"), video, notice)
     wait_idle(page)
     assert page.get_by_role("textbox", name="Prompt").input_value() == "wind over the dunes"
     for label, value in [("Frames", "30"), ("Width (px)", "320"), ("Height (px)", "192"), ("Motion amount", "2.50"),
