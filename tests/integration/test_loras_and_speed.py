@@ -264,6 +264,11 @@ def test_turbo_on_the_two_expert_model_puts_each_half_of_its_distillation_into_i
     adapters = engine.pipeline.get_list_adapters()
     [high], [low] = adapters["transformer"], adapters["transformer_2"]
     assert high != low.removesuffix("-2"), "each expert has its own half"
+    # Written in Lightning's own layout (diffusion_model.blocks.N.self_attn.q.lora_down), each half
+    # went through diffusers' conversion onto all four attention projections of every block.
+    for denoiser, adapter in ((engine.pipeline.transformer, high), (engine.pipeline.transformer_2, low)):
+        wrapped = [name for name, module in denoiser.named_modules() if adapter in getattr(module, "lora_A", {})]
+        assert len(wrapped) == 4 * len(denoiser.blocks), (adapter, wrapped)
     assert result.manifest["turbo"]["lora"] == turbo.file
     assert result.manifest["turbo"]["second_expert_lora"]["lora"] == turbo.second_file
     assert result.manifest["loras"] == []

@@ -17,10 +17,12 @@ TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0")
 
 def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank: int = 2, magnitude: float = 0.5,
                    component: str = "transformer", targets: tuple[str, ...] = TARGETS,
-                   key_prefix: str | None = None) -> Path:
+                   layout: str = "diffusers") -> Path:
     """A LoRA for the denoiser in `model_folder/component` (a saved tiny pipeline), at `destination`.
-    Keys start with `key_prefix` (the component's name by default; a second expert's LoRA is written
-    as a first expert's, "transformer.", and loaded with load_into_transformer_2)."""
+    `layout` "diffusers": keys as diffusers writes them, `transformer.<module>.lora_A.weight` (also
+    for a second expert, which load_into_transformer_2 loads from a first expert's names). "original":
+    a Wan checkpoint's own names as lightx2v's distillation files have them,
+    `diffusion_model.blocks.N.self_attn.q.lora_down.weight` with an `.alpha`, which diffusers converts."""
     import torch
     from safetensors.torch import save_file
 
@@ -32,8 +34,14 @@ def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank
     for name, module in model.named_modules():
         if not isinstance(module, torch.nn.Linear) or not name.endswith(targets):
             continue
-        state[f"{key_prefix or component}.{name}.lora_A.weight"] = torch.randn(rank, module.in_features, generator=generator) * magnitude
-        state[f"{key_prefix or component}.{name}.lora_B.weight"] = torch.randn(module.out_features, rank, generator=generator) * magnitude
+        down = torch.randn(rank, module.in_features, generator=generator) * magnitude
+        up = torch.randn(module.out_features, rank, generator=generator) * magnitude
+        if layout == "original":
+            key = "diffusion_model." + name.replace("attn1.to_out.0", "self_attn.o").replace("attn1.to_", "self_attn.")
+            state.update({f"{key}.lora_down.weight": down, f"{key}.lora_up.weight": up,
+                          f"{key}.alpha": torch.tensor(float(rank))})
+        else:
+            state.update({f"transformer.{name}.lora_A.weight": down, f"transformer.{name}.lora_B.weight": up})
     if not state:
         raise ValueError(f"{config['_class_name']} has no layers named {', '.join(targets)}")
     destination = Path(destination)
@@ -43,9 +51,11 @@ def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank
     return destination
 
 
-def save_tiny_turbo_lora(model_folder: Path, lora_folder: Path, file_name: str, *, expert: int = 1) -> Path:
-    """The tiny turbo family's step-distillation LoRA, under the file name its TurboSpec names; for
-    a two-expert family, `expert` 2 makes the second expert's (from its own config, its own seed)."""
-    component = "transformer" if expert == 1 else "transformer_2"
+def save_tiny_turbo_lora(model_folder: Path, lora_folder: Path, file_name: str, *, expert: int | None = None) -> Path:
+    """The tiny turbo family's step-distillation LoRA, under the file name its TurboSpec names. For
+    a two-expert family, `expert` 1 or 2 makes that expert's half (from its own config, its own
+    seed), laid out as Wan2.2-Lightning's files are."""
+    if expert is None:
+        return save_tiny_lora(model_folder, Path(lora_folder) / file_name, seed=1, magnitude=0.2)
     return save_tiny_lora(model_folder, Path(lora_folder) / file_name, seed=expert, magnitude=0.2,
-                          component=component, key_prefix="transformer")
+                          component="transformer" if expert == 1 else "transformer_2", layout="original")
