@@ -11,7 +11,8 @@ warp (per 1280x720 frame, measured: Pillow resize ~15 ms, Pillow affine ~80 ms, 
 ~45 ms, OpenCV warpAffine ~30 ms). Pillow releases the GIL while resampling, so frames render in
 parallel threads; `iter_frames` streams them so an encoder can start before the last is drawn,
 and streams them in the encoder's own 4:2:0 format (studio.media.yuv): three planes resampled
-instead of an RGB frame, about half the work, and nothing for ffmpeg to convert.
+instead of an RGB frame (measured: 8 ms instead of 14 ms for a 720p frame on one core), and nothing
+for ffmpeg to convert.
 """
 
 from __future__ import annotations

@@ -81,6 +81,27 @@ def test_colours_survive_encoding(tmp_path):
     assert np.abs(decoded[:, 8:24, 20:30].astype(int) - (30, 60, 200)).max() <= 6
 
 
+PATCHES = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 64, 200)]
+
+
+def test_frames_made_as_420_planes_decode_to_the_colours_the_rgb_path_gives(tmp_path):
+    """The camera-motion engine hands the encoder BT.709 limited-range planes (studio.media.yuv),
+    which it only tags: the colours must come out as those of the same picture sent as RGB."""
+    from studio.media.yuv import YuvFrame, source_planes
+
+    picture = Image.new("RGB", (32 * len(PATCHES), 32))
+    for index, colour in enumerate(PATCHES):
+        picture.paste(colour, (32 * index, 0, 32 * index + 32, 32))
+    frame = YuvFrame(*(np.asarray(plane) for plane in source_planes(picture)))
+    assert np.abs(frame.rgb().astype(int) - np.asarray(picture, dtype=int)).max() <= 1  # the planes themselves
+    planar = read_video_frames(write_mp4(iter([frame] * 4), 8, tmp_path / "planar.mp4"))
+    rgb = read_video_frames(write_mp4(np.stack([np.asarray(picture)] * 4), 8, tmp_path / "rgb.mp4"))
+    for index, colour in enumerate(PATCHES):
+        centre = (slice(None), slice(8, 24), slice(32 * index + 8, 32 * index + 24))
+        assert np.abs(planar[centre].astype(int) - colour).max() <= 6, colour
+        assert np.abs(planar[centre].astype(int) - rgb[centre].astype(int)).max() <= 4, colour
+
+
 def test_odd_sizes_are_padded_by_repeating_the_edge(tmp_path):
     frames = np.full((5, 49, 65, 3), 200, np.uint8)
     path = write_mp4(frames, 10, tmp_path / "odd.mp4")
