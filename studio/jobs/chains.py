@@ -7,7 +7,7 @@ source's MP4 (studio.media.frames) and the joined video is made by studio.post.s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db import runs as run_rows
 from studio.db.chains import chain_of, links_between
+from studio.db.models import Run
 from studio.db.engine import session_scope
 from studio.db.images import get_or_add_image
 from studio.engines.base import InputError
@@ -80,44 +81,48 @@ def extension_start(sessions: sessionmaker[Session], storage: Storage, run_id: i
                           image_id=image_id, image_path=str(path))
 
 
+def unfinished_link(links: Sequence[Run]) -> Run | None:
+    """The first link that has no video to join yet: not succeeded, or its file is gone."""
+    return next((link for link in links if link.status != RunStatus.SUCCEEDED or not link.video_path
+                 or not Path(link.video_path).is_file()), None)
+
+
 def export_chain(sessions: sessionmaker[Session], outputs_dir: Path, run_id: int) -> Path:
     """The chain through this run as one MP4 in the outputs' chains/ folder; InputError (param
     "chain") naming the link that has no video yet."""
-    from studio.post.stitch import stitch_chain
-
     with session_scope(sessions) as session:
-        links = [(r.id, r.status, r.video_path, r.fps) for r in chain_of(session, run_id)]
-    if not links:
-        raise InputError("chain", f"Run #{run_id} does not exist.")
-    for link_id, status, video, _ in links:
-        if status != RunStatus.SUCCEEDED or not video or not Path(video).is_file():
-            raise InputError("chain", f"Run #{link_id} of the chain is {status} and has no video yet: "
+        links = chain_of(session, run_id)
+        if not links:
+            raise InputError("chain", f"Run #{run_id} does not exist.")
+        if (waiting := unfinished_link(links)) is not None:
+            raise InputError("chain", f"Run #{waiting.id} of the chain is {waiting.status} and has no video yet: "
                                       "export the chain once every link has finished.")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    destination = outputs_dir / "chains" / f"chain-{links[0][0]:06d}-{links[-1][0]:06d}-{stamp}.mp4"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    stitch_chain([video for _, _, video, _ in links], destination, fps=int(links[0][3] or 24))
-    return destination
+        videos, fps = [Path(link.video_path) for link in links], int(links[0].fps or 24)
+        name = f"chain-{links[0].id:06d}-{links[-1].id:06d}-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+    return _stitched(videos, fps, outputs_dir / "chains" / name)
 
 
-def joined_source(session: Session, first_id: int, last_id: int) -> list[tuple[Path, int]]:
-    """The videos (and frame rate) of the chain from run `first_id` to run `last_id` that a post run
-    works on, first first; InputError (param "chain_from") when the chain is broken or unfinished."""
+def joined_source(session: Session, first_id: int, last_id: int) -> tuple[list[Path], int]:
+    """The videos of the chain from run `first_id` to run `last_id` that a post run works on, first
+    first, and the chain's frame rate; InputError (param "chain_from") when the chain is broken or
+    unfinished."""
     links = links_between(session, first_id, last_id)
     if len(links) < 2:
         raise InputError("chain_from", f"Run #{last_id} does not continue run #{first_id}: there is no chain to join.")
-    for link in links:
-        if link.status != RunStatus.SUCCEEDED or not link.video_path or not Path(link.video_path).is_file():
-            raise InputError("chain_from", f"Run #{link.id} of the chain has no video (deleted, or it did not finish).")
-    return [(Path(link.video_path), int(link.fps or 24)) for link in links]
+    if (waiting := unfinished_link(links)) is not None:
+        raise InputError("chain_from", f"Run #{waiting.id} of the chain has no video (deleted, or it did not finish).")
+    return [Path(link.video_path) for link in links], int(links[0].fps or 24)
 
 
-def join_for_post(videos: list[tuple[Path, int]], outputs_dir: Path, run_id: int) -> Path:
+def join_for_post(videos: list[Path], fps: int, outputs_dir: Path, run_id: int) -> Path:
     """The chain's videos as one MP4 for post run `run_id` to read (in the outputs' chains/ folder,
     written atomically; its name says which run it was joined for)."""
+    return _stitched(videos, fps, outputs_dir / "chains" / f"chain-for-run-{run_id:06d}.mp4")
+
+
+def _stitched(videos: list[Path], fps: int, destination: Path) -> Path:
     from studio.post.stitch import stitch_chain
 
-    destination = outputs_dir / "chains" / f"chain-for-run-{run_id:06d}.mp4"
     destination.parent.mkdir(parents=True, exist_ok=True)
-    stitch_chain([video for video, _ in videos], destination, fps=videos[0][1])
+    stitch_chain(videos, destination, fps=fps)
     return destination

@@ -219,8 +219,8 @@ class Executor:
             storage.remove_partials_of_run(run.id)
         post_source = None
         if post_sources is not None:  # an extend chain is joined into one video first
-            post_source = (post_sources[0][0] if len(post_sources) == 1
-                           else chains.join_for_post(post_sources, outputs_dir, run.id))
+            videos, source_fps = post_sources
+            post_source = videos[0] if len(videos) == 1 else chains.join_for_post(videos, source_fps, outputs_dir, run.id)
         # 3. One pipeline at a time: free the previous engine's before loading another (the
         #    post-processing tools load none, so a warm pipeline stays for the next generation).
         if post_source is None:
@@ -440,9 +440,9 @@ class _TimedFrames:
         self.last_at = time.perf_counter()
 
 
-def _source_videos(session: Session, engine: Engine, params: dict[str, Any]) -> list[tuple[Path, int]] | None:
+def _source_videos(session: Session, engine: Engine, params: dict[str, Any]) -> tuple[list[Path], int] | None:
     """A post-processing run's source: the video of the run it names, or the videos of the extend
-    chain from `chain_from` to it, with their frame rates (None for any other engine)."""
+    chain from `chain_from` to it, and their frame rate (None for any other engine)."""
     if not isinstance(engine, PostEngine):
         return None
     if params.get("chain_from"):
@@ -451,7 +451,7 @@ def _source_videos(session: Session, engine: Engine, params: dict[str, Any]) -> 
     if source is None or not source.video_path:
         raise InputError("source_run", f"The source run #{params['source_run']} has no video (deleted, or it did not "
                                        "finish).")
-    return [(Path(source.video_path), int(source.fps or 24))]
+    return [Path(source.video_path)], int(source.fps or 24)
 
 
 def _measured(run_id: int, meter: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from studio.db import runs as run_rows
 from studio.db.chains import chain_of
+from studio.jobs.chains import unfinished_link
 from studio.db.models import Run
 from studio.engines.base import InputError
 from studio.engines.registry import Registry
@@ -65,10 +66,9 @@ def post_process(session: Session, registry: Registry, run_id: int, engine_id: s
         links = chain_of(session, run_id)
         if len(links) < 2:
             raise InputError("run", f"Run {run_id} is not part of an extend chain: make it from the run alone.")
-        for link in links:
-            if link.status != RunStatus.SUCCEEDED or not link.video_path:
-                raise InputError("run", f"Run #{link.id} of the chain is {link.status}: the whole chain can be "
-                                        "post-processed once every link has finished.")
+        if (waiting := unfinished_link(links)) is not None:
+            raise InputError("run", f"Run #{waiting.id} of the chain is {waiting.status}: the whole chain can be "
+                                    "post-processed once every link has finished.")
         first, last = links[0], links[-1]
         params = child_params(tool, last.id, last.params, options, {},  # type: ignore[arg-type]
                               source=joined_clip([link.params for link in links]), chain_from=first.id)
