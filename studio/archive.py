@@ -107,21 +107,28 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                         if column != "gif":
                             setattr(run, column, str(targets[column]))
                 for row in rows:
-                    if row.parent_export_id in new_ids:
-                        session.get(Run, new_ids[row.export_id]).parent_id = new_ids[row.parent_export_id]
                     imported = session.get(Run, new_ids[row.export_id])
+                    if row.parent_export_id in new_ids:
+                        imported.parent_id = new_ids[row.parent_export_id]
                     if row.continues_export_id in new_ids:  # an extend chain's link, kept when its source came too
                         imported.continues_id = new_ids[row.continues_export_id]
-                    # A post-processing run's source (and the chain it joined), renumbered too.
-                    renumbered = {key: new_ids[imported.params[key]] for key in ("source_run", "chain_from")
-                                  if imported.params.get(key) in new_ids}
-                    if renumbered:
-                        imported.params = {**imported.params, **renumbered}
+                    imported.params = _renumbered_sources(imported.params, new_ids)
         except BaseException:
             for path in copied:  # all or nothing: a failed import leaves no stray files
                 path.unlink(missing_ok=True)
             raise
     return list(new_ids.values())
+
+
+def _renumbered_sources(params: dict[str, Any], new_ids: dict[int, int]) -> dict[str, Any]:
+    """A post-processing run's source (and the chain it joined) under their ids in this history;
+    one that did not come in the zip is dropped, since its number names another run here (the run
+    then shows no source, and a re-run is refused as having none)."""
+    sources = {key: params[key] for key in ("source_run", "chain_from") if params.get(key)}
+    if not sources:
+        return params
+    kept = {key: new_ids[value] for key, value in sources.items() if value in new_ids}
+    return {**{k: v for k, v in params.items() if k not in sources}, **kept}
 
 
 def _open(zip_path: Path) -> tuple[list[ExportedRow], CheckedZip]:

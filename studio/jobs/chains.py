@@ -116,7 +116,8 @@ def joined_source(session: Session, first_id: int, last_id: int) -> tuple[list[P
 
 def join_for_post(videos: list[Path], fps: int, outputs_dir: Path, run_id: int) -> Path:
     """The chain's videos as one MP4 for post run `run_id` to read (in the outputs' chains/ folder,
-    written atomically; its name says which run it was joined for)."""
+    written atomically; its name says which run it was joined for). The worker deletes it once the
+    run has ended: the run's own video is what is kept."""
     return _stitched(videos, fps, outputs_dir / "chains" / f"chain-for-run-{run_id:06d}.mp4")
 
 

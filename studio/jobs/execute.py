@@ -99,6 +99,7 @@ class Executor:
         """Run it and record how it ended; whatever the engine does, this returns."""
         lease = queue_store.lease_of(run, self.lease_seconds)
         written: list[RunFiles] = []  # this attempt's files, removed if the lease is lost
+        scratch: list[Path] = []  # files the attempt reads from and nobody keeps (a joined chain)
         log_path = self.storage.run_log(run.id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         handler = _thread_file_handler(log_path)
@@ -110,7 +111,7 @@ class Executor:
             with session_scope(self.sessions) as session:
                 queue_store.update_held(session, lease, log_path=str(log_path))
             log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
-            outcome = self._generate_and_encode(run, lease, heartbeat, written)
+            outcome = self._generate_and_encode(run, lease, heartbeat, written, scratch)
             heartbeat.check()
             if self.remote is not None:  # succeeded only once the server has every file
                 outcome = {**outcome, **deliver_files(self.remote, lease, written[-1])}
@@ -141,6 +142,8 @@ class Executor:
             status, values = RunStatus.FAILED, {"error": f"Unexpected error: {exc}. Full details are in the run's log: {log_path}", "error_kind": "crash"}
         finally:
             heartbeat.stop()
+            for path in scratch:
+                path.unlink(missing_ok=True)
         if status != RunStatus.SUCCEEDED:
             log.info("run %s ended %s: %s", run.id, status, values.get("error"))
         # 6. Finish: record the outcome (the result columns, or why there are none), for this
@@ -178,7 +181,8 @@ class Executor:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
-    def _generate_and_encode(self, run: Run, lease: Lease, heartbeat: _Heartbeat, written: list[RunFiles]) -> dict[str, Any]:
+    def _generate_and_encode(self, run: Run, lease: Lease, heartbeat: _Heartbeat, written: list[RunFiles],
+                             scratch: list[Path]) -> dict[str, Any]:
         # 1. The stored request: taken as it is when this studio version stored it unchanged; a row
         #    from an older version or edited since it was queued is validated again.
         request = load_stored(self.registry, engine=run.engine, model_id=run.model_id, params=run.params,
@@ -218,9 +222,13 @@ class Executor:
         if lease.attempt > 1:  # an earlier attempt died mid-encode: its temporaries are nobody's now
             storage.remove_partials_of_run(run.id)
         post_source = None
-        if post_sources is not None:  # an extend chain is joined into one video first
+        if post_sources is not None:  # an extend chain is joined into one video first, read, then deleted
             videos, source_fps = post_sources
-            post_source = videos[0] if len(videos) == 1 else chains.join_for_post(videos, source_fps, outputs_dir, run.id)
+            if len(videos) == 1:
+                post_source = videos[0]
+            else:
+                post_source = chains.join_for_post(videos, source_fps, outputs_dir, run.id)
+                scratch.append(post_source)
         # 3. One pipeline at a time: free the previous engine's before loading another (the
         #    post-processing tools load none, so a warm pipeline stays for the next generation).
         if post_source is None:

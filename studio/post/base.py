@@ -108,6 +108,10 @@ class Tool:
         return WeightsStatus("ready", "Built in: uses the bundled ffmpeg, no weights.")
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        # No default source: a post run names the run it is made from, or is refused.
+        if params.get("source_run") in (None, ""):
+            raise InputError("source_run", f"{self.info.label} makes a new video of a finished run; this one names no "
+                                           "source run (one imported without its source cannot be made again).")
         return validate_params(self.info, params)
 
     def release(self) -> None:

@@ -53,11 +53,12 @@ class SmoothEngine(Tool):
     info = INFO
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        # Before the shared checks, whose fps rule would word this as "fps must be at most 240".
+        if str(params.get("fps", "")).isdigit() and int(params["fps"]) > 240:
+            raise InputError("factor", "Smoothing would pass 240 frames per second; choose a smaller factor.", 2)
         clean = super().validate(params)
         if clean["method"] == "neural":
             raise InputError("method", NEURAL_HINT, "motion")
-        if clean["fps"] > 240:
-            raise InputError("factor", "Smoothing would pass 240 frames per second; choose a smaller factor.", 2)
         return clean
 
     def plan(self, source: Clip, options: Mapping[str, Any]) -> Clip:

@@ -4,6 +4,8 @@ three runs exports as one MP4 joined at the shared frames."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -172,6 +174,7 @@ def test_smoothing_the_whole_chain_makes_one_run_of_the_joined_video_linked_to_i
     assert (info.frames, info.fps, info.width, info.height) == ((joined - 1) * 2 + 1, 2 * MOVE["fps"], 96, 64)
     assert (child.frames, child.fps) == (info.frames, info.fps), "the promoted columns describe the video made"
     assert child.input_image_id == services.history.get_run(first).input_image_id
+    assert not list((Path(child.video_path).parents[1] / "chains").glob("chain-for-run-*")), "the joined source is scratch"
     # Every second frame of the smoothed video is a frame of the joined chain (the made ones sit between).
     chain = read_video_frames(services.export_chain(first)).astype(np.float64)
     smooth = read_video_frames(child.video_path).astype(np.float64)

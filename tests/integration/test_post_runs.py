@@ -161,3 +161,36 @@ def test_smooth_and_upscale_keep_the_source_sound_and_pingpong_drops_it(services
         assert abs(np.argmax(spectrum) * 16000 / track.samples.shape[1] - 440) < 5, tool
         assert child.manifest["audio"]["written"] is True
     assert read_audio(services.history.get_run(parent_id).video_path) is not None, "the source keeps its sound"
+
+
+def test_a_post_run_imported_without_its_source_keeps_no_foreign_source_and_is_not_made_again(services, tmp_path):
+    from studio.archive import export_runs, import_runs
+    from tests.integration.conftest import make_services
+
+    parent_id = _generate(services)
+    child_id = services.queue.post_process(parent_id, "upscale", {"factor": 2})
+    services.worker.run_until_idle(timeout=120)
+    bundle = export_runs(services.sessions, [child_id], tmp_path / "child-only.zip")  # without its source
+    other = make_services(tmp_path / "other")
+    try:
+        other.queue.submit(SubmitRequest(engine="motion", params={**MOTION_16, "seed": 1}, image=picture()))
+        other.worker.run_until_idle(timeout=120)  # run #1 here is some other video
+        [imported_id] = import_runs(other.sessions, other.storage, bundle)
+        imported = other.history.get_run(imported_id)
+        assert imported.status == "succeeded" and "source_run" not in imported.params and imported.parent_id is None
+        before = other.history.list_runs_count()
+        with pytest.raises(InputError) as refused:
+            other.queue.rerun(imported_id)
+        assert refused.value.param == "source_run" and "names no source run" in refused.value.message
+        assert other.history.list_runs_count() == before
+    finally:
+        other.close()
+
+
+def test_smoothing_past_240_frames_per_second_is_refused_naming_the_factor(services):
+    from studio.requests import validate
+
+    with pytest.raises(InputError) as refused:
+        validate(services.registry, "smooth", {"source_run": 1, "factor": 4, "width": 64, "height": 64, "frames": 61,
+                                               "fps": 256})
+    assert refused.value.param == "factor" and "smaller factor" in refused.value.message
