@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from studio.db import runs as run_rows
 from studio.db.chains import chain_of
-from studio.jobs.chains import unfinished_link
 from studio.db.models import Run
 from studio.engines.base import InputError
 from studio.engines.registry import Registry
+from studio.jobs.chains import unfinished_link
 from studio.jobs.status import RunStatus
+from studio.jobs.wakeup import notify_queued
 from studio.post.base import joined_clip
 from studio.post.steps import child_params, next_step
 from studio.requests import REQUEST_VERSION, GenerationRequest, validate
@@ -46,6 +47,7 @@ def add_child(session: Session, child: Child) -> int:
     row = run_rows.add_run(session, engine=request.engine, model_id=request.model_id, params=request.stored_params(),
                            input_image_id=child.input_image_id, parent_id=child.source_id,
                            request_version=REQUEST_VERSION, request_digest=request.fingerprint())
+    notify_queued(session)  # as Queue.submit: idle workers on other hosts wake at the commit
     return row.id
 
 

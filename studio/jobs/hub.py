@@ -33,7 +33,6 @@ FILE_KINDS: dict[str, int] = {
     "video": 16 * 1024 * _MB, "gif": 1024 * _MB, "poster": 64 * _MB, "thumb": 16 * _MB,
     "sidecar": 16 * _MB, "log": 256 * _MB,
 }
-SHA256_LENGTH = 64
 
 
 class ChecksumMismatch(ValueError):

@@ -23,7 +23,7 @@ from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_path
 from studio.storage import RunFiles
 from studio.jobs.hub import file_sha256
-from studio.jobs.wire import ATTEMPT_HEADER, SHA256_HEADER, WORKER_HEADER, file_url, hello_url, input_url
+from studio.jobs.wire import ATTEMPT_HEADER, SHA256_HEADER, SHA256_PATTERN, WORKER_HEADER, file_url, hello_url, input_url
 
 log = logging.getLogger("studio.worker")
 
@@ -77,8 +77,10 @@ class RemoteMedia:
             if response.status != 200:
                 self._raise_for(lease, response.status, response.read())
             expected = response.getheader(SHA256_HEADER, "")
+            if not SHA256_PATTERN.fullmatch(expected):  # it names a file here: never a path of the server's making
+                raise _Retry(f"the server sent no usable sha256 for the input ({expected[:80]!r})")
             cached = self.cache_dir / expected[:2] / f"{expected}.png"
-            if len(expected) == 64 and cached.is_file():
+            if cached.is_file():
                 return cached  # the same bytes came before (a re-run, a sweep): no need to read them again
             digest = hashlib.sha256()
             with atomic_path(cached) as tmp, open(tmp, "wb") as out:

@@ -43,8 +43,12 @@ def create(session: Session, name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise TokenError(f"the name {name!r} cannot be used: 1-64 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit (e.g. gpu-host-2)")
-    if session.scalar(select(WorkerToken.id).where(WorkerToken.name == name)) is not None:
+    existing = session.scalar(select(WorkerToken).where(WorkerToken.name == name))
+    if existing is not None and existing.revoked_at is None:
         raise TokenError(f"a token named {name!r} exists already; revoke it first or choose another name")
+    if existing is not None:  # revoked: the name is free again; the new token replaces the old row
+        session.delete(existing)
+        session.flush()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(WorkerToken(name=name, token_sha256=_digest(token), created_at=utcnow()))
     session.flush()

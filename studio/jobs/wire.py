@@ -7,6 +7,7 @@ PREFIX = "/studio/worker"
 WORKER_HEADER = "x-studio-worker"
 ATTEMPT_HEADER = "x-studio-attempt"
 SHA256_HEADER = "x-studio-sha256"
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")  # a file's sha256 as both sides send it: lowercase hex
 
 
 def hello_url() -> str:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from studio.jobs.wire import ATTEMPT_HEADER, IMAGE_ROLES, PREFIX, SHA256_HEADER, WORKER_HEADER, hello_url
+from studio.jobs.wire import ATTEMPT_HEADER, IMAGE_ROLES, PREFIX, SHA256_HEADER, SHA256_PATTERN, WORKER_HEADER, hello_url
 from studio.web.media import parse_id
 
 if TYPE_CHECKING:  # only the types: building the routes must not import the studio's services
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # only the types: building the routes must not import the stu
     from studio.jobs.store import Lease
 
 _WORKER_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, as make_worker_id writes them
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 TOKEN_NEEDED = "a live worker token is needed (python launch.py worker-token create NAME on the server)"
 
@@ -105,7 +104,7 @@ class _WorkerApi:
             return _refusal(404, f"no file kind {kind!r}; the kinds are {', '.join(FILE_KINDS)}")
         expected = request.headers.get(SHA256_HEADER, "").lower()
         length = request.headers.get("content-length", "")
-        if not _SHA256.match(expected) or not (length.isascii() and length.isdigit()):
+        if not SHA256_PATTERN.fullmatch(expected) or not (length.isascii() and length.isdigit()):
             return _refusal(400, f"send the file's sha256 ({SHA256_HEADER}) and its Content-Length")
         try:
             upload = await run_in_threadpool(hub.start_upload, lease, kind, int(length))

@@ -173,6 +173,12 @@ def test_worker_token_commands_print_a_token_once_and_keep_only_its_hash(studio_
     assert revoked.returncode == 0, revoked.stderr
     listed = launch("worker-token", "list", env=studio_env, timeout=60)
     assert listed.stdout.startswith("gpu-host-2\trevoked ") and token not in listed.stdout + listed.stderr
+    # Revoked, the name is free again (as the refusal above says): a new token replaces the old.
+    renewed = launch("worker-token", "create", "gpu-host-2", env=studio_env, timeout=60)
+    assert renewed.returncode == 0, renewed.stderr
+    [new] = [line for line in renewed.stdout.splitlines() if line.startswith("stw_")]
+    assert rows(studio_env, "SELECT name, token_sha256, revoked_at FROM worker_tokens") == [
+        ("gpu-host-2", hashlib.sha256(new.encode()).hexdigest(), None)]
 
 
 def test_a_file_damaged_on_the_way_is_refused_and_sent_again(services, hub_url, tmp_path):
@@ -222,3 +228,39 @@ def test_a_file_damaged_on_the_way_is_refused_and_sent_again(services, hub_url, 
     assert damaged and stored.read_bytes() == poster.read_bytes()
     outputs = services.settings().outputs_dir(services.paths)
     assert [p for p in outputs.rglob("*") if p.is_file()] == [stored]  # nothing of the damaged try
+
+
+def test_an_input_sha256_that_is_not_one_never_becomes_a_path(services, tmp_path, monkeypatch):
+    """A server (or something posing as one) answering an input with a checksum header like
+    '../../x' gets a refusal in words: the header names the cached file, so it must be a sha256."""
+    import http.server
+
+    import studio.jobs.remote as remote_module
+
+    monkeypatch.setattr(remote_module, "RETRY_DELAY_S", 0.0)
+    submit(services)
+    with session_scope(services.sessions) as session:
+        lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
+
+    class Crafted(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            self.send_response(200)
+            self.send_header(SHA256_HEADER, "../../../escaped")
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"bytes")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Crafted)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    work = tmp_path / "host"
+    try:
+        media = RemoteMedia(server=f"http://127.0.0.1:{server.server_port}", token="stw_any", cache_dir=work / "a" / "b" / "cache")
+        with pytest.raises(DeliveryFailed, match="no usable sha256"):
+            media.fetch_input(lease)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not [p for p in tmp_path.rglob("*") if "escaped" in p.name], "nothing was written under the crafted name"
