@@ -129,7 +129,7 @@ with right:
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
     keyboard.submit_shortcut("Generate")
     variants_section(svc, engine_id, request, picked, end_image=end.image if end else None)
-    batch_section(svc, engine_id, request, ready=error is None and weights.ready)
+    batch_section(svc, engine_id, request, ready=error is None and weights.ready, end_image=end.image if end else None)
 
 with results:  # this session's runs, or after a reload the history's newest ones
     status.session_runs(svc, st.session_state.get("my_runs") or svc.history.recent_run_ids(3))

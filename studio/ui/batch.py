@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+from PIL import Image
 
 from studio import submitting
 from studio.engines.base import InputError
@@ -19,7 +20,10 @@ from studio.ui.text import plain
 MAX_BATCH = 100  # one click queues at most this many runs
 
 
-def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], ready: bool) -> None:
+def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], ready: bool, *,
+                  end_image: Image.Image | None = None) -> None:
+    """One run per uploaded image with the form's settings; `end_image` is a newly uploaded end
+    image (one already in the history is named by the request's digest)."""
     with st.expander("Batch: these settings for several images", icon=":material/photo_library:"):
         uploads = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="batch-upload",
                                    help="One run per image, all with the settings above (size, seed and all), "
@@ -39,7 +43,7 @@ def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], rea
         blocked = not ready or count == 0 or bool(refused) or count > MAX_BATCH
         if st.button(label, key="batch-queue", icon=":material/photo_library:", disabled=blocked,
                      help="Queue one run per image; nothing is queued if any image or setting is refused."):
-            _queue(svc, engine_id, request, images)
+            _queue(svc, engine_id, request, images, end_image)
         last = st.session_state.get("batch_last")
         if last:
             group_id, queued = last
@@ -47,9 +51,10 @@ def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], rea
                          icon=":material/grid_view:", query_params={"sweep": str(group_id)})
 
 
-def _queue(svc: Services, engine_id: str, request: Mapping[str, Any], images: list) -> None:
+def _queue(svc: Services, engine_id: str, request: Mapping[str, Any], images: list,
+           end_image: Image.Image | None) -> None:
     try:
-        run_ids = submitting.queue_runs(svc, engine_id, dict(request), images)
+        run_ids = submitting.queue_runs(svc, engine_id, dict(request), images, end_image=end_image)
     except InputError as exc:
         st.error(plain(exc.message), icon=":material/rule:")
         return

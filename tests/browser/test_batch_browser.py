@@ -43,6 +43,14 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
         for label, value in (("Width (px)", 128), ("Height (px)", 128), ("Frames", 8)):
             typed(page, label, value)
 
+        # An end image uploaded on the form (not yet in the history) goes with every run of the batch.
+        end = tmp_path / "end.png"
+        Image.new("RGB", (120, 90), (20, 160, 90)).save(end)
+        page.get_by_role("radiogroup", name="End image").get_by_text("Upload", exact=True).click()
+        wait_idle(page)
+        drop_files(page, page.locator("section[aria-label='End image file'] [data-testid='stFileUploaderDropzoneInput']"), str(end), page.get_by_text("End image · end.png · 120×90"))
+        wait_idle(page)
+
         page.get_by_text("Batch: these settings for several images").click()
         batch = page.locator("[data-testid='stExpander']").filter(has_text="Batch: these settings")
         drop_files(page, batch.locator("[data-testid='stFileUploaderDropzoneInput']"), make_pictures(tmp_path, 5),
@@ -53,6 +61,8 @@ def test_a_batch_of_five_images_fills_its_grid(studio, page, shots, tmp_path):
         link.wait_for()  # shown once the runs are in the history
         wait_idle(page)
 
+        ends = query(studio, "SELECT end_image_id FROM runs ORDER BY id")
+        assert len(ends) == 5 and len(set(ends)) == 1 and ends[0][0] is not None, ends
         rows = query(studio, "SELECT sweep_id, width, height, frames, seed FROM runs ORDER BY id")
         assert len(rows) == 5 and rows[0][0] is not None and len({r[0] for r in rows}) == 1
         assert {r[1:4] for r in rows} == {(128, 128, 8)} and len({r[4] for r in rows}) == 1
