@@ -60,26 +60,29 @@ def with_default_size(info: EngineInfo, params: Mapping[str, Any], image_size: S
     try:
         if width is None and height is None:
             sized["width"], sized["height"] = default_size(info, image_size)
-        elif height is None:
-            sized["height"] = follow_width(info, image_size, int(width))
-        elif width is None:
-            sized["width"] = follow_height(info, image_size, int(height))
+        elif height is None or width is None:
+            typed = {"width": int(width)} if height is None else {"height": int(height)}
+            followed = dict(zip(("width", "height"), follow(info, image_size, **typed), strict=True))
+            # The side given stays as written unless the model cannot make it (a bucket's other side).
+            sized.update({name: value for name, value in followed.items() if typed.get(name) != value})
     except (TypeError, ValueError):
         pass
     return sized
 
 
-def follow_width(info: EngineInfo, image_size: Size, width: int) -> int:
-    """The height that keeps the image's aspect at `width` (for a locked aspect while typing)."""
+def follow(info: EngineInfo, image_size: Size, *, width: int | None = None, height: int | None = None) -> Size:
+    """The size that keeps the image's aspect with the side given (width, else height) as typed,
+    the other following (for a locked aspect while typing, and a CLI size with one side given). A
+    model that makes only its own sizes gets the whole bucket nearest the image's aspect: a typed
+    side that is not that bucket's cannot be kept."""
+    aspect = _aspect(image_size)
     if info.size_buckets:
-        return _fit(info, width, width / _aspect(image_size))[1]
-    return int(info.param("height").nearest(width / _aspect(image_size)))
-
-
-def follow_height(info: EngineInfo, image_size: Size, height: int) -> int:
-    if info.size_buckets:
-        return _fit(info, height * _aspect(image_size), height)[0]
-    return int(info.param("width").nearest(height * _aspect(image_size)))
+        return _fit(info, aspect, 1.0)
+    if width is not None:
+        return width, int(info.param("height").nearest(width / aspect))
+    if height is None:
+        raise ValueError("Give the width or the height to follow.")
+    return int(info.param("width").nearest(height * aspect)), height
 
 
 def _aspect(image_size: Size) -> float:

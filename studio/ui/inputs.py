@@ -291,9 +291,9 @@ def _locked(info: EngineInfo, image_size: tuple[int, int], live: tuple[int, int]
     the size to the image at its width; an untouched size stays as it is."""
     (width, height), was_kept = last
     if live[0] != width or not was_kept:
-        return live[0], sizing.follow_width(info, image_size, live[0])
+        return sizing.follow(info, image_size, width=live[0])
     if live[1] != height:
-        return sizing.follow_height(info, image_size, live[1]), live[1]
+        return sizing.follow(info, image_size, height=live[1])
     return live
 
 

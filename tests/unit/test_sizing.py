@@ -11,7 +11,7 @@ from studio.config import Paths, Settings
 from studio.engines import params
 from studio.engines.base import EngineInfo
 from studio.engines.registry import build_registry
-from studio.sizing import default_size, engine_default, follow_width, has_size, long_side_size, with_default_size
+from studio.sizing import default_size, engine_default, follow, has_size, long_side_size, with_default_size
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_a_long_side_preset_keeps_the_aspect_and_the_limits(registry):
     assert long_side_size(motion, (451, 300), 768) == (768, 510)
     assert long_side_size(motion, (300, 451), 768) == (510, 768)
     assert long_side_size(motion, None, 768) == (768, 768)
-    assert follow_width(motion, (451, 300), 700) == 466
+    assert follow(motion, (451, 300), width=700) == (700, 466)
+    assert follow(motion, (451, 300), height=466) == (700, 466)
 
 
 sizes = st.tuples(st.integers(1, 20000), st.integers(1, 20000))
@@ -103,3 +104,25 @@ def test_the_cli_default_fills_only_the_sides_not_given(registry):
     assert with_default_size(motion, {"height": "300"}, (451, 300)) == {"height": "300", "width": 452}
     assert with_default_size(motion, {"width": "80", "height": "64"}, (451, 300)) == {"width": "80", "height": "64"}
     assert with_default_size(motion, {"width": "wide"}, (451, 300)) == {"width": "wide"}  # validation names it
+
+
+@settings(max_examples=200, deadline=None)
+@given(image=sizes, side=st.integers(16, 2000), typed_width=st.booleans(), pick=st.integers(0, 1000))
+def test_a_typed_side_with_the_other_following_is_a_size_the_engine_accepts(registry, image, side, typed_width, pick):
+    # Every engine, those that make only their own sizes (HunyuanVideo 1.5's buckets) among them:
+    # the locked aspect on Generate and a CLI run given one side both go through follow().
+    candidates = engines(registry)
+    engine = candidates[pick % len(candidates)]
+    name = "width" if typed_width else "height"
+    typed = int(engine.info.param(name).nearest(side))
+    width, height = follow(engine.info, image, **{name: typed})
+    engine.validate({"width": width, "height": height})
+    sized = with_default_size(engine.info, {name: typed}, image)
+    engine.validate({"width": sized["width"], "height": sized["height"]})
+
+
+def test_a_bucket_model_given_one_side_gets_the_whole_bucket(registry):
+    hunyuan = registry.get("hunyuanvideo-1.5-i2v-480p")
+    sized = with_default_size(hunyuan.info, {"width": "800"}, (800, 600))  # a 4:3 photo: 800 is no bucket's width
+    assert (sized["width"], sized["height"]) in hunyuan.info.size_buckets
+    hunyuan.validate(sized)
