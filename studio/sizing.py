@@ -98,8 +98,7 @@ def _fit(info: EngineInfo, width: float, height: float) -> Size:
     keeps a wide image wide when its ideal width is over the maximum. A model that makes only its
     own sizes gets the one nearest in aspect, as its pipeline would pick (the larger on a tie)."""
     if info.size_buckets:
-        aspect = width / height
-        return min(info.size_buckets, key=lambda size: (abs(math.log(size[0] / size[1] / aspect)), -size[0] * size[1]))
+        return info.nearest_bucket(width, height)
     width_spec, height_spec = info.param("width"), info.param("height")
     shrink = min(1.0, _limit(width_spec.maximum, width), _limit(height_spec.maximum, height))
     width, height = width * shrink, height * shrink

@@ -190,6 +190,20 @@ class EngineInfo:
     # aspect (HunyuanVideo 1.5); empty: any size on the width/height grid. studio.sizing honours it.
     size_buckets: tuple[tuple[int, int], ...] = ()
 
+    def nearest_bucket(self, width: float, height: float) -> tuple[int, int]:
+        """Of `size_buckets`, the one HunyuanVideo 1.5's pipeline picks for width x height (its
+        image_processor.get_closest_ratio): the nearest height/width ratio among the buckets no
+        taller (for a portrait image) or no wider (for a landscape one), the first on a tie. The one
+        rule sizing and validation share."""
+        ratio = height / width
+
+        def bucket_ratio(size: tuple[int, int]) -> float:
+            return round(size[1] / size[0], 5)
+
+        on_side = [size for size in self.size_buckets
+                   if (bucket_ratio(size) <= ratio if ratio >= 1 else bucket_ratio(size) >= ratio)]
+        return min(on_side or self.size_buckets, key=lambda size: abs(bucket_ratio(size) - ratio))
+
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
             if spec.name == name:

@@ -112,7 +112,8 @@ def test_framepack_turns_frames_into_whole_sections_for_its_pipeline():
     assert families.FRAMEPACK.info().supports_last_image and not families.LTX2.info().supports_last_image
 
 
-@pytest.mark.parametrize(("window", "frames", "nearest"), [(2, 20, 17), (2, 22, 25), (9, 80, 73), (9, 9, 37)])
+@pytest.mark.parametrize(("window", "frames", "nearest"), [(2, 20, 17), (2, 22, 25), (9, 80, 73), (9, 9, 37),
+                                                         (9, 91, 109)])  # the model card's 91: a tie goes up, as everywhere
 def test_framepack_frames_off_the_section_grid_are_refused_with_the_nearest_valid_count(engines, window, frames, nearest):
     engine = engines["tiny-framepack"] if window == 2 else DiffusionEngine(families.FRAMEPACK, Settings(), None)
     with pytest.raises(InputError) as refused:
@@ -233,3 +234,17 @@ def test_framepack_says_how_to_assemble_its_folder_not_just_download_one_reposit
     status = DiffusionEngine(families.FRAMEPACK, Settings(), paths).weights_status()
     assert status.state == "missing" and "FramePackI2V_HY" in status.hint and "README" in status.hint
     assert "launch.py download lllyasviel" not in status.hint
+
+
+def test_the_bucket_the_studio_picks_is_the_one_the_pipeline_picks():
+    """Sizing a photo and refusing a size both use EngineInfo.nearest_bucket; it must be the
+    pipeline's own choice, or the studio would suggest a size the pipeline would not make."""
+    from diffusers.pipelines.hunyuan_video1_5.image_processor import generate_crop_size_list, get_closest_ratio
+
+    info = families.HUNYUANVIDEO15_I2V.info()
+    crops = generate_crop_size_list(640, 16)
+    ratios = np.array([round(h / w, 5) for h, w in crops])
+    for width in range(160, 1300, 37):
+        for height in range(160, 1300, 41):
+            (pipe_h, pipe_w), _ = get_closest_ratio(height, width, ratios, crops)
+            assert info.nearest_bucket(width, height) == (pipe_w, pipe_h), (width, height)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from studio.engines import params as p
-from studio.engines.base import EngineInfo, ParamSpec
+from studio.engines.base import EngineInfo, InputError, ParamSpec
 from studio.engines.diffusion import forcing
 from studio.engines.diffusion.speed import TurboSpec
 
@@ -542,17 +542,12 @@ class FramePackFamily(Family):
     refused with the nearest valid one instead."""
 
     def check(self, params: Mapping[str, Any]) -> None:
-        from studio.engines.base import InputError
-
         per_section = 4 * int(params["latent_window_size"])
         frames = int(params["frames"])
         if (frames - 1) % per_section == 0 and frames > 1:
             return
-        sections = max(1, round((frames - 1) / per_section))
-        spec = self.info().param("frames")
-        nearest = sections * per_section + 1
-        if spec.maximum is not None and nearest > spec.maximum:
-            nearest -= per_section
+        # The shared rule for "nearest valid value" (ties go up, limits kept), with this window's sections.
+        nearest = int(replace(self.info().param("frames"), congruent=(per_section, 1)).nearest(frames))
         raise InputError(
             "frames",
             f"Frames must be 4 x latent window x sections + 1 with a latent window of {params['latent_window_size']} "
@@ -645,16 +640,12 @@ class HunyuanVideo15Family(Family):
         return replace(super().info(), size_buckets=tuple(hunyuanvideo15_buckets(self.target_size)))
 
     def check(self, params: Mapping[str, Any]) -> None:
-        from studio.engines.base import InputError
-
         width, height = int(params["width"]), int(params["height"])
-        buckets = hunyuanvideo15_buckets(self.target_size)
-        if (width, height) in buckets:
+        info = self.info()
+        if (width, height) in info.size_buckets:
             return
-        nearest = min(buckets, key=lambda size: (abs(size[1] / size[0] - height / width), -size[0] * size[1]))
-        param, suggestion = ("width", nearest[0]) if nearest[1] == height else ("height", nearest[1])
-        if nearest[0] != width and nearest[1] != height:
-            param, suggestion = "width", nearest[0]
+        nearest = info.nearest_bucket(width, height)
+        param, suggestion = ("height", nearest[1]) if nearest[0] == width else ("width", nearest[0])
         raise InputError(
             param,
             f"{self.label} makes only its own sizes (about {self.target_size}x{self.target_size} pixels, on a 16 px grid); "
