@@ -80,7 +80,7 @@ def test_pick_loras_and_speed_queue_them_edit_them_and_sweep_a_strength(data_dir
         assert not settings.exception, settings.exception
         listed = next(d for d in settings.dataframe if "LoRA" in d.value.columns).value
         assert dict(zip(listed["LoRA"], listed["for"], strict=True)) == {"ink.safetensors": "Wan",
-                                                                         "ltx-motion.safetensors": "LTX-Video"}
+                                                                         "ltx-motion.safetensors": "LTX-Video or LTX-2"}
     finally:
         cached_services().close()
         cached_services.clear()

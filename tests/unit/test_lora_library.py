@@ -17,9 +17,15 @@ from studio.recipes import form_values
     (["transformer.blocks.0.attn1.to_q.lora_A.weight"], ("wan",)),  # diffusers
     (["diffusion_model.blocks.3.self_attn.q.lora_down.weight"], ("wan",)),  # original / ComfyUI
     (["lora_unet_blocks_0_cross_attn_k.lora_down.weight"], ("wan",)),  # kohya
-    (["transformer.transformer_blocks.0.attn2.to_k.lora_A.weight"], ("ltx",)),
+    (["transformer.transformer_blocks.0.attn2.to_k.lora_A.weight"], ("ltx", "ltx2")),  # LTX-2 has these layers too
+    (["transformer.transformer_blocks.0.attn2.to_k.lora_A.weight",
+      "transformer.transformer_blocks.0.audio_attn1.to_q.lora_A.weight"], ("ltx2",)),
+    (["transformer.transformer_blocks.0.video_to_audio_attn.to_k.lora_A.weight"], ("ltx2",)),
     (["transformer.transformer_blocks.0.norm1.linear.lora_A.weight"], ("cogvideox",)),
-    (["transformer.transformer_blocks.0.attn1.to_q.lora_A.weight"], ("ltx", "cogvideox")),  # nothing tells them apart
+    (["transformer.transformer_blocks.0.attn1.to_q.lora_A.weight"], ("ltx", "ltx2", "cogvideox")),  # nothing tells them apart
+    (["transformer.transformer_blocks.0.attn.to_q.lora_A.weight",
+      "transformer.transformer_blocks.0.norm1.linear.lora_A.weight"], ("framepack",)),  # HunyuanVideo's blocks
+    (["transformer.single_transformer_blocks.3.proj_mlp.lora_A.weight"], ("framepack",)),
     (["unet.down_blocks.1.temp_attentions.0.transformer_blocks.0.attn1.to_q.lora.down.weight"], ("i2vgen-xl",)),
     (["unet.up_blocks.1.attentions.0.temporal_transformer_blocks.0.attn1.to_q.lora.down.weight"], ("svd",)),
     (["text_encoder.encoder.layers.0.q_proj.lora_A.weight"], ()),

@@ -28,16 +28,22 @@ FAMILY_PATTERNS: dict[str, re.Pattern[str]] = {
     "wan": re.compile(rf"{_START}blocks{_S}\d+{_S}(?:self_attn|cross_attn|attn1|attn2|ffn){_S}"),
     # LTX-Video's blocks cross-attend to the prompt (attn2); CogVideoX's attend jointly (attn1 only).
     "ltx": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:attn1|attn2|ff){_S}"),
+    # LTX-2's blocks have LTX-Video's video layers and audio ones of their own.
+    "ltx2": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}"
+                       rf"(?:attn1|attn2|ff|audio_attn1|audio_attn2|audio_to_video_attn|video_to_audio_attn|audio_ff){_S}"),
     "cogvideox": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:attn1|ff|norm1){_S}"),
+    # HunyuanVideo's (FramePack's) blocks: an `attn` with no number, and single-stream blocks.
+    "framepack": re.compile(rf"{_START}(?:single_transformer_blocks{_S}\d+{_S}|transformer_blocks{_S}\d+{_S}attn{_S})"),
     "i2vgen-xl": re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}.*temp_attentions"),
     "svd": re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}.*(?:temporal_transformer_blocks|time_stack)"),
 }
 _LTX_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}attn2{_S}")
+_LTX2_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:audio_|video_to_audio_attn{_S})")
 _COGVIDEOX_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}norm1{_S}")
 _UNET = re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}")
 
-FAMILY_NAMES = {"wan": "Wan", "ltx": "LTX-Video", "cogvideox": "CogVideoX", "i2vgen-xl": "I2VGen-XL",
-                "svd": "Stable Video Diffusion"}
+FAMILY_NAMES = {"wan": "Wan", "ltx": "LTX-Video", "ltx2": "LTX-2", "cogvideox": "CogVideoX", "framepack": "FramePack",
+                "i2vgen-xl": "I2VGen-XL", "svd": "Stable Video Diffusion"}
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,12 @@ def detect_families(keys: Iterable[str]) -> tuple[str, ...]:
     keys = list(keys)
     # A UNet's attention blocks hold `transformer_blocks` too: its down/up blocks decide.
     unet = any(_UNET.search(k) for k in keys)
-    candidates = ("i2vgen-xl", "svd") if unet else ("wan", "ltx", "cogvideox")
+    candidates = ("i2vgen-xl", "svd") if unet else ("wan", "ltx", "ltx2", "cogvideox", "framepack")
     matched = [f for f in candidates if any(FAMILY_PATTERNS[f].search(k) for k in keys)]
+    # Layers only one family has decide: HunyuanVideo's blocks also hold norm1/ff, LTX-2's attn1/2.
+    for only in ("framepack", "ltx2"):
+        if only in matched and (only == "framepack" or any(_LTX2_ONLY.search(k) for k in keys)):
+            return (only,)
     if "ltx" in matched and "cogvideox" in matched:
         if any(_LTX_ONLY.search(k) for k in keys):
             matched.remove("cogvideox")
