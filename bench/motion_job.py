@@ -68,7 +68,8 @@ def main() -> None:
                 job = time.perf_counter() - started
                 run = services.history.get_run(run_id)
                 assert run.status == "succeeded", run.error
-                measure = (run.measurements or {}).get("seconds") or 0.0
+                assert run.measurements is not None, "the run was not measured: its log says why"
+                measure = run.measurements["seconds"]
                 logged = re.search(r"then files ([\d.]+)s", Path(run.log_path).read_text())
                 files = float(logged.group(1)) if logged else float("nan")
                 print(f"{'warm-up' if rep == 0 else f'rep {rep}':>8}: job {job:.3f} s, render {run.infer_seconds:.3f} s, "

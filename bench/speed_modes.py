@@ -89,14 +89,16 @@ def main() -> None:
             wall, _, _, result = run(loras=[{"name": name, "strength": 0.8}])
             switches.append((wall, result.load_seconds))
         switch_wall = statistics.median(s[0] for s in switches)
-        print(f"LoRA switch: {switch_wall:.2f} s per run, base reloads {sum(1 for s in switches if s[1] > 0)} "
+        reloads = sum(1 for s in switches if s[1] > 0)
+        print(f"LoRA switch: {switch_wall:.2f} s per run, base reloads {reloads} "
               f"(first load {first.load_seconds:.2f} s of a {first_wall:.2f} s run)")
     q, f, t = figures["quality"], figures["fast"], figures["turbo"]
     # CPU seconds too: on a shared machine they move less with other people's load than wall time.
     print(json.dumps({"bench": "speed_modes", "ratio": round(f["wall_s"] / q["wall_s"], 3),
                       "turbo_ratio": round(t["wall_s"] / q["wall_s"], 3), "cpu_ratio": round(f["cpu_s"] / q["cpu_s"], 3),
                       "turbo_cpu_ratio": round(t["cpu_s"] / q["cpu_s"], 3), "quality": q, "fast": f, "turbo": t,
-                      "lora_switch_s": round(switch_wall, 3), "first_load_s": round(first.load_seconds, 3),
+                      "lora_switch_s": round(switch_wall, 3), "base_reloads": reloads,
+                      "first_load_s": round(first.load_seconds, 3),
                       "steps": args.steps, "size": args.size, "frames": args.frames}))
 
 

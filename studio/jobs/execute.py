@@ -272,7 +272,8 @@ class Executor:
                 audio = audio.fitted(params["frames"] / params["fps"])
             load_seconds, infer_seconds = result.load_seconds, result.infer_seconds
             frames_done_at = time.perf_counter()
-        files = _attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
+        # The naming is the storage's: the server's hub names a remote attempt's uploads alike.
+        files = attempt_files(storage.run_files(run.id, run.started_at or run.queued_at), lease.attempt)
         written.append(files)
         manifest = {**engine_manifest, "runtime": dataclasses.asdict(runtime), **audio_manifest(audio)}
         recipe = Recipe(engine=run.engine, params=params, model_id=run.model_id, run_id=run.id, manifest=manifest)
@@ -472,10 +473,6 @@ def _measured(run_id: int, meter: Any) -> dict[str, Any]:
     log.info("run %s: measured in %.3fs: motion %.3f flicker %.3f", run_id, measured.seconds,
              measured.motion_mean, measured.flicker_mean)
     return measured.columns()
-
-
-def _attempt_files(files: RunFiles, attempt: int) -> RunFiles:
-    return attempt_files(files, attempt)  # the naming is the storage's: the server's hub names uploads alike
 
 
 def _thread_file_handler(path: Path) -> logging.Handler:

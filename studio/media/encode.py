@@ -248,15 +248,17 @@ def iter_video_frames(path: Path | str, *, fit: tuple[int, int], fps: float | No
     yield from iter_filtered_frames(path, graph, (width, height), threads=1)
 
 
-def read_audio(path: Path | str) -> AudioTrack | None:
-    """The first sound track of a video as float samples at its own rate and channel count (at most
-    two), or None when the video is silent."""
+def read_audio(path: Path | str, *, sample_rate: int | None = None, channels: int | None = None) -> AudioTrack | None:
+    """The first sound track of a video as float samples, or None when the video is silent. By
+    default at its own rate and channel count (more than two mixed down to two); `sample_rate` and
+    `channels` have ffmpeg resample and remix it instead."""
     path = Path(path)
     streams = _run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], path).stderr
     stream = re.search(r"Stream #0:\d+.*?: Audio: .*?(\d+) Hz, ([^,]+)", streams)
     if stream is None:
         return None
-    sample_rate, channels = int(stream.group(1)), 1 if stream.group(2).strip() == "mono" else 2  # more: mixed down
+    sample_rate = sample_rate or int(stream.group(1))
+    channels = channels or (1 if stream.group(2).strip() == "mono" else 2)
     try:
         result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path),
                                  "-map", "0:a:0", "-ac", str(channels), "-ar", str(sample_rate), "-f", "f32le", "-"],

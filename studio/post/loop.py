@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.engines.base import EngineInfo, StepCallback
+from studio.engines.base import Cancelled, EngineInfo, StepCallback
 from studio.engines.request import GenerationRequest
 from studio.post.base import FAMILY, Clip, Tool, clip_params, counted, missing_source
 
@@ -50,7 +50,11 @@ class PingPongEngine(Tool):
             raise missing_source(source)
         params = request.params
         size = (params["width"], params["height"])
-        frames = [frame for frame in iter_filtered_frames(source, "format=rgb24", size) if not cancelled()]
+        frames = []  # the backward half needs them all (a cancel stops the decode at once)
+        for frame in iter_filtered_frames(source, "format=rgb24", size):
+            if cancelled():
+                raise Cancelled
+            frames.append(frame)
         order = pingpong_order(len(frames))
         return counted((frames[i] for i in order), len(order), on_step, cancelled)
 

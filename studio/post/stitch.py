@@ -49,31 +49,20 @@ def stitch_chain(videos: Sequence[Path | str], destination: Path | str, *, fps: 
 def chain_sound(videos: Sequence[Path | str], frames: Sequence[int], fps: int) -> AudioTrack | None:
     """The links' sound one after the other, on the joined picture's timeline: each link's track
     fitted to its clip, less the shared frame's time at each seam (as the picture drops that frame),
-    silence for a silent link; None when no link has sound. Tracks are brought to the first track's
-    rate and the most channels any has."""
+    silence for a silent link; None when no link has sound. Every track is read at the first
+    track's rate and with the most channels any has (ffmpeg resamples and remixes)."""
     tracks = [read_audio(video) for video in videos]
     present = [track for track in tracks if track is not None]
     if not present:
         return None
     rate, channels = present[0].sample_rate, max(track.channels for track in present)
     pieces = []
-    for index, (track, count) in enumerate(zip(tracks, frames, strict=True)):
-        length = round(count / fps * rate)
+    for index, (video, track, count) in enumerate(zip(videos, tracks, frames, strict=True)):
         if track is None:
-            samples = np.zeros((channels, length), dtype=np.float32)
+            samples = np.zeros((channels, round(count / fps * rate)), dtype=np.float32)
         else:
-            samples = _at_rate(track, rate).fitted(count / fps).samples
-            samples = np.repeat(samples, channels // samples.shape[0], axis=0)  # mono into stereo
+            if (track.sample_rate, track.channels) != (rate, channels):
+                track = read_audio(video, sample_rate=rate, channels=channels)
+            samples = track.fitted(count / fps).samples
         pieces.append(samples[:, round(rate / fps):] if index > 0 else samples)
     return AudioTrack(np.concatenate(pieces, axis=1), rate)
-
-
-def _at_rate(track: AudioTrack, rate: int) -> AudioTrack:
-    """The track resampled to `rate` (linear interpolation: links of one chain share a model, so this
-    is for the odd link made by another)."""
-    if track.sample_rate == rate:
-        return track
-    length = max(1, round(track.seconds * rate))
-    where = np.linspace(0, track.samples.shape[1] - 1, length)
-    return AudioTrack(np.stack([np.interp(where, np.arange(track.samples.shape[1]), channel)
-                                for channel in track.samples]), rate)
