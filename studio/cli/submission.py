@@ -134,15 +134,9 @@ def queue_runs(services: Services, engine: str, params: dict, images: list[tuple
         raise Refused(str(exc), status=1) from None
 
 
-def wait_until_finished(services: Services, run_ids: list[int], console: Console, *, timeout: float,
-                        grace: float) -> list[RunView] | None:
-    """The runs' final rows, in the order given, or None after `timeout` seconds (see
-    studio.submitting.wait_for: this process runs them when no other worker has within `grace`)."""
-    return submitting.wait_for(services, run_ids, timeout=timeout, grace=grace, on_note=console.note)
-
-
 def wait_for_results(services: Services, run_ids: list[int], console: Console, *, timeout: float,
                      grace: float) -> list[RunView] | None:
-    """As wait_until_finished, then on through the post-processing each run asked for (--interpolate,
+    """The runs' final rows, in the order given (None after `timeout` seconds; this process runs them
+    when no other worker has within `grace`), then on through the post-processing each run asked for (--interpolate,
     --upscale, --pingpong): the last run of each chain, whose video is the result."""
     return submitting.wait_for_results(services, run_ids, timeout=timeout, grace=grace, on_note=console.note)

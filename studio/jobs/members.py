@@ -14,9 +14,6 @@ from sqlalchemy.orm import Session
 from studio.db.models import Worker
 from studio.jobs.store import LIVE_WITH_HEARTBEAT_S, db_time
 
-# A worker reports every few seconds (studio.jobs.worker.RECOVER_INTERVAL_S); one not heard from for
-# this long is not counted as able to take a run.
-LIVE_WITHIN_S = LIVE_WITH_HEARTBEAT_S
 # What a worker that takes runs of any engine lists.
 ANY_ENGINE = "*"
 
@@ -61,7 +58,7 @@ class WorkerView:
 
 def live(session: Session) -> list[WorkerView]:
     """The workers heard from recently, oldest first."""
-    rows = session.scalars(select(Worker).where(Worker.last_seen >= db_time(session, -LIVE_WITHIN_S))
+    rows = session.scalars(select(Worker).where(Worker.last_seen >= db_time(session, -LIVE_WITH_HEARTBEAT_S))
                            .order_by(Worker.started_at, Worker.id))
     return [WorkerView(id=w.id, host=w.host, engines=tuple(w.engines or ()), current_run_id=w.current_run_id,
                        started_at=w.started_at, last_seen=w.last_seen, gpu=w.gpu, vram_bytes=w.vram_bytes,

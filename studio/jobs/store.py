@@ -35,7 +35,7 @@ DEFAULT_LEASE_SECONDS = 90
 # (loading a large model costs far more). STUDIO_AFFINITY_GRACE_SECONDS overrides it; 0 turns it off.
 DEFAULT_AFFINITY_GRACE_SECONDS = 10
 # A worker reports itself every few seconds; one silent this long has no warm model to wait for
-# (the same window as studio.jobs.members.LIVE_WITHIN_S, which imports this module).
+# (studio.jobs.members counts live workers by the same window).
 LIVE_WITH_HEARTBEAT_S = 30
 
 

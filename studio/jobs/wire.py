@@ -28,7 +28,7 @@ def file_url(run_id: int, kind: str) -> str:
 
 # Exactly the worker API's routes: the password gate lets these through (they check a worker token
 # themselves), and nothing else under the prefix, which would reach the UI's server.
-_API_PATH = re.compile(r"^/studio/worker/(hello|run/[0-9]{1,19}/(input|end|file/[a-z]{1,16}))$")
+_API_PATH = re.compile(rf"^{re.escape(PREFIX)}/(hello|run/[0-9]{{1,19}}/({'|'.join(IMAGE_ROLES)}|file/[a-z]{{1,16}}))$")
 
 
 def is_worker_api_path(path: str) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from studio.db.engine import session_scope
 from studio.db.models import Worker as WorkerRow
 from studio.jobs import members
+from studio.jobs import store as queue_store
 from studio.jobs.store import db_time
 from studio.jobs.queue import SubmitRequest
 from studio.jobs.worker import Worker
@@ -54,7 +55,7 @@ def test_a_worker_not_heard_from_for_a_while_is_not_live(services):
     quiet.report()
     with session_scope(services.sessions) as session:  # its last report, long ago
         session.execute(update(WorkerRow).where(WorkerRow.id == quiet.worker_id)
-                        .values(last_seen=db_time(session, -members.LIVE_WITHIN_S - 5)))
+                        .values(last_seen=db_time(session, -queue_store.LIVE_WITH_HEARTBEAT_S - 5)))
     assert quiet.worker_id not in {w.id for w in services.workers()}
 
 
