@@ -8,7 +8,6 @@ from sqlalchemy import update
 
 from studio.db.engine import session_scope
 from studio.db.models import Worker as WorkerRow
-from studio.jobs import members
 from studio.jobs import store as queue_store
 from studio.jobs.store import db_time
 from studio.jobs.queue import SubmitRequest
