@@ -125,6 +125,8 @@ class MediaHub:
             destination = getattr(files, kind)
             if lease.attempt > 1:
                 self._remove_earlier_attempts(files)
+        # As a local run checks before it writes: DiskFull names the folder, and nothing is taken.
+        storage.ensure_free_space(destination.parent, (declared_size or 0) + storage.min_free_bytes)
         return Upload(self, lease, destination, limit)
 
     def _storage(self) -> Storage:

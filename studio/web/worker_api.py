@@ -94,6 +94,7 @@ class _WorkerApi:
     async def run_file(self, request: Request) -> Response:
         from studio.jobs.hub import FILE_KINDS, ChecksumMismatch, TooLarge
         from studio.jobs.store import LeaseLost
+        from studio.storage import DiskFull
 
         authorised = await self._authorise(request)
         if isinstance(authorised, Response):
@@ -112,6 +113,8 @@ class _WorkerApi:
             return _lost(lost)
         except TooLarge as large:
             return _refusal(413, str(large))
+        except DiskFull as full:  # 507 Insufficient Storage: the worker's run fails saying so
+            return _refusal(507, str(full))
         try:
             async for chunk in request.stream():
                 if chunk:

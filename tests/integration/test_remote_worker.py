@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import shutil
 import socket
 import threading
 import time
@@ -128,6 +129,12 @@ def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_
     assert put({**good, "Content-Length": str(17 * 1024 * 1024)}, kind="thumb")[0] == 413
     # Only the kinds the server knows; never a path.
     assert put(good, kind="..%2F..%2Fetc")[0] == 404
+    # A server disk without room for it: refused in words before a byte is stored, as a local run is.
+    real_usage = shutil.disk_usage
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr("studio.storage.shutil.disk_usage", lambda folder: real_usage(folder)._replace(free=10_000))
+        status, answer = put(good)
+    assert status == 507 and "MB free" in json.loads(answer)["error"]
     outputs = services.settings().outputs_dir(services.paths)
     assert not [p for p in outputs.rglob("*") if p.is_file()]
     # The holder's upload is kept where the server chose.
