@@ -1,8 +1,10 @@
 """What a finished video looks like in numbers, so runs can be compared by more than eye: how much
 it moves, how much it flickers, how sharp it is and how close it stays to the input image.
 
-Measured once from the MP4 (what people actually watch, compression included), on its luminance:
-ffmpeg decodes straight to 8-bit grey, so no colour conversion is paid in Python.
+Measured once per run, on luminance: a new run on its frames on their way to the encoder
+(FrameMeter: no second decode; the camera-motion engine's frames on their own BT.709 luma), an
+older run from its MP4 (measure_video: ffmpeg decodes straight to 8-bit grey), which includes the
+compression. The stored JSON says which (`source`: "frames" or "mp4").
 
 - motion: mean optical-flow magnitude between consecutive frames (OpenCV's Farneback, on a copy
   downscaled to FLOW_SIDE pixels), in pixels of the video per frame;
@@ -50,6 +52,7 @@ class Measurements:
     ssim_last: float | None
     seconds: float = 0.0  # what measuring cost
     version: int = MEASUREMENTS_VERSION
+    source: str = "frames"  # "frames": on the way to the encoder; "mp4": decoded from the file later
 
     @property
     def motion_mean(self) -> float:
@@ -76,7 +79,7 @@ class Measurements:
 def measure_video(video: Path | str, reference: Any | None = None) -> Measurements:
     """Measure an MP4. `reference` is the input image (a PIL image or an RGB array), already at the
     video's size as the run used it; without one, the fidelity figures are None."""
-    return measure_frames(decode_grey(video), reference)
+    return replace(measure_frames(decode_grey(video), reference), source="mp4")
 
 
 def decode_grey(video: Path | str) -> Iterator[np.ndarray]:

@@ -45,10 +45,11 @@ def check_post_options(params: Mapping[str, Any]) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
     for key, allowed in (("interpolate", SMOOTH_FACTORS), ("upscale", UPSCALE_FACTORS)):
         raw = params.get(key)
-        if raw is None or raw == "" or str(raw).strip() in ("1", "off", "none"):
+        text = "" if raw is None else str(raw).strip().lower().lstrip("x")  # "x2", "2", "Off", "x1"
+        if text in ("", "1", "off", "none"):
             continue
         try:
-            value = int(str(raw).strip().lower().lstrip("x"))
+            value = int(text)
         except ValueError:
             value = None
         if value not in allowed:

@@ -10,14 +10,16 @@ import streamlit as st
 
 from studio.engines.base import InputError
 from studio.jobs.status import RunStatus
+from studio.post.smooth import FACTORS as SMOOTH_FACTORS
 from studio.post.steps import DEFAULTS, POST_KEYS
+from studio.post.upscale import FACTORS as UPSCALE_FACTORS
 from studio.services import Services
-from studio.ui import forms
+from studio.ui import forms, gallery
 from studio.ui.text import plain
 from studio.views import RunView
 
-SMOOTH_CHOICES = (1, 2, 4)
-UPSCALE_CHOICES = (1, 2)
+SMOOTH_CHOICES = (1, *SMOOTH_FACTORS)  # 1: off
+UPSCALE_CHOICES = (1, *UPSCALE_FACTORS)
 
 
 def after_generating() -> dict[str, Any]:
@@ -75,7 +77,7 @@ def make_from(svc: Services, run: RunView) -> None:
             except InputError as exc:
                 st.error(plain(exc.message), icon=":material/rule:")
             else:
-                st.switch_page("pages/gallery.py", query_params={"run": str(child)})
+                st.switch_page("pages/gallery.py", query_params=gallery.link_params(child))
 
 
 def _times(value: int) -> str:

@@ -63,7 +63,7 @@ def test_the_worker_measures_a_run_as_it_finishes_and_an_older_run_is_measured_f
     services.worker.run_until_idle()
     run = services.history.get_run(run_id)
     stored = run.measurements
-    assert stored is not None and stored["version"] == MEASUREMENTS_VERSION == 2
+    assert stored is not None and stored["version"] == MEASUREMENTS_VERSION == 2 and stored["source"] == "frames"
     assert len(stored["motion"]) == len(stored["sharpness"]) == SMALL["frames"]
     assert run.motion_mean == stored["means"]["motion"] > 0.1  # a pan moves
     assert run.flicker_mean == stored["means"]["flicker"]
@@ -75,6 +75,7 @@ def test_the_worker_measures_a_run_as_it_finishes_and_an_older_run_is_measured_f
         run_rows.update_run(session, run_id, measurements=None, motion_mean=None, flicker_mean=None)
     assert services.history.measure([run_id, 999_999]) == [run_id]
     again = services.history.get_run(run_id).measurements
+    assert again["source"] == "mp4"
     assert len(again["motion"]) == SMALL["frames"]
     # The MP4 is compressed, and flow over this picture's flat colours is loose: the same clip, roughly.
     assert again["means"]["motion"] == pytest.approx(stored["means"]["motion"], rel=0.5)

@@ -194,3 +194,22 @@ def test_smoothing_past_240_frames_per_second_is_refused_naming_the_factor(servi
         validate(services.registry, "smooth", {"source_run": 1, "factor": 4, "width": 64, "height": 64, "frames": 61,
                                                "fps": 256})
     assert refused.value.param == "factor" and "smaller factor" in refused.value.message
+
+
+@pytest.mark.parametrize(("given", "chosen"), [
+    ({"interpolate": "x2", "upscale": "2"}, {"interpolate": 2, "upscale": 2}),
+    ({"interpolate": "Off", "upscale": "x1", "pingpong": "no"}, {}),  # off, however it is written
+    ({"interpolate": " NONE ", "pingpong": "Yes"}, {"pingpong": True}),
+])
+def test_post_options_read_as_people_write_them(given, chosen):
+    from studio.post.steps import check_post_options
+
+    assert check_post_options(given) == chosen
+
+
+def test_a_post_option_off_the_list_is_refused_with_the_choices():
+    from studio.post.steps import check_post_options
+
+    with pytest.raises(InputError) as refused:
+        check_post_options({"interpolate": "x3"})
+    assert refused.value.param == "interpolate" and "x2, x4" in refused.value.message

@@ -30,6 +30,11 @@ from studio.engines.diffusion import forcing
 from studio.engines.diffusion.speed import TurboSpec
 
 
+# Why fast is refused where diffusers' First Block Cache raises "not registered" for a transformer's
+# blocks (found by running it on the tiny models; one place to edit when diffusers learns them).
+_UNREGISTERED_BLOCKS = "diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)"
+
+
 @dataclass(frozen=True)
 class Family:
     engine_id: str
@@ -449,7 +454,7 @@ SKYREELS_V2_I2V_14B_540P = Family(
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
     last_image_note="its model card shows first-frame image-to-video only.",
-    no_fast_reason="diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)",
+    no_fast_reason=_UNREGISTERED_BLOCKS,
 )
 
 # SkyReels-V2 diffusion forcing: long videos, made in overlapping windows (studio.engines.diffusion.forcing).
@@ -531,7 +536,7 @@ LTX2 = Family(
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
     makes_sound=True,
     last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
-    no_fast_reason="diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)",
+    no_fast_reason=_UNREGISTERED_BLOCKS,
 )
 
 
@@ -680,7 +685,7 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
     cpu_seconds_per_step=1800.0,
     last_image_note="it runs HunyuanVideo15ImageToVideoPipeline, which conditions on the first frame only.",
     takes_loras=False,  # diffusers 0.42.1's HunyuanVideo15ImageToVideoPipeline has no LoRA loader
-    no_fast_reason="diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)",
+    no_fast_reason=_UNREGISTERED_BLOCKS,
 )
 
 
