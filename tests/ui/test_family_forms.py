@@ -1,7 +1,7 @@
 """The Generate form of each new diffusion family (Wan 2.2 I2V A14B, SkyReels-V2 I2V, SkyReels-V2
-diffusion forcing) shows that family's own parameters, each with its help, and nothing of another
-engine (Streamlit's AppTest on the real page, a temporary history; no weights are needed to see the
-form)."""
+diffusion forcing, LTX-2, FramePack, HunyuanVideo 1.5 I2V) shows that family's own parameters, each
+with its help, and nothing of another engine, and says when a model makes sound (Streamlit's AppTest
+on the real page, a temporary history; no weights are needed to see the form)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from studio.engines.diffusion import families
 from studio.ui.runtime import services as cached_services
 
 FRAME = Path(__file__).resolve().parents[2] / "frame.py"
-NEW = (families.WAN22_I2V_A14B, families.SKYREELS_V2_I2V_14B_540P, families.SKYREELS_V2_DF_14B_540P)
+NEW = (families.WAN22_I2V_A14B, families.SKYREELS_V2_I2V_14B_540P, families.SKYREELS_V2_DF_14B_540P,
+       families.LTX2, families.FRAMEPACK, families.HUNYUANVIDEO15_I2V)
+SOUND = "This model makes sound too"
 
 
 def _params_shown(at: AppTest, engine_id: str) -> dict[str, str]:
@@ -46,9 +48,12 @@ def test_each_new_family_shows_its_own_parameters_with_help(data_dir, monkeypatc
             for spec in info.params:
                 assert spec.help in shown[spec.name], (family.engine_id, spec.name)
             assert any(family.description in caption.value for caption in at.caption)
+            says_sound = any(SOUND in caption.value for caption in at.caption)
+            assert says_sound == info.makes_sound, family.engine_id
+            if family is families.SKYREELS_V2_DF_14B_540P:
+                labels = {w.label for w in at.number_input}
+                assert {"Window frames", "Overlap frames", "Causal lag (ar_step)", "Condition noise"} <= labels
             engine_box = next(box for box in at.selectbox if (box.key or "").startswith("engine@"))
-        labels = {w.label for w in at.number_input}
-        assert {"Window frames", "Overlap frames", "Causal lag (ar_step)", "Condition noise"} <= labels
     finally:
         cached_services().close()
         cached_services.clear()
