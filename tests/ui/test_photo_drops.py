@@ -4,25 +4,15 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from studio.ui.runtime import services as cached_services
-
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
-
 
 @pytest.fixture()
-def at(data_dir):
-    cached_services.clear()
-    page = AppTest.from_file(FRAME, default_timeout=60).run()
-    assert not page.exception, page.exception
-    yield page
-    cached_services().close()
-    cached_services.clear()
+def at(studio):
+    return studio
 
 
 def png(width: int, height: int) -> bytes:

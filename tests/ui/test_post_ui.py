@@ -5,28 +5,15 @@ re-run; a finished run's page makes a smoothed child run with one click."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from studio.jobs.queue import SubmitRequest
 from studio.ui.runtime import services as cached_services
-from tests.ui.test_shape import _key
+from tests.ui.conftest import FRAME, widget_key
 
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
 SMALL = {"width": 64, "height": 64, "frames": 6, "fps": 8}
-
-
-@pytest.fixture()
-def studio(data_dir):
-    cached_services.clear()
-    at = AppTest.from_file(FRAME, default_timeout=60).run()
-    assert not at.exception, at.exception
-    yield at
-    cached_services().close()
-    cached_services.clear()
 
 
 def finished(svc, run_id: int, timeout: float = 60.0):
@@ -41,8 +28,8 @@ def finished(svc, run_id: int, timeout: float = 60.0):
 
 def test_after_generating_is_queued_with_the_run_and_edit_brings_it_back(studio):
     svc = cached_services()
-    at = studio.selectbox(key=_key(studio.selectbox, "interpolate")).set_value(4).run()
-    at = at.checkbox(key=_key(at.checkbox, "pingpong")).check().run()
+    at = studio.selectbox(key=widget_key(studio.selectbox, "interpolate")).set_value(4).run()
+    at = at.checkbox(key=widget_key(at.checkbox, "pingpong")).check().run()
     assert not at.exception, at.exception
     at = next(b for b in at.button if b.label == "Generate").click().run()
     run_id = svc.history.recent_run_ids(1)[0]
@@ -52,12 +39,12 @@ def test_after_generating_is_queued_with_the_run_and_edit_brings_it_back(studio)
     plain = svc.queue.submit(SubmitRequest(engine="motion", params=SMALL, image=Image.new("RGB", (64, 64))))
     at.query_params["edit"] = str(plain)
     at = at.run()
-    assert at.selectbox(key=_key(at.selectbox, "interpolate")).value == 1, "a run without them clears them"
+    assert at.selectbox(key=widget_key(at.selectbox, "interpolate")).value == 1, "a run without them clears them"
     at.query_params["edit"] = str(run_id)
     at = at.run()
     assert not at.exception, at.exception
-    assert at.selectbox(key=_key(at.selectbox, "interpolate")).value == 4
-    assert at.checkbox(key=_key(at.checkbox, "pingpong")).value is True
+    assert at.selectbox(key=widget_key(at.selectbox, "interpolate")).value == 4
+    assert at.checkbox(key=widget_key(at.checkbox, "pingpong")).value is True
 
 
 def test_smooth_this_run_makes_a_linked_child(studio):

@@ -5,25 +5,12 @@ never over a size the user typed."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
-import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from studio.ui.runtime import services as cached_services
-
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
-
-
-@pytest.fixture()
-def studio(data_dir):
-    cached_services.clear()
-    at = AppTest.from_file(FRAME, default_timeout=60).run()
-    assert not at.exception, at.exception
-    yield at
-    cached_services().close()
-    cached_services.clear()
+from tests.ui.conftest import widget_key
 
 
 def png(width: int, height: int) -> bytes:
@@ -35,25 +22,21 @@ def png(width: int, height: int) -> bytes:
 
 
 def upload(at: AppTest, width: int, height: int) -> AppTest:
-    if at.radio(key=_key(at.radio, "image_source")).value != "Upload":
-        at = at.radio(key=_key(at.radio, "image_source")).set_value("Upload").run()
+    if at.radio(key=widget_key(at.radio, "image_source")).value != "Upload":
+        at = at.radio(key=widget_key(at.radio, "image_source")).set_value("Upload").run()
     at.file_uploader(key="upload").set_value((f"photo-{width}x{height}.png", png(width, height), "image/png"))
     at = at.run()
     assert not at.exception, at.exception
     return at
 
 
-def _key(widgets, name: str) -> str:
-    return next(w.key for w in widgets if w.key and w.key.startswith(f"{name}@"))
-
-
 def size(at: AppTest) -> tuple[int, int]:
-    return (int(at.number_input(key=_key(at.number_input, "motion.width")).value),
-            int(at.number_input(key=_key(at.number_input, "motion.height")).value))
+    return (int(at.number_input(key=widget_key(at.number_input, "motion.width")).value),
+            int(at.number_input(key=widget_key(at.number_input, "motion.height")).value))
 
 
 def preset(at: AppTest):
-    return at.selectbox(key=_key(at.selectbox, "motion.preset"))
+    return at.selectbox(key=widget_key(at.selectbox, "motion.preset"))
 
 
 def queue(at: AppTest) -> tuple[int, int]:
@@ -67,7 +50,7 @@ def test_a_landscape_photo_keeps_its_shape_by_default(studio):
     at = upload(studio, 451, 300)
     assert size(at) == (628, 418)  # about 512x512 pixels, the camera-motion engine's grid of 2
     assert preset(at).value == "auto" and "628×418" in preset(at).format_func(preset(at).value)
-    assert at.checkbox(key=_key(at.checkbox, "motion.keep_aspect")).value is True
+    assert at.checkbox(key=widget_key(at.checkbox, "motion.keep_aspect")).value is True
     assert queue(at) == (628, 418)  # what is queued is what the form shows
 
 
@@ -85,15 +68,15 @@ def test_a_long_side_size_keeps_the_aspect_and_follows_the_image(studio):
     assert size(at) == (768, 510) and preset(at).format_func(768) == "768 px long side · 768×510"
     at = upload(at, 1000, 872)
     assert size(at) == (768, 670)
-    at = at.checkbox(key=_key(at.checkbox, "motion.keep_aspect")).uncheck().run()
+    at = at.checkbox(key=widget_key(at.checkbox, "motion.keep_aspect")).uncheck().run()
     assert size(at) == (768, 768)
 
 
 def test_a_typed_size_is_kept_when_the_image_changes(studio):
     at = upload(studio, 451, 300)
-    at = at.checkbox(key=_key(at.checkbox, "motion.keep_aspect")).uncheck().run()
-    at = at.number_input(key=_key(at.number_input, "motion.width")).set_value(700).run()
-    at = at.number_input(key=_key(at.number_input, "motion.height")).set_value(400).run()
+    at = at.checkbox(key=widget_key(at.checkbox, "motion.keep_aspect")).uncheck().run()
+    at = at.number_input(key=widget_key(at.number_input, "motion.width")).set_value(700).run()
+    at = at.number_input(key=widget_key(at.number_input, "motion.height")).set_value(400).run()
     assert size(at) == (700, 400) and preset(at).value == "custom"
     at = upload(at, 1000, 872)
     assert size(at) == (700, 400) and preset(at).value == "custom"
@@ -101,7 +84,7 @@ def test_a_typed_size_is_kept_when_the_image_changes(studio):
 
 def test_with_the_aspect_kept_the_other_side_follows_the_one_typed(studio):
     at = upload(studio, 451, 300)
-    at = at.number_input(key=_key(at.number_input, "motion.width")).set_value(700).run()
+    at = at.number_input(key=widget_key(at.number_input, "motion.width")).set_value(700).run()
     assert size(at) == (700, 466) and preset(at).value == "custom"
     at = upload(at, 1000, 872)
     assert size(at) == (700, 466)  # typed: kept for the next image too

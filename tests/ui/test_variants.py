@@ -1,26 +1,9 @@
 """The Variants section of the real Generate page in Streamlit's AppTest, on a temporary history: the
 live run count, the first invalid value named, confirmation above the threshold, and queueing."""
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.ui.runtime import services as cached_services
-
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
-
-
-@pytest.fixture()
-def studio(data_dir):
-    """The real app (frame.py and its pages) on a fresh data folder; the server-wide services are
-    built for it and stopped afterwards."""
-    cached_services.clear()
-    at = AppTest.from_file(FRAME, default_timeout=60).run()
-    assert not at.exception, at.exception
-    yield at
-    cached_services().close()
-    cached_services.clear()
 
 
 def type_values(at: AppTest, text: str, slot: int = 1) -> AppTest:
