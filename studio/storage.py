@@ -23,6 +23,11 @@ PARTIAL_GRACE_S = 5 * 60.0
 RUN_STEM_PREFIX = "run-"
 
 
+def run_stem_prefix(run_id: int) -> str:
+    """How every file of a run begins ("run-000123-"; a seventh digit from run 1,000,000 on)."""
+    return f"{RUN_STEM_PREFIX}{run_id:06d}-"
+
+
 class DiskFull(OSError):
     """Not enough free space to write what was asked; the message says where and how much."""
 
@@ -119,7 +124,7 @@ class Storage:
 
     def run_files(self, run_id: int, when: datetime) -> RunFiles:
         folder = self.outputs_dir / f"{when:%Y-%m}"
-        stem = f"{RUN_STEM_PREFIX}{run_id:06d}-{when:%Y%m%d-%H%M%S}"
+        stem = f"{run_stem_prefix(run_id)}{when:%Y%m%d-%H%M%S}"
         return RunFiles(
             video=folder / f"{stem}.mp4",
             gif=folder / f"{stem}.gif",
@@ -153,7 +158,7 @@ class Storage:
     def remove_partials_of_run(self, run_id: int) -> int:
         """Delete the temporaries an earlier attempt of this run left (it was killed or lost its
         lease, and never owns the run again), however young, unless a process here holds one open."""
-        return remove_stale_partials(self.outputs_dir, older_than_s=0, stem_prefix=f"{RUN_STEM_PREFIX}{run_id:06d}-")
+        return remove_stale_partials(self.outputs_dir, older_than_s=0, stem_prefix=run_stem_prefix(run_id))
 
     def outputs_size_bytes(self) -> int:
         if not self.outputs_dir.exists():

@@ -24,7 +24,7 @@ from studio.jobs import store as queue_store
 from studio.jobs import tokens
 from studio.jobs.store import Lease
 from studio.media.atomic import partial_path
-from studio.storage import RUN_STEM_PREFIX, RunFiles, Storage, attempt_files
+from studio.storage import RunFiles, Storage, attempt_files, run_stem_prefix
 
 _MB = 1024 * 1024
 # What a run sends back, and the most each may weigh: a video of minutes at a high bitrate fits,
@@ -124,7 +124,7 @@ class MediaHub:
             files = attempt_files(storage.run_files(lease.run_id, started), lease.attempt)
             destination = getattr(files, kind)
             if lease.attempt > 1:
-                self._remove_earlier_attempts(files)
+                self._remove_earlier_attempts(lease.run_id, files)
         # As a local run checks before it writes: DiskFull names the folder, and nothing is taken.
         storage.ensure_free_space(destination.parent, (declared_size or 0) + storage.min_free_bytes)
         return Upload(self, lease, destination, limit)
@@ -134,11 +134,11 @@ class MediaHub:
                        run_logs_dir=self.paths.run_logs_dir)
 
     @staticmethod
-    def _remove_earlier_attempts(current: RunFiles) -> None:
+    def _remove_earlier_attempts(run_id: int, current: RunFiles) -> None:
         """Files an earlier attempt of this run sent before it lost its lease are nobody's: the run
         keeps one set of files, the holding attempt's."""
         keep = {Path(p).name for p in (current.video, current.gif, current.poster, current.thumb, current.sidecar)}
-        run_prefix = current.video.name[:len(RUN_STEM_PREFIX) + 7]  # "run-000123-"
+        run_prefix = run_stem_prefix(run_id)
         for old in current.video.parent.parent.glob(f"*/{run_prefix}*"):
             if old.name not in keep and old.is_file():
                 old.unlink(missing_ok=True)

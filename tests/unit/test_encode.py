@@ -343,3 +343,12 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except (FileNotFoundError, ProcessLookupError):
         return b""
+
+
+def test_a_runs_file_prefix_never_names_another_runs_files():
+    from studio.storage import run_stem_prefix
+
+    # From run 1,000,000 the number has seven digits; a prefix cut at a fixed length would then
+    # also name runs 10,000,000-10,000,009's files (and the hub would delete them as leftovers).
+    assert run_stem_prefix(123) == "run-000123-" and run_stem_prefix(1_000_000) == "run-1000000-"
+    assert not "run-10000001-20261206-010203.mp4".startswith(run_stem_prefix(1_000_000))
