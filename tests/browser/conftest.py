@@ -176,6 +176,24 @@ def drop_files(page, zone, files, shown, tries: int = 3, timeout: float = 15.0) 
             wait_idle(page)
 
 
+def act_until(page, act, done, what: str, tries: int = 3, timeout: float = 10.0):
+    """Do `act()` and poll `done()` (a check of the database, say) until it returns something
+    truthy, which is returned. Input typed into a widget that Streamlit is redrawing can be lost
+    without a message, as a drop can: the action is made again, a bounded number of times, and
+    then the last thing `done()` returned is reported."""
+    seen = None
+    for _ in range(tries):
+        wait_idle(page)
+        act()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen = done()
+            if seen:
+                return seen
+            page.wait_for_timeout(200)
+    raise AssertionError(f"{what}: not done after {tries} tries of {timeout:.0f} s; last seen {seen!r}")
+
+
 def upload_input_image(page, path, caption: str, tries: int = 3) -> None:
     """Drop a picture on Generate's input-image drop zone and wait for its caption ("name · W×H")."""
     drop_files(page, page.locator("[data-testid='stFileUploaderDropzoneInput']").first, str(path),

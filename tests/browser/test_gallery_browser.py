@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from studio.config import Paths
 from studio.jobs.queue import SubmitRequest
 from studio.services import build_services
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import act_until, wait_idle
 
 PROMPTS = ("a slow push-in on the harbour at dusk", "neon city street at night", "forest river in the rain")
 CARDS = ".run-card"  # inside the grid component's shadow root; Playwright's CSS engine pierces it
@@ -92,11 +92,16 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     assert re.search(rf"run={harbour}\b", page.url) and "q=harbour" in page.url
     # Tags are typed in and kept (lower-case); a re-run shows where it comes from.
     tags = page.get_by_role("combobox", name="Tags")
-    tags.fill("Golden Hour")
-    tags.press("Enter")
+
+    def add_tag():
+        tags.fill("Golden Hour")
+        tags.press("Enter")
+
+    saved = act_until(page, add_tag, lambda: query(studio, "SELECT tag FROM run_tags WHERE run_id = ?", harbour),
+                      "the typed tag saved with the run")
+    assert saved == [("golden hour",)]
     wait_idle(page)
     page.keyboard.press("Escape")
-    assert query(studio, "SELECT tag FROM run_tags WHERE run_id = ?", harbour) == [("golden hour",)]
     page.get_by_role("button", name="Re-run", exact=True).click()
     rerun = harbour + 3
     page.get_by_role("heading", name=f"Run #{rerun}").wait_for()
