@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import time
 from pathlib import Path
@@ -67,6 +68,16 @@ def test_mp4_is_browser_playable_h264(tmp_path):
     atoms = top_level_atoms(path)
     assert atoms.index("moov") < atoms.index("mdat"), atoms  # faststart: playable before fully loaded
     assert files_in(tmp_path) == ["clip.mp4"]
+
+
+def test_x264_looks_ahead_ten_frames_so_a_short_clip_is_ready_soon_after_its_last_frame(tmp_path):
+    """x264 writes its settings into the stream; the presets' 40-frame look-ahead would hold most
+    of a short clip until its last frame arrives (studio.media.encode.LOOKAHEAD_FRAMES)."""
+    path = write_mp4(moving_frames(24, 48, 64), 24, tmp_path / "clip.mp4", preset="medium", crf=18)
+    settings = re.search(rb"x264 - core .*? options: ([^\x00]+)", path.read_bytes())
+    assert settings is not None
+    options = dict(item.split(b"=", 1) for item in settings.group(1).split() if b"=" in item)
+    assert (options[b"rc_lookahead"], options[b"crf"]) == (b"10", b"18.0")
 
 
 def test_colours_survive_encoding(tmp_path):
