@@ -305,7 +305,8 @@ class Executor:
             infer_seconds = frames_done_at - started
         encode_seconds = time.perf_counter() - frames_done_at
         # After the last frame, the encoder first finishes the frames it still holds (x264 looks
-        # ahead some frames, and encodes slower than a fast engine renders); only the rest is the run's own fixed cost.
+        # ahead some frames, and encodes slower than a fast engine renders); only the rest is the
+        # run's own fixed cost.
         log.info("run %s: load %.2fs infer %.2fs encode %.2fs (encoder finishing %.3fs, then files %.3fs) -> %s",
                  run.id, load_seconds, infer_seconds, encode_seconds, max(0.0, encoded_at - frames_done_at),
                  time.perf_counter() - encoded_at, files.video)
