@@ -298,8 +298,9 @@ class Executor:
                 gif_from_video(files.video, files.gif)
             progress.stop_if_cancelled()
             atomic_write_text(files.sidecar, recipe.dumps())
-        # Encode: what came after the last frame was made (the run's fixed cost); when streaming,
-        # infer is until then.
+        measured = _measured(run.id, meter)  # the last of the measuring (SSIM against the input)
+        # Encode: what came after the last frame was made (the run's fixed cost, measuring's last
+        # step included); when streaming, infer is until then.
         frames_done_at = frames_done_at or timed.last_at or started
         if infer_seconds is None:
             infer_seconds = frames_done_at - started
@@ -315,7 +316,7 @@ class Executor:
             "load_seconds": load_seconds, "infer_seconds": infer_seconds,
             "encode_seconds": encode_seconds, "manifest": manifest, "error": None, "error_kind": None,
             "peak_vram_bytes": manifest.get("peak_vram_bytes"), "seed": params.get("seed"),
-            **_measured(run.id, meter),
+            **measured,
         }
 
 

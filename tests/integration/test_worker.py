@@ -116,12 +116,26 @@ def test_cancel_a_queued_run_at_once_and_a_running_one_within_a_frame(services):
     assert services.history.get_run(queued).status == "canceled"
 
 
-def test_a_cancel_during_the_encode_is_honoured_and_leaves_no_files(services):
-    """Frames drawn, the video still encoding (seconds for 240 frames): Cancel still means cancel."""
-    run_id = submit(services, frames=240, width=512, height=512)
+def test_a_cancel_during_the_encode_is_honoured_and_leaves_no_files(services, monkeypatch):
+    """Frames drawn, the video being encoded: Cancel still means cancel. The encoder finishes soon
+    after the last frame (a fraction of a second), so the test holds it open until the cancel has
+    been asked for, rather than racing it."""
+    from studio.media import encode as encoder
+
+    encode = encoder.write_mp4
+    cancel_asked = threading.Event()
+
+    def encode_until_cancel_asked(*args, **kwargs):
+        written = encode(*args, **kwargs)
+        assert cancel_asked.wait(30), "the test never asked for the cancel"
+        return written
+
+    monkeypatch.setattr(encoder, "write_mp4", encode_until_cancel_asked)  # the worker imports it when it runs
+    run_id = submit(services, frames=48, width=256, height=256)
     services.worker.start()
-    wait_for(lambda: services.history.get_run(run_id).step == 240)  # written once the last frame is drawn
+    wait_for(lambda: services.history.get_run(run_id).step == 48)  # written once the last frame is drawn
     assert services.queue.cancel(run_id) == "canceling"
+    cancel_asked.set()
     wait_for(lambda: services.history.get_run(run_id).status in ("canceled", "succeeded"))
     run = services.history.get_run(run_id)
     assert run.status == "canceled" and run.video_path is None and run.poster_path is None
