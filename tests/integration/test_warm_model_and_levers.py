@@ -159,3 +159,46 @@ def engine_adapter():
     from studio.engines.diffusion.adapter import load_adapter
 
     return load_adapter(families.TINY_I2VGEN_XL.adapter)
+
+
+def test_a_gguf_checkpoint_of_the_denoiser_loads_quantized_and_generates(tmp_path):
+    """A Wan transformer as a GGUF single file (original names, Q8_0 weight matrices; made in code
+    as downloaded files are laid out) is what a "gguf" load reads; without the file, the run says so."""
+    pytest.importorskip("gguf")
+    from diffusers.quantizers.gguf.utils import GGUFParameter
+
+    from studio.devtools.tiny.gguf import save_tiny_wan_gguf
+    from studio.devtools.tiny.wan import build_tiny_wan22_ti2v
+
+    family = families.TINY_WAN22_TI2V
+    folder = build_tiny_wan22_ti2v(tmp_path / "tiny-models" / family.engine_id)
+    engine = DiffusionEngine(family, Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://"))
+    params = validate_for(engine, {"prompt": "a boat", "seed": 5})
+    gguf = replace(CPU, quantization="gguf")
+
+    def generate(runtime):
+        return engine.generate(Image.new("RGB", (32, 32), (90, 60, 30)), params, runtime,
+                               on_step=lambda *_: None, cancelled=lambda: False)
+
+    try:
+        plain = generate(CPU)
+        missing = generate(gguf)
+        assert missing.manifest["levers"]["quantization"] == "none"
+        assert f"no .gguf file for transformer in {folder}; loaded without quantization" in missing.manifest["memory_notes"]
+        np.testing.assert_array_equal(missing.frames, plain.frames)
+
+        save_tiny_wan_gguf(folder, folder / "transformer" / "tiny-wan-Q8_0.gguf")
+        engine.release()
+        quantized = generate(gguf)
+        assert quantized.manifest["levers"]["quantization"] == "gguf", quantized.manifest
+        assert quantized.manifest["levers"]["gguf_files"] == ["tiny-wan-Q8_0.gguf"]
+        kinds = {p.quant_type.name for p in engine.pipeline.transformer.parameters() if isinstance(p, GGUFParameter)}
+        assert kinds == {"Q8_0"}
+        attention = engine.pipeline.transformer.blocks[0].attn1.to_q
+        assert isinstance(attention.weight, GGUFParameter) and type(attention).__name__ == "GGUFLinear"
+        assert quantized.frames.shape == plain.frames.shape
+        # 8-bit blocks of the same weights: nearly the same video, not another one.
+        difference = np.abs(quantized.frames.astype(int) - plain.frames.astype(int)).mean()
+        assert difference < 8, difference
+    finally:
+        engine.release()

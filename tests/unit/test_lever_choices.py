@@ -88,3 +88,18 @@ def test_eight_bit_weights_let_auto_keep_more_on_the_gpu(gpu, monkeypatch):
 def test_auto_offers_group_offload_between_model_offload_and_lowest(gpu, monkeypatch, free_gb, mode):
     monkeypatch.setattr(runtime, "gpu_memory", lambda: (free_gb, 48.0))
     assert runtime.resolve_runtime(families.WAN21_I2V_14B_480P.info(), Settings()).memory_mode == mode
+
+
+def test_a_second_expert_saved_as_null_is_not_a_denoiser(tmp_path):
+    """Wan's single-expert folders list `transformer_2: [null, null]`; quantizing or reading a GGUF
+    file for it would fail the whole load, so only a present second expert counts."""
+    import json
+
+    from studio.engines.diffusion import levers as diffusion_levers
+
+    index = {"_class_name": "WanImageToVideoPipeline", "transformer": ["diffusers", "WanTransformer3DModel"],
+             "vae": ["diffusers", "AutoencoderKLWan"]}
+    (tmp_path / "model_index.json").write_text(json.dumps({**index, "transformer_2": [None, None]}))
+    assert diffusion_levers.denoiser_names(tmp_path, "transformer") == ["transformer"]
+    (tmp_path / "model_index.json").write_text(json.dumps({**index, "transformer_2": ["diffusers", "WanTransformer3DModel"]}))
+    assert diffusion_levers.denoiser_names(tmp_path, "transformer") == ["transformer", "transformer_2"]

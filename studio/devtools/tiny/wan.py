@@ -21,7 +21,9 @@ from studio.devtools.tiny.saving import save_pipeline
 from studio.devtools.tiny.text import tiny_t5_tokenizer, tiny_umt5_encoder
 
 _TEXT_DIM = 16
-_HEADS, _HEAD_DIM = 2, 12  # rotary embeddings split the head dim three ways (frames, height, width)
+# Rotary embeddings split the head dim three ways (frames, height, width). A width of 32 (and a
+# feed-forward of 32) lets a GGUF file quantize the weight matrices: its blocks are 32 values.
+_HEADS, _HEAD_DIM = 2, 16
 
 
 # Wan2.2 I2V-A14B's model_index.json: the low-noise expert takes over below 0.9 x 1000 timesteps.
@@ -40,7 +42,7 @@ def _transformer(*, in_channels: int, out_channels: int, image_dim: int | None =
         out_channels=out_channels,
         text_dim=_TEXT_DIM,
         freq_dim=16,
-        ffn_dim=16,
+        ffn_dim=32,
         num_layers=2,  # two blocks: First Block Cache ("fast" speed) needs a block after the first to skip
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",

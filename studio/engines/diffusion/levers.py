@@ -45,7 +45,10 @@ def denoiser_names(location: Path, adapter_denoiser: str) -> list[str]:
     one (transformer_2, as Wan 2.2 A14B)."""
     names = [adapter_denoiser]
     index = _model_index(location)
-    names += [name for name in index if name.startswith(f"{adapter_denoiser}_") and name[len(adapter_denoiser) + 1:].isdigit()]
+    # A pipeline saved without its second expert lists it as [null, null] (Wan's TI2V and 2.1 folders).
+    names += [name for name, entry in index.items()
+              if name.startswith(f"{adapter_denoiser}_") and name[len(adapter_denoiser) + 1:].isdigit()
+              and isinstance(entry, list) and None not in entry]
     return names
 
 
@@ -170,23 +173,27 @@ def _gguf_denoisers(location: Path, denoisers: list[str], family: str, dtype: An
     if family not in usable.GGUF_FAMILIES:
         result.notes.append("diffusers cannot load this model's denoiser from a GGUF file; loaded without quantization")
         return {}
-    loaded: dict[str, Any] = {}
-    index = _model_index(location)
+    # Every denoiser's file first: two experts are loaded from GGUF both, or neither.
+    files: dict[str, Path] = {}
     for name in denoisers:
-        files = sorted((location / name).glob("*.gguf")) + sorted(location.glob(f"{name}*.gguf"))
-        if not files:
+        found = sorted((location / name).glob("*.gguf")) + sorted(location.glob(f"{name}*.gguf"))
+        if not found:
             result.notes.append(f"no .gguf file for {name} in {location}; loaded without quantization")
             return {}
-        import diffusers
-        from diffusers import GGUFQuantizationConfig
+        files[name] = found[0]
+    import diffusers
+    from diffusers import GGUFQuantizationConfig
 
-        compute = dtype["default"] if isinstance(dtype, dict) else dtype
+    index = _model_index(location)
+    compute = dtype["default"] if isinstance(dtype, dict) else dtype
+    loaded: dict[str, Any] = {}
+    for name, file in files.items():
         model_class = getattr(diffusers, index[name][1])
         loaded[name] = model_class.from_single_file(
-            str(files[0]), quantization_config=GGUFQuantizationConfig(compute_dtype=compute),
+            str(file), quantization_config=GGUFQuantizationConfig(compute_dtype=compute),
             config=str(location), subfolder=name, torch_dtype=compute, local_files_only=True)
-        result.applied.setdefault("gguf_files", []).append(files[0].name)
     result.applied["quantization"] = "gguf"
+    result.applied["gguf_files"] = [file.name for file in files.values()]
     return loaded
 
 
