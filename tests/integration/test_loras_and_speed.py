@@ -278,3 +278,52 @@ def test_turbo_on_the_two_expert_model_puts_each_half_of_its_distillation_into_i
     adapters = engine.pipeline.get_list_adapters()
     assert not adapters.get("transformer") and not adapters.get("transformer_2")
     engine.release()
+
+
+def test_ltx2_turbo_runs_the_distilled_schedule_as_it_is_without_guidance_and_quality_gets_its_scheduler_back(tmp_path):
+    """LTX-2's turbo is the distillation LoRA on the dev model, run as diffusers' docs run it: the
+    8 distilled noise levels unshifted, one transformer call per step (no classifier-free,
+    spatio-temporal or modality guidance). The warm pipeline's next quality run is as before."""
+    from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
+
+    from studio.devtools.tiny.ltx2 import build_tiny_ltx2
+
+    engine_id = "tiny-ltx2"
+    family = families.family_for(engine_id)
+    assert family.turbo.steps == families.LTX2.turbo.steps == len(DISTILLED_SIGMA_VALUES)
+    model = tmp_path / "tiny-models" / engine_id
+    build_tiny_ltx2(model)
+    loras = tmp_path / "loras"
+    save_tiny_turbo_lora(model, loras, family.turbo.file)
+    engine = DiffusionEngine(family, Settings(lora_dirs=[str(loras)]),
+                             Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://"))
+    image = Image.new("RGB", (32, 32), (40, 140, 200))
+
+    def run(speed: str):
+        request = validate_for(engine, {"prompt": "waves on a beach", "seed": 3, "speed": speed})
+        calls = []
+        hook = None
+        if engine.pipeline is not None:
+            hook = engine.pipeline.transformer.register_forward_pre_hook(lambda *_: calls.append(1))
+        try:
+            result = engine.generate(image, request, CPU, on_step=lambda *_: None, cancelled=lambda: False)
+        finally:
+            if hook is not None:
+                hook.remove()
+        return request, result, len(calls), engine.pipeline.scheduler
+
+    try:
+        run("quality")  # loads the pipeline
+        _, quality, quality_calls, loaded = run("quality")
+        request, turbo, turbo_calls, scheduler = run("turbo")
+        assert (request.params["steps"], request.params["guidance"]) == (8, 1.0)
+        assert turbo.manifest["steps_run"] == 8 and turbo.manifest["sigmas"] == list(DISTILLED_SIGMA_VALUES)
+        assert turbo_calls == 8, "one transformer call per step: no guidance passes"
+        assert quality_calls > 2 * quality.manifest["steps_run"]  # quality's guidance adds passes
+        np.testing.assert_allclose(scheduler.sigmas[:-1].numpy(), DISTILLED_SIGMA_VALUES, rtol=1e-6)
+        assert loaded.config.use_dynamic_shifting and not scheduler.config.use_dynamic_shifting
+        _, again, again_calls, back = run("quality")
+        assert back is loaded and again_calls == quality_calls
+        np.testing.assert_array_equal(again.frames, quality.frames)
+    finally:
+        engine.release()

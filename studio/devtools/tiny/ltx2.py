@@ -135,7 +135,9 @@ def build_tiny_ltx2_pipeline() -> Any:
             output_sampling_rate=_AUDIO_SAMPLE_RATE,
         )
     return LTX2ImageToVideoPipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(),
+        # Shifted by the video's length, as the pipeline asks for (it passes `mu`): a turbo run must
+        # turn that off to run the distilled noise levels as they are.
+        scheduler=FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True),
         vae=vae,
         audio_vae=audio_vae,
         text_encoder=text_encoder,

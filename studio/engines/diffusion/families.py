@@ -537,6 +537,11 @@ LTX2 = Family(
     makes_sound=True,
     last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
     no_fast_reason=_UNREGISTERED_BLOCKS,
+    # The distilled LoRA on the dev model: diffusers' LTX-2 docs (docs/source/en/api/pipelines/ltx2.md)
+    # load it from Lightricks/LTX-2 and run the distilled schedule without guidance; Lightricks say the
+    # dev model with it behaves as the distilled checkpoint: 8 steps instead of 30. The adapter runs
+    # the schedule (adapters/ltx2.py); steps is its length, diffusers' DISTILLED_SIGMA_VALUES.
+    turbo=TurboSpec(file="ltx-2-19b-distilled-lora-384.safetensors", source="Lightricks/LTX-2", steps=8, guidance=1.0),
 )
 
 
@@ -823,6 +828,9 @@ TINY_LTX2 = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), p.FIT),
     builder="studio.devtools.tiny.ltx2:build_tiny_ltx2",
+    # A distillation LoRA made in code (studio.devtools.tiny.lora), run on the real distilled schedule.
+    turbo=TurboSpec(file="tiny-ltx2-turbo.safetensors", source="studio.devtools.tiny.lora:save_tiny_turbo_lora",
+                    steps=8, guidance=1.0),
 )
 
 # The real 8x VAE and 2x2 patches (16 px grid); a window of 2 latent frames makes 8-frame sections.
