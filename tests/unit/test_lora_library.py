@@ -24,8 +24,9 @@ from studio.recipes import form_values
     (["transformer.transformer_blocks.0.norm1.linear.lora_A.weight"], ("cogvideox",)),
     (["transformer.transformer_blocks.0.attn1.to_q.lora_A.weight"], ("ltx", "ltx2", "cogvideox")),  # nothing tells them apart
     (["transformer.transformer_blocks.0.attn.to_q.lora_A.weight",
-      "transformer.transformer_blocks.0.norm1.linear.lora_A.weight"], ("framepack",)),  # HunyuanVideo's blocks
-    (["transformer.single_transformer_blocks.3.proj_mlp.lora_A.weight"], ("framepack",)),
+      "transformer.transformer_blocks.0.norm1.linear.lora_A.weight"], ("framepack", "hunyuanvideo15")),  # double-stream
+    (["transformer.single_transformer_blocks.3.proj_mlp.lora_A.weight",
+      "transformer.transformer_blocks.0.attn.to_q.lora_A.weight"], ("framepack",)),  # only FramePack's has these
     (["unet.down_blocks.1.temp_attentions.0.transformer_blocks.0.attn1.to_q.lora.down.weight"], ("i2vgen-xl",)),
     (["unet.up_blocks.1.attentions.0.temporal_transformer_blocks.0.attn1.to_q.lora.down.weight"], ("svd",)),
     (["text_encoder.encoder.layers.0.q_proj.lora_A.weight"], ()),

@@ -689,7 +689,8 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
     index_classes=("HunyuanVideo15ImageToVideoPipeline",),
     cpu_seconds_per_step=1800.0,
     last_image_note="it runs HunyuanVideo15ImageToVideoPipeline, which conditions on the first frame only.",
-    takes_loras=False,  # diffusers 0.42.1's HunyuanVideo15ImageToVideoPipeline has no LoRA loader
+    # diffusers 0.42.1 gives its pipeline no LoRA loader: LoRAs go into the transformer through PEFT
+    # (lora.py), in diffusers' layout (`transformer.transformer_blocks.N.attn.to_q.lora_A.weight`).
     no_fast_reason=_UNREGISTERED_BLOCKS,
 )
 

@@ -1,5 +1,6 @@
 """A run's LoRA stack on the loaded pipeline, through diffusers' `load_lora_weights` and
-`set_adapters`.
+`set_adapters`; for a pipeline diffusers gives no LoRA loader (HunyuanVideo 1.5 in 0.42.1) but
+whose denoiser takes PEFT adapters, through the denoiser's own `load_lora_adapter` (_DenoiserHost).
 
 Each file is loaded once, as an adapter named after its sha256, and stays on the warm pipeline: the
 next run that uses it only sets its strength, and one that does not removes it (delete_adapters), so
@@ -51,27 +52,58 @@ class StackEntry:
                    second_only=bool(entry.get("second_only", False)))
 
 
+class _DenoiserHost:
+    """The denoiser's PEFT adapters, with the four calls of a pipeline's LoRA loader that
+    apply_stack makes. Files in diffusers' layout name the denoiser's layers `transformer.…`."""
+
+    def __init__(self, denoiser: Any):
+        self._denoiser = denoiser
+
+    def get_list_adapters(self) -> dict[str, list[str]]:
+        config = getattr(self._denoiser, "peft_config", None) or {}
+        return {"transformer": list(config)}
+
+    def delete_adapters(self, names: list[str]) -> None:
+        self._denoiser.delete_adapters(names)
+
+    def load_lora_weights(self, state: dict[str, Any], adapter_name: str) -> None:
+        prefix = "transformer" if any(key.startswith("transformer.") for key in state) else None
+        self._denoiser.load_lora_adapter(state, prefix=prefix, adapter_name=adapter_name)
+
+    def set_adapters(self, names: list[str], weights: list[float]) -> None:
+        self._denoiser.set_adapters(names, weights)
+
+
+def _host(pipe: Any) -> Any | None:
+    """What takes the LoRAs: the pipeline's own loader, else its denoiser's PEFT support, else None."""
+    if hasattr(pipe, "load_lora_weights"):
+        return pipe
+    denoiser = getattr(pipe, "transformer", None)
+    return _DenoiserHost(denoiser) if hasattr(denoiser, "load_lora_adapter") else None
+
+
 def apply_stack(pipe: Any, stack: Sequence[StackEntry], model_label: str) -> list[dict[str, Any]]:
     """Make the pipeline's active adapters exactly `stack`, at its strengths; what the manifest records."""
-    if not stack and not hasattr(pipe, "get_list_adapters"):
+    host = _host(pipe)
+    if host is None:
+        if stack:
+            raise InputError("loras", f"{model_label} cannot take LoRAs: diffusers has no LoRA loader for its pipeline.")
         return []
-    if stack and not hasattr(pipe, "load_lora_weights"):
-        raise InputError("loras", f"{model_label} cannot take LoRAs: diffusers has no LoRA loader for its pipeline.")
-    present = {name for names in pipe.get_list_adapters().values() for name in names}
+    present = {name for names in host.get_list_adapters().values() for name in names}
     wanted = {adapter: (entry, second) for entry in stack for adapter, second in entry.adapters}
     stale = sorted(present - set(wanted))
     if stale:
-        pipe.delete_adapters(stale)
+        host.delete_adapters(stale)
     for adapter, (entry, second) in wanted.items():
         if adapter not in present:
-            _load(pipe, entry, adapter, second, model_label)
+            _load(host, entry, adapter, second, model_label)
     if wanted:
-        pipe.set_adapters(list(wanted), [entry.strength for entry, _ in wanted.values()])
+        host.set_adapters(list(wanted), [entry.strength for entry, _ in wanted.values()])
     return [{"name": e.name, "sha256": e.sha256, "strength": e.strength, "second_expert": e.second_expert,
              "adapter": e.adapter} for e in stack]
 
 
-def _load(pipe: Any, entry: StackEntry, adapter: str, second: bool, model_label: str) -> None:
+def _load(host: Any, entry: StackEntry, adapter: str, second: bool, model_label: str) -> None:
     from safetensors.torch import load_file
 
     from studio.engines.diffusion.lora_library import sha256
@@ -86,12 +118,12 @@ def _load(pipe: Any, entry: StackEntry, adapter: str, second: bool, model_label:
     state = load_file(str(entry.path))
     kwargs = {"load_into_transformer_2": True} if second else {}
     try:
-        pipe.load_lora_weights(state, adapter_name=adapter, **kwargs)
+        host.load_lora_weights(state, adapter_name=adapter, **kwargs)
     except (ValueError, RuntimeError, KeyError, AttributeError) as exc:
         # A half-loaded adapter would stay active on the warm pipeline.
-        present = {name for names in pipe.get_list_adapters().values() for name in names}
+        present = {name for names in host.get_list_adapters().values() for name in names}
         if adapter in present:
-            pipe.delete_adapters([adapter])
+            host.delete_adapters([adapter])
         raise InputError("loras", f"LoRA {entry.name} does not fit {model_label}: its layers do not match the "
                                   f"model's ({_reason(exc)}). Choose a LoRA made for {model_label}.") from None
 

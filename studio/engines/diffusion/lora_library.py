@@ -34,6 +34,8 @@ FAMILY_PATTERNS: dict[str, re.Pattern[str]] = {
     "cogvideox": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:attn1|ff|norm1){_S}"),
     # HunyuanVideo's (FramePack's) blocks: an `attn` with no number, and single-stream blocks.
     "framepack": re.compile(rf"{_START}(?:single_transformer_blocks{_S}\d+{_S}|transformer_blocks{_S}\d+{_S}attn{_S})"),
+    # HunyuanVideo 1.5's blocks are HunyuanVideo's double-stream ones; it has no single-stream blocks.
+    "hunyuanvideo15": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}attn{_S}"),
     "i2vgen-xl": re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}.*temp_attentions"),
     "svd": re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}.*(?:temporal_transformer_blocks|time_stack)"),
 }
@@ -41,8 +43,10 @@ _LTX_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}attn2{_S}")
 _LTX2_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:audio_|video_to_audio_attn{_S})")
 _COGVIDEOX_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}norm1{_S}")
 _UNET = re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}")
+_SINGLE_STREAM = re.compile(rf"{_START}single_transformer_blocks{_S}")
 
 FAMILY_NAMES = {"wan": "Wan", "ltx": "LTX-Video", "ltx2": "LTX-2", "cogvideox": "CogVideoX", "framepack": "FramePack",
+                "hunyuanvideo15": "HunyuanVideo 1.5",
                 "i2vgen-xl": "I2VGen-XL", "svd": "Stable Video Diffusion"}
 
 
@@ -140,9 +144,11 @@ def detect_families(keys: Iterable[str]) -> tuple[str, ...]:
     candidates = ("i2vgen-xl", "svd") if unet else ("wan", "ltx", "ltx2", "cogvideox", "framepack")
     matched = [f for f in candidates if any(FAMILY_PATTERNS[f].search(k) for k in keys)]
     # Layers only one family has decide: HunyuanVideo's blocks also hold norm1/ff, LTX-2's attn1/2.
-    for only in ("framepack", "ltx2"):
-        if only in matched and (only == "framepack" or any(_LTX2_ONLY.search(k) for k in keys)):
-            return (only,)
+    if "framepack" in matched:
+        # Only FramePack's HunyuanVideo has single-stream blocks; double-stream ones fit both.
+        return ("framepack",) if any(_SINGLE_STREAM.search(k) for k in keys) else ("framepack", "hunyuanvideo15")
+    if "ltx2" in matched and any(_LTX2_ONLY.search(k) for k in keys):
+        return ("ltx2",)
     if "ltx" in matched and "cogvideox" in matched:
         if any(_LTX_ONLY.search(k) for k in keys):
             matched.remove("cogvideox")

@@ -1,0 +1,58 @@
+"""A LoRA on every tiny family that takes LoRAs (the real pipeline classes, loaded through the
+studio's engine): at strength 1 it changes the frames, at strength 0 it does not, and a run without
+it is the plain run again, on the same loaded pipeline."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.config import Paths, Settings
+from studio.devtools.tiny.lora import save_tiny_lora
+from studio.engines.base import RuntimeOptions
+from studio.engines.diffusion import DiffusionEngine, families
+from studio.requests import validate_for
+from studio.storage import image_digest
+
+CPU = RuntimeOptions(device="cpu", dtype="float32", memory_mode="cpu")
+TAKING = [f for f in (getattr(families, name) for name in dir(families) if name.startswith("TINY_")) if f.takes_loras]
+# Every attention projection: Wan's and LTX's blocks name theirs attn1/attn2, HunyuanVideo's `attn`.
+PROJECTIONS = ("to_q", "to_k", "to_v", "to_out.0")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("family", TAKING, ids=lambda family: family.engine_id)
+def test_a_lora_changes_the_frames_at_strength_one_and_not_at_zero(family, tmp_path):
+    module, function = family.builder.split(":")
+    model = getattr(importlib.import_module(module), function)(tmp_path / "tiny-models" / family.engine_id)
+    loras = tmp_path / "loras"
+    save_tiny_lora(model, loras / "style.safetensors", seed=3, targets=PROJECTIONS)
+    engine = DiffusionEngine(family, Settings(lora_dirs=[str(loras)]),
+                             Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://"))
+    end = Image.new("RGB", (32, 32), (20, 60, 200)) if family.requires_last_image else None
+    pinned = {"end_image": image_digest(end)} if end is not None else {}
+
+    def run(**options):
+        request = validate_for(engine, {"prompt": "a lantern", "seed": 11, **pinned, **options})
+        return engine.generate(Image.new("RGB", (32, 32), (200, 120, 40)), request, CPU, on_step=lambda *_: None,
+                               cancelled=lambda: False, end_image=end).frames
+
+    try:
+        plain = run()
+        pipe = engine.pipeline
+        styled = run(loras=[{"name": "style.safetensors", "strength": 1.0}])
+        at_zero = run(loras=[{"name": "style.safetensors", "strength": 0.0}])
+        again = run()
+        assert not np.array_equal(styled, plain)
+        np.testing.assert_array_equal(at_zero, plain)
+        np.testing.assert_array_equal(again, plain)
+        assert engine.pipeline is pipe  # never reloaded for a LoRA
+    finally:
+        engine.release()
