@@ -215,7 +215,7 @@ def test_components_diffusers_keeps_in_its_own_pipeline_packages_are_not_custom_
     assert "tokenizer files" in _check_component(vocabless)
 
 
-@pytest.mark.parametrize("engine_id, frames", [("tiny-ltx2", 9), ("tiny-hunyuanvideo15", 5), ("tiny-framepack", 17)])
+@pytest.mark.parametrize("engine_id, frames", [("tiny-ltx2", 9), ("tiny-framepack", 17)])
 def test_fast_is_refused_with_the_reason_where_the_cache_hook_cannot_run(engines, engine_id, frames):
     from studio.engines.base import InputError
     from studio.engines.diffusion import families

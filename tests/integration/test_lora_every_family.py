@@ -56,3 +56,54 @@ def test_a_lora_changes_the_frames_at_strength_one_and_not_at_zero(family, tmp_p
         assert engine.pipeline is pipe  # never reloaded for a LoRA
     finally:
         engine.release()
+
+
+FAST = [f for f in (getattr(families, name) for name in dir(families) if name.startswith("TINY_"))
+        if f.fast_cache_threshold is not None]
+
+
+@pytest.mark.parametrize("family", FAST, ids=lambda family: family.engine_id)
+def test_fast_skips_blocks_of_every_tiny_family_that_has_it_and_quality_is_as_before(family, tmp_path):
+    """fast puts diffusers' First Block Cache on the denoiser: fewer blocks run (each block's
+    feed-forward is counted), and the next quality run is the plain run again."""
+    import torch
+
+    module, function = family.builder.split(":")
+    getattr(importlib.import_module(module), function)(tmp_path / "tiny-models" / family.engine_id)
+    engine = DiffusionEngine(family, Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs",
+                                                       database_url="sqlite://"))
+    end = Image.new("RGB", (32, 32), (20, 60, 200)) if family.requires_last_image else None
+    pinned = {"end_image": image_digest(end)} if end is not None else {}
+
+    def run(**options):
+        request = validate_for(engine, {"prompt": "a lantern", "seed": 11, "steps": 4, **pinned, **options})
+        return engine.generate(Image.new("RGB", (32, 32), (200, 120, 40)), request, CPU, on_step=lambda *_: None,
+                               cancelled=lambda: False, end_image=end)
+
+    try:
+        plain = run()
+        calls = []
+        denoisers = [getattr(engine.pipeline, name) for name in ("transformer", "transformer_2")
+                     if getattr(engine.pipeline, name, None) is not None]
+        blocks = [block for denoiser in denoisers for name, block in denoiser.named_children()
+                  if isinstance(block, torch.nn.ModuleList) and name.endswith("blocks")]
+        feed_forwards = [module for modules in blocks for block in modules for name, module in block.named_children()
+                         if name in ("ffn", "ff")]
+        assert feed_forwards, "no feed-forward found to count"
+        handles = [module.register_forward_hook(lambda *_: calls.append(1)) for module in feed_forwards]
+        try:
+            quality = run()
+            quality_calls, calls[:] = len(calls), []
+            fast = run(speed="fast")
+            fast_calls, calls[:] = len(calls), []
+            again = run()
+            again_calls = len(calls)
+        finally:
+            for handle in handles:
+                handle.remove()
+        assert fast_calls < quality_calls == again_calls, (quality_calls, fast_calls, again_calls)
+        assert fast.manifest["cache"] == "first_block_cache" and fast.manifest["cache_threshold"] == family.fast_cache_threshold
+        np.testing.assert_array_equal(again.frames, plain.frames)
+        np.testing.assert_array_equal(quality.frames, plain.frames)
+    finally:
+        engine.release()

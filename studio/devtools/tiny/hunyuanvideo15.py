@@ -42,7 +42,7 @@ def build_tiny_hunyuanvideo15_pipeline() -> Any:
             out_channels=_LATENT_CHANNELS,
             num_attention_heads=2,
             attention_head_dim=8,
-            num_layers=1,
+            num_layers=2,  # two blocks: First Block Cache ("fast" speed) needs a block after the first to skip
             num_refiner_layers=1,
             mlp_ratio=2.0,
             patch_size=1,

@@ -32,7 +32,6 @@ from studio.engines.diffusion.speed import TurboSpec
 
 # Why fast is refused where diffusers' First Block Cache raises "not registered" for a transformer's
 # blocks (found by running it on the tiny models; one place to edit when diffusers learns them).
-_UNREGISTERED_BLOCKS = "diffusers 0.42.1's First Block Cache does not know its transformer blocks (not in its block registry)"
 
 
 @dataclass(frozen=True)
@@ -454,7 +453,9 @@ SKYREELS_V2_I2V_14B_540P = Family(
     requires=("ftfy",),
     cpu_seconds_per_step=3600.0,
     last_image_note="its model card shows first-frame image-to-video only.",
-    no_fast_reason=_UNREGISTERED_BLOCKS,
+    # Wan's block design (SkyReels-V2's block is Wan's, copied): Wan's threshold. diffusers does not
+    # list the block for its cache; speed.py registers it as diffusers registers Wan's.
+    fast_cache_threshold=0.1,
 )
 
 # SkyReels-V2 diffusion forcing: long videos, made in overlapping windows (studio.engines.diffusion.forcing).
@@ -536,7 +537,8 @@ LTX2 = Family(
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
     makes_sound=True,
     last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
-    no_fast_reason=_UNREGISTERED_BLOCKS,
+    no_fast_reason="its blocks hand on the sound's hidden states beside the picture's, which diffusers 0.42.1's "
+    "First Block Cache cannot carry over a skipped block",
     # The distilled LoRA on the dev model: diffusers' LTX-2 docs (docs/source/en/api/pipelines/ltx2.md)
     # load it from Lightricks/LTX-2 and run the distilled schedule without guidance; Lightricks say the
     # dev model with it behaves as the distilled checkpoint: 8 steps instead of 30. The adapter runs
@@ -691,7 +693,10 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
     last_image_note="it runs HunyuanVideo15ImageToVideoPipeline, which conditions on the first frame only.",
     # diffusers 0.42.1 gives its pipeline no LoRA loader: LoRAs go into the transformer through PEFT
     # (lora.py), in diffusers' layout (`transformer.transformer_blocks.N.attn.to_q.lora_A.weight`).
-    no_fast_reason=_UNREGISTERED_BLOCKS,
+    # HunyuanVideo's double-stream block design: Wan's threshold as a starting point (not measured on
+    # the real model). diffusers does not list the block for its cache; speed.py registers it as
+    # diffusers registers HunyuanVideo's.
+    fast_cache_threshold=0.1,
 )
 
 
@@ -764,6 +769,7 @@ TINY_LTX = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
     builder="studio.devtools.tiny.ltx:build_tiny_ltx",
+    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # Learned position embeddings for one size, as in the real model: 32x32 here.
@@ -774,6 +780,7 @@ TINY_COGVIDEOX_I2V = _tiny(
     params=(*_fixed_size(32, 32), p.frames(9, minimum=9, maximum=49, congruent=(8, 1)),
             p.fps(8), p.steps(2), p.guidance(6.0), p.FIT),
     builder="studio.devtools.tiny.cogvideox:build_tiny_cogvideox_i2v",
+    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # The real 8x VAE and 2x2 patches (16 px grid) and two experts switched at the real boundary (0.9):
@@ -798,6 +805,7 @@ TINY_SKYREELS_V2_I2V = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.skyreels:build_tiny_skyreels_v2_i2v",
+    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # The real window rules at a small window: 17 frames (5 latent frames, one causal block), overlap 5;
@@ -853,6 +861,7 @@ TINY_HUNYUANVIDEO15_I2V = _tiny(
             p.fps(24), p.steps(2), p.guidance(6.0), p.FIT),
     builder="studio.devtools.tiny.hunyuanvideo15:build_tiny_hunyuanvideo15",
     target_size=32,  # the tiny transformer's own
+    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 FAMILIES: tuple[Family, ...] = (

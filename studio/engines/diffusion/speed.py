@@ -45,9 +45,27 @@ class TurboSpec:
                 "your LoRA folders (Settings → LoRA folders).")
 
 
+def _register_blocks() -> None:
+    """diffusers 0.42.1's First Block Cache runs only on the blocks in its registry, and two of the
+    families' blocks are missing from it. Each is registered as diffusers registers its twin:
+    SkyReels-V2's block (Wan's, copied) returns the hidden states alone, as Wan's does; HunyuanVideo
+    1.5's returns (hidden states, encoder hidden states), as HunyuanVideo's does. (LTX-2's returns
+    its sound's hidden states second, which the hook would take for the prompt's: not registered.)"""
+    from diffusers.hooks._helpers import TransformerBlockMetadata, TransformerBlockRegistry
+    from diffusers.models.transformers.transformer_hunyuan_video15 import HunyuanVideo15TransformerBlock
+    from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2TransformerBlock
+
+    for block, encoder_index in ((SkyReelsV2TransformerBlock, None), (HunyuanVideo15TransformerBlock, 1)):
+        TransformerBlockRegistry.register(block, TransformerBlockMetadata(
+            return_hidden_states_index=0, return_encoder_hidden_states_index=encoder_index))
+
+
 def apply_speed(pipe: Any, speed: str, threshold: float | None) -> dict[str, Any]:
     """Put the cache hook on for `fast`, take it off otherwise; returns what the manifest records."""
     from diffusers.hooks import FirstBlockCacheConfig
+
+    if speed == "fast":
+        _register_blocks()
 
     record: dict[str, Any] = {"speed": speed}
     for name in _DENOISERS:
