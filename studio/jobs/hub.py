@@ -43,14 +43,6 @@ class TooLarge(ValueError):
     """More bytes than the kind allows: nothing was kept."""
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Upload:
     """One incoming file: written under a temporary name beside its destination while its sha256
     is computed, renamed into place by commit() only when the digest matches and the lease holds."""

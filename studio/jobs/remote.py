@@ -22,7 +22,7 @@ from pathlib import Path
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_path
 from studio.storage import RunFiles
-from studio.jobs.hub import file_sha256
+from studio.media.digest import file_sha256
 from studio.jobs.wire import ATTEMPT_HEADER, SHA256_HEADER, SHA256_PATTERN, WORKER_HEADER, file_url, hello_url, input_url
 
 log = logging.getLogger("studio.worker")

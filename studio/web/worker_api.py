@@ -78,7 +78,7 @@ class _WorkerApi:
         role = request.path_params["role"]
         if role not in IMAGE_ROLES:
             return _refusal(404, f"no image {role!r}; the images are {', '.join(IMAGE_ROLES)}")
-        from studio.jobs.hub import file_sha256
+        from studio.media.digest import file_sha256
         from studio.jobs.store import LeaseLost
 
         try:

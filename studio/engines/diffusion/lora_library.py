@@ -9,11 +9,12 @@ cheap; the sha256 that names a LoRA in a run's record is computed once per file 
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from studio.media.digest import file_sha256
 
 SUFFIX = ".safetensors"
 # A separator in a layer name: "." in diffusers/PEFT files, "_" in kohya-style ones (lora_unet_blocks_0_…).
@@ -117,11 +118,7 @@ def sha256(path: Path) -> str:
 @functools.lru_cache(maxsize=256)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     # Keyed by size and modification time, so a replaced file is hashed again.
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 @functools.lru_cache(maxsize=1024)
