@@ -215,16 +215,6 @@ def test_components_diffusers_keeps_in_its_own_pipeline_packages_are_not_custom_
     assert "tokenizer files" in _check_component(vocabless)
 
 
-@pytest.mark.parametrize("engine_id, frames", [("tiny-ltx2", 9), ("tiny-framepack", 17)])
-def test_fast_is_refused_with_the_reason_where_the_cache_hook_cannot_run(engines, engine_id, frames):
-    from studio.engines.base import InputError
-    from studio.engines.diffusion import families
-
-    with pytest.raises(InputError) as refused:
-        validate_for(engines[engine_id], {**PROMPT, "width": 32, "height": 32, "frames": frames, "speed": "fast"})
-    assert refused.value.param == "speed" and families.family_for(engine_id).no_fast_reason in refused.value.message
-
-
 def test_framepack_says_how_to_assemble_its_folder_not_just_download_one_repository(tmp_path, monkeypatch):
     from studio.config import Paths, Settings
     from studio.engines.diffusion import families

@@ -107,3 +107,18 @@ def test_fast_skips_blocks_of_every_tiny_family_that_has_it_and_quality_is_as_be
         np.testing.assert_array_equal(quality.frames, plain.frames)
     finally:
         engine.release()
+
+
+NO_FAST = [f for f in (getattr(families, name) for name in dir(families) if name.startswith("TINY_"))
+           if f.fast_cache_threshold is None]
+
+
+@pytest.mark.parametrize("family", NO_FAST, ids=lambda family: family.engine_id)
+def test_fast_is_refused_with_the_familys_own_reason_where_the_cache_cannot_run(family, tmp_path):
+    from studio.engines.base import InputError
+
+    engine = DiffusionEngine(family, Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs",
+                                                       database_url="sqlite://"))
+    with pytest.raises(InputError) as refused:
+        validate_for(engine, {"prompt": "a lantern", "speed": "fast"})
+    assert refused.value.param == "speed" and family.no_fast_reason in refused.value.message

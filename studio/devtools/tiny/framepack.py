@@ -54,7 +54,7 @@ def build_tiny_framepack_pipeline() -> Any:
             out_channels=_LATENT_CHANNELS,
             num_attention_heads=2,
             attention_head_dim=10,
-            num_layers=1,
+            num_layers=2,  # two double-stream blocks: First Block Cache ("fast") skips the second
             num_single_layers=1,
             num_refiner_layers=1,
             patch_size=2,

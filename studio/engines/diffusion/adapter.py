@@ -8,6 +8,7 @@ string in families.py so that diffusers is imported only when a job of that fami
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,11 @@ class PipelineAdapter:
     def before_call(self, pipe: Any, params: Mapping[str, Any]) -> None:
         """Set what a pipeline takes from its components rather than from the call (HunyuanVideo
         1.5's guidance scale lives on its guider); most families need nothing here."""
+
+    def call_context(self, pipe: Any, params: Mapping[str, Any]) -> contextlib.AbstractContextManager:
+        """What the pipeline call runs inside; most families need nothing (FramePack's fast mode
+        needs the cache context its pipeline does not open)."""
+        return contextlib.nullcontext()
 
     def prepare_image(self, image: Image.Image, params: Mapping[str, Any]) -> Image.Image:
         """The input image as this family's pipeline should receive it; most take it as it is."""

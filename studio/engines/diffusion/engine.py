@@ -296,7 +296,8 @@ class DiffusionEngine:
             with torch.random.fork_rng(devices=devices), torch.no_grad():
                 torch.manual_seed(seed)
                 adapter.before_call(pipe, params)
-                output = pipe(image=adapter.prepare_image(image, params), **kwargs)
+                with adapter.call_context(pipe, params):
+                    output = pipe(image=adapter.prepare_image(image, params), **kwargs)
         except BaseException:
             _reset_offload(pipe)
             raise

@@ -619,7 +619,10 @@ FRAMEPACK = FramePackFamily(
     precision="bf16",
     index_classes=("HunyuanVideoFramepackPipeline",),
     cpu_seconds_per_step=1800.0,
-    no_fast_reason="its pipeline calls the transformer outside diffusers' cache context, where the hook cannot run",
+    # HunyuanVideo's blocks (registered with diffusers' cache); its pipeline opens no cache context,
+    # so the adapter opens one (adapters/framepack.py). Wan's threshold as a starting point (not
+    # measured on the real model).
+    fast_cache_threshold=0.1,
     install_hint="assemble one folder named FramePackI2V_HY from its three hub repositories (the README's "
     "FramePack section has the code) and put it in a model folder; `launch.py download` alone fetches only "
     "the transformer",
@@ -850,6 +853,7 @@ TINY_FRAMEPACK = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), _framepack_frames(17, 161, section=8),
             _latent_window(2), _SAMPLING, p.fps(30), p.steps(2), p.guidance(9.0, maximum=32.0), p.FIT),
     builder="studio.devtools.tiny.framepack:build_tiny_framepack",
+    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # The real 16x VAE; a target size of 32 px gives the buckets 32x32, 16x32, 32x16, … up to 4:1.

@@ -14,10 +14,15 @@ What is particular to FramePack:
     classifier-free pass (true_cfg_scale) stays off, so there is no negative prompt.
   * It can also end on a given image: the family declares supports_last_image, and the engine adds
     the pipeline's `last_image` (PipelineAdapter.last_image_kwargs) when a run has an end image.
+  * Its pipeline calls the transformer outside a cache context, which diffusers' First Block Cache
+    needs; a fast run opens one around the whole call. One context serves because each step makes
+    one pass (no true classifier-free pass, above); a section's first step differs from the last
+    step before it, so the cache recomputes there by itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,3 +55,8 @@ class FramePackAdapter(PipelineAdapter):
 
     def total_steps(self, params: Mapping[str, Any]) -> int:
         return framepack_sections(params) * int(params["steps"])
+
+    def call_context(self, pipe: Any, params: Mapping[str, Any]) -> contextlib.AbstractContextManager:
+        if params.get("speed") == "fast":
+            return pipe.transformer.cache_context("cond")
+        return contextlib.nullcontext()
