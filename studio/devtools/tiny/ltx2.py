@@ -52,7 +52,7 @@ def build_tiny_ltx2_pipeline() -> Any:
             audio_num_attention_heads=2,
             audio_attention_head_dim=4,
             audio_cross_attention_dim=8,
-            num_layers=1,
+            num_layers=2,  # two blocks: First Block Cache ("fast" speed) needs a block after the first to skip
             qk_norm="rms_norm_across_heads",
             caption_channels=text.hidden_size,
             rope_double_precision=False,

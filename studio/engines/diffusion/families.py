@@ -537,8 +537,9 @@ LTX2 = Family(
     suggested_negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
     makes_sound=True,
     last_image_note="it runs LTX2ImageToVideoPipeline, which conditions on the first frame only.",
-    no_fast_reason="its blocks hand on the sound's hidden states beside the picture's, which diffusers 0.42.1's "
-    "First Block Cache cannot carry over a skipped block",
+    # Its blocks registered with diffusers' cache (speed.py), the sound carried over a skipped block
+    # as the second stream. Wan's threshold as a starting point (not measured on the real model).
+    fast_cache_threshold=0.1,
     # The distilled LoRA on the dev model: diffusers' LTX-2 docs (docs/source/en/api/pipelines/ltx2.md)
     # load it from Lightricks/LTX-2 and run the distilled schedule without guidance; Lightricks say the
     # dev model with it behaves as the distilled checkpoint: 8 steps instead of 30. The adapter runs
@@ -840,6 +841,7 @@ TINY_LTX2 = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), p.FIT),
     builder="studio.devtools.tiny.ltx2:build_tiny_ltx2",
+    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
     # A distillation LoRA made in code (studio.devtools.tiny.lora), run on the real distilled schedule.
     turbo=TurboSpec(file="tiny-ltx2-turbo.safetensors", source="studio.devtools.tiny.lora:save_tiny_turbo_lora",
                     steps=8, guidance=1.0),

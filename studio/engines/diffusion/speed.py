@@ -46,18 +46,30 @@ class TurboSpec:
 
 
 def _register_blocks() -> None:
-    """diffusers 0.42.1's First Block Cache runs only on the blocks in its registry, and two of the
-    families' blocks are missing from it. Each is registered as diffusers registers its twin:
+    """diffusers 0.42.1's First Block Cache runs only on the blocks in its registry, and three of
+    the families' blocks are missing from it. Each is registered as diffusers registers its twin:
     SkyReels-V2's block (Wan's, copied) returns the hidden states alone, as Wan's does; HunyuanVideo
-    1.5's returns (hidden states, encoder hidden states), as HunyuanVideo's does. (LTX-2's returns
-    its sound's hidden states second, which the hook would take for the prompt's: not registered.)"""
+    1.5's returns (hidden states, encoder hidden states), as HunyuanVideo's does. LTX-2's returns
+    (video, sound) hidden states: the hook carries a second stream over a skipped block only under
+    the name `encoder_hidden_states`, so its metadata reads the sound's argument under that name."""
     from diffusers.hooks._helpers import TransformerBlockMetadata, TransformerBlockRegistry
     from diffusers.models.transformers.transformer_hunyuan_video15 import HunyuanVideo15TransformerBlock
+    from diffusers.models.transformers.transformer_ltx2 import LTX2VideoTransformerBlock
     from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2TransformerBlock
 
-    for block, encoder_index in ((SkyReelsV2TransformerBlock, None), (HunyuanVideo15TransformerBlock, 1)):
-        TransformerBlockRegistry.register(block, TransformerBlockMetadata(
-            return_hidden_states_index=0, return_encoder_hidden_states_index=encoder_index))
+    class SoundAsSecondStream(TransformerBlockMetadata):
+        def _get_parameter_from_args_kwargs(self, identifier: str, args: tuple = (), kwargs: dict | None = None) -> Any:
+            if identifier == "encoder_hidden_states":
+                identifier = "audio_hidden_states"
+            return super()._get_parameter_from_args_kwargs(identifier, args, kwargs)
+
+    for block, metadata in (
+        (SkyReelsV2TransformerBlock, TransformerBlockMetadata(return_hidden_states_index=0)),
+        (HunyuanVideo15TransformerBlock, TransformerBlockMetadata(return_hidden_states_index=0,
+                                                                   return_encoder_hidden_states_index=1)),
+        (LTX2VideoTransformerBlock, SoundAsSecondStream(return_hidden_states_index=0, return_encoder_hidden_states_index=1)),
+    ):
+        TransformerBlockRegistry.register(block, metadata)
 
 
 def apply_speed(pipe: Any, speed: str, threshold: float | None) -> dict[str, Any]:
