@@ -13,7 +13,6 @@ from studio.engines.diffusion.speed import DEFAULT_SPEED, SPEEDS
 from studio.services import Services
 from studio.ui import forms
 from studio.ui import format as fmt
-from studio.ui.text import plain
 
 SPEED_HELP = ("quality: the model as released. fast: reuses the model's work between steps where little changed "
               "(a cache hook; a little less detail). turbo: a step-distillation LoRA that needs only a few steps "
@@ -40,9 +39,6 @@ def speed_and_lora_inputs(svc: Services, engine_id: str) -> dict[str, Any]:
     if values["speed"] == "turbo" and family.turbo is not None:
         st.caption(f"Turbo runs {family.turbo.steps} steps at guidance {family.turbo.guidance:g}, the values its "
                    "distillation was trained for, whatever Steps and Guidance say.")
-    if not family.takes_loras:
-        st.caption(f"{plain(engine.info.label)} takes no LoRAs: diffusers has no LoRA loader for its pipeline.")
-        return values
     library = svc.loras()
     fitting = {lora.name: lora for lora in library if lora.fits(family.family)}
     if not library:

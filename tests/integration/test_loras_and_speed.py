@@ -123,7 +123,7 @@ def test_incompatible_and_unsafe_loras_are_refused_naming_them(engine, library, 
     registry = build_registry(Settings(lora_dirs=[str(loras)]), engine._paths)
     with pytest.raises(InputError, match="Camera motion takes no LoRAs|takes no LoRAs"):
         validate(registry, "motion", {"loras": [{"name": "ink.safetensors"}]})
-    with pytest.raises(InputError, match="cannot take LoRAs"):
+    with pytest.raises(InputError, match="LoRA ink.safetensors is for Wan, but .* is a Stable Video Diffusion model"):
         validate(registry, "tiny-svd", {"loras": [{"name": "ink.safetensors"}]})
     with pytest.raises(InputError, match="no fast mode"):
         validate(registry, "tiny-svd", {"speed": "fast"})

@@ -60,8 +60,7 @@ def test_a_folder_lists_its_safetensors_loras_with_size_and_family(tmp_path):
         check_folders([str(tmp_path / "missing")])
 
 
-def test_unet_families_take_no_loras_and_each_family_has_its_speed_data():
-    assert not family_for("i2vgen-xl").takes_loras and not family_for("svd").takes_loras
+def test_each_family_has_its_speed_data():
     assert family_for("svd").fast_cache_threshold is None
     assert family_for("wan2.1-i2v-14b-480p").turbo.steps == 4
     assert family_for("tiny-wan22-ti2v").turbo is not None and family_for("tiny-wan21-i2v").turbo is None

@@ -1,5 +1,6 @@
 """Tiny LoRA files for the tiny pipelines, made in code: random low-rank updates on the denoiser's
-attention projections, with the key names diffusers writes (`transformer.<module>.lora_A.weight`),
+attention projections, with the key names diffusers writes (`transformer.<module>.lora_A.weight`,
+`unet.…` for a UNet),
 saved as safetensors. Tests and developer checks use them as a style LoRA and as turbo's
 step-distillation LoRA; they change the (random) output, nothing more."""
 
@@ -41,7 +42,8 @@ def save_tiny_lora(model_folder: Path, destination: Path, *, seed: int = 0, rank
             state.update({f"{key}.lora_down.weight": down, f"{key}.lora_up.weight": up,
                           f"{key}.alpha": torch.tensor(float(rank))})
         else:
-            state.update({f"transformer.{name}.lora_A.weight": down, f"transformer.{name}.lora_B.weight": up})
+            prefix = "unet" if component == "unet" else "transformer"  # a second expert's too: see above
+            state.update({f"{prefix}.{name}.lora_A.weight": down, f"{prefix}.{name}.lora_B.weight": up})
     if not state:
         raise ValueError(f"{config['_class_name']} has no layers named {', '.join(targets)}")
     destination = Path(destination)

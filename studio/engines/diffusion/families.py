@@ -68,12 +68,10 @@ class Family:
     supports_last_image: bool = False
     last_image_note: str = "its pipeline takes only a first image."
     requires_last_image: bool = False  # a first-and-last-frame model: no video without an end image
-    # LoRAs and speed (lora.py, speed.py). takes_loras: the pipeline has diffusers' LoRA loader (the
-    # UNet families' pipelines have none). fast_cache_threshold: First Block Cache threshold for the
-    # "fast" speed, None where diffusers has no cache hook for the denoiser. turbo: the family's
-    # step-distillation LoRA, None where the studio knows none. experts: 2 for pipelines with a
-    # second denoiser (transformer_2), where a LoRA may go into both.
-    takes_loras: bool = True
+    # Speed (speed.py; every family takes LoRAs, lora.py). fast_cache_threshold: First Block Cache
+    # threshold for the "fast" speed, None where diffusers has no cache hook for the denoiser. turbo:
+    # the family's step-distillation LoRA, None where the studio knows none. experts: 2 for
+    # pipelines with a second denoiser (transformer_2), where a LoRA may go into both.
     fast_cache_threshold: float | None = None
     no_fast_reason: str = "diffusers has no cache hook for UNets"  # said when fast is refused
     install_hint: str = ""  # how to install it, where `launch.py download HUB_ID` alone does not
@@ -248,7 +246,6 @@ I2VGEN_XL = Family(
     precision="fp16",
     index_classes=("I2VGenXLPipeline",),
     cpu_seconds_per_step=90.0,
-    takes_loras=False,
     suggested_negative_prompt="Distorted, discontinuous, Ugly, blurry, low resolution, motionless, static, "
     "disfigured, disconnected limbs, Ugly faces, incomplete arms",
 )
@@ -272,7 +269,6 @@ SVD_XT = Family(
     denoiser_gb=3.1,
     precision="fp16",
     cpu_seconds_per_step=240.0,
-    takes_loras=False,
 )
 
 SVD = replace(

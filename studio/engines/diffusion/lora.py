@@ -1,6 +1,7 @@
 """A run's LoRA stack on the loaded pipeline, through diffusers' `load_lora_weights` and
-`set_adapters`; for a pipeline diffusers gives no LoRA loader (HunyuanVideo 1.5 in 0.42.1) but
-whose denoiser takes PEFT adapters, through the denoiser's own `load_lora_adapter` (_DenoiserHost).
+`set_adapters`; for a pipeline diffusers gives no LoRA loader, through its denoiser: diffusers'
+PEFT methods where it has them (HunyuanVideo 1.5 in 0.42.1), PEFT itself where it has none
+(I2VGen-XL's and SVD's UNets).
 
 Each file is loaded once, as an adapter named after its sha256, and stays on the warm pipeline: the
 next run that uses it only sets its strength, and one that does not removes it (delete_adapters), so
@@ -54,32 +55,71 @@ class StackEntry:
 
 class _DenoiserHost:
     """The denoiser's PEFT adapters, with the four calls of a pipeline's LoRA loader that
-    apply_stack makes. Files in diffusers' layout name the denoiser's layers `transformer.…`."""
+    apply_stack makes, through diffusers' PeftAdapterMixin on the denoiser. Files in diffusers'
+    layout name the denoiser's layers `transformer.…` (`unet.…` for a UNet)."""
 
-    def __init__(self, denoiser: Any):
+    def __init__(self, denoiser: Any, component: str):
         self._denoiser = denoiser
+        self._component = component
 
     def get_list_adapters(self) -> dict[str, list[str]]:
         config = getattr(self._denoiser, "peft_config", None) or {}
-        return {"transformer": list(config)}
+        return {self._component: list(config)}
 
     def delete_adapters(self, names: list[str]) -> None:
         self._denoiser.delete_adapters(names)
 
     def load_lora_weights(self, state: dict[str, Any], adapter_name: str) -> None:
-        prefix = "transformer" if any(key.startswith("transformer.") for key in state) else None
+        prefix = self._component if any(key.startswith(f"{self._component}.") for key in state) else None
         self._denoiser.load_lora_adapter(state, prefix=prefix, adapter_name=adapter_name)
 
     def set_adapters(self, names: list[str], weights: list[float]) -> None:
         self._denoiser.set_adapters(names, weights)
 
 
+class _PeftHost(_DenoiserHost):
+    """A denoiser diffusers gives no PEFT methods either (I2VGen-XL's and SVD's UNets): the adapter
+    is put in with PEFT itself, as diffusers' load_lora_adapter does it (the LoraConfig from the
+    file's ranks by diffusers' get_peft_kwargs). Files in PEFT's layout (lora_A / lora_B) only."""
+
+    def delete_adapters(self, names: list[str]) -> None:
+        from diffusers.utils.peft_utils import delete_adapter_layers
+
+        for name in names:
+            delete_adapter_layers(self._denoiser, name)
+            self._denoiser.peft_config.pop(name, None)
+
+    def load_lora_weights(self, state: dict[str, Any], adapter_name: str) -> None:
+        from diffusers.utils.peft_utils import get_peft_kwargs
+        from peft import LoraConfig, inject_adapter_in_model, set_peft_model_state_dict
+
+        prefix = f"{self._component}."
+        if any(key.startswith(prefix) for key in state):
+            state = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+        ranks = {key: value.shape[1] for key, value in state.items() if "lora_B" in key}
+        if not ranks:
+            raise ValueError("no PEFT LoRA layers (lora_A / lora_B) found in the file")
+        config = LoraConfig(**get_peft_kwargs(ranks, None, state, is_unet=True))
+        inject_adapter_in_model(config, self._denoiser, adapter_name=adapter_name)
+        set_peft_model_state_dict(self._denoiser, state, adapter_name=adapter_name)
+
+    def set_adapters(self, names: list[str], weights: list[float]) -> None:
+        from diffusers.utils.peft_utils import set_weights_and_activate_adapters
+
+        set_weights_and_activate_adapters(self._denoiser, names, weights)
+
+
 def _host(pipe: Any) -> Any | None:
-    """What takes the LoRAs: the pipeline's own loader, else its denoiser's PEFT support, else None."""
+    """What takes the LoRAs: the pipeline's own loader, else its denoiser through diffusers' PEFT
+    methods, else through PEFT itself; None for a pipeline with no denoiser it knows."""
     if hasattr(pipe, "load_lora_weights"):
         return pipe
-    denoiser = getattr(pipe, "transformer", None)
-    return _DenoiserHost(denoiser) if hasattr(denoiser, "load_lora_adapter") else None
+    for component in ("transformer", "unet"):
+        denoiser = getattr(pipe, component, None)
+        if denoiser is not None:
+            host = _DenoiserHost if hasattr(denoiser, "load_lora_adapter") else _PeftHost
+            return host(denoiser, component)
+    return None
 
 
 def apply_stack(pipe: Any, stack: Sequence[StackEntry], model_label: str) -> list[dict[str, Any]]:

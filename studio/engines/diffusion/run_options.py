@@ -71,9 +71,6 @@ def _stack(engine: Engine, family: Family, folders: list[str], loras: Any, stren
         raise InputError("loras", f"At most {MAX_LORAS} LoRAs per run; {len(loras)} were given.")
     if strength not in (None, "") and not loras:
         raise InputError("lora_strength", "LoRA strength sets the first LoRA's strength: add a LoRA first.")
-    if loras and not family.takes_loras:
-        raise InputError("loras", f"{family.label} cannot take LoRAs: diffusers has no LoRA loader for its "
-                                  "pipeline. Choose an engine that takes LoRAs, or remove the LoRAs.")
     stack = [_entry(engine, family, folders, raw) for raw in loras]
     if stack and strength not in (None, ""):
         stack[0]["strength"] = LORA_STRENGTH.check(strength)
