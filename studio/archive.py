@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studio.archive_reader import MAX_INPUT_BYTES, MAX_MANIFEST_BYTES, ArchiveError, CheckedZip, inside, upload_file_name
 from studio.archive_schema import FORMAT, VERSION, Envelope, ExportedRow, InputRef, RowFiles, describe
-from studio.db.engine import session_scope
+from studio.db.engine import session_scope, waited_session
 from studio.db.images import get_or_add_image
 from studio.db.models import Run, utcnow
 from studio.db.runs import get_runs, set_tags
@@ -89,7 +89,8 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
         storage.ensure_free_space(storage.outputs_dir, archive.total_bytes + storage.min_free_bytes)
         copied: list[Path] = []
         try:
-            with session_scope(sessions) as session:
+            # A person waits on an import: another program's lock is waited on for a bounded time.
+            with waited_session(sessions) as session:
                 new_ids: dict[int, int] = {}
                 for row in rows:
                     image_id = _import_input(session, storage, archive, row.input, copied)

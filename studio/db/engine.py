@@ -1,7 +1,8 @@
 """Database engine and session scope. The caller owns the session: repository functions take one.
 
 A write the user waits on (queueing a run) goes through write_transaction: retried whole while another
-program holds SQLite's write lock, for a bounded time, then refused as DatabaseBusy. A file SQLite
+program holds SQLite's write lock, for a bounded time, then refused as DatabaseBusy; one that cannot
+be run twice (an import) uses waited_session, the same bound without the retry. A file SQLite
 cannot read at all fails on connect as DatabaseUnusable (studio.db.damage)."""
 
 from __future__ import annotations
@@ -139,10 +140,20 @@ def write_transaction(factory: sessionmaker[Session], work: Callable[[Session], 
 
 
 def _attempt(factory: sessionmaker[Session], work: Callable[[Session], T], *, busy_ms: int) -> T:
+    with waited_session(factory, busy_ms=busy_ms) as session:
+        return work(session)
+
+
+@contextmanager
+def waited_session(factory: sessionmaker[Session], *, busy_ms: int = int(WRITE_RETRY_SECONDS * 1000)) -> Iterator[Session]:
+    """session_scope for a write a person waits on that cannot simply be run again (an import,
+    which copies files as it goes): on SQLite, another program's write lock is waited on for
+    `busy_ms` (a user-facing bound, as write_transaction's) instead of ordinary connections' 30 s,
+    then the OperationalError "database is locked" is raised."""
     engine = factory.kw["bind"]
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
-        # The short wait is this attempt's alone: the pooled connection gets the usual one back.
+        # The short wait is this session's alone: the pooled connection gets the usual one back.
         if sqlite:
             connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
             # End the transaction SQLAlchemy opened for the pragma, so that the session begins (and
@@ -150,7 +161,7 @@ def _attempt(factory: sessionmaker[Session], work: Callable[[Session], T], *, bu
             connection.commit()
         try:
             with session_scope(factory, bind=connection) as session:
-                return work(session)
+                yield session
         finally:
             if sqlite:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
