@@ -4,6 +4,7 @@ it is the plain run again, on the same loaded pipeline."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,15 +28,31 @@ def offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """build(family) -> a data folder holding that tiny family's model, each built once here."""
+    folders: dict[str, Path] = {}
+
+    def build(family) -> Path:
+        if family.engine_id not in folders:
+            data = tmp_path_factory.mktemp(family.engine_id)
+            module, function = family.builder.split(":")
+            getattr(importlib.import_module(module), function)(data / "tiny-models" / family.engine_id)
+            folders[family.engine_id] = data
+        return folders[family.engine_id]
+
+    return build
+
+
 @pytest.mark.parametrize("family", TINY, ids=lambda family: family.engine_id)
-def test_a_lora_changes_the_frames_at_strength_one_and_not_at_zero(family, tmp_path):
-    module, function = family.builder.split(":")
-    model = getattr(importlib.import_module(module), function)(tmp_path / "tiny-models" / family.engine_id)
+def test_a_lora_changes_the_frames_at_strength_one_and_not_at_zero(family, built, tmp_path):
+    data = built(family)
+    model = data / "tiny-models" / family.engine_id
     loras = tmp_path / "loras"
     denoiser = "unet" if (model / "unet").is_dir() else "transformer"
     save_tiny_lora(model, loras / "style.safetensors", seed=3, targets=PROJECTIONS, component=denoiser)
     engine = DiffusionEngine(family, Settings(lora_dirs=[str(loras)]),
-                             Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs", database_url="sqlite://"))
+                             Paths(data_dir=data, logs_dir=tmp_path / "logs", database_url="sqlite://"))
     end = Image.new("RGB", (32, 32), (20, 60, 200)) if family.requires_last_image else None
     pinned = {"end_image": image_digest(end)} if end is not None else {}
 
@@ -63,14 +80,12 @@ FAST = [f for f in (getattr(families, name) for name in dir(families) if name.st
 
 
 @pytest.mark.parametrize("family", FAST, ids=lambda family: family.engine_id)
-def test_fast_skips_blocks_of_every_tiny_family_that_has_it_and_quality_is_as_before(family, tmp_path):
+def test_fast_skips_blocks_of_every_tiny_family_that_has_it_and_quality_is_as_before(family, built, tmp_path):
     """fast puts diffusers' First Block Cache on the denoiser: fewer blocks run (each block's
     feed-forward is counted), and the next quality run is the plain run again."""
     import torch
 
-    module, function = family.builder.split(":")
-    getattr(importlib.import_module(module), function)(tmp_path / "tiny-models" / family.engine_id)
-    engine = DiffusionEngine(family, Settings(), Paths(data_dir=tmp_path, logs_dir=tmp_path / "logs",
+    engine = DiffusionEngine(family, Settings(), Paths(data_dir=built(family), logs_dir=tmp_path / "logs",
                                                        database_url="sqlite://"))
     end = Image.new("RGB", (32, 32), (20, 60, 200)) if family.requires_last_image else None
     pinned = {"end_image": image_digest(end)} if end is not None else {}
