@@ -12,8 +12,15 @@ import os
 import socket
 
 import pytest
+from hypothesis import settings
 
 from tests import pg
+
+# The property tests draw the same examples on every run ("stable"), so that a test run that passes
+# passes again on the same code; HYPOTHESIS_PROFILE=explore draws new ones, to look for more.
+settings.register_profile("stable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "stable"))
 
 BACKENDS = ("sqlite", "postgresql")
 _pg_skipped: list[str] = []

@@ -46,6 +46,13 @@ def test_the_multiple_of_16_example_from_the_budget_of_512_squared(registry):
     assert default_size(motion, (300, 451)) == (418, 628)  # portrait stays portrait
 
 
+def test_a_bucket_model_takes_its_pipelines_bucket_however_far_the_photo_is_from_it(registry):
+    """Found by the property test below: a 7x13 photo on the tiny HunyuanVideo 1.5 (buckets of 16
+    px) is 32x32, the nearest bucket no taller, as its pipeline picks, not the nearer 16x32."""
+    tiny = registry.get("tiny-hunyuanvideo15").info
+    assert default_size(tiny, (7, 13)) == tiny.nearest_bucket(7, 13) == (32, 32)
+
+
 def test_without_an_image_it_is_the_engine_default(registry):
     for engine in engines(registry):
         assert default_size(engine.info, None) == engine_default(engine.info)
@@ -79,6 +86,11 @@ def test_any_image_and_engine_give_a_size_the_engine_accepts(registry, image, bu
     clean = engine.validate({"width": width, "height": height})
     assert (clean["width"], clean["height"]) == (width, height)
 
+    if info.size_buckets:
+        # A model that makes only its own sizes gets the bucket its pipeline picks for this aspect,
+        # which can be far from it (HunyuanVideo 1.5 takes the nearest bucket no taller or no wider).
+        assert (width, height) == info.nearest_bucket(*image)
+        return
     # Unless the limits force it, the aspect is off by no more than half a grid step on each side.
     w_spec, h_spec = info.param("width"), info.param("height")
     aspect = image[0] / image[1]
