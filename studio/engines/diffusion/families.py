@@ -700,9 +700,15 @@ HUNYUANVIDEO15_I2V = HunyuanVideo15Family(
 )
 
 
+# The tiny engines' First Block Cache threshold, wherever the real family has fast: random weights
+# change the first block's output a lot from step to step, so a low threshold would skip nothing.
+_TINY_FAST_THRESHOLD = 1.0
+
+
 def _tiny(real: Family, name: str, **changes: Any) -> Family:
     """A tiny engine for `real`'s family: the same classes and loading path, a few thousand random
     weights; its rules are the real family's, at smaller sizes. Hidden unless developer mode is on."""
+    changes.setdefault("fast_cache_threshold", None if real.fast_cache_threshold is None else _TINY_FAST_THRESHOLD)
     return replace(real, hub_id=None, weights_gb=0.001, vram_gb={"full_gpu": 0.1, "model_offload": 0.1, "group_offload": 0.1, "lowest": 0.1},
                    denoiser_gb=0.0001,
                    index_classes=(), cpu_seconds_per_step=0.05, developer_only=True, label=f"Tiny {name} (test)",
@@ -740,9 +746,6 @@ TINY_WAN22_TI2V = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan22_ti2v",
-    # Random weights change the first block's output a lot between steps: a high threshold, so that
-    # "fast" visibly skips blocks on the tiny model.
-    fast_cache_threshold=1.0,
     # A distillation LoRA made in code (studio.devtools.tiny.lora), 3 steps: not the default 2, so a
     # turbo run shows it ran the distillation's steps.
     turbo=TurboSpec(file="tiny-wan22-ti2v-turbo.safetensors",
@@ -757,7 +760,6 @@ TINY_WAN21_I2V = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(16), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.wan:build_tiny_wan21_i2v",
-    fast_cache_threshold=1.0,  # as tiny Wan 2.2
     turbo=None,
 )
 
@@ -769,7 +771,6 @@ TINY_LTX = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), _decode_timestep(0.03), _decode_noise(0.025), p.FIT),
     builder="studio.devtools.tiny.ltx:build_tiny_ltx",
-    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # Learned position embeddings for one size, as in the real model: 32x32 here.
@@ -780,7 +781,6 @@ TINY_COGVIDEOX_I2V = _tiny(
     params=(*_fixed_size(32, 32), p.frames(9, minimum=9, maximum=49, congruent=(8, 1)),
             p.fps(8), p.steps(2), p.guidance(6.0), p.FIT),
     builder="studio.devtools.tiny.cogvideox:build_tiny_cogvideox_i2v",
-    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # The real 8x VAE and 2x2 patches (16 px grid) and two experts switched at the real boundary (0.9):
@@ -805,7 +805,6 @@ TINY_SKYREELS_V2_I2V = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), p.frames(5, minimum=5, maximum=41, congruent=(4, 1)),
             p.fps(24), p.steps(2), p.guidance(5.0), p.FIT),
     builder="studio.devtools.tiny.skyreels:build_tiny_skyreels_v2_i2v",
-    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # The real window rules at a small window: 17 frames (5 latent frames, one causal block), overlap 5;
@@ -837,7 +836,6 @@ TINY_LTX2 = _tiny(
     params=(*p.size(32, 32, multiple_of=32, minimum=32, maximum=256), p.frames(9, minimum=9, maximum=57, congruent=(8, 1)),
             p.fps(24), _steps_from_two(2), p.guidance(3.0), p.FIT),
     builder="studio.devtools.tiny.ltx2:build_tiny_ltx2",
-    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
     # A distillation LoRA made in code (studio.devtools.tiny.lora), run on the real distilled schedule.
     turbo=TurboSpec(file="tiny-ltx2-turbo.safetensors", source="studio.devtools.tiny.lora:save_tiny_turbo_lora",
                     steps=8, guidance=1.0),
@@ -851,7 +849,6 @@ TINY_FRAMEPACK = _tiny(
     params=(*p.size(32, 32, multiple_of=16, minimum=16, maximum=256), _framepack_frames(17, 161, section=8),
             _latent_window(2), _SAMPLING, p.fps(30), p.steps(2), p.guidance(9.0, maximum=32.0), p.FIT),
     builder="studio.devtools.tiny.framepack:build_tiny_framepack",
-    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 # The real 16x VAE; a target size of 32 px gives the buckets 32x32, 16x32, 32x16, … up to 4:1.
@@ -863,7 +860,6 @@ TINY_HUNYUANVIDEO15_I2V = _tiny(
             p.fps(24), p.steps(2), p.guidance(6.0), p.FIT),
     builder="studio.devtools.tiny.hunyuanvideo15:build_tiny_hunyuanvideo15",
     target_size=32,  # the tiny transformer's own
-    fast_cache_threshold=1.0,  # as tiny Wan's: random weights change the first block's output a lot
 )
 
 FAMILIES: tuple[Family, ...] = (

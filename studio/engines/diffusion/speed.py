@@ -12,6 +12,7 @@ looked up in the LoRA folders and applied with the run's LoRA stack (lora.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ class TurboSpec:
                 "your LoRA folders (Settings → LoRA folders).")
 
 
+@functools.cache  # once per process: the registry is diffusers' own, global
 def _register_blocks() -> None:
     """diffusers 0.42.1's First Block Cache runs only on the blocks in its registry, and three of
     the families' blocks are missing from it. Each is registered as diffusers registers its twin:
