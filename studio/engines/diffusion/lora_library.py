@@ -20,6 +20,9 @@ SUFFIX = ".safetensors"
 # A separator in a layer name: "." in diffusers/PEFT files, "_" in kohya-style ones (lora_unet_blocks_0_…).
 _S = r"[._]"
 _START = r"(?:^|\.|lora_unet_|lora_transformer_)"
+# HunyuanVideo's two kinds of block: double-stream ones (an `attn` with no number) and single-stream ones.
+_DOUBLE = rf"transformer_blocks{_S}\d+{_S}attn{_S}"
+_SINGLE = rf"single_transformer_blocks{_S}\d+{_S}"
 
 # How each family's denoiser names its layers, as LoRA files for it spell them: the original
 # checkpoints' names (Wan's `blocks.N.self_attn`, ComfyUI's `diffusion_model.` prefix) and the
@@ -33,10 +36,10 @@ FAMILY_PATTERNS: dict[str, re.Pattern[str]] = {
     "ltx2": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}"
                        rf"(?:attn1|attn2|ff|audio_attn1|audio_attn2|audio_to_video_attn|video_to_audio_attn|audio_ff){_S}"),
     "cogvideox": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:attn1|ff|norm1){_S}"),
-    # HunyuanVideo's (FramePack's) blocks: an `attn` with no number, and single-stream blocks.
-    "framepack": re.compile(rf"{_START}(?:single_transformer_blocks{_S}\d+{_S}|transformer_blocks{_S}\d+{_S}attn{_S})"),
+    # HunyuanVideo's (FramePack's) blocks, both kinds.
+    "framepack": re.compile(rf"{_START}(?:{_SINGLE}|{_DOUBLE})"),
     # HunyuanVideo 1.5's blocks are HunyuanVideo's double-stream ones; it has no single-stream blocks.
-    "hunyuanvideo15": re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}attn{_S}"),
+    "hunyuanvideo15": re.compile(rf"{_START}{_DOUBLE}"),
     "i2vgen-xl": re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}.*temp_attentions"),
     "svd": re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}.*(?:temporal_transformer_blocks|time_stack)"),
 }
@@ -44,7 +47,7 @@ _LTX_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}attn2{_S}")
 _LTX2_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}(?:audio_|video_to_audio_attn{_S})")
 _COGVIDEOX_ONLY = re.compile(rf"{_START}transformer_blocks{_S}\d+{_S}norm1{_S}")
 _UNET = re.compile(rf"{_START}(?:down_blocks|up_blocks|mid_block){_S}")
-_SINGLE_STREAM = re.compile(rf"{_START}single_transformer_blocks{_S}")
+_SINGLE_STREAM = re.compile(rf"{_START}{_SINGLE}")
 
 FAMILY_NAMES = {"wan": "Wan", "ltx": "LTX-Video", "ltx2": "LTX-2", "cogvideox": "CogVideoX", "framepack": "FramePack",
                 "hunyuanvideo15": "HunyuanVideo 1.5",
