@@ -7,7 +7,7 @@ from studio.comparison import selection_placement
 from studio.jobs.status import RunStatus
 from studio.sweeps import param_names
 from studio.ui import selection
-from studio.ui.compare import parameter_table, selection_export, sweep_view, synced_comparison
+from studio.ui.compare import follow_unfinished, parameter_table, selection_export, sweep_view, synced_comparison
 from studio.ui.measurements import measurement_charts
 from studio.ui.runtime import services
 from studio.ui.text import plain
@@ -47,6 +47,7 @@ if len(runs) < 2:
 
 placement = selection_placement(runs, names=param_names(svc.registry.infos()))
 synced_comparison(placement)
+follow_unfinished(runs)
 links = st.columns(len(runs))
 for column, run in zip(links, runs):
     column.page_link("pages/gallery.py", label=f"Details of #{run.id}", icon=":material/open_in_new:",

@@ -142,6 +142,21 @@ def _sweep_measurements(runs: Sequence[RunView], sweep: SweepView, names: ParamN
         measurements.sweep_charts(runs, axes[0], names(engine, axes[0]), across=axes[1] if len(axes) > 1 else None)
 
 
+def follow_unfinished(runs: Sequence[RunView]) -> None:
+    """While a compared run is still queued or running, look again every few seconds; redraw the
+    page once all have finished, so their videos and measurements show without a reload."""
+    if any(run.status in RunStatus.ACTIVE for run in runs):
+        _until_finished(tuple(run.id for run in runs))
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _until_finished(run_ids: tuple[int, ...]) -> None:
+    runs = services().history.get_runs(list(run_ids))
+    if all(run.status not in RunStatus.ACTIVE for run in runs):
+        st.rerun(scope="app")
+    st.caption("Some of these runs are still being made; their videos appear here when they finish.")
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def _sweep_progress(sweep_id: int) -> None:
     svc = services()
