@@ -84,9 +84,15 @@ def test_a_login_flood_does_not_hold_up_the_pages(server):
 
     with ThreadPoolExecutor(16) as pool:
         flood = [pool.submit(login, server, f"wrong guess {n}") for n in range(64)]
-        slowest = max(health_time() for _ in range(20))
+        waits, deadline = [], time.monotonic() + 60
+        while not all(future.done() for future in flood) and time.monotonic() < deadline:
+            waits.append(health_time())  # one page request after another, for as long as the flood lasts
         statuses = [future.result()[0] for future in flood]
-    assert slowest < 1.0, f"health took {slowest:.2f} s during the flood"
+    # The five free tries each wait FAILED_LOGIN_DELAY_S (1 s) and check a scrypt hash. Done on the
+    # event loop, that holds the pages up for about five seconds in all; done off it, the pages wait
+    # only for a busy machine's scheduling (a shared two-core runner has once taken a second).
+    held_up = sum(waits)
+    assert held_up < 2.5, f"{len(waits)} page requests during the flood waited {held_up:.2f} s in all: {sorted(waits)[-5:]}"
     assert statuses.count(429) >= 64 - 16, statuses  # a few free tries, then the throttle answers
 
 
