@@ -283,4 +283,4 @@ def test_password_checks_run_off_the_event_loop(password_hash, monkeypatch):
 
     statuses, longest = run_async(flood())
     assert statuses == [401] * count
-    assert longest < 0.3, f"the loop stalled {longest:.2f} s during {count} logins"
+    assert longest < 0.6, f"the loop stalled {longest:.2f} s during {count} logins"
