@@ -4,11 +4,16 @@ parameter."""
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
 from studio.engines.base import Cancelled, InputError, RuntimeOptions
+from studio.engines import motion
 from studio.engines.motion import MOTIONS, MotionEngine, camera_path
 from studio.media.yuv import YuvFrame, source_planes
 from studio.requests import validate_for
@@ -133,6 +138,25 @@ def test_on_step_is_called_once_per_frame_in_order(engine, texture):
     steps = []
     run(engine, texture, steps=steps, frames=5)
     assert steps == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_frames_render_at_a_lower_priority_than_the_caller(engine, texture, monkeypatch):
+    """The encoder that takes the frames is the slow stage; rendering gives way to it."""
+    seen: list[tuple[str, int]] = []
+    resize = Image.Image.resize
+
+    def recording(self, *args, **kwargs):
+        thread = threading.get_native_id()
+        seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, thread)))
+        return resize(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", recording)
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    run(engine, texture, frames=4)
+    rendering = {priority for name, priority in seen if name.startswith("motion")}
+    assert rendering == {min(19, caller + motion.RENDER_NICENESS)}, seen
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # the caller's own is unchanged
 
 
 def test_cancel_stops_early(engine, texture):
