@@ -347,7 +347,8 @@ class MotionEngine:
 
         # 4. Render ahead on threads, hand out in order; check for cancel after every frame.
         threads = _thread_count()
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="motion", initializer=_behind_the_encoder) as pool:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="motion",
+                                initializer=_behind_the_encoder) as pool:
             ahead: deque[Future[np.ndarray]] = deque()
             submitted = 0
             try:
