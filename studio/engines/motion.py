@@ -414,9 +414,9 @@ def _behind_the_encoder() -> None:
     The encoder is the slow stage: a frame rendered ahead of it only waits in the pipe, while the
     CPU it took is CPU the encoder lacked, and the frames it then holds back are the wait after the
     last frame. At a lower priority rendering still keeps the encoder fed (it works a few frames
-    ahead) but gives way where both want a core (bench/motion_job.py --reps 7 on 2 cores: the time
-    after the last frame 0.23-0.27 s at equal priority, 0.16-0.20 s at RENDER_NICENESS, the whole
-    job no slower)."""
+    ahead) but gives way where both want a core. bench/motion_job.py --reps 7 on 2 cores, three
+    alternating rounds: after the last frame 0.225-0.253 s at equal priority, 0.212-0.223 s at
+    RENDER_NICENESS; the whole job 0.468-0.532 s and 0.457-0.472 s."""
     try:
         thread = threading.get_native_id()  # a new thread starts at its creator's priority
         os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + RENDER_NICENESS))
