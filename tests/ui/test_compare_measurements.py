@@ -1,6 +1,7 @@
 """The real Compare page (frame.py → pages/compare.py) in AppTest, on a temporary history whose runs
 the real worker made: a chart per measurement with a line per measured run, the means in the table,
-and a run made before measuring shown as 'not measured' until Measure is pressed."""
+and a run made before measuring shown as 'not measured' until Measure is pressed; a run still
+being made is said to be, until it has finished."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
+from studio.jobs import store as queue_store
 from studio.jobs.queue import SubmitRequest
 from studio.ui.measurements import MEASURES, NOT_MEASURED
 from studio.ui.runtime import services as cached_services
@@ -77,3 +79,28 @@ def test_a_runs_page_shows_its_measurements_or_measures_it(three_runs):
     labels = [m.label for m in at.metric]
     assert "Motion (mean, px/frame)" in labels and "First frame vs input (SSIM)" in labels
     assert "Not measured." not in [c.value for c in at.caption]
+
+
+def test_compare_says_a_run_is_still_being_made_and_shows_it_once_finished(three_runs):
+    """A compared run that another worker is still making: the page says so and keeps looking (a
+    fragment that polls; AppTest does not run its timer, so the redraw is a rerun here)."""
+    svc, ids = three_runs
+    making = svc.queue.submit(SubmitRequest(engine="motion", params={**SMALL, "seed": 2}, image=picture()))
+    with session_scope(svc.sessions) as session:  # held by another host (also warm on motion): ours leaves it be
+        claimed = queue_store.claim_next(session, "other-host:4242:feedface", 3600, loaded="motion")
+    assert claimed is not None and claimed.id == making
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["runs"] = f"{ids[0]},{making}"
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    still = "Some of these runs are still being made"
+    assert any(still in c.value for c in at.caption), [c.value for c in at.caption]
+
+    finished = svc.history.get_run(ids[0])
+    with session_scope(svc.sessions) as session:  # the other host finishes it, with the same files
+        run_rows.update_run(session, making, status="succeeded", video_path=finished.video_path,
+                            poster_path=finished.poster_path, thumb_path=finished.thumb_path)
+    at.run()
+    assert not at.exception, at.exception
+    assert not any(still in c.value for c in at.caption), [c.value for c in at.caption]
