@@ -135,8 +135,10 @@ class _WorkerApi:
 
 
 def _lost(lost) -> JSONResponse:
-    """409: this attempt does not hold the run; what holds it now, so the worker can say so."""
-    return _refusal(409, str(lost), status=lost.status, worker=lost.holder, attempt=lost.holder_attempt)
+    """409: this attempt does not hold the run; the run's status and attempt now, so the worker can
+    say so. Never the holding worker's id: with it and the attempt, any live token could act for
+    that worker (tokens are not tied to a worker id)."""
+    return _refusal(409, str(lost), status=lost.status, attempt=lost.holder_attempt)
 
 
 def worker_routes(hub: HubSource) -> list[Route]:

@@ -118,10 +118,11 @@ def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_
     good = {"Authorization": f"Bearer {token}", WORKER_HEADER: lease.worker_id, ATTEMPT_HEADER: "1",
             SHA256_HEADER: hashlib.sha256(body).hexdigest()}
     put = lambda headers, data=body, kind="poster": request(hub_url, "PUT", file_url(run_id, kind), headers=headers, body=data)  # noqa: E731
-    # Another attempt, another worker: refused, with who holds the run.
-    status, answer = put({**good, ATTEMPT_HEADER: "2"})
-    assert status == 409 and json.loads(answer)["worker"] == lease.worker_id
-    assert put({**good, WORKER_HEADER: "hostC:9:ffff0000"})[0] == 409
+    # Another attempt, another worker: refused, with the attempt that holds the run but not the
+    # worker that holds it (which, with the attempt, is all a request names).
+    assert put({**good, ATTEMPT_HEADER: "2"})[0] == 409
+    status, answer = put({**good, WORKER_HEADER: "hostC:9:ffff0000"})
+    assert status == 409 and json.loads(answer)["attempt"] == 1 and lease.worker_id not in answer.decode()
     # Bytes that do not match their sha256: refused, nothing kept.
     assert put(good, data=b"not really a poster!")[0] in (400, 422)
     assert put({**good, SHA256_HEADER: "0" * 64})[0] == 422
