@@ -340,6 +340,10 @@ def validate_params(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, An
     negative = str(params.get("negative_prompt") or "")
     if len(prompt) > 2000 or len(negative) > 2000:
         raise InputError("prompt", "Prompts are limited to 2000 characters.")
+    for name, text in (("prompt", prompt), ("negative_prompt", negative)):
+        if not _is_unicode(text):  # e.g. a command line's bytes that were not UTF-8: no database can hold them
+            raise InputError(name, f"The {name.replace('_', ' ')} holds characters that are not valid text "
+                                   "(bytes that were not UTF-8, or a lone surrogate); type it again.")
     clean["prompt"] = prompt if info.supports_prompt else ""
     clean["negative_prompt"] = negative if info.supports_negative_prompt else ""
     seed = params.get("seed")
@@ -349,6 +353,14 @@ def validate_params(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, An
     else:
         clean["seed"] = None
     return clean
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fmt(value: Any) -> str:

@@ -233,6 +233,13 @@ async def _read_submission(request: Request) -> tuple[bytes, str, tuple[bytes, s
         params = json.loads(raw)
     except ValueError as exc:
         raise ApiError(400, f"`params` is not valid JSON ({exc}).", "params") from None
+    except RecursionError:  # e.g. 2000 nested brackets: the parser gives up before the stack does
+        raise ApiError(400, "`params` is nested too deeply; it must be one flat JSON object.", "params") from None
+    try:  # JSON may spell a lone surrogate ("\ud800"), which no database or reply can hold
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "`params` holds text that is not valid Unicode (a lone surrogate such as \\ud800).",
+                       "params") from None
     if not isinstance(params, dict):
         raise ApiError(400, "`params` must be a JSON object, e.g. {\"prompt\": \"a slow push-in\", \"frames\": 48}.",
                        "params")

@@ -133,6 +133,20 @@ def test_errors_are_json_naming_the_parameter_and_queue_nothing(studio):
     assert requests.get(base + "/api/runs", timeout=30).json()["total"] == before, "nothing was queued"
 
 
+def test_params_no_database_could_hold_are_refused_as_json_and_queue_nothing(studio):
+    """A lone surrogate (in a value or a key) and a deeply nested document: 400s naming `params`,
+    not a 500 from the database or the reply, and no run."""
+    base, api, _log = studio
+    before = requests.get(base + "/api/runs", timeout=30).json()["total"]
+    for raw in ('{"engine": "motion", "prompt": "a\\ud800b"}', '{"engine": "motion", "\\udc00": 1}',
+                "[" * 2000 + "]" * 2000, '{"a":' * 2000 + "1" + "}" * 2000):
+        answer = checked(api, requests.post(base + "/api/runs", files={"image": ("p.png", png(picture()))},
+                                            data={"params": raw}, timeout=30))
+        assert answer.status_code == 400, (raw[:40], answer.status_code, answer.text[:300])
+        assert answer.json()["error"]["param"] == "params", answer.text[:300]
+    assert requests.get(base + "/api/runs", timeout=30).json()["total"] == before, "nothing was queued"
+
+
 def test_a_queued_or_running_run_can_be_cancelled(studio):
     base, api, log = studio
     # Long enough at this size that the cancel lands while it is queued or drawing.

@@ -192,6 +192,15 @@ def test_validate_fills_defaults_and_drops_the_negative_prompt(engine):
     assert clean["prompt"] == "a calm lake" and clean["negative_prompt"] == ""
 
 
+@pytest.mark.parametrize("name", ["prompt", "negative_prompt"])
+def test_text_no_database_could_hold_is_refused_naming_the_field(engine, name):
+    """A lone surrogate (what undecodable command-line bytes become) in a prompt: refused in words,
+    even where the engine would drop the text, rather than failing at the database."""
+    with pytest.raises(InputError) as refused:
+        engine.validate({name: "a\udcffb"})
+    assert refused.value.param == name and "not valid text" in refused.value.message
+
+
 def test_streamed_frames_match_generate_and_encode(engine, texture, tmp_path):
     from studio.media.encode import probe_video, write_mp4
 
