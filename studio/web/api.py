@@ -135,7 +135,11 @@ class _Api:
     async def list_runs(self, request: Request) -> Response:
         query = _run_query(request)
         page = await run_in_threadpool(lambda: self._services().history.list_runs(query))
-        return JSONResponse({"runs": [run_json(run) for run in page.runs], "total": page.total, "page": page.page,
+        # The gallery shows its last page for one past the end; a client reading pages until one is
+        # empty must get an empty one there, or it never stops.
+        past_the_end = page.page < query.page
+        return JSONResponse({"runs": [] if past_the_end else [run_json(run) for run in page.runs],
+                             "total": page.total, "more": page.more, "page": query.page if past_the_end else page.page,
                              "pages": page.pages, "page_size": page.page_size})
 
     async def cancel_run(self, request: Request) -> Response:

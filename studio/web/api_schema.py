@@ -72,10 +72,13 @@ RUN = {
 
 RUN_LIST = {
     "type": "object",
-    "required": ["runs", "total", "page", "pages", "page_size"],
+    "required": ["runs", "total", "more", "page", "pages", "page_size"],
     "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
-                   "total": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"},
-                   "page_size": {"type": "integer"}},
+                   "total": {"type": "integer", "description": "matching runs counted (all of them unless `more`)"},
+                   "more": {"type": "boolean", "description": "true: the count stopped a few pages past this one; "
+                                                             "more runs than `total` match"},
+                   "page": {"type": "integer", "description": "past the last page: that page, with no runs"},
+                   "pages": {"type": "integer"}, "page_size": {"type": "integer"}},
 }
 
 QUEUED = {

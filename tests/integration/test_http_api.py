@@ -147,6 +147,19 @@ def test_params_no_database_could_hold_are_refused_as_json_and_queue_nothing(stu
     assert requests.get(base + "/api/runs", timeout=30).json()["total"] == before, "nothing was queued"
 
 
+def test_a_long_list_says_its_count_stopped_and_a_page_past_the_end_is_empty(studio):
+    base, api, _log = studio
+    for seed in range(6):
+        assert post_run(base, png(picture()), {"engine": "motion", "frames": 2, "seed": seed}).status_code == 201
+    first = checked(api, requests.get(base + "/api/runs", params={"page_size": 1}, timeout=30)).json()
+    # Counted up to four pages past this one: five of the six (or more) runs, and `more` says so.
+    assert first["more"] is True and first["total"] == 5 and len(first["runs"]) == 1, first
+    exact = checked(api, requests.get(base + "/api/runs", params={"page_size": 100}, timeout=30)).json()
+    assert exact["more"] is False and exact["total"] == len(exact["runs"]) >= 6
+    past = checked(api, requests.get(base + "/api/runs", params={"page": 1000, "page_size": 100}, timeout=30)).json()
+    assert past["runs"] == [] and past["page"] == 1000, past  # a client reading until an empty page stops
+
+
 def test_a_queued_or_running_run_can_be_cancelled(studio):
     base, api, log = studio
     # Long enough at this size that the cancel lands while it is queued or drawing.
