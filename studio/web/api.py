@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from studio import submitting
 from studio.engines.base import InputError
@@ -288,4 +288,27 @@ def api_routes(services: ServicesSource) -> list[Route]:
     api = _Api(services)
     routes = [("/runs", api.create_run, "POST"), ("/runs", api.list_runs, "GET"), ("/runs/{run_id}", api.get_run, "GET"),
               ("/runs/{run_id}/cancel", api.cancel_run, "POST"), ("/openapi.json", api.openapi, "GET")]
-    return [Route(PREFIX + path, _answers_in_json(handler, services), methods=[method]) for path, handler, method in routes]
+    answered = [Route(PREFIX + path, _answers_in_json(handler, services), methods=[method])
+                for path, handler, method in routes]
+    # Last: any other path under the API's prefix (or another method) is answered in JSON as well,
+    # not with the pages' HTML and a 200 (the pages' catch-all) or Starlette's plain-text 405.
+    elsewhere = _answers_in_json(_no_such_endpoint(answered), services)
+    return [*answered, *(Route(path, elsewhere, methods=list(_ALL_METHODS)) for path in (PREFIX, PREFIX + "/{rest:path}"))]
+
+
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _no_such_endpoint(routes: list[Route]) -> Handler:
+    async def answer(request: Request) -> Response:
+        allowed = sorted({method for route in routes if route.matches(request.scope)[0] == Match.PARTIAL
+                          for method in route.methods or ()})
+        if allowed:
+            raise ApiError(405, f"{request.url.path} takes {', '.join(allowed)}, not {request.method}.",
+                           headers={"Allow": ", ".join(allowed)})
+        path = request.url.path
+        if path.endswith("/") and path.rstrip("/") != PREFIX:
+            raise ApiError(404, f"There is no {path} in the API; did you mean {path.rstrip('/')} (no slash at the end)?")
+        raise ApiError(404, f"There is no {path} in the API; {PREFIX}/openapi.json lists what there is.")
+
+    return answer

@@ -160,6 +160,20 @@ def test_a_long_list_says_its_count_stopped_and_a_page_past_the_end_is_empty(stu
     assert past["runs"] == [] and past["page"] == 1000, past  # a client reading until an empty page stops
 
 
+def test_other_paths_and_methods_under_the_api_are_answered_in_json(studio):
+    """Not the pages' HTML with a 200, nor a plain-text 405: a client reading JSON gets JSON."""
+    base, _api, _log = studio
+    for method, path, status in (("GET", "/api/nope", 404), ("GET", "/api", 404), ("DELETE", "/api/runs/1", 405),
+                                 ("GET", "/api/runs/1/cancel", 405), ("PUT", "/api/runs", 405),
+                                 ("GET", "/api/runs/", 404)):
+        answer = requests.request(method, base + path, timeout=30, allow_redirects=False)
+        assert answer.status_code == status, (method, path, answer.status_code, answer.text[:200])
+        assert answer.headers["content-type"] == "application/json", (method, path, answer.headers)
+        assert answer.json()["error"]["message"], (method, path)
+    assert requests.get(base + "/api/runs/1/cancel", timeout=30).headers["allow"] == "POST"
+    assert "no slash at the end" in requests.get(base + "/api/runs/", timeout=30).json()["error"]["message"]
+
+
 def test_a_queued_or_running_run_can_be_cancelled(studio):
     base, api, log = studio
     # Long enough at this size that the cancel lands while it is queued or drawing.
