@@ -209,6 +209,10 @@ def test_behind_a_password_the_api_takes_a_live_worker_token(tmp_path):
             assert requests.get(base + queued.json()["url"], headers=bearer, timeout=30).status_code == 200
             forged = {"Authorization": "Bearer stw_not-a-token"}
             assert requests.get(base + "/api/runs", headers=forged, timeout=30).status_code == 401
+            # Any path under /api: a forged token gets the API's 401, not the pages' HTML shell.
+            elsewhere = requests.get(base + "/api/anything", headers=forged, timeout=30)
+            assert elsewhere.status_code == 401 and elsewhere.json()["error"]["message"], elsewhere.text[:200]
+            assert requests.get(base + "/api/anything", headers=bearer, timeout=30).status_code == 404
             assert requests.get(base + "/", headers=bearer, timeout=30).status_code == 401, "a token opens the API only"
             with session_scope(services.sessions) as session:
                 tokens.revoke(session, "script")
