@@ -45,7 +45,13 @@ Model = TypeVar("Model", bound=BaseModel)
 
 def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destination: Path) -> Path:
     """Write the runs (finished ones; queued, running and interrupted are skipped: an import
-    accepts only finished runs, so that nothing imported is ever run) with their files to a zip."""
+    accepts only finished runs, so that nothing imported is ever run) with their files to a zip.
+    An existing file is never replaced: `destination` may be anything a user typed, the history's
+    own database or a run's video included."""
+    if destination.exists() or destination.is_symlink():
+        raise ArchiveError(f"{destination} already exists; give the export a new file name "
+                           "(an export never replaces a file).")
+    run_ids = list(dict.fromkeys(run_ids))  # a run named twice is exported once (an import refuses doubles)
     with session_scope(sessions) as session:
         runs = [r for r in get_runs(session, run_ids) if r.status in RunStatus.FINISHED]
     if not runs:

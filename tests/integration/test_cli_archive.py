@@ -47,6 +47,24 @@ def test_export_to_the_default_place_and_skipping_unknown_runs(studio_env, finis
     assert "Run 404 does not exist; skipped." in result.stderr
 
 
+def test_an_export_never_replaces_a_file_and_exports_a_run_named_twice_once(studio_env, finished_run, tmp_path):
+    database = Paths.from_env(studio_env).data_dir / "studio.db"
+    (video,), = rows(studio_env, "SELECT video_path FROM runs")
+    for existing in (database, Path(video)):
+        before = existing.read_bytes()
+        result = launch("export", str(finished_run), "--out", str(existing), env=studio_env)
+        assert result.returncode == 1 and "already exists" in result.stderr, result.stdout + result.stderr
+        assert existing.read_bytes() == before and "Traceback" not in result.stderr
+    assert rows(studio_env, "SELECT count(*) FROM runs") == [(1,)]  # the history is still a database
+
+    twice = tmp_path / "twice.zip"
+    result = launch("export", str(finished_run), str(finished_run), "--out", str(twice), env=studio_env)
+    assert result.returncode == 0 and "Duplicate name" not in result.stderr, result.stderr
+    other = {**studio_env, "STUDIO_DATA_DIR": str(tmp_path / "other")}
+    result = launch("import", str(twice), env=other)
+    assert result.returncode == 0 and result.stdout.strip() == "1", result.stdout + result.stderr
+
+
 def test_export_of_nothing_finished_is_one_line(studio_env):
     result = launch("export", "7", env=studio_env)
     assert result.returncode == 1
