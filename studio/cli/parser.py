@@ -7,6 +7,7 @@ flag answer at once, without installing anything first.
 from __future__ import annotations
 
 import argparse
+import math
 
 DEFAULT_PORT = 8501
 DEFAULT_HOST = "127.0.0.1"
@@ -36,17 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub("run", "generate one video without the UI and print its path")
     start = run.add_mutually_exclusive_group(required=True)
     start.add_argument("--image", help="input image file")
-    start.add_argument("--extend", type=int, default=None, metavar="RUN_ID",
+    start.add_argument("--extend", type=run_number, default=None, metavar="RUN_ID",
                        help="continue a finished run: start from its last frame, with its engine and parameters "
                        "unless other flags change them (the new run is the next link of its chain)")
     _add_generation_flags(run)
-    run.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+    run.add_argument("--timeout", type=seconds, default=3600.0, metavar="SECONDS",
                      help="give up after this long if another worker on the same data folder took the run "
                      "and has not finished it (default 3600; the run stays queued)")
     _add_submit(sub("submit", "queue one run per image with the same settings and print the run ids, without "
                     "running them (all or nothing: every image and setting is checked first)"))
     export = sub("export", "write finished runs (their videos, inputs and settings) to a zip another studio can import")
-    export.add_argument("run_ids", nargs="+", type=int, metavar="RUN_ID", help="the runs to export")
+    export.add_argument("run_ids", nargs="+", type=run_number, metavar="RUN_ID", help="the runs to export")
     export.add_argument("--out", default=None, metavar="ZIP",
                         help="where to write the zip (default: exports/runs-DATE.zip in the data folder)")
     import_ = sub("import", "add the runs of a studio export zip to this studio's history, as new runs")
@@ -124,7 +125,7 @@ def _add_submit(submit: argparse.ArgumentParser) -> None:
                         help="then wait until the runs finish and print each MP4's path. A running server or "
                         "`launch.py worker` on the same data folder runs them; if none has started any of them "
                         "within 5 seconds, this process runs the queue itself")
-    submit.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+    submit.add_argument("--timeout", type=seconds, default=3600.0, metavar="SECONDS",
                         help="with --wait, give up waiting after this long (default 3600; the runs stay queued)")
 
 
@@ -137,6 +138,28 @@ def port_number(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
     return port
+
+
+def run_number(text: str) -> int:
+    """A RUN_ID's type: a run's number (the database's ids stop below 2**63)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a run id is a whole number (see the gallery or `export`), not {text!r}") from None
+    if not 1 <= number < 2**63:
+        raise argparse.ArgumentTypeError(f"no run has the id {text[:30]} (ids are whole numbers from 1)")
+    return number
+
+
+def seconds(text: str) -> float:
+    """--timeout's type: a wait of more than 0 seconds (not nan, not inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give the seconds as a number, not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"the wait must be more than 0 seconds, not {text[:30]}")
+    return value
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
