@@ -29,23 +29,44 @@ class Console:
         studio's log records to it."""
         if self.log_path is not None:
             return self.log_path
-        logs_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = logs_dir / f"{command}-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+        path = logs_dir / f"{command}-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+        try:
+            logs_dir.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                self._log = open(path, "a", encoding="utf-8", buffering=1)
+                self.log_path = path
+                self._log.write(f"launch.py {' '.join(sys.argv[1:])} (python {sys.version.split()[0]}, pid {os.getpid()})\n")
+                self._log.writelines(self._pending)  # what was said before the log folder was known
+                self._pending.clear()
+            _configure_logging(path, debug=self.debug_on)
+        except OSError as error:  # a full disk, a read-only folder: the command goes on without its log
+            self._give_up_log(path, error)
+        return path
+
+    def _give_up_log(self, path: Path, error: OSError) -> None:
+        """Stop writing the log (once), and say so: a log that cannot be written must never be
+        what ends a command, nor fill the terminal with the logging module's tracebacks."""
         with self._lock:
-            self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)
-            self._log.write(f"launch.py {' '.join(sys.argv[1:])} (python {sys.version.split()[0]}, pid {os.getpid()})\n")
-            self._log.writelines(self._pending)  # what was said before the log folder was known
+            log, self._log, self.log_path = self._log, None, None
             self._pending.clear()
-        _configure_logging(self.log_path, debug=self.debug_on)
-        return self.log_path
+        if log is not None:
+            try:
+                log.close()
+            except OSError:
+                pass
+        print(f"Warning: the log {path} cannot be written ({error.strerror or error}); going on without it.",
+              file=sys.stderr, flush=True)
 
     def write_log(self, text: str) -> None:
         line = f"{datetime.now():%H:%M:%S} {text}\n"
-        with self._lock:
-            if self._log is not None:
-                self._log.write(line)
-            else:
-                self._pending.append(line)
+        try:
+            with self._lock:
+                if self._log is not None:
+                    self._log.write(line)
+                elif self.log_path is None and len(self._pending) < 1000:
+                    self._pending.append(line)
+        except OSError as error:
+            self._give_up_log(self.log_path or Path("(log)"), error)
 
     def check(self, result) -> None:
         """One preflight line: OK lines are quiet-able, WARN and FAIL are not."""
@@ -79,7 +100,10 @@ class Console:
 
     def close(self) -> None:
         if self._log is not None:
-            self._log.close()
+            try:
+                self._log.close()
+            except OSError:  # the last lines could not be flushed to a full disk: nothing more to do
+                pass
             self._log = None
 
 
@@ -88,10 +112,18 @@ def _configure_logging(log_path: Path, *, debug: bool) -> None:
     with --debug."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    file_handler = logging.FileHandler(log_path, encoding="utf-8")
+    file_handler = _LogFileHandler(log_path, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
     for noisy in ("alembic.runtime.plugins", "torch"):  # setup chatter, not findings
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if debug:
         root.addHandler(logging.StreamHandler(sys.stderr))
+
+
+class _LogFileHandler(logging.FileHandler):
+    """The launch's log file for the studio's records; a record it cannot write (a full disk) is
+    dropped without the logging module's traceback on the terminal."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
