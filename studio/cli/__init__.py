@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 from pathlib import Path
 
 from studio.cli.console import Console
@@ -43,6 +44,10 @@ def main(argv: list[str]) -> int:
     # folders are known; serving opens it only once the server is on its way.
     console = Console(quiet=args.quiet, debug=args.debug)
     module, function = COMMANDS[args.command]
+    # SIGTERM (`kill`, `timeout`, a service manager) ends a command as Ctrl-C does: a run this
+    # process is making is marked interrupted and its partial files removed, not left "running"
+    # until its lease runs out. Serving and `worker` put their own handlers in place of this one.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         command = getattr(importlib.import_module(f"studio.cli.{module}"), function)
         return command(args, console)
@@ -53,6 +58,10 @@ def main(argv: list[str]) -> int:
         return _failed(console, exc)
     finally:
         console.close()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _failed(console: Console, exc: Exception) -> int:

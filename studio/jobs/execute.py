@@ -107,6 +107,7 @@ class Executor:
         heartbeat = _Heartbeat(self.sessions, lease, min(HEARTBEAT_INTERVAL_S, lease.seconds / HEARTBEATS_PER_LEASE))
         heartbeat.start()
         child: followups.Child | None = None
+        stopped_here = False
         try:
             with session_scope(self.sessions) as session:
                 queue_store.update_held(session, lease, log_path=str(log_path))
@@ -120,7 +121,10 @@ class Executor:
         except LeaseLost as lost:
             self._abandon(lost, written, handler)
             return
-        except Shutdown:
+        except (Shutdown, KeyboardInterrupt) as stop:
+            # KeyboardInterrupt: Ctrl-C or SIGTERM in a command running the job on its own thread
+            # (`run`, `submit --wait`): recorded like a stopping studio's, then passed on.
+            stopped_here = isinstance(stop, KeyboardInterrupt)
             status, values = RunStatus.INTERRUPTED, {"error": "Interrupted: the studio stopped while this run was in progress. It will resume at the next start."}
         except Cancelled:
             status, values = RunStatus.CANCELED, {"error": None}
@@ -163,6 +167,8 @@ class Executor:
                 files.remove()
         logging.getLogger().removeHandler(handler)
         handler.close()
+        if stopped_here:
+            raise KeyboardInterrupt
 
     def _planned_child(self, run: Run) -> followups.Child | None:
         try:

@@ -4,16 +4,19 @@ traceback: real subprocesses, a real full filesystem, a real file that is not a 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.integration.cli import launch, rows
+from studio.config import PROJECT_ROOT
+from tests.integration.cli import LAUNCH, launch, rows
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -157,3 +160,32 @@ def test_an_import_into_a_locked_history_changes_nothing_and_says_so(studio_env,
     no_traceback(result)
     after = sorted(p.relative_to(data_dir) for p in data_dir.rglob("*") if p.is_file() and "logs" not in p.parts)
     assert after == before and rows(studio_env, "SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_sigterm_on_run_marks_its_run_interrupted_and_leaves_no_partial_file(studio_env, photo, data_dir):
+    """`kill` or `timeout` (SIGTERM) ends `run` as Ctrl-C does: the run is recorded interrupted
+    (it resumes at the studio's next start) instead of staying "running" with a partial file."""
+    process = subprocess.Popen([sys.executable, str(LAUNCH), "run", "--image", str(photo), "--param", "frames=240",
+                                "--param", "width=1920", "--param", "height=1080"],
+                               env=studio_env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, seen = time.monotonic() + 60, []
+        while time.monotonic() < deadline and process.poll() is None:
+            try:  # the file exists a moment before its tables do
+                with sqlite3.connect(data_dir / "studio.db") as db:
+                    seen = db.execute("SELECT status, step FROM runs").fetchall()
+            except sqlite3.Error:
+                seen = []
+            if seen and seen[0][0] == "running" and seen[0][1] > 0:
+                break
+            time.sleep(0.1)
+        assert process.poll() is None and seen and seen[0][1] > 0, f"the run never got going: {seen}"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 130 and "Interrupted." in err and "Traceback" not in out + err, (out, err)
+    assert rows(studio_env, "SELECT status FROM runs") == [("interrupted",)]
+    assert not [p for p in (data_dir / "outputs").rglob("*") if p.is_file()], "a partial file was left behind"
