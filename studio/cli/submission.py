@@ -16,7 +16,7 @@ from studio import submitting
 from studio.cli.console import Console
 from studio.db.engine import DatabaseBusy
 from studio.engines.base import InputError
-from studio.media.images import ImageRejected, load_upload
+from studio.media.images import MAX_FILE_BYTES, ImageRejected, load_upload
 from studio.services import Services
 from studio.storage import DiskFull
 from studio.submitting import EngineNotReady
@@ -44,9 +44,14 @@ class NotInstalled(Refused):
 def read_image(path: Path, flag: str = "--image") -> PILImage.Image:
     """The decoded image at --image PATH (or another flag's), through the same intake as an upload."""
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_file():  # a folder, a device (/dev/zero), a pipe that would block
+            raise Refused(f"{flag} {path}: not an image file (a folder, a device or a pipe).")
+        with open(path, "rb") as file:  # bounded: a huge or endless file is refused, not read whole
+            data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise Refused(f"{flag} {path}: cannot read the file ({exc.strerror or exc}).") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise Refused(f"{flag} {path}: larger than {MAX_FILE_BYTES // 2**20} MB, the most an image file may be.")
     try:
         return load_upload(data, path.name)
     except ImageRejected as exc:

@@ -346,16 +346,19 @@ def _encode(chunks: Iterator[memoryview], fps: int, size: tuple[int, int], path:
                                    preexec_fn=tie_to_parent())
         _widen_pipe(process.stdin)
         try:
-            for chunk in chunks:
-                process.stdin.write(chunk)
-            process.stdin.close()
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early; its exit status and message say why, below
+            try:
+                for chunk in chunks:
+                    process.stdin.write(chunk)
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early; its exit status and message say why, below
+            returncode = process.wait()
         except BaseException:
+            # Also while ffmpeg finishes (Ctrl-C, SIGTERM): left running, it would write the file
+            # again after atomic_path removed it (faststart rewrites it at the end).
             process.kill()
             process.wait()
             raise
-        returncode = process.wait()
         if returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
             stderr.seek(0)
             raise _encode_failure(stderr.read().decode("utf-8", "replace"), path, what)

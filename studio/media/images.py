@@ -19,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Largest accepted upload. 40 MP covers every phone and most DSLRs (a 45 MP body is the exception
 # and can be scaled down); decoding it costs about 160 MB as RGBA, which a laptop can afford.
 MAX_PIXELS = 40_000_000
+# The largest image file taken, as on the pages (.streamlit/config.toml maxUploadSize) and the API.
+MAX_FILE_BYTES = 200 * 1024 * 1024
 
 # Transparent areas become white: uploads with alpha are mostly logos and cut-outs drawn on white.
 ALPHA_BACKGROUND = (255, 255, 255)

@@ -1,5 +1,5 @@
-"""Command-line values refused by the parser itself (exit status 2, one line naming the flag),
-before anything is opened or queued."""
+"""Command-line values refused before anything is opened or queued: by the parser (exit status 2,
+one line naming the flag), and image paths that are not a bounded file."""
 
 from __future__ import annotations
 
@@ -29,3 +29,33 @@ def test_impossible_ids_and_waits_are_usage_errors(argv, flag, capsys):
 def test_ordinary_ids_and_waits_are_taken():
     assert parse_args(["export", "1", "42"]).run_ids == [1, 42]
     assert parse_args(["run", "--image", "p.png", "--timeout", "2.5"]).timeout == 2.5
+
+
+@pytest.mark.parametrize("kind", ["device", "pipe", "folder", "huge"])
+def test_an_image_path_that_is_not_a_bounded_file_is_refused_without_reading_it(kind, tmp_path):
+    """/dev/zero filled memory until killed, a pipe blocked for ever, a 100 GB file ended in a
+    MemoryError: each is one line now."""
+    import os
+    import time
+    from pathlib import Path
+
+    from studio.cli.submission import Refused, read_image
+    from studio.media.images import MAX_FILE_BYTES
+
+    if kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "pipe":
+        path = tmp_path / "pipe.png"
+        os.mkfifo(path)
+    elif kind == "folder":
+        path = tmp_path / "photos.png"
+        path.mkdir()
+    else:
+        path = tmp_path / "huge.png"
+        with open(path, "wb") as sparse:
+            sparse.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
+    started = time.monotonic()
+    with pytest.raises(Refused) as refused:
+        read_image(path)
+    assert time.monotonic() - started < 10 and str(path) in str(refused.value), str(refused.value)
+    assert ("larger than 200 MB" if kind == "huge" else "not an image file") in str(refused.value)
