@@ -78,7 +78,9 @@ def _extension(services, args: argparse.Namespace, given: dict) -> tuple[str, di
     except InputError as exc:
         raise Refused(input_error_text(exc)) from None
     overrides = {k: v for k, v in given.items() if not (k in ("prompt", "negative_prompt") and not v)}
-    params = {k: v for k, v in {**start.params, **overrides}.items() if k in known}
+    # Only the source's own values are fitted to the engine (another engine's are left out); the
+    # flags given here are checked as a plain `run` checks them, so a wrong one is refused, not dropped.
+    params = {**{k: v for k, v in start.params.items() if k in known}, **overrides}
     return engine, params, start.image, f"last frame of run #{args.extend}"
 
 

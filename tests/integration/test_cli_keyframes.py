@@ -32,3 +32,16 @@ def test_run_with_a_last_image_then_extend_it(studio_env, tmp_path):
     assert refused.returncode == 2
     assert "--last-image" in refused.stderr and "Tiny LTX-Video" in refused.stderr and "Traceback" not in refused.stderr
     assert rows(studio_env, "SELECT count(*) FROM runs") == [(2,)]
+
+
+def test_extend_checks_the_flags_given_as_run_does(studio_env, tmp_path):
+    """--extend used to drop an unknown --param, a --speed or a --lora the engine cannot take, and
+    make the run without them; a plain `run` refuses them, and now so does --extend."""
+    first = tmp_path / "first.png"
+    Image.new("RGB", (96, 64), (200, 120, 40)).save(first)
+    assert launch("run", "--image", str(first), *SMALL, env=studio_env).returncode == 0
+    for flags, named in ((["--param", "bogus=1"], "bogus"), (["--speed", "turbo"], "speed")):
+        refused = launch("run", "--extend", "1", *flags, env=studio_env)
+        assert refused.returncode == 2, (flags, refused.stdout + refused.stderr)
+        assert named in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    assert rows(studio_env, "SELECT count(*) FROM runs") == [(1,)]
