@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from studio.cli.console import Console
 from studio.config import Paths
@@ -81,6 +81,16 @@ def _open(build: Callable[[Paths], Built], paths: Paths, console: Console) -> Bu
         console.error(f"Error: {exc}")
     except OperationalError as exc:  # not about the contents: unreachable, not creatable, locked
         _say_cannot_open(console, paths, exc)
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:  # a URL no installed driver takes
+        console.error(f"Error: STUDIO_DATABASE_URL ({paths.database_label}) is not a database the studio can use "
+                      f"({str(exc).splitlines()[0]}). → Unset it to use the SQLite file in the data folder, or give "
+                      "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE.")
+    except (FileExistsError, NotADirectoryError) as exc:  # the data folder, or a folder in it, is a file
+        console.error(f"Error: {exc.filename} is a file where the studio needs a folder. → Move it away, or give "
+                      "--data-dir (STUDIO_DATA_DIR) a folder.")
+    except OSError as exc:  # e.g. a read-only data folder
+        console.error(f"Error: cannot use the data folder {paths.data_dir}: {exc.strerror or exc}"
+                      f"{f' ({exc.filename})' if exc.filename else ''}. → Give --data-dir a folder this user may write.")
     except DatabaseError as exc:  # another refusal: not a database, or a server that refuses a statement
         where = paths.database_label
         if paths.sqlite_path is None:  # e.g. a role without the right to create tables

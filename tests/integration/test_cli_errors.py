@@ -189,3 +189,21 @@ def test_sigterm_on_run_marks_its_run_interrupted_and_leaves_no_partial_file(stu
     assert process.returncode == 130 and "Interrupted." in err and "Traceback" not in out + err, (out, err)
     assert rows(studio_env, "SELECT status FROM runs") == [("interrupted",)]
     assert not [p for p in (data_dir / "outputs").rglob("*") if p.is_file()], "a partial file was left behind"
+
+
+@pytest.mark.parametrize("setup, said", [
+    ("data folder is a file", "is a file where the studio needs a folder"),
+    ("garbage", "is not a database the studio can use"),
+    ("mysql://user:secret@localhost/studio", "is not a database the studio can use"),
+])
+def test_a_data_folder_or_database_url_the_studio_cannot_use_is_one_line_with_advice(setup, said, studio_env, photo,
+                                                                                    tmp_path):
+    env = dict(studio_env)
+    if setup == "data folder is a file":
+        (tmp_path / "afile").write_text("not a folder")
+        env["STUDIO_DATA_DIR"] = str(tmp_path / "afile")
+    else:
+        env["STUDIO_DATABASE_URL"] = setup
+    result = launch("run", "--image", str(photo), env=env)
+    assert result.returncode == 1 and said in result.stderr and "→" in result.stderr, result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr and "secret" not in result.stderr
