@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from studio.cli.console import Console
+from studio.interrupts import raise_interrupt
 from studio.cli.parser import parse_args
 
 # command → (module under studio.cli, its function taking (args, console) and returning the exit status)
@@ -47,7 +48,9 @@ def main(argv: list[str]) -> int:
     # SIGTERM (`kill`, `timeout`, a service manager) ends a command as Ctrl-C does: a run this
     # process is making is marked interrupted and its partial files removed, not left "running"
     # until its lease runs out. Serving and `worker` put their own handlers in place of this one.
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where SIGINT is ignored (`cmd &`)
+        signal.signal(signal.SIGINT, raise_interrupt)
     try:
         command = getattr(importlib.import_module(f"studio.cli.{module}"), function)
         return command(args, console)
@@ -58,10 +61,6 @@ def main(argv: list[str]) -> int:
         return _failed(console, exc)
     finally:
         console.close()
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _failed(console: Console, exc: Exception) -> int:

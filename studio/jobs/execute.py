@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from studio import interrupts
 from studio.config import Paths
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
@@ -393,6 +394,7 @@ class _Progress:
     def cancelled(self, *, force: bool = False) -> bool:
         if self._stop.is_set():
             raise Shutdown
+        interrupts.check()  # a Ctrl-C or SIGTERM whose KeyboardInterrupt Python lost (studio.interrupts)
         self._heartbeat.check()
         now = time.monotonic()
         if not self._cancel and (force or now - self._last_cancel_check >= PROGRESS_INTERVAL_S):

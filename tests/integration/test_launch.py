@@ -142,10 +142,10 @@ def test_command_line_parses_with_only_the_standard_library():
     """launch.py parses with studio.cli before .venv exists: its root, parser and console import
     nothing else at the top."""
     cli = PROJECT_ROOT / "studio" / "cli"
-    own = {"studio.cli.console", "studio.cli.parser"}
-    for name in ("__init__.py", "parser.py", "console.py"):
-        imports = module_level_imports(cli / name) - own
-        assert all(n.split(".")[0] in sys.stdlib_module_names for n in imports), (name, imports)
+    own = {"studio.cli.console", "studio.cli.parser", "studio.interrupts"}
+    for path in (cli / "__init__.py", cli / "parser.py", cli / "console.py", PROJECT_ROOT / "studio" / "interrupts.py"):
+        imports = module_level_imports(path) - own
+        assert all(n.split(".")[0] in sys.stdlib_module_names for n in imports), (path.name, imports)
 
 
 # ----- --check ------------------------------------------------------------------------------------
