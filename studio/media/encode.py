@@ -344,8 +344,8 @@ def _encode(chunks: Iterator[memoryview], fps: int, size: tuple[int, int], path:
         # Tied to this thread's life: a killed worker must not leave ffmpeg writing for seconds more.
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
                                    preexec_fn=tie_to_parent())
-        _widen_pipe(process.stdin)
         try:
+            _widen_pipe(process.stdin)
             try:
                 for chunk in chunks:
                     process.stdin.write(chunk)
