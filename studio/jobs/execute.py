@@ -113,7 +113,8 @@ class Executor:
             with session_scope(self.sessions) as session:
                 queue_store.update_held(session, lease, log_path=str(log_path))
             log.info("run %s: attempt %s on worker %s", run.id, run.attempts, self.worker_id)
-            outcome = self._generate_and_encode(run, lease, heartbeat, written, scratch)
+            with interrupts.deferred():  # a Ctrl-C stops the run at its next step, cleanly
+                outcome = self._generate_and_encode(run, lease, heartbeat, written, scratch)
             heartbeat.check()
             if self.remote is not None:  # succeeded only once the server has every file
                 outcome = {**outcome, **deliver_files(self.remote, lease, written[-1])}
@@ -170,6 +171,7 @@ class Executor:
         handler.close()
         if stopped_here:
             raise KeyboardInterrupt
+        interrupts.check()  # asked for after the run's last step: the run is done, the command stops
 
     def _planned_child(self, run: Run) -> followups.Child | None:
         try:
@@ -394,7 +396,7 @@ class _Progress:
     def cancelled(self, *, force: bool = False) -> bool:
         if self._stop.is_set():
             raise Shutdown
-        interrupts.check()  # a Ctrl-C or SIGTERM whose KeyboardInterrupt Python lost (studio.interrupts)
+        interrupts.check()  # a Ctrl-C or SIGTERM asked for during the run (studio.interrupts)
         self._heartbeat.check()
         now = time.monotonic()
         if not self._cancel and (force or now - self._last_cancel_check >= PROGRESS_INTERVAL_S):
