@@ -131,34 +131,32 @@ def _add_submit(submit: argparse.ArgumentParser) -> None:
 
 def port_number(text: str) -> int:
     """--port's type: a TCP port, refused here rather than by the socket call deep in a check."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a whole number between 1 and 65535, not {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
-    return port
+    return _number(text, int, lambda port: 1 <= port <= 65535,
+                   "port must be a whole number between 1 and 65535, not {text!r}",
+                   "port must be between 1 and 65535, not {text}")
 
 
 def run_number(text: str) -> int:
     """A RUN_ID's type: a run's number (the database's ids stop below 2**63)."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a run id is a whole number (see the gallery or `export`), not {text!r}") from None
-    if not 1 <= number < 2**63:
-        raise argparse.ArgumentTypeError(f"no run has the id {text[:30]} (ids are whole numbers from 1)")
-    return number
+    return _number(text, int, lambda number: 1 <= number < 2**63,
+                   "a run id is a whole number (see the gallery or `export`), not {text!r}",
+                   "no run has the id {text} (ids are whole numbers from 1)")
 
 
 def seconds(text: str) -> float:
     """--timeout's type: a wait of more than 0 seconds (not nan, not inf)."""
+    return _number(text, float, lambda value: math.isfinite(value) and value > 0,
+                   "give the seconds as a number, not {text!r}", "the wait must be more than 0 seconds, not {text}")
+
+
+def _number(text: str, convert, accepted, not_a_number: str, out_of_range: str):
+    """An argument type's work: `text` converted, or argparse's error (exit 2) in the type's words."""
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"give the seconds as a number, not {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"the wait must be more than 0 seconds, not {text[:30]}")
+        raise argparse.ArgumentTypeError(not_a_number.format(text=text)) from None
+    if not accepted(value):
+        raise argparse.ArgumentTypeError(out_of_range.format(text=text[:30]))
     return value
 
 
