@@ -6,6 +6,7 @@ Standard library only, like the parser: the package's root imports it before .ve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -50,10 +51,8 @@ class Console:
             log, self._log, self.log_path = self._log, None, None
             self._pending.clear()
         if log is not None:
-            try:
+            with contextlib.suppress(OSError):
                 log.close()
-            except OSError:
-                pass
         print(f"Warning: the log {path} cannot be written ({error.strerror or error}); going on without it.",
               file=sys.stderr, flush=True)
 
@@ -65,8 +64,8 @@ class Console:
                     self._log.write(line)
                 elif self.log_path is None and len(self._pending) < 1000:
                     self._pending.append(line)
-        except OSError as error:
-            self._give_up_log(self.log_path or Path("(log)"), error)
+        except OSError as error:  # only an open log is written to, so its path is known
+            self._give_up_log(self.log_path, error)
 
     def check(self, result) -> None:
         """One preflight line: OK lines are quiet-able, WARN and FAIL are not."""
@@ -100,10 +99,8 @@ class Console:
 
     def close(self) -> None:
         if self._log is not None:
-            try:
+            with contextlib.suppress(OSError):  # the last lines could not be flushed to a full disk
                 self._log.close()
-            except OSError:  # the last lines could not be flushed to a full disk: nothing more to do
-                pass
             self._log = None
 
 
