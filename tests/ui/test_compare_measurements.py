@@ -85,8 +85,11 @@ def test_compare_says_a_run_is_still_being_made_and_shows_it_once_finished(three
     """A compared run that another worker is still making: the page says so and keeps looking (a
     fragment that polls; AppTest does not run its timer, so the redraw is a rerun here)."""
     svc, ids = three_runs
+    # The app's own worker thread would take the new run at its next poll (it did, on a CI runner,
+    # before the claim below); stopped, it leaves the run to the other host for certain.
+    svc.worker.stop()
     making = svc.queue.submit(SubmitRequest(engine="motion", params={**SMALL, "seed": 2}, image=picture()))
-    with session_scope(svc.sessions) as session:  # held by another host (also warm on motion): ours leaves it be
+    with session_scope(svc.sessions) as session:  # held by another host, as it would be mid-run
         claimed = queue_store.claim_next(session, "other-host:4242:feedface", 3600, loaded="motion")
     assert claimed is not None and claimed.id == making
     at = AppTest.from_file(FRAME, default_timeout=60)
