@@ -56,6 +56,10 @@ def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destina
         runs = [r for r in get_runs(session, run_ids) if r.status in RunStatus.FINISHED]
     if not runs:
         raise ArchiveError("Nothing to export: choose finished runs.")
+    lost = [r for r in runs if r.status == RunStatus.SUCCEEDED and not (r.video_path and Path(r.video_path).is_file())]
+    if lost:  # its row alone would import as a succeeded run with nothing to play
+        raise ArchiveError(f"Run #{lost[0].id} has lost its video (no file at {lost[0].video_path or 'its path'}); "
+                           "leave it out of the export, or re-run it first. Nothing was written.")
     rows = []
     with atomic_path(destination) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
         # Videos and JPEGs are compressed already: storing them is as small and much faster.

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from studio.engines.diffusion.run_options import MAX_LORAS
 from studio.jobs.status import RunStatus
@@ -178,6 +178,14 @@ class ExportedRow(RowFiles, RunColumns):
     continues_export_id: ExportId | None = None  # the run an extend chain's link continues
     tags: Annotated[list[ShortName], Field(max_length=MAX_TAGS)] = []
 
+    @model_validator(mode="after")
+    def _succeeded_with_its_video(self) -> ExportedRow:
+        # A succeeded run is a video: without one it would sit in the gallery as a run that
+        # cannot be played (an export refuses to write such a row; a hand-made zip may hold one).
+        if self.status == RunStatus.SUCCEEDED and self.media.video_path is None:
+            raise ValueError("a succeeded run without its video cannot be imported")
+        return self
+
     def column_values(self) -> dict[str, Any]:
         """The Run columns the row sets; absent ones take the database's defaults."""
         values = self.model_dump(include=set(RunColumns.model_fields), exclude_unset=True)
@@ -200,7 +208,7 @@ def describe(error: ValidationError, where: str) -> str:
     if first["type"] == "missing":
         return f"{where}: {field} is missing"
     message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {field}: {message}"
+    return f"{where}: {field}: {message}" if first["loc"] else f"{where}: {message}"  # a whole-row check
 
 
 def field_names() -> set[str]:

@@ -90,3 +90,14 @@ def test_a_damaged_zip_is_refused_and_changes_nothing(studio, tmp_path):
     with pytest.raises(ArchiveError, match="not a zip"):
         import_runs(studio.sessions, studio.storage, tmp_path / "text.zip")
     assert studio.history.list_runs_count() == 0
+
+
+def test_an_export_of_a_run_whose_video_was_deleted_is_refused_naming_it(studio, tmp_path):
+    """Its row alone would import as a succeeded run with nothing to play."""
+    kept, lost = make_run(studio), make_run(studio, seed=9)
+    Path(studio.history.get_run(lost).video_path).unlink()
+    destination = tmp_path / "out.zip"
+    with pytest.raises(ArchiveError, match=f"Run #{lost} has lost its video"):
+        export_runs(studio.sessions, [kept, lost], destination)
+    assert not destination.exists() and not list(tmp_path.glob("*.zip*"))
+    assert export_runs(studio.sessions, [kept], destination) == destination  # the rest still exports

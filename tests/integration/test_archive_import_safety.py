@@ -273,6 +273,14 @@ def test_one_bad_row_imports_nothing_not_even_the_good_rows(bundle, target, tmp_
     assert counts(services) == (0, 0)
 
 
+def test_a_succeeded_row_without_its_video_is_refused_and_a_failed_one_needs_none(bundle, target, tmp_path):
+    services, outside = target
+    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, media={})),
+            "run 2: a succeeded run without its video cannot be imported")
+    failed = with_row(bundle, 1, media={}, status="failed", error="the run failed")
+    assert len(import_runs(services.sessions, services.storage, tampered(bundle, tmp_path / "f.zip", failed))) == 2
+
+
 def test_duplicate_export_ids_are_refused(bundle, target, tmp_path):
     services, outside = target
     refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, export_id=manifest_of(bundle)["runs"][0]["export_id"])),
