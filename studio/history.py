@@ -54,7 +54,7 @@ class History:
     def __init__(self, session_factory: sessionmaker[Session], paths: Paths):
         self._sessions = session_factory
         self._paths = paths
-        self._trash = Trash(session_factory)
+        self._trash = Trash(session_factory, paths.inputs_dir)
         self._settings = SettingsCache(session_factory)
 
     def list_runs(self, query: RunQuery) -> RunPageView:

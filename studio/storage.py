@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,10 +117,14 @@ class Storage:
         re-encoded or re-uploaded with other metadata."""
         sha = image_digest(image)
         path = self.inputs_dir / sha[:2] / f"{sha}.png"
-        if not path.exists():
+        try:
+            os.utime(path)  # reused: young again, so the trash's sweep of unused inputs leaves it be
+        except FileNotFoundError:
             self.ensure_free_space(path.parent)
             with atomic_path(path) as tmp:
                 image.save(tmp, format="PNG")
+        except PermissionError:  # another user's file (a shared folder): its row, if any, keeps it
+            pass
         return sha, path
 
     def run_files(self, run_id: int, when: datetime) -> RunFiles:

@@ -10,6 +10,7 @@ files, the logs and the input images no other run uses, for good.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from studio.db.runs import get_run, get_runs, update_run
 from studio.jobs.status import RunStatus
 
 TRASH_FOLDER = ".trash"
+# An input picture no run names is removed with the trash's emptying once it is this old: a
+# submission writes its picture, then its row, within seconds.
+UNUSED_INPUT_GRACE_S = 3600.0
 # Columns holding a run's media paths. The GIF and the sidecar JSON are not recorded: they sit
 # beside the video under the same name (see Storage.run_files) and travel with it.
 PATH_COLUMNS = ("video_path", "poster_path", "thumb_path")
@@ -127,6 +131,21 @@ def trash_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Run).where(Run.deleted_at.is_not(None))) or 0
 
 
+def unused_input_files(session: Session, inputs_dir: Path, older_than_s: float) -> list[Path]:
+    """Stored input pictures no image row names, untouched for `older_than_s`: what a refused
+    submission left. Inputs are written before the submission's transaction (so that a row never
+    names a missing file), and Storage.save_input touches a picture it reuses, so one that is about
+    to be named again is young and stays."""
+    if not inputs_dir.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    stored = {p.stem: p for p in inputs_dir.glob("??/*.png") if p.is_file() and p.stat().st_mtime < cutoff}
+    if not stored:
+        return []
+    known = set(session.scalars(select(Image.sha256).where(Image.sha256.in_(list(stored)))))
+    return [path for sha, path in sorted(stored.items()) if sha not in known]
+
+
 def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[int], list[Image]]:
     """Delete trashed runs for good (only runs in the trash), then the input images no run uses
     any more. Returns the deleted run ids and image rows; their files are the caller's to remove.
@@ -166,8 +185,9 @@ class PurgeOutcome:
 
 
 class Trash:
-    def __init__(self, session_factory: sessionmaker[Session]):
+    def __init__(self, session_factory: sessionmaker[Session], inputs_dir: Path | None = None):
         self._sessions = session_factory
+        self._inputs_dir = inputs_dir
 
     def count(self) -> int:
         with session_scope(self._sessions) as session:
@@ -219,6 +239,13 @@ class Trash:
         return PurgeOutcome(runs=len(deleted), files=count, bytes=size)
 
     def empty(self) -> PurgeOutcome:
+        """Purge every trashed run, and the input pictures refused submissions left behind."""
         with session_scope(self._sessions) as session:
             run_ids = trashed_run_ids(session)
-        return self.purge(run_ids)
+        purged = self.purge(run_ids)
+        if self._inputs_dir is None:
+            return purged
+        with session_scope(self._sessions) as session:
+            unused = unused_input_files(session, self._inputs_dir, UNUSED_INPUT_GRACE_S)
+        count, size = delete_files(unused)
+        return PurgeOutcome(runs=purged.runs, files=purged.files + count, bytes=purged.bytes + size)

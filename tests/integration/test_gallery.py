@@ -3,6 +3,8 @@ run_rows.add_run (and the real worker where files matter), then listed, filtered
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -228,6 +230,23 @@ def test_emptying_the_trash_deletes_rows_files_logs_and_unused_inputs(services):
     services.history.trash([kept, child])
     services.history.empty_trash()
     assert not inputs["parent"].exists() and not inputs["shared"].exists()  # no run uses them any more
+
+
+def test_emptying_the_trash_sweeps_old_inputs_no_run_names_and_keeps_young_or_used_ones(services):
+    """A refused submission (another program's lock, a refused extend) has stored its picture
+    already: the trash's emptying removes it once it is an hour old and no row names it."""
+    used = Path(services.history.get_run(make_video_run(services)).input_image.path)
+    _, orphan = services.storage.save_input(Image.new("RGB", (40, 30), (1, 2, 3)))
+    _, young = services.storage.save_input(Image.new("RGB", (40, 30), (4, 5, 6)))
+    _, reused = services.storage.save_input(Image.new("RGB", (40, 30), (7, 8, 9)))
+    two_hours_ago = time.time() - 2 * 3600
+    for path in (used, orphan, reused):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    services.storage.save_input(Image.new("RGB", (40, 30), (7, 8, 9)))  # about to be named again
+
+    outcome = services.history.empty_trash()
+    assert not orphan.exists() and outcome.files == 1 and outcome.bytes > 0 and outcome.runs == 0
+    assert used.exists() and young.exists() and reused.exists()
 
 
 def test_purge_leaves_runs_that_are_not_in_the_trash(services):
