@@ -37,6 +37,7 @@ from studio.media.images import ImageRejected, load_upload
 from studio.storage import DiskFull
 from studio.views import RUN_STATUSES, RunQuery, RunView
 from studio.web.api_schema import openapi_document
+from studio.web import json_params
 from studio.web.auth import bearer_token
 from studio.web.bodies import BodyTooLarge, limited
 from studio.web.media import parse_id, run_file_url
@@ -115,6 +116,7 @@ class _Api:
         if not isinstance(engine, str):
             raise ApiError(400, f"`engine` must be an engine id (a string); got {engine!r}.", "engine")
         try:
+            json_params.check_types(services.form_info(engine), params)
             [run_id] = submitting.queue_runs(services, engine, params, [(image, image_name)], end_image=end_image)
         except InputError as exc:
             raise ApiError(400, exc.message, exc.param, exc.suggestion) from None

@@ -19,7 +19,7 @@ from studio.db.engine import session_scope
 from studio.jobs import tokens
 from studio.media.encode import probe_video
 from studio.web import auth
-from tests.integration.conftest import make_services, picture
+from tests.integration.conftest import SMALL, make_services, picture
 from tests.integration.server import serving
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -145,6 +145,27 @@ def test_params_no_database_could_hold_are_refused_as_json_and_queue_nothing(stu
         assert answer.status_code == 400, (raw[:40], answer.status_code, answer.text[:300])
         assert answer.json()["error"]["param"] == "params", answer.text[:300]
     assert requests.get(base + "/api/runs", timeout=30).json()["total"] == before, "nothing was queued"
+
+
+def test_params_of_the_wrong_json_type_are_refused_naming_the_field(studio):
+    """JSON has types: text where a number or a switch belongs (or a number for the prompt) is a
+    400 naming the field, not converted; integral floats, null and "" (the default) are taken."""
+    base, api, _log = studio
+    before = requests.get(base + "/api/runs", timeout=30).json()["total"]
+    for field, value, words in (("frames", "6", "a whole number"), ("frames", 6.5, "a whole number"),
+                                ("frames", True, "a whole number"), ("guidance", "1", "a number"),
+                                ("loop", "yes", "true or false"), ("loop", 1, "true or false"),
+                                ("prompt", 5, "text"), ("negative_prompt", ["a"], "text"),
+                                ("seed", "7", "a whole number"), ("seed", 10**400, None),
+                                ("motion", {"x": 1}, "one of")):
+        answer = checked(api, post_run(base, png(picture()), {"engine": "motion", **SMALL, field: value}))
+        assert answer.status_code == 400, (field, value, answer.text[:300])
+        error = answer.json()["error"]
+        assert error["param"] == field and (words is None or words in error["message"]), (field, value, error)
+    assert requests.get(base + "/api/runs", timeout=30).json()["total"] == before, "nothing was queued"
+    taken = checked(api, post_run(base, png(picture()), {"engine": "motion", **SMALL, "frames": 6.0,
+                                                          "prompt": None, "seed": ""}))
+    assert taken.status_code == 201, taken.text[:300]
 
 
 def test_a_long_list_says_its_count_stopped_and_a_page_past_the_end_is_empty(studio):
