@@ -221,6 +221,9 @@ async def _read_submission(request: Request) -> tuple[bytes, str, tuple[bytes, s
     except (MultiPartException, HTTPException) as exc:
         raise ApiError(400, f"The form could not be read ({getattr(exc, 'message', None) or getattr(exc, 'detail', exc)}).") from None
     try:
+        for field in ("image", "end_image", "params"):
+            if len(form.getlist(field)) > 1:  # which one was meant is not ours to guess
+                raise ApiError(400, f"Send one `{field}` field; {len(form.getlist(field))} were sent.", field)
         upload = form.get("image")
         if not isinstance(upload, UploadFile):
             raise ApiError(400, "Add the input image as a file field named `image`.", "image")

@@ -123,6 +123,11 @@ def test_errors_are_json_naming_the_parameter_and_queue_nothing(studio):
         {"engine": "svd", "frames": 14})}, files={"image": ("p.png", png(picture())), "end_image": ("e.png", png(picture()))}))
     assert no_end_frame.status_code == 400 and no_end_frame.json()["error"]["param"] in ("end_image", "engine")
 
+    for field, files, data in (("image", [("image", ("a.png", png(picture()))), ("image", ("b.png", png(picture())))], {}),
+                               ("params", [("image", ("a.png", png(picture())))], [("params", "{}"), ("params", "{}")])):
+        twice = checked(api, requests.post(base + "/api/runs", files=files, data=data, timeout=30))
+        assert twice.status_code == 400 and twice.json()["error"]["param"] == field, twice.text[:300]
+
     no_form = checked(api, requests.post(base + "/api/runs", json={"prompt": "x"}, timeout=30))
     assert no_form.status_code == 400
 
