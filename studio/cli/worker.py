@@ -36,7 +36,7 @@ def work(args: argparse.Namespace, console: Console) -> int:
             return 2
     if remote is not None:
         try:
-            name = remote.check()
+            name = remote.check(services.worker.worker_id)  # before the id is shown anywhere
         except DeliveryFailed as exc:
             console.error(f"Error: {exc}.")
             services.close()

@@ -245,6 +245,17 @@ class Worker(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class WorkerBinding(Base):
+    """The worker token a remote worker id works with: bound by the first worker-API request that
+    names the id (its hello), so that no other live token can act for that worker."""
+
+    __tablename__ = "worker_bindings"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token_name: Mapped[str] = mapped_column(String(64))
+    bound_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class WorkerToken(Base):
     """A token a worker on another host shows the server (`launch.py worker --server URL --token`)
     to fetch a run's input and send back its files. Only its sha256 is kept: the token itself is

@@ -47,9 +47,10 @@ class RemoteMedia:
 
     # ----- probing ---------------------------------------------------------------------------------
 
-    def check(self) -> str:
-        """The token's name as the server knows it; DeliveryFailed saying why not."""
-        status, body = self._request("GET", hello_url(), headers={})
+    def check(self, worker_id: str | None = None) -> str:
+        """The token's name as the server knows it; DeliveryFailed saying why not. Naming the
+        worker binds its id to this token: from then on no other token may act for it."""
+        status, body = self._request("GET", hello_url(), headers={WORKER_HEADER: worker_id} if worker_id else {})
         if status != 200:
             raise DeliveryFailed(self._refusal_text(status, body))
         return str(json.loads(body).get("token", ""))

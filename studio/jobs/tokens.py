@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from studio.db.models import WorkerToken, utcnow
+from studio.db.models import WorkerBinding, WorkerToken, utcnow
 
 # A prefix makes a token recognisable in a config file or a leaked log line.
 TOKEN_PREFIX = "stw_"
@@ -85,3 +87,13 @@ def holder(session: Session, token: str) -> str | None:
         session.execute(update(WorkerToken).where(WorkerToken.id == row.id).values(last_used_at=now)
                         .execution_options(synchronize_session=False))
     return row.name
+
+
+def bind(session: Session, worker_id: str, name: str) -> str:
+    """The name of the token `worker_id` works with: `name` if this is the first request naming the
+    id (its hello), else the token that first named it. Insert-if-absent in one statement, so two
+    first requests at once agree on one token."""
+    insert_into = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert_into(WorkerBinding).values(worker_id=worker_id, token_name=name, bound_at=utcnow())
+                    .on_conflict_do_nothing(index_elements=[WorkerBinding.worker_id]))
+    return session.scalars(select(WorkerBinding.token_name).where(WorkerBinding.worker_id == worker_id)).one()

@@ -168,6 +168,29 @@ def test_a_worker_that_lost_its_lease_cannot_fetch_or_send(services, hub_url, tm
         RemoteMedia(server=hub_url, token="stw_wrong", cache_dir=tmp_path / "cache").check()
 
 
+def test_a_worker_id_is_bound_to_the_token_it_said_hello_with(services, hub_url, tmp_path):
+    """Another live token that learns a worker's id and attempt (a run's log shows them) cannot
+    fetch that worker's inputs or send files in its place: 403, nothing stored."""
+    own, other = new_token(services, "gpu-2"), new_token(services, "gpu-3")
+    worker_id = "hostB:1:abcd1234"
+    assert RemoteMedia(server=hub_url, token=own, cache_dir=tmp_path / "a").check(worker_id) == "gpu-2"
+    with pytest.raises(DeliveryFailed, match="another worker token"):
+        RemoteMedia(server=hub_url, token=other, cache_dir=tmp_path / "b").check(worker_id)
+    run_id = submit(services)
+    with session_scope(services.sessions) as session:
+        lease = lease_of(claim_next(session, worker_id))
+    body = b"a poster in its place"
+    as_other = {"Authorization": f"Bearer {other}", WORKER_HEADER: worker_id, ATTEMPT_HEADER: "1",
+                SHA256_HEADER: hashlib.sha256(body).hexdigest()}
+    status, answer = request(hub_url, "GET", input_url(run_id), headers=as_other)
+    assert status == 403 and b"gpu-2" not in answer, answer
+    assert request(hub_url, "PUT", file_url(run_id, "poster"), headers=as_other, body=body)[0] == 403
+    assert not [p for p in services.settings().outputs_dir(services.paths).rglob("*") if p.is_file()]
+    # The worker itself carries on; a token naming a new id (its own worker, never seen) binds it.
+    assert RemoteMedia(server=hub_url, token=own, cache_dir=tmp_path / "a").fetch_input(lease).is_file()
+    assert RemoteMedia(server=hub_url, token=other, cache_dir=tmp_path / "b").check("hostC:2:feed0001") == "gpu-3"
+
+
 def test_worker_token_commands_print_a_token_once_and_keep_only_its_hash(studio_env):
     made = launch("worker-token", "create", "gpu-host-2", env=studio_env, timeout=60)
     assert made.returncode == 0, made.stderr

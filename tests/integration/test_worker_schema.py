@@ -19,11 +19,12 @@ from tests.integration.cli import LAUNCH, launch, rows
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 # A worker's role: rows only, no schema; the settings (the UI password hash among them) read-only;
-# the worker tokens not at all. README.md gives the same statements.
+# the worker tokens and which worker id each token speaks for not at all. README.md gives the same statements.
 WORKER_GRANTS = (
     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
     "REVOKE INSERT, UPDATE, DELETE ON settings FROM {role}",
     "REVOKE ALL ON worker_tokens FROM {role}",
+    "REVOKE ALL ON worker_bindings FROM {role}",
     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
 )
 
