@@ -1,19 +1,23 @@
 """Ping-pong loop: the video forward, then backward, so it loops without a jump.
 
 The turn-around frames are not repeated: frames 0..n-1 then n-2..1, 2n - 2 in all; played in a
-loop, frame 1 is followed by frame 0 again. The clip is held in memory to play it backward (a
-240-frame 1280x720 clip is about 660 MB).
+loop, frame 1 is followed by frame 0 again. The forward half goes to the encoder as it is decoded;
+each frame is also kept for the backward half, on disk beside the source video rather than in
+memory (a 957-frame 2560x1440 clip is about 10 GB of RGB), in a file without a name, so that nothing
+is left behind whatever ends the run.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from studio.engines.base import Cancelled, EngineInfo, StepCallback
+from studio.engines.base import EngineInfo, InputError, StepCallback
 from studio.engines.request import GenerationRequest
 from studio.post.base import FAMILY, Clip, Tool, clip_params, counted, missing_source
 
@@ -30,9 +34,33 @@ INFO = EngineInfo(
 )
 
 
+# Room left over on the disk while the frames are kept (the video being made goes there too).
+SPARE_BYTES = 200 * 1024 * 1024
+
+
 def pingpong_order(count: int) -> list[int]:
     """Source frame indices of the loop: forward, then back without either end twice."""
     return list(range(count)) + list(range(count - 2, 0, -1))
+
+
+def _forward_then_back(frames: Iterator[np.ndarray], folder: Path, shape: tuple[int, int, int]) -> Iterator[np.ndarray]:
+    """Each frame as it comes, kept in an unnamed file in `folder`; then the kept ones from the
+    last but one back to the second (pingpong_order), read from that file."""
+    with tempfile.TemporaryFile(dir=folder, prefix=".pingpong-") as kept:
+        count = 0
+        for frame in frames:
+            kept.write(np.ascontiguousarray(frame, dtype=np.uint8).data)
+            count += 1
+            yield frame
+        if count < 3:  # nothing between the two ends to play backward
+            return
+        kept.flush()
+        clip = np.memmap(kept, dtype=np.uint8, mode="r", shape=(count, *shape))
+        try:
+            for index in pingpong_order(count)[count:]:
+                yield np.array(clip[index])  # a copy: the mapping closes with the file
+        finally:
+            del clip
 
 
 class PingPongEngine(Tool):
@@ -49,14 +77,16 @@ class PingPongEngine(Tool):
         if not source.is_file():
             raise missing_source(source)
         params = request.params
-        size = (params["width"], params["height"])
-        frames = []  # the backward half needs them all (a cancel stops the decode at once)
-        for frame in iter_filtered_frames(source, "format=rgb24", size):
-            if cancelled():
-                raise Cancelled
-            frames.append(frame)
-        order = pingpong_order(len(frames))
-        return counted((frames[i] for i in order), len(order), on_step, cancelled)
+        width, height = params["width"], params["height"]
+        kept_bytes = (params["frames"] + 2) // 2 * width * height * 3  # the source's frames, as planned
+        free = shutil.disk_usage(source.parent).free
+        if free < kept_bytes + SPARE_BYTES:
+            raise InputError("source_run", f"Ping-pong keeps the clip on disk while it plays it backward: it needs "
+                                           f"about {(kept_bytes + SPARE_BYTES) / 1e6:.0f} MB free in {source.parent}, "
+                                           f"and {free / 1e6:.0f} MB are. Free some space, then try again.")
+        frames = iter_filtered_frames(source, "format=rgb24", (width, height))
+        return counted(_forward_then_back(frames, source.parent, (height, width, 3)), params["frames"], on_step,
+                       cancelled)
 
     def manifest(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return {"tool": "ping-pong"}
