@@ -156,6 +156,7 @@ class DiffusionEngine:
             raise InputError("engine", f"{family.label} cannot run in this version of the studio yet; choose another engine.")
         params, seed = request.params, request.seed  # checked once, in studio.requests.validate
         _quiet_torchvision_fallback()  # the adapter's import of its pipeline class is what warns
+        _quiet_loading_bars()
         levers.quiet_torchao_import()
         adapter = load_adapter(family.adapter)
         runtime = rt.settle(self.info, runtime)  # exact, for the cache key and the manifest
@@ -380,6 +381,18 @@ def _quiet_torchvision_fallback() -> None:
     logger = logging.getLogger("transformers.utils.import_utils")
     if _TORCHVISION_FILTER not in logger.filters:
         logger.addFilter(_TORCHVISION_FILTER)
+
+
+def _quiet_loading_bars() -> None:
+    """No "Loading pipeline components" / "Loading weights" bars from diffusers and transformers:
+    the studio says "loading model" itself (the run's stage, the CLI's line), and the bars only
+    scrambled a `launch.py run`'s output and the server's log. Download bars (huggingface_hub's,
+    for `models --install`) are left as they are."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def load_step_hook(reference: str | None) -> Callable[[int, str], None] | None:
