@@ -110,7 +110,10 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"--param {pair!r} is not NAME=VALUE, e.g. --param frames=24.")
-        params[name.strip().replace("-", "_")] = value.strip()
+        key = name.strip().replace("-", "_")
+        if key in FLAGS:  # one way to give each: the flag's value would silently replace this one
+            raise ValueError(f"--param {name.strip()}: {key} has its own flag; use {FLAGS[key]} instead.")
+        params[key] = value.strip()
     return params
 
 

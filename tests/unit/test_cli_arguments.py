@@ -59,3 +59,14 @@ def test_an_image_path_that_is_not_a_bounded_file_is_refused_without_reading_it(
         read_image(path)
     assert time.monotonic() - started < 10 and str(path) in str(refused.value), str(refused.value)
     assert ("larger than 200 MB" if kind == "huge" else "not an image file") in str(refused.value)
+
+
+@pytest.mark.parametrize("pair, flag", [("prompt=a boat", "--prompt"), ("seed=7", "--seed"),
+                                        ("negative-prompt=blur", "--negative-prompt"), ("speed=fast", "--speed")])
+def test_a_param_that_has_its_own_flag_is_refused_naming_the_flag(pair, flag):
+    """`--param prompt=…` was replaced without a word by --prompt's value (empty when not given)."""
+    from studio.cli.submission import Refused, request_params
+
+    with pytest.raises(Refused, match=f"use {flag} instead"):
+        request_params(parse_args(["run", "--image", "p.png", "--param", pair]))
+    assert request_params(parse_args(["run", "--image", "p.png", "--param", "frames=9"]))["frames"] == "9"
