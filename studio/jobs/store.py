@@ -131,10 +131,11 @@ def claim_next(session: Session, worker_id: str, seconds: int | None = None,
     # that can, rather than failing here for want of weights.
     runnable = Run.engine.in_(list(engines)) if engines is not None else true()
     # Affinity: a worker takes runs of the model it has loaded first (no reload), and leaves a run
-    # whose model another live worker has loaded to that worker for AFFINITY_GRACE_S after it was
-    # queued; after that, whoever is free takes it.
+    # whose model another live, idle worker has loaded to that worker for AFFINITY_GRACE_S after it
+    # was queued; after that, whoever is free takes it. A warm worker busy with a run is not waited
+    # for: it would rarely be free within the grace, and the run would only start that much later.
     warm_elsewhere = select(WorkerRow.model_loaded).where(
-        WorkerRow.id != worker_id, WorkerRow.model_loaded.is_not(None),
+        WorkerRow.id != worker_id, WorkerRow.model_loaded.is_not(None), WorkerRow.current_run_id.is_(None),
         WorkerRow.last_seen >= db_time(session, -LIVE_WITH_HEARTBEAT_S))
     waits_for_warm = and_(Run.engine.in_(warm_elsewhere), Run.queued_at > db_time(session, -affinity_grace_seconds()))
     if loaded is not None:

@@ -89,3 +89,10 @@ def test_a_run_waits_briefly_for_the_worker_that_has_its_model_loaded(services):
             status="queued", worker_id=None, queued_at=db_time(session, -affinity_grace_seconds() - 5)))
     with session_scope(services.sessions) as session:
         assert claim_next(session, cold.worker_id).id == wan_run
+    # A warm worker busy with a run is not waited for: a new run of its model starts at once elsewhere.
+    warm.current_run_id = motion_run
+    warm.report()
+    busy_wan_run = services.queue.submit(SubmitRequest(engine="tiny-wan22-ti2v", params={"width": 64, "height": 64},
+                                                       image=picture(), image_name="p.png"))
+    with session_scope(services.sessions) as session:
+        assert claim_next(session, cold.worker_id).id == busy_wan_run
