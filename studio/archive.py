@@ -33,7 +33,7 @@ from studio.media.atomic import atomic_path
 from studio.media.images import ImageRejected, load_upload
 from studio.storage import Storage
 
-__all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name"]
+__all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name", "why_not_exported"]
 
 MEDIA_COLUMNS = {"video_path": "mp4", "poster_path": "poster.jpg", "thumb_path": "thumb.jpg"}
 # Rows carry history, not queue state or local bookkeeping: those make no sense in another studio.
@@ -43,9 +43,20 @@ SKIPPED_COLUMNS = {"id", "input_image_id", "end_image_id", "continues_id", "pare
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def why_not_exported(run: Any) -> str | None:
+    """Why an export leaves this run (a Run row or a RunView) out, in words; None if it takes it.
+    Queued, running and interrupted runs are left out because an import accepts only finished ones
+    (nothing imported is ever run); a succeeded run whose video is gone from disk because its row
+    alone would import as a run with nothing to play (an import refuses such a row too)."""
+    if run.status not in RunStatus.FINISHED:
+        return f"it is {run.status}, not finished"
+    if run.status == RunStatus.SUCCEEDED and not (run.video_path and Path(run.video_path).is_file()):
+        return f"its video is gone from disk ({run.video_path or 'no path recorded'})"
+    return None
+
+
 def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destination: Path) -> Path:
-    """Write the runs (finished ones; queued, running and interrupted are skipped: an import
-    accepts only finished runs, so that nothing imported is ever run) with their files to a zip.
+    """Write the runs with their files to a zip, leaving out those `why_not_exported` names.
     An existing file is never replaced: `destination` may be anything a user typed, the history's
     own database or a run's video included."""
     if destination.exists() or destination.is_symlink():
@@ -53,13 +64,9 @@ def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destina
                            "(an export never replaces a file).")
     run_ids = list(dict.fromkeys(run_ids))  # a run named twice is exported once (an import refuses doubles)
     with session_scope(sessions) as session:
-        runs = [r for r in get_runs(session, run_ids) if r.status in RunStatus.FINISHED]
+        runs = [r for r in get_runs(session, run_ids) if why_not_exported(r) is None]
     if not runs:
-        raise ArchiveError("Nothing to export: choose finished runs.")
-    lost = [r for r in runs if r.status == RunStatus.SUCCEEDED and not (r.video_path and Path(r.video_path).is_file())]
-    if lost:  # its row alone would import as a succeeded run with nothing to play
-        raise ArchiveError(f"Run #{lost[0].id} has lost its video (no file at {lost[0].video_path or 'its path'}); "
-                           "leave it out of the export, or re-run it first. Nothing was written.")
+        raise ArchiveError("Nothing to export: choose finished runs whose videos are still on disk.")
     rows = []
     with atomic_path(destination) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
         # Videos and JPEGs are compressed already: storing them is as small and much faster.

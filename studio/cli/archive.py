@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.archive import ArchiveError
+from studio.archive import ArchiveError, why_not_exported
 from studio.cli.console import Console
 from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
-from studio.jobs.status import RunStatus
 
 
 def export(args: argparse.Namespace, console: Console) -> int:
@@ -23,14 +22,13 @@ def export(args: argparse.Namespace, console: Console) -> int:
     if services is None:
         return 1
     try:
-        # Only finished runs are exported (an import never queues anything): say which are left out.
+        # Say which runs the export leaves out, and why (studio.archive.why_not_exported).
         found = {run.id: run for run in services.history.get_runs(args.run_ids)}
-        for run_id in args.run_ids:
+        for run_id in dict.fromkeys(args.run_ids):
             run = found.get(run_id)
-            if run is None:
-                console.error(f"Run {run_id} does not exist; skipped.")
-            elif run.status not in RunStatus.FINISHED:
-                console.error(f"Run {run_id} is {run.status}, not finished; skipped.")
+            why = "it does not exist" if run is None else why_not_exported(run)
+            if why is not None:
+                console.error(f"Run {run_id} is left out: {why}.")
         try:
             zip_path = services.export_runs(list(args.run_ids), destination)
         except ArchiveError as exc:

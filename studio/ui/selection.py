@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio.archive import why_not_exported
 from studio.ui.runtime import services
+from studio.ui.text import plain
 
 MAX_COMPARE = 4
 
@@ -54,11 +56,14 @@ def compare_bar() -> None:
         if len(ids) >= 2:
             compare.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
                               query_params={"runs": ",".join(map(str, ids))})
+        # Said before the click: the zip is made when the download is asked for, where no message shows.
+        left_out = {run.id: why for run in services().history.get_runs(ids) if (why := why_not_exported(run))}
+        notes = " ".join(f"#{run_id} is left out: {why}." for run_id, why in left_out.items())
         export.download_button("Export zip", data=lambda: services().export_runs(ids).read_bytes(),
                                file_name="studio-runs.zip", mime="application/zip", icon=":material/archive:",
-                               key="export-selected",
-                               help="The selected runs with their videos, inputs and parameters, for another "
-                                    "studio's Settings → Import.")
+                               key="export-selected", disabled=len(left_out) == len(ids),
+                               help=plain("The selected runs with their videos, inputs and parameters, for another "
+                                          "studio's Settings → Import. " + notes))
         if trash.button("Trash", icon=":material/delete:", key="trash-selected",
                         help="Move the selected runs and their files to the trash (restore them from there)."):
             outcome = services().history.trash(ids)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from studio.archive import ArchiveError, export_runs, import_runs
+from studio.archive import ArchiveError, export_runs, import_runs, why_not_exported
 from studio.jobs.queue import SubmitRequest
 from studio.media.encode import probe_video
 from studio.recipes import NotARecipe, read_recipe
@@ -92,12 +92,16 @@ def test_a_damaged_zip_is_refused_and_changes_nothing(studio, tmp_path):
     assert studio.history.list_runs_count() == 0
 
 
-def test_an_export_of_a_run_whose_video_was_deleted_is_refused_naming_it(studio, tmp_path):
+def test_an_export_leaves_out_a_run_whose_video_was_deleted_and_says_why(studio, tmp_path):
     """Its row alone would import as a succeeded run with nothing to play."""
     kept, lost = make_run(studio), make_run(studio, seed=9)
-    Path(studio.history.get_run(lost).video_path).unlink()
-    destination = tmp_path / "out.zip"
-    with pytest.raises(ArchiveError, match=f"Run #{lost} has lost its video"):
-        export_runs(studio.sessions, [kept, lost], destination)
-    assert not destination.exists() and not list(tmp_path.glob("*.zip*"))
-    assert export_runs(studio.sessions, [kept], destination) == destination  # the rest still exports
+    video = Path(studio.history.get_run(lost).video_path)
+    video.unlink()
+    assert why_not_exported(studio.history.get_run(lost)) == f"its video is gone from disk ({video})"
+    assert why_not_exported(studio.history.get_run(kept)) is None
+    with zipfile.ZipFile(export_runs(studio.sessions, [kept, lost], tmp_path / "out.zip")) as archive:
+        exported = [row["export_id"] for row in json.loads(archive.read("runs.json"))["runs"]]
+    assert exported == [kept]
+    with pytest.raises(ArchiveError, match="Nothing to export: choose finished runs whose videos are still on disk"):
+        export_runs(studio.sessions, [lost], tmp_path / "none.zip")
+    assert not (tmp_path / "none.zip").exists()

@@ -44,7 +44,7 @@ def test_export_to_the_default_place_and_skipping_unknown_runs(studio_env, finis
     assert result.returncode == 0, result.stderr
     zip_path = Path(result.stdout.strip())
     assert zip_path.parent == Paths.from_env(studio_env).data_dir / "exports" and zip_path.is_file()
-    assert "Run 404 does not exist; skipped." in result.stderr
+    assert "Run 404 is left out: it does not exist." in result.stderr
 
 
 def test_an_export_never_replaces_a_file_and_exports_a_run_named_twice_once(studio_env, finished_run, tmp_path):
