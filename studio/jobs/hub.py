@@ -89,11 +89,16 @@ class MediaHub:
         with session_scope(self.sessions) as session:
             return tokens.holder(session, token)
 
-    def may_act_for(self, worker_id: str, token_name: str) -> bool:
-        """Whether a request with this token may act for this worker: the token the id was first
-        named with (its hello binds it) is the only one that may (studio.jobs.tokens.bind)."""
+    def hello(self, worker_id: str, token_name: str) -> bool:
+        """A worker's hello: binds its id to this token (studio.jobs.tokens.bind); whether it may."""
         with session_scope(self.sessions) as session:
-            return tokens.bind(session, worker_id, token_name) == token_name
+            return tokens.bind(session, worker_id, token_name)
+
+    def may_act_for(self, worker_id: str, token_name: str) -> bool:
+        """Whether a request with this token may act for this worker: only the token the worker
+        said hello with may (a read: the hello did the writing)."""
+        with session_scope(self.sessions) as session:
+            return tokens.bound_to(session, worker_id) == token_name
 
     def input_of(self, lease: Lease, role: str = "input") -> Path:
         """The run's input (or end) image file, for the attempt holding it; LeaseLost when it does

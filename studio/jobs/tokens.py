@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from studio.db.models import WorkerBinding, WorkerToken, utcnow
+from studio.db.models import Run, Worker, WorkerBinding, WorkerToken, utcnow
 
 # A prefix makes a token recognisable in a config file or a leaked log line.
 TOKEN_PREFIX = "stw_"
@@ -50,6 +50,7 @@ def create(session: Session, name: str) -> str:
         raise TokenError(f"a token named {name!r} exists already; revoke it first or choose another name")
     if existing is not None:  # revoked: the name is free again; the new token replaces the old row
         session.delete(existing)
+        _unbind(session, name)  # the new token speaks for none of the old one's workers
         session.flush()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(WorkerToken(name=name, token_sha256=_digest(token), created_at=utcnow()))
@@ -65,6 +66,7 @@ def revoke(session: Session, name: str) -> None:
         raise TokenError(f"no token named {name!r}; the tokens are: {known}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+    _unbind(session, name)
 
 
 def listing(session: Session) -> list[TokenView]:
@@ -89,11 +91,30 @@ def holder(session: Session, token: str) -> str | None:
     return row.name
 
 
-def bind(session: Session, worker_id: str, name: str) -> str:
-    """The name of the token `worker_id` works with: `name` if this is the first request naming the
-    id (its hello), else the token that first named it. Insert-if-absent in one statement, so two
-    first requests at once agree on one token."""
+def bind(session: Session, worker_id: str, name: str) -> bool:
+    """At a worker's hello: bind `worker_id` to the token named `name`, or find it bound already;
+    whether this token may act for it. An id already at work (in the workers list or on a run) that
+    is bound to no token is refused: it is a worker on the server's own folder, which never says
+    hello, or an id another host learnt. Insert-if-absent in one statement, so two hellos naming
+    one id at once agree on one token."""
+    bound = bound_to(session, worker_id)
+    if bound is not None:
+        return bound == name
+    at_work = session.scalar(select(Worker.id).where(Worker.id == worker_id)) is not None or session.scalar(
+        select(Run.id).where(Run.worker_id == worker_id).limit(1)) is not None
+    if at_work:
+        return False
     insert_into = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert_into(WorkerBinding).values(worker_id=worker_id, token_name=name, bound_at=utcnow())
                     .on_conflict_do_nothing(index_elements=[WorkerBinding.worker_id]))
-    return session.scalars(select(WorkerBinding.token_name).where(WorkerBinding.worker_id == worker_id)).one()
+    return bound_to(session, worker_id) == name
+
+
+def bound_to(session: Session, worker_id: str) -> str | None:
+    """The name of the token `worker_id` said hello with; None if it never did."""
+    return session.scalar(select(WorkerBinding.token_name).where(WorkerBinding.worker_id == worker_id))
+
+
+def _unbind(session: Session, name: str) -> None:
+    """Forget which workers a token spoke for (it is revoked, or its name goes to a new token)."""
+    session.execute(delete(WorkerBinding).where(WorkerBinding.token_name == name))

@@ -4,9 +4,10 @@ run's input and sends back the run's files (studio.jobs.hub decides everything a
 Authenticated by a worker token only (`launch.py worker-token create NAME`), never by the UI's
 session cookie, so the password gate lets these paths through and each route checks the token
 itself on every request (a revoked token is refused at once). Each request also names the worker
-and the attempt: a worker id is bound to the token it first came with (403 for any other), and the
-hub refuses the request unless that attempt still holds the run's lease (409). A file
-is size-bounded (413) and checksummed (422 on a mismatch; the worker sends it again)."""
+and the attempt: a worker id is bound to the token it said hello with (403 for any other token, and
+for an id that never said hello), and the hub refuses the request unless that attempt still holds
+the run's lease (409). A file is size-bounded (413) and checksummed (422 on a mismatch; the worker
+sends it again)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ if TYPE_CHECKING:  # only the types: building the routes must not import the stu
 _WORKER_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, as make_worker_id writes them
 
 TOKEN_NEEDED = "a live worker token is needed (python launch.py worker-token create NAME on the server)"
-# Never which token it is: the name of one token is no business of another's holder.
-ANOTHER_TOKEN = "this worker id works with another worker token; a worker uses the token it started with"
+# One answer whether the id is another token's, the server's own worker's or nobody's: which it is
+# is no business of the asker's.
+NOT_YOURS = ("this token does not speak for that worker id: a worker says hello with its token when it starts "
+             "(launch.py worker --server URL), and only that token may act for it")
 
 HubSource = Callable[[], "MediaHub"]
 
@@ -63,14 +66,15 @@ class _WorkerApi:
         if run_id is None or attempt is None or not _WORKER_ID.match(worker_id):
             return _refusal(400, f"name the run, the worker ({WORKER_HEADER}) and the attempt ({ATTEMPT_HEADER})")
         if not await run_in_threadpool(hub.may_act_for, worker_id, name):
-            return _refusal(403, ANOTHER_TOKEN)
+            return _refusal(403, NOT_YOURS)
         from studio.jobs.store import Lease
 
         return hub, Lease(run_id, worker_id, attempt, 0)
 
     async def hello(self, request: Request) -> Response:
         """A worker's first call: is the server there, and is its token live? A worker that names
-        itself is bound to the token from now on (it says hello before its id is shown anywhere)."""
+        itself is bound to the token from now on (it says hello before its id is shown anywhere);
+        the worker routes then take only that token for it."""
         hub, name = await self._token_holder(request)
         if not name:
             return _refusal(401, TOKEN_NEEDED)
@@ -78,8 +82,8 @@ class _WorkerApi:
         if worker_id is not None:
             if not _WORKER_ID.match(worker_id):
                 return _refusal(400, f"{WORKER_HEADER} must be a worker id (printable ASCII, at most 128 characters)")
-            if not await run_in_threadpool(hub.may_act_for, worker_id, name):
-                return _refusal(403, ANOTHER_TOKEN)
+            if not await run_in_threadpool(hub.hello, worker_id, name):
+                return _refusal(403, NOT_YOURS)
         return JSONResponse({"token": name}, headers={"cache-control": "no-store"})
 
     async def run_input(self, request: Request) -> Response:

@@ -59,8 +59,15 @@ def remote_worker(services, tmp_path, url, token) -> Worker:
     paths = Paths(data_dir=tmp_path / "worker-data", logs_dir=tmp_path / "worker-logs",
                   database_url=services.paths.database_url)
     built = build_services(paths, migrate_db=False, poll_interval=0.05)
-    built.worker.use_server(RemoteMedia(server=url, token=token, cache_dir=paths.data_dir / "fetched-inputs"))
+    remote = RemoteMedia(server=url, token=token, cache_dir=paths.data_dir / "fetched-inputs")
+    remote.check(built.worker.worker_id)  # its hello, as `launch.py worker --server` says it
+    built.worker.use_server(remote)
     return built
+
+
+def hello(url, token, worker_id) -> str:
+    """A worker's hello under this id (binding the id to the token)."""
+    return RemoteMedia(server=url, token=token, cache_dir=Path("/nonexistent")).check(worker_id)
 
 
 def submit(services) -> int:
@@ -112,6 +119,8 @@ def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_
         services, hub_url):
     token = new_token(services)
     run_id = submit(services)
+    hello(hub_url, token, "hostB:1:abcd1234")
+    hello(hub_url, token, "hostC:9:ffff0000")  # another worker of the same token
     with session_scope(services.sessions) as session:
         lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
     body = b"not really a poster"
@@ -154,6 +163,7 @@ def test_uploads_are_refused_unless_the_attempt_holds_the_lease_the_bytes_match_
 def test_a_worker_that_lost_its_lease_cannot_fetch_or_send(services, hub_url, tmp_path):
     token = new_token(services)
     run_id = submit(services)
+    hello(hub_url, token, "hostB:1:abcd1234")
     with session_scope(services.sessions) as session:
         claim_next(session, "hostB:1:abcd1234")
     late = Lease(run_id, "hostB:1:abcd1234", 2, 30)  # an attempt the row does not hold
@@ -169,13 +179,15 @@ def test_a_worker_that_lost_its_lease_cannot_fetch_or_send(services, hub_url, tm
 
 
 def test_a_worker_id_is_bound_to_the_token_it_said_hello_with(services, hub_url, tmp_path):
-    """Another live token that learns a worker's id and attempt (a run's log shows them) cannot
-    fetch that worker's inputs or send files in its place: 403, nothing stored."""
+    """Another live token that learns a worker's id and attempt (a run's log, the workers list)
+    cannot fetch that worker's inputs or send files in its place, nor act for the server's own
+    worker, which never says hello: 403, nothing stored, nothing bound."""
     own, other = new_token(services, "gpu-2"), new_token(services, "gpu-3")
     worker_id = "hostB:1:abcd1234"
-    assert RemoteMedia(server=hub_url, token=own, cache_dir=tmp_path / "a").check(worker_id) == "gpu-2"
-    with pytest.raises(DeliveryFailed, match="another worker token"):
-        RemoteMedia(server=hub_url, token=other, cache_dir=tmp_path / "b").check(worker_id)
+    assert hello(hub_url, own, worker_id) == "gpu-2"
+    assert hello(hub_url, own, worker_id) == "gpu-2"  # a hello again (a reconnect) is fine
+    with pytest.raises(DeliveryFailed, match="does not speak for that worker id"):
+        hello(hub_url, other, worker_id)
     run_id = submit(services)
     with session_scope(services.sessions) as session:
         lease = lease_of(claim_next(session, worker_id))
@@ -185,10 +197,27 @@ def test_a_worker_id_is_bound_to_the_token_it_said_hello_with(services, hub_url,
     status, answer = request(hub_url, "GET", input_url(run_id), headers=as_other)
     assert status == 403 and b"gpu-2" not in answer, answer
     assert request(hub_url, "PUT", file_url(run_id, "poster"), headers=as_other, body=body)[0] == 403
-    assert not [p for p in services.settings().outputs_dir(services.paths).rglob("*") if p.is_file()]
-    # The worker itself carries on; a token naming a new id (its own worker, never seen) binds it.
+    outputs = services.settings().outputs_dir(services.paths)
+    assert not [p for p in outputs.rglob("*") if p.is_file()]
     assert RemoteMedia(server=hub_url, token=own, cache_dir=tmp_path / "a").fetch_input(lease).is_file()
-    assert RemoteMedia(server=hub_url, token=other, cache_dir=tmp_path / "b").check("hostC:2:feed0001") == "gpu-3"
+
+    # The server's own worker (on the server's folder: it never says hello) holds the next run.
+    local = services.worker.worker_id
+    services.worker.report()
+    local_run = submit(services)
+    with session_scope(services.sessions) as session:
+        local_lease = lease_of(claim_next(session, local))
+    as_local = {**as_other, WORKER_HEADER: local, ATTEMPT_HEADER: str(local_lease.attempt)}
+    assert request(hub_url, "GET", input_url(local_run), headers=as_local)[0] == 403
+    assert request(hub_url, "PUT", file_url(local_run, "log"), headers=as_local, body=body)[0] == 403
+    with pytest.raises(DeliveryFailed, match="does not speak for that worker id"):
+        hello(hub_url, other, local)  # an id already at work cannot be claimed by a hello either
+    assert not [p for p in outputs.rglob("*") if p.is_file()]
+    # A revoked token's workers are unbound: its name, made again, speaks for none of them.
+    with session_scope(services.sessions) as session:
+        tokens.revoke(session, "gpu-2")
+    renewed = new_token(services, "gpu-2")
+    assert request(hub_url, "GET", input_url(run_id), headers={**as_other, "Authorization": f"Bearer {renewed}"})[0] == 403
 
 
 def test_worker_token_commands_print_a_token_once_and_keep_only_its_hash(studio_env):
@@ -217,6 +246,7 @@ def test_a_file_damaged_on_the_way_is_refused_and_sent_again(services, hub_url, 
     (its sha256 differs) and keeps nothing, and the worker's second try is kept."""
     token = new_token(services)
     submit(services)
+    hello(hub_url, token, "hostB:1:abcd1234")
     with session_scope(services.sessions) as session:
         lease = lease_of(claim_next(session, "hostB:1:abcd1234"))
     upstream_port = int(hub_url.rsplit(":", 1)[1])
