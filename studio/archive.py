@@ -31,7 +31,7 @@ from studio.db.runs import get_runs, set_tags
 from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_path
 from studio.media.images import ImageRejected, load_upload
-from studio.storage import Storage
+from studio.storage import Storage, touch_input
 
 __all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name", "why_not_exported"]
 
@@ -209,7 +209,9 @@ def _import_input(session: Session, storage: Storage, archive: CheckedZip, info:
     # Named from the validated hash only, never from a string in the zip.
     target = inside(storage.inputs_dir / info.sha256[:2] / f"{info.sha256}.png", storage.inputs_dir)
     width, height = info.width, info.height
-    if not target.exists():
+    if target.exists():
+        touch_input(target)  # named again: the trash's sweep of unused pictures leaves it be
+    else:
         width, height = _store_input(storage, archive, info, target)
         copied.append(target)
     return get_or_add_image(session, sha256=info.sha256, path=str(target), width=width,

@@ -103,6 +103,18 @@ def attempt_files(files: RunFiles, attempt: int) -> RunFiles:
     })
 
 
+def touch_input(path: Path) -> bool:
+    """Make a stored input picture that is about to be named again young (the trash's sweep of
+    unused pictures removes only old ones); False when there is no such file."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    except PermissionError:  # another user's file (a shared folder): it is there, and its row keeps it
+        pass
+    return True
+
+
 @dataclass(frozen=True)
 class Storage:
     inputs_dir: Path
@@ -117,14 +129,10 @@ class Storage:
         re-encoded or re-uploaded with other metadata."""
         sha = image_digest(image)
         path = self.inputs_dir / sha[:2] / f"{sha}.png"
-        try:
-            os.utime(path)  # reused: young again, so the trash's sweep of unused inputs leaves it be
-        except FileNotFoundError:
+        if not touch_input(path):
             self.ensure_free_space(path.parent)
             with atomic_path(path) as tmp:
                 image.save(tmp, format="PNG")
-        except PermissionError:  # another user's file (a shared folder): its row, if any, keeps it
-            pass
         return sha, path
 
     def run_files(self, run_id: int, when: datetime) -> RunFiles:

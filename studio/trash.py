@@ -9,6 +9,7 @@ files, the logs and the input images no other run uses, for good.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -23,10 +24,13 @@ from studio.db.models import Image, Run, utcnow
 from studio.db.runs import get_run, get_runs, update_run
 from studio.jobs.status import RunStatus
 
+log = logging.getLogger(__name__)
+
 TRASH_FOLDER = ".trash"
 # An input picture no run names is removed with the trash's emptying once it is this old: a
 # submission writes its picture, then its row, within seconds.
 UNUSED_INPUT_GRACE_S = 3600.0
+_NAMES_PER_QUERY = 500
 # Columns holding a run's media paths. The GIF and the sidecar JSON are not recorded: they sit
 # beside the video under the same name (see Storage.run_files) and travel with it.
 PATH_COLUMNS = ("video_path", "poster_path", "thumb_path")
@@ -140,10 +144,29 @@ def unused_input_files(session: Session, inputs_dir: Path, older_than_s: float) 
         return []
     cutoff = time.time() - older_than_s
     stored = {p.stem: p for p in inputs_dir.glob("??/*.png") if p.is_file() and p.stat().st_mtime < cutoff}
-    if not stored:
-        return []
-    known = set(session.scalars(select(Image.sha256).where(Image.sha256.in_(list(stored)))))
-    return [path for sha, path in sorted(stored.items()) if sha not in known]
+    names = sorted(stored)
+    known: set[str] = set()
+    for start in range(0, len(names), _NAMES_PER_QUERY):  # a database bounds a statement's parameters
+        known.update(session.scalars(select(Image.sha256).where(Image.sha256.in_(names[start:start + _NAMES_PER_QUERY]))))
+    return [stored[sha] for sha in names if sha not in known]
+
+
+def remove_unused_inputs(paths: Iterable[Path], older_than_s: float) -> tuple[int, int]:
+    """Delete the pictures `unused_input_files` found, each only if it is still old: one touched
+    since (a submission naming it again) stays. A file that cannot be removed (gone already,
+    another user's) is skipped; the next emptying tries again. Returns (count, bytes)."""
+    count = size = 0
+    for path in paths:
+        try:
+            stat = path.stat()
+            if stat.st_mtime >= time.time() - older_than_s:
+                continue
+            path.unlink()
+        except OSError as error:
+            log.info("left the unused input %s: %s", path, error)
+            continue
+        count, size = count + 1, size + stat.st_size
+    return count, size
 
 
 def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[int], list[Image]]:
@@ -247,5 +270,5 @@ class Trash:
             return purged
         with session_scope(self._sessions) as session:
             unused = unused_input_files(session, self._inputs_dir, UNUSED_INPUT_GRACE_S)
-        count, size = delete_files(unused)
+        count, size = remove_unused_inputs(unused, UNUSED_INPUT_GRACE_S)
         return PurgeOutcome(runs=purged.runs, files=purged.files + count, bytes=purged.bytes + size)

@@ -228,7 +228,8 @@ def trash_bar(svc: Services, total: int) -> None:
         return
     with st.container(border=True):
         st.warning(f"Delete {runs(total)} and their videos, posters, thumbnails and logs for good? This cannot be "
-                   "undone. Runs made from them stay; they just lose the link to their parent.",
+                   "undone. Runs made from them stay; they just lose the link to their parent. Input pictures "
+                   "no run uses any more are deleted too.",
                    icon=":material/warning:")
         yes, no, _ = st.columns([1.4, 1, 3])
         if yes.button("Delete for good", type="primary", icon=":material/delete_forever:", key="g_empty_yes",
