@@ -41,13 +41,15 @@ SKIPPED_COLUMNS = {"id", "input_image_id", "end_image_id", "continues_id", "pare
                    "lease_until", "worker_boot", "stage", "stage_started_at",
                    "cancel_requested", "deleted_at", "request_version", "request_digest", *MEDIA_COLUMNS}
 Model = TypeVar("Model", bound=BaseModel)
+VIDEO_NOT_EXPORTED = ("Imported without its video: the file was gone from disk when the run was exported. "
+                      "Re-run it to make the video again.")
 
 
 def why_not_exported(run: Any) -> str | None:
     """Why an export leaves this run (a Run row or a RunView) out, in words; None if it takes it.
     Queued, running and interrupted runs are left out because an import accepts only finished ones
     (nothing imported is ever run); a succeeded run whose video is gone from disk because its row
-    alone would import as a run with nothing to play (an import refuses such a row too)."""
+    alone would import as a run with nothing to play (an import keeps such a row as failed)."""
     if run.status not in RunStatus.FINISHED:
         return f"it is {run.status}, not finished"
     if run.status == RunStatus.SUCCEEDED and not (run.video_path and Path(run.video_path).is_file()):
@@ -113,6 +115,10 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                     image_id = _import_input(session, storage, archive, row.input, copied)
                     end_id = _import_input(session, storage, archive, row.end_input, copied)
                     run = Run(**row.column_values(), input_image_id=image_id, end_image_id=end_id)
+                    if run.status == RunStatus.SUCCEEDED and row.media.video_path is None:
+                        # Its video was gone when it was exported (an older studio wrote such rows):
+                        # kept for its settings, as a run with nothing to play it would not be.
+                        run.status, run.error = RunStatus.FAILED.value, VIDEO_NOT_EXPORTED
                     run.manifest = {**(run.manifest or {}), "imported_from_run": row.export_id}
                     session.add(run)
                     session.flush()

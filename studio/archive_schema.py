@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from studio.engines.diffusion.run_options import MAX_LORAS
 from studio.jobs.status import RunStatus
@@ -177,14 +177,6 @@ class ExportedRow(RowFiles, RunColumns):
     parent_export_id: ExportId | None = None
     continues_export_id: ExportId | None = None  # the run an extend chain's link continues
     tags: Annotated[list[ShortName], Field(max_length=MAX_TAGS)] = []
-
-    @model_validator(mode="after")
-    def _succeeded_with_its_video(self) -> ExportedRow:
-        # A succeeded run is a video: without one it would sit in the gallery as a run that
-        # cannot be played (an export refuses to write such a row; a hand-made zip may hold one).
-        if self.status == RunStatus.SUCCEEDED and self.media.video_path is None:
-            raise ValueError("a succeeded run without its video cannot be imported")
-        return self
 
     def column_values(self) -> dict[str, Any]:
         """The Run columns the row sets; absent ones take the database's defaults."""

@@ -273,12 +273,15 @@ def test_one_bad_row_imports_nothing_not_even_the_good_rows(bundle, target, tmp_
     assert counts(services) == (0, 0)
 
 
-def test_a_succeeded_row_without_its_video_is_refused_and_a_failed_one_needs_none(bundle, target, tmp_path):
-    services, outside = target
-    refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, media={})),
-            "run 2: a succeeded run without its video cannot be imported")
-    failed = with_row(bundle, 1, media={}, status="failed", error="the run failed")
-    assert len(import_runs(services.sessions, services.storage, tampered(bundle, tmp_path / "f.zip", failed))) == 2
+def test_a_succeeded_row_without_its_video_imports_as_failed_saying_why(bundle, target, tmp_path):
+    """An older studio exported a succeeded run whose video was gone as a row without media: it is
+    kept for its settings (re-run it), not shown as a succeeded run with nothing to play."""
+    services, _outside = target
+    new_ids = import_runs(services.sessions, services.storage, tampered(bundle, tmp_path / "z.zip", with_row(bundle, 1, media={})))
+    imported = services.history.get_runs(new_ids)
+    assert [r.status for r in imported] == ["succeeded", "failed"]
+    assert imported[1].video_path is None and "Imported without its video" in imported[1].error
+    assert imported[1].prompt == imported[0].prompt == "dunes"
 
 
 def test_duplicate_export_ids_are_refused(bundle, target, tmp_path):
