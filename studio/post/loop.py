@@ -9,6 +9,7 @@ is left behind whatever ends the run.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +42,20 @@ SPARE_BYTES = 200 * 1024 * 1024
 def pingpong_order(count: int) -> list[int]:
     """Source frame indices of the loop: forward, then back without either end twice."""
     return list(range(count)) + list(range(count - 2, 0, -1))
+
+
+def _room_for(needed: int, *folders: Path) -> Path:
+    """The first folder this process may write in with `needed` bytes free: the source video's own
+    (a disk, never memory), else the system's temporary folder; InputError saying so if none."""
+    free = 0
+    for folder in folders:
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            free = shutil.disk_usage(folder).free
+            if free >= needed:
+                return folder
+    raise InputError("source_run", f"Ping-pong keeps the clip on disk while it plays it backward: it needs about "
+                                   f"{needed / 1e6:.0f} MB free in {folders[0]} (or the temporary folder), and "
+                                   f"{free / 1e6:.0f} MB are. Free some space, then try again.")
 
 
 def _forward_then_back(frames: Iterator[np.ndarray], folder: Path, shape: tuple[int, int, int]) -> Iterator[np.ndarray]:
@@ -78,15 +93,10 @@ class PingPongEngine(Tool):
             raise missing_source(source)
         params = request.params
         width, height = params["width"], params["height"]
-        kept_bytes = (params["frames"] + 2) // 2 * width * height * 3  # the source's frames, as planned
-        free = shutil.disk_usage(source.parent).free
-        if free < kept_bytes + SPARE_BYTES:
-            raise InputError("source_run", f"Ping-pong keeps the clip on disk while it plays it backward: it needs "
-                                           f"about {(kept_bytes + SPARE_BYTES) / 1e6:.0f} MB free in {source.parent}, "
-                                           f"and {free / 1e6:.0f} MB are. Free some space, then try again.")
+        needed = (params["frames"] + 2) // 2 * width * height * 3 + SPARE_BYTES  # the source's frames, as planned
+        folder = _room_for(needed, source.parent, Path(tempfile.gettempdir()))
         frames = iter_filtered_frames(source, "format=rgb24", (width, height))
-        return counted(_forward_then_back(frames, source.parent, (height, width, 3)), params["frames"], on_step,
-                       cancelled)
+        return counted(_forward_then_back(frames, folder, (height, width, 3)), params["frames"], on_step, cancelled)
 
     def manifest(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return {"tool": "ping-pong"}

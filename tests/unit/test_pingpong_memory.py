@@ -59,3 +59,16 @@ def test_a_disk_without_room_for_the_kept_frames_is_refused_in_words(tmp_path, m
         PingPongEngine().iter_post_frames(source, request(2 * COUNT - 2), on_step=lambda d, t: None,
                                           cancelled=lambda: False)
     assert "MB free in" in refused.value.message and "Traceback" not in refused.value.message
+
+
+def test_a_source_folder_it_may_not_write_in_sends_the_kept_frames_to_the_temporary_folder(tmp_path, monkeypatch):
+    """An older output folder (Settings changed it since) or another user's: ping-pong only reads it."""
+    source = clip(tmp_path)
+    used = []
+    real_access, real_file = loop.os.access, loop.tempfile.TemporaryFile
+    monkeypatch.setattr(loop.os, "access", lambda path, mode: path != source.parent and real_access(path, mode))
+    monkeypatch.setattr(loop.tempfile, "TemporaryFile", lambda **kw: used.append(kw["dir"]) or real_file(**kw))
+    frames = PingPongEngine().iter_post_frames(source, request(2 * COUNT - 2), on_step=lambda d, t: None,
+                                               cancelled=lambda: False)
+    assert [bar(frame) for frame in frames] == pingpong_order(COUNT)
+    assert used and used[0] != source.parent and sorted(p.name for p in tmp_path.iterdir()) == ["source.mp4"]
