@@ -67,7 +67,12 @@ def test_a_source_folder_it_may_not_write_in_sends_the_kept_frames_to_the_tempor
     used = []
     real_access, real_file = loop.os.access, loop.tempfile.TemporaryFile
     monkeypatch.setattr(loop.os, "access", lambda path, mode: path != source.parent and real_access(path, mode))
-    monkeypatch.setattr(loop.tempfile, "TemporaryFile", lambda **kw: used.append(kw["dir"]) or real_file(**kw))
+    def temporary_file(*args, **kw):  # the module is everyone's: note only ping-pong's file
+        if kw.get("prefix") == ".pingpong-":
+            used.append(kw["dir"])
+        return real_file(*args, **kw)
+
+    monkeypatch.setattr(loop.tempfile, "TemporaryFile", temporary_file)
     frames = PingPongEngine().iter_post_frames(source, request(2 * COUNT - 2), on_step=lambda d, t: None,
                                                cancelled=lambda: False)
     assert [bar(frame) for frame in frames] == pingpong_order(COUNT)
