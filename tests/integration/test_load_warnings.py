@@ -46,3 +46,13 @@ def test_loading_a_pipeline_with_a_clip_image_processor_does_not_warn_about_torc
     # torchao (weight quantization) is imported by diffusers on every load once installed; its
     # import-time notes about kernels and pickled tensors the studio never uses are not shown.
     assert "torchao" not in output and "Failed to load" not in output, output[-3000:]
+
+
+def test_quieting_the_loading_bars_leaves_download_bars_as_they_were():
+    """transformers' switch for its bars also turns off huggingface_hub's (downloads): they come back."""
+    probe = ("from huggingface_hub.utils import are_progress_bars_disabled as off\n"
+             "from studio.engines.diffusion.engine import _quiet_loading_bars\n"
+             "from transformers.utils import logging as t\n"
+             "_quiet_loading_bars(); print(off(), t.is_progress_bar_enabled())\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["False", "False"], result.stdout + result.stderr

@@ -391,8 +391,13 @@ def _quiet_loading_bars() -> None:
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
+    from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
+
+    downloads_quiet = are_progress_bars_disabled()
     diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # which also turns off huggingface_hub's bars ...
+    if not downloads_quiet:
+        enable_progress_bars()  # ... that are not ours to turn off
 
 
 def load_step_hook(reference: str | None) -> Callable[[int, str], None] | None:
