@@ -115,15 +115,15 @@ class ParamSpec:
                         return False
                     raise ValueError
                 return bool(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: a whole number past any float
             raise InputError(
-                self.name, f"{self.label} must be {'a whole number' if self.kind == 'int' else 'a number' if self.kind == 'float' else 'true or false'}; got {value!r}.", self.default
+                self.name, f"{self.label} must be {'a whole number' if self.kind == 'int' else 'a number' if self.kind == 'float' else 'true or false'}; got {_shown(value)}.", self.default
             ) from None
         # choice: compare as the choices' own type so "512" from a CLI matches 512
         for choice in self.choices:
             if value == choice or str(value) == str(choice):
                 return choice
-        raise InputError(self.name, f"{self.label} must be {self.rule}; got {value!r}.", self.default)
+        raise InputError(self.name, f"{self.label} must be {self.rule}; got {_shown(value)}.", self.default)
 
     def check(self, value: Any) -> Any:
         """Coerce and enforce the rules; on failure the error carries the nearest valid value."""
@@ -361,6 +361,12 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _shown(value: Any) -> str:
+    """A refused value as a message quotes it: its repr, cut short (a 400-digit number, a page of text)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else "a number of more than 40 digits"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _fmt(value: Any) -> str:

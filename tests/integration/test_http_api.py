@@ -162,6 +162,7 @@ def test_params_of_the_wrong_json_type_are_refused_naming_the_field(studio):
                                 ("loop", "yes", "true or false"), ("loop", 1, "true or false"),
                                 ("prompt", 5, "text"), ("negative_prompt", ["a"], "text"),
                                 ("seed", "7", "a whole number"), ("seed", 10**400, None),
+                                ("guidance", 10**400, "more than 40 digits"),
                                 ("motion", {"x": 1}, "one of")):
         answer = checked(api, post_run(base, png(picture()), {"engine": "motion", **SMALL, field: value}))
         assert answer.status_code == 400, (field, value, answer.text[:300])
