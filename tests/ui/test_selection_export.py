@@ -47,3 +47,4 @@ def test_a_run_whose_video_is_gone_is_named_and_an_export_of_only_such_runs_is_o
     assert f"#{kept}" not in both.help
     alone = export_button([lost])
     assert alone.disabled
+    assert export_button([lost, 99999]).disabled  # a run purged since it was selected counts as left out
