@@ -27,7 +27,7 @@ from studio.archive_schema import FORMAT, VERSION, Envelope, ExportedRow, InputR
 from studio.db.engine import session_scope, waited_session
 from studio.db.images import get_or_add_image
 from studio.db.models import Run, utcnow
-from studio.db.runs import get_runs, set_tags
+from studio.db.runs import get_runs, next_run_id, set_tags
 from studio.jobs.status import RunStatus
 from studio.media.atomic import atomic_path
 from studio.media.images import ImageRejected, load_upload
@@ -114,7 +114,8 @@ def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Pat
                 for row in rows:
                     image_id = _import_input(session, storage, archive, row.input, copied)
                     end_id = _import_input(session, storage, archive, row.end_input, copied)
-                    run = Run(**row.column_values(), input_image_id=image_id, end_image_id=end_id)
+                    run = Run(**row.column_values(), id=next_run_id(session), input_image_id=image_id,
+                              end_image_id=end_id)
                     if run.status == RunStatus.SUCCEEDED and row.media.video_path is None:
                         # Its video was gone when it was exported (an older studio wrote such rows):
                         # kept for its settings, as a run with nothing to play it would not be.

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db.engine import session_scope
 from studio.db.models import Image, Run, utcnow
-from studio.db.runs import get_run, get_runs, update_run
+from studio.db.runs import get_run, get_runs, note_deleted_run_ids, update_run
 from studio.jobs.status import RunStatus
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,7 @@ def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[
     deleted = sorted(session.scalars(
         delete(Run).where(Run.id.in_(run_ids), Run.deleted_at.is_not(None)).returning(Run.id)
     ))
+    note_deleted_run_ids(session, deleted)  # their numbers are never given again
     orphans: list[Image] = []
     if image_ids:
         used = select(Run.id).where((Run.input_image_id == Image.id) | (Run.end_image_id == Image.id)).exists()

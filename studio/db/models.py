@@ -217,6 +217,16 @@ class RunTag(Base):
     __table_args__ = (Index("ix_run_tags_tag", "tag"),)
 
 
+class IdWatermark(Base):
+    """The highest id of a table's rows deleted for good (`runs`: studio.db.runs.next_run_id), so
+    that SQLite, which gives a new row one more than the largest id left, never gives one twice."""
+
+    __tablename__ = "id_watermarks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    high: Mapped[int] = mapped_column(Integer)
+
+
 class Setting(Base):
     __tablename__ = "settings"
 

@@ -7,14 +7,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from studio.db.models import Run, RunTag, Sweep, utcnow
+from studio.db.models import IdWatermark, Run, RunTag, Sweep, utcnow
 
 # Columns promoted out of params because the gallery filters and sorts on them.
 PROMOTED = ("seed", "steps", "guidance", "frames", "fps", "width", "height")
 MAX_LINEAGE_DEPTH = 200  # parents are always older runs, so no cycles; the cap is a guard only
+
+
+def next_run_id(session: Session) -> int | None:
+    """The id a new run gets: on SQLite one more than the largest id there is or ever was (the
+    watermark keeps the numbers of runs deleted for good); None on PostgreSQL, whose sequence
+    never gives a number twice. Inside the inserting transaction: SQLite has one writer at a time."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    largest = session.scalar(select(func.max(Run.id))) or 0
+    deleted = session.scalar(select(IdWatermark.high).where(IdWatermark.name == "runs")) or 0
+    return max(largest, deleted) + 1
+
+
+def note_deleted_run_ids(session: Session, run_ids: Iterable[int]) -> None:
+    """Raise the runs' watermark to the largest of these ids, deleted for good (SQLite only)."""
+    highest = max(run_ids, default=None)
+    if highest is None or session.get_bind().dialect.name != "sqlite":
+        return
+    upsert = sqlite_insert(IdWatermark).values(name="runs", high=highest)
+    session.execute(upsert.on_conflict_do_update(index_elements=[IdWatermark.name],
+                                                 set_={"high": func.max(IdWatermark.high, upsert.excluded.high)}))
 
 
 def add_run(session: Session, *, engine: str, model_id: str | None, params: dict[str, Any],
@@ -23,6 +45,7 @@ def add_run(session: Session, *, engine: str, model_id: str | None, params: dict
             end_image_id: int | None = None, continues_id: int | None = None) -> Run:
     # No status given: the model's default (RunStatus.QUEUED) is the one place a new run's status is set.
     run = Run(
+        id=next_run_id(session),
         engine=engine,
         model_id=model_id,
         prompt=params.get("prompt", ""),

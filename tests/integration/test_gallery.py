@@ -271,3 +271,18 @@ def test_trash_and_restore_finish_a_move_interrupted_half_way(services):
     services.history.restore([run_id])
     assert all(p.is_file() for p in media(services.history.get_run(run_id)))
     assert media(services.history.get_run(run_id)) == media(run)
+
+
+def test_a_run_number_is_never_given_twice_after_the_newest_runs_are_deleted_for_good(services, tmp_path):
+    """SQLite gives a new row one more than the largest id left: emptying the trash of the newest
+    runs made their numbers free, and the next run (or an import) took one again."""
+    first, newest = make_video_run(services), make_video_run(services, prompt="zebracorn")
+    archive = services.export_runs([first], tmp_path / "first.zip")
+    services.history.trash([newest])
+    services.history.empty_trash()
+    after = make_video_run(services, prompt="giraffe")
+    assert after > newest and services.history.get_run(newest) is None
+    services.history.trash([after])
+    services.history.empty_trash()
+    [imported] = services.import_file(archive)
+    assert imported > after
