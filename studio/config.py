@@ -219,6 +219,12 @@ class Settings(BaseModel):
         le=1000,
     )
 
+    @field_validator("output_dir", mode="before")
+    @classmethod
+    def _trimmed(cls, value: object) -> object:
+        # Spaces around a pasted path are no part of it; spaces alone mean "the default".
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("model_dirs", "lora_dirs", mode="before")
     @classmethod
     def _split_lines(cls, value: object) -> object:

@@ -87,6 +87,13 @@ class Services:
         that cannot be written is refused (ValueError) and nothing is saved; so is a speed or memory
         lever this machine cannot use (InputError, a ValueError, with its reason)."""
         levers.check_settings(settings)
+        chosen = settings.output_dir
+        if "\x00" in chosen:
+            raise ValueError("The output folder holds a character no folder name can (a NUL byte); type it again. "
+                             "The settings were not saved.")
+        if chosen and not Path(chosen).expanduser().is_absolute():
+            raise ValueError(f"The output folder must be a full path, such as /data/videos or ~/videos: {chosen!r} "
+                             "would be taken from wherever the studio was started. The settings were not saved.")
         outputs = settings.outputs_dir(self.paths)
         try:
             outputs.mkdir(parents=True, exist_ok=True)

@@ -46,5 +46,19 @@ def settings_form(current: Settings, *, engine_ids: list[str],
         return Settings.model_validate(values)
     except ValidationError as exc:
         for error in exc.errors():
-            st.error(plain(f"{'.'.join(map(str, error['loc']))}: {error['msg']}"))
+            st.error(plain(_in_words(error)))
         return None
+
+
+def _in_words(error: Mapping[str, Any]) -> str:
+    """A refused setting as the form names it: its label and the rule, not the model's field name
+    and pydantic's wording."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    field = Settings.model_fields.get(name)
+    label = field.title if field is not None and field.title else name.replace("_", " ").capitalize()
+    bounds = error.get("ctx") or {}
+    if error["type"] in ("greater_than_equal", "greater_than"):
+        return f"{label} must be at least {bounds.get('ge', bounds.get('gt'))}."
+    if error["type"] in ("less_than_equal", "less_than"):
+        return f"{label} must be at most {bounds.get('le', bounds.get('lt'))}."
+    return f"{label}: {str(error['msg']).removeprefix('Value error, ')}."
