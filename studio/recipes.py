@@ -149,7 +149,8 @@ def _fits(spec: ParamSpec, value: Any) -> bool:
 def read_recipe(data: bytes, name: str) -> Recipe:
     """The recipe inside a studio-made MP4 or JSON sidecar (as uploaded bytes)."""
     if name.lower().endswith(".json"):
-        return from_json_text(data.decode("utf-8", errors="replace"), name)
+        # utf-8-sig: a recipe saved by an editor that starts files with a byte-order mark (Notepad).
+        return from_json_text(data.decode("utf-8-sig", errors="replace"), name)
     from studio.media.encode import EncodeError, read_mp4_metadata
 
     # ffmpeg reads from a path; the upload only exists in memory.

@@ -36,6 +36,9 @@ def test_every_mp4_and_its_sidecar_carry_the_exact_parameters(studio):
     assert from_mp4.params == from_json.params == run.params
     assert from_mp4.engine == "motion" and from_mp4.run_id == run.id and from_mp4.params["seed"] == 42
     assert from_mp4.manifest["engine"] == "motion"
+    # Saved again by an editor that begins files with a byte-order mark (Windows Notepad): still a recipe.
+    with_bom = b"\xef\xbb\xbf" + video.with_suffix(".json").read_bytes()
+    assert read_recipe(with_bom, "edited.json").params == run.params
 
 
 def test_files_that_are_not_studio_recipes_are_refused_clearly(tmp_path):
