@@ -27,9 +27,14 @@ if sweep_param:
 
 st.title("Compare")
 
-from_url = [i for i in (parse_id(x.strip()) for x in st.query_params.get("runs", "").split(",")) if i is not None]
+# Each run once (a run beside itself compares nothing), at most MAX_COMPARE, and said when cut.
+from_url = list(dict.fromkeys(i for i in (parse_id(x.strip()) for x in st.query_params.get("runs", "").split(","))
+                              if i is not None))
 if from_url:
     st.session_state["compare_ids"] = from_url[: selection.MAX_COMPARE]
+    if len(from_url) > selection.MAX_COMPARE:
+        st.caption(f"Compare shows {selection.MAX_COMPARE} runs at a time: "
+                   f"{', '.join(f'#{i}' for i in from_url[selection.MAX_COMPARE:])} left out.")
 
 recent = svc.history.list_runs(RunQuery(statuses=(RunStatus.SUCCEEDED,), page_size=48)).runs
 choices = list(dict.fromkeys(selection.selected() + [r.id for r in recent]))

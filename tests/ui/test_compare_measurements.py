@@ -107,3 +107,21 @@ def test_compare_says_a_run_is_still_being_made_and_shows_it_once_finished(three
     at.run()
     assert not at.exception, at.exception
     assert not any(still in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_run_named_twice_in_the_address_is_compared_once_and_a_cut_is_said(three_runs):
+    """?runs=1,1,1,1 played run #1 four times side by side (and got round 'pick at least two')."""
+    svc, ids = three_runs
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["runs"] = ",".join(map(str, [ids[0]] * 4))
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["compare_ids"] == [ids[0]]
+    assert any("Pick at least two runs" in i.value for i in at.info)
+    many = AppTest.from_file(FRAME, default_timeout=60)
+    many.query_params["runs"] = ",".join(map(str, [*ids, 99997, 99998, ids[1]]))
+    many.run()
+    many.switch_page("pages/compare.py").run()
+    assert many.session_state["compare_ids"] == [*ids, 99997]
+    assert any("#99998 left out" in c.value for c in many.caption), [c.value for c in many.caption]
