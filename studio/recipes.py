@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.engines.base import EngineInfo, ParamSpec
+from studio.engines.base import EngineInfo, InputError, ParamSpec
 
 FORMAT = "video-studio-recipe"
 VERSION = 1
@@ -137,13 +137,22 @@ def _lora_entry(entry: Any) -> bool:
 
 
 def _fits(spec: ParamSpec, value: Any) -> bool:
+    """Of the parameter's type and within its rules (a hand-edited fps of -5 is left out and named,
+    as the restore message says, rather than put in the form to be refused there)."""
     if spec.kind == "int":
-        return _is_int(value) and abs(value) < 2**63
-    if spec.kind == "float":
-        return (_is_int(value) and abs(value) < 2**63) or (isinstance(value, float) and math.isfinite(value))
-    if spec.kind == "bool":
-        return isinstance(value, bool)
-    return isinstance(value, str | int | float) and value in spec.choices
+        typed = _is_int(value) and abs(value) < 2**63
+    elif spec.kind == "float":
+        typed = (_is_int(value) and abs(value) < 2**63) or (isinstance(value, float) and math.isfinite(value))
+    elif spec.kind == "bool":
+        typed = isinstance(value, bool)
+    else:
+        typed = isinstance(value, str | int | float) and value in spec.choices
+    if not typed:
+        return False
+    try:
+        return spec.check(value) == value
+    except InputError:
+        return False
 
 
 def read_recipe(data: bytes, name: str) -> Recipe:

@@ -127,6 +127,9 @@ def test_only_parameter_values_that_fit_the_form_are_restored(studio_ui):
     numeric = next(s for s in info.params if s.kind == "int")
     kept, dropped = form_values(info, {"prompt": 5, "seed": "abc", numeric.name: "wide", "negative_prompt": "blur"})
     assert kept == {"negative_prompt": "blur"} and sorted(dropped) == sorted(["prompt", "seed", numeric.name])
+    # Of the right type but outside the rules (a hand-edited fps of -5): left out and named too.
+    kept, dropped = form_values(info, {"fps": -5, "frames": 10**9, "width": 512})
+    assert kept == {"width": 512} and sorted(dropped) == ["fps", "frames"]
 
 
 # ----- media URLs ----------------------------------------------------------------------------------
