@@ -84,7 +84,7 @@ def restore_from_file(svc: Services) -> None:
     with st.expander("Restore settings from a studio video or .json", icon=":material/settings_backup_restore:",
                      expanded=message is not None):
         if message:
-            (st.error if message[0] == "error" else st.success)(message[1])
+            (st.error if message[0] == "error" else st.success)(plain(message[1]))
         upload = st.file_uploader("Studio file", type=["mp4", "json", *UPLOAD_TYPES], key="recipe_upload",
                                   label_visibility="collapsed",
                                   help="Every video the studio makes carries its parameters (and a .json file sits beside "
@@ -138,7 +138,14 @@ DROPPED_SOURCE = "Dropped photo"
 
 
 def _take_photo(name: str, data: bytes) -> None:
-    """A photo dropped on Restore is what the user wants to animate: make it the input image."""
+    """A photo dropped on Restore is what the user wants to animate: make it the input image, if it
+    is one the studio can use (else say why, and leave the input as it was)."""
+    try:
+        load_upload(data, name)
+    except ImageRejected as exc:
+        st.session_state["recipe_message"] = ("error", f"{name} is a photo, not a studio video or .json, and it "
+                                                       f"cannot be the input image either: {exc.message}")
+        return
     st.session_state[DROPPED] = (name, data)
     forms.fill({"image_source": DROPPED_SOURCE})
     st.session_state["recipe_message"] = (
