@@ -99,6 +99,11 @@ def stored_name(engine_id: str, name: str) -> str:
     return name
 
 
+# Fields every request carries, labelled as the Generate form labels them.
+_COMMON_LABELS = {"prompt": "Prompt", "negative_prompt": "Negative prompt", "memory_mode": "Memory mode",
+                  "speed": "Speed", "loras": "LoRAs"}
+
+
 def param_label(info: EngineInfo | None, name: str) -> str:
     """The one place that decides a parameter's display name, on screen and in exported videos: the
     engine's ParamSpec label (the motion engine stores its strength as "guidance" so sweeps line up
@@ -108,12 +113,14 @@ def param_label(info: EngineInfo | None, name: str) -> str:
         return SEED_SPEC.label
     if name == "engine":
         return "Engine"
+    if name in _COMMON_LABELS:
+        return _COMMON_LABELS[name]
     if name == LORA_STRENGTH.name:
         return LORA_STRENGTH.label
     for spec in (*(info.params if info is not None else ()), *SWEEP_SPECS):  # then the post-processing fields
         if spec.name == name:
             return spec.label
-    return name.replace("_", " ")
+    return name.replace("_", " ").capitalize()
 
 
 def param_names(infos: Iterable[EngineInfo]) -> ParamNames:

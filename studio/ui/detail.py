@@ -8,6 +8,7 @@ import streamlit as st
 
 from studio.jobs.status import RunStatus
 from studio.services import Services
+from studio.sweeps import param_label
 from studio.ui import format as fmt
 from studio.ui import gallery, measurements, selection, status
 from studio.ui.chain import chain_section
@@ -57,7 +58,8 @@ def run_detail(svc: Services, run: RunView) -> None:
 
     _annotations(svc, run)
     st.subheader("Parameters")
-    st.dataframe([{"parameter": k, "value": str(v)} for k, v in sorted(run.params.items())
+    info = svc.registry.get(run.engine).info if run.engine in svc.registry else None
+    st.dataframe([{"parameter": param_label(info, k), "value": str(v)} for k, v in sorted(run.params.items())
                   if k not in ("prompt", "negative_prompt", "loras")],
                  hide_index=True, width="stretch")
     if run.params.get("loras"):

@@ -62,7 +62,8 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
                                     help=f"Sweeps of more than {threshold} runs ask first (Settings → "
                                          "Sweep confirmation threshold).")
             blocked = blocked or not confirmed
-        if st.button(f"Queue {count} runs", key="variants-queue", icon=":material/grid_view:", disabled=blocked,
+        if st.button(f"Queue {count} run{'s' if count != 1 else ''}", key="variants-queue", icon=":material/grid_view:",
+                     disabled=blocked,
                      help="Queue every combination as one sweep; they run one after another."):
             _queue(svc, engine_id, request, axes, picked, end_image)
         _last_sweep_link()

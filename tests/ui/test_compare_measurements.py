@@ -74,6 +74,8 @@ def test_a_runs_page_shows_its_measurements_or_measures_it(three_runs):
     at.switch_page("pages/gallery.py").run()
     assert not at.exception, at.exception
     assert "Not measured." in [c.value for c in at.caption]
+    parameters = list(at.dataframe[0].value["parameter"])  # labels, as the form names them
+    assert "Motion amount" in parameters and "guidance" not in parameters and "Easing" in parameters, parameters
     at.button(key=f"measure-run-{ids[-1]}").click().run()
     assert not at.exception, at.exception
     labels = [m.label for m in at.metric]

@@ -14,6 +14,9 @@ def test_one_function_names_a_parameter_by_its_label():
     assert param_label(info, "guidance") == "Motion amount"
     assert param_label(info, "seed") == "Seed" and param_label(None, "engine") == "Engine"
     assert NAMES("motion", "guidance") == "Motion amount"
+    # The fields every run has, and a name no engine has any more, read as labels too.
+    assert (param_label(info, "prompt"), param_label(info, "negative_prompt")) == ("Prompt", "Negative prompt")
+    assert param_label(info, "old_knob") == "Old knob"
 
 
 def test_sweep_labels_use_the_label():
