@@ -8,6 +8,7 @@ studio builds itself, and those are checked to lie inside the folder they belong
 
 from __future__ import annotations
 
+import logging
 import re
 import stat
 import zipfile
@@ -44,6 +45,8 @@ CHUNK_BYTES = 1024**2
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 UNSAFE_NAME = re.compile(r"(^/)|(^[A-Za-z]:)|[\\\x00-\x1f:]")
 
+log = logging.getLogger(__name__)
+
 
 class ArchiveError(ValueError):
     """The zip cannot be imported; the message says why. Nothing was changed."""
@@ -60,7 +63,9 @@ def damaged(name: str, what: str = "is damaged") -> Iterator[None]:
     except ArchiveError:
         raise
     except Exception as exc:
-        raise ArchiveError(f"Not a studio export: {name} {what} ({type(exc).__name__}).") from None
+        # The exception's class stays in the log; the person is told what the file is.
+        log.info("%s: zipfile said %s: %s", name, type(exc).__name__, exc)
+        raise ArchiveError(f"Not a studio export: {name} {what}.") from None
 
 
 @dataclass

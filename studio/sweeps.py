@@ -68,6 +68,9 @@ def _expand_range(spec: ParamSpec, item: str, start_text: str, stop_text: str, s
         raise InputError(spec.name, f"'{item}' gives {count} values; at most {MAX_VALUES_PER_AXIS} are allowed.")
     numbers = [start + i * step for i in range(count)]
     if spec.kind == "int":
+        if any(abs(n - round(n)) > 1e-9 for n in numbers):  # "8-12 (+0.5)" for frames: not rounded behind one's back
+            raise InputError(spec.name, f"{spec.label} takes whole numbers; '{item}' would give "
+                                        f"{next(n for n in numbers if abs(n - round(n)) > 1e-9):g}. Use a whole step.")
         return [spec.coerce(round(n)) for n in numbers]
     return [round(n, 6) for n in numbers]
 

@@ -25,6 +25,7 @@ def test_lists_and_ranges_parse_to_typed_values(spec, text, expected):
     (GUIDANCE, "12-6 (+3)", "backwards"),
     (GUIDANCE, "0-1000 (+1)", "at most 64"),
     (FRAMES, "eight", "whole number"),
+    (FRAMES, "8-12 (+0.5)", "takes whole numbers; '8-12 \\(\\+0.5\\)' would give 8.5"),  # was rounded to 5 runs
     (MOTION, "spin", "one of"),
 ])
 def test_bad_values_name_the_problem(spec, text, message):
