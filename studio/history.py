@@ -65,6 +65,11 @@ class History:
         """The newest runs' ids, oldest first (as a session lists the runs it queued)."""
         return [run.id for run in reversed(self.list_runs(RunQuery(page_size=limit)).runs)]
 
+    def searchable_words(self, text: str) -> list[str]:
+        """The words of a search the gallery can look for (studio.db.gallery.search_words): none
+        in a search of punctuation or emoji alone, which then filters nothing."""
+        return gallery.search_words(text)
+
     def list_runs_count(self) -> int:
         return self.list_runs(RunQuery(page_size=1, exact_total=True)).total
 

@@ -48,3 +48,14 @@ def test_a_run_whose_video_is_gone_is_named_and_an_export_of_only_such_runs_is_o
     alone = export_button([lost])
     assert alone.disabled
     assert export_button([lost, 99999]).disabled  # a run purged since it was selected counts as left out
+
+
+def test_a_search_of_punctuation_or_emoji_alone_says_it_filters_nothing(two_runs):
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    at.text_input(key="q").input("🚀 *").run()
+    assert not at.exception, at.exception
+    assert any("has no letters or digits to search for" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.text_input(key="q").input("boat").run()
+    assert not any("no letters or digits" in c.value for c in at.caption)
