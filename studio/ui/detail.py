@@ -13,7 +13,7 @@ from studio.ui import format as fmt
 from studio.ui import gallery, measurements, selection, status
 from studio.ui.chain import chain_section
 from studio.ui.post import make_from
-from studio.ui.text import plain
+from studio.ui.text import plain, text_block
 from studio.views import RunView, normalize_tag
 
 LOG_TAIL_LINES = 200
@@ -48,9 +48,9 @@ def run_detail(svc: Services, run: RunView) -> None:
                 st.switch_page("pages/gallery.py", query_params={"run": str(new_id)})
     with right:
         st.subheader("Prompt")
-        st.markdown(plain(run.prompt) if run.prompt else "(none)")
+        st.html(text_block(run.prompt or "(none)"))  # not Markdown: its URLs would become links
         if run.negative_prompt:
-            st.caption(f"Negative: {plain(run.negative_prompt)}")
+            st.html(text_block(f"Negative: {run.negative_prompt}", muted=True))
         if run.input_image and Path(run.input_image.path).exists():
             st.image(run.input_image.path, caption=f"Input · {run.input_image.width}×{run.input_image.height}")
         if run.end_image and Path(run.end_image.path).exists():

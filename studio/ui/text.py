@@ -22,6 +22,7 @@ keep their text unchanged:
 
 from __future__ import annotations
 
+import html
 import re
 
 # Each pattern finds, in the text as typed, characters that would start markup where they stand
@@ -49,3 +50,12 @@ def plain(text: object) -> str:
     escaped = "".join("\\" + char if index in marked else char for index, char in enumerate(text))
     lines = escaped.splitlines()
     return "  \n".join(lines) if len(lines) > 1 else escaped
+
+
+def text_block(text: object, *, muted: bool = False) -> str:
+    """HTML for `text` shown exactly as typed, line breaks kept, for st.html. Escaping stops Markdown
+    but not GitHub-style link detection, which Streamlit runs on the text Markdown leaves: a prompt's
+    `http://…`, `www.…` or `name@host` became a link there (measured on the run page). st.html does
+    no such thing, and html.escape makes the text inert."""
+    style = "white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 1rem 0;" + (" opacity: 0.7;" if muted else "")
+    return f'<div class="user-text" style="{style}">{html.escape(str(text))}</div>'

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.ui.runtime import services as cached_services
-from studio.ui.text import plain
+from studio.ui.text import plain, text_block
 
 FRAME = Path(__file__).resolve().parents[2] / "frame.py"
 HOSTILE = ["![x](http://127.0.0.1:9/x)", "# Heading", ":red[red]", "$x^2$", "<img src=x>"]
@@ -85,8 +85,11 @@ def test_the_detail_page_shows_prompt_error_and_lineage_as_text(hostile_runs):
     parent, child = hostile_runs
     at = open_page("pages/gallery.py", {"run": str(parent)})
     bodies = markdown_bodies(at)
-    assert plain(PROMPT) in [m.value for m in at.markdown]  # the prompt, escaped, as its own paragraph
-    assert any(plain(" ".join(HOSTILE)) in c.value for c in at.caption)  # the negative prompt
+    # The prompt and the negative prompt as HTML-escaped text, not Markdown (whose link detection
+    # would make a URL in them a link): the tags as text, nothing else.
+    blocks = [h.proto.body for h in at.get("html")]
+    assert text_block(PROMPT) in blocks and text_block("Negative: " + " ".join(HOSTILE), muted=True) in blocks
+    assert not any(re.search(r"<(?!/?div\b)", block) for block in blocks if "user-text" in block), blocks
     assert any(plain("could not read " + " ".join(HOSTILE)) in e.value for e in at.error)
     assert_no_markup(bodies)
 
