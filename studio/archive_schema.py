@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from studio.db.runs import MAX_NOTES_CHARS
 from studio.engines.diffusion.run_options import MAX_LORAS
 from studio.jobs.status import RunStatus
 
@@ -30,7 +31,7 @@ VERSION = 1
 MAX_RUNS = 10_000
 # Prompts are limited to 2,000 characters at submit; notes and errors are free text but a page shows them.
 MAX_PROMPT_CHARS = 2_000
-MAX_TEXT_CHARS = 10_000
+MAX_TEXT_CHARS = MAX_NOTES_CHARS  # notes as long as the run page takes them still import
 # Tags are stored in a 64-character column; a run with hundreds of tags is not a real run.
 MAX_TAGS = 200
 # params is the flat request (a dozen keys today) and manifest what the engine reports (a few

@@ -14,10 +14,10 @@ from sqlalchemy import inspect
 
 from studio.db.models import ACTIVE_STATUSES, RUN_STATUSES, Image, Run, Sweep
 from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
-from studio.db.runs import normalize_tag
+from studio.db.runs import MAX_NOTES_CHARS, MAX_TAG_CHARS, normalize_tag
 
 __all__ = ["ACTIVE_STATUSES", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView", "RunPageView", "RunQuery",
-           "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "page_view", "run_view",
+           "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "MAX_NOTES_CHARS", "MAX_TAG_CHARS", "page_view", "run_view",
            "sweep_view"]
 
 

@@ -110,8 +110,12 @@ def set_sweep_compare_video(session: Session, sweep_id: int, path: str | None) -
 
 # ----- tags and notes -----------------------------------------------------------------------------
 
+MAX_TAG_CHARS = 64  # the column's width
+MAX_NOTES_CHARS = 10_000  # a page shows them whole; an export carries them (studio.archive_schema)
+
+
 def normalize_tag(tag: str) -> str:
-    return tag.strip().lower()[:64]
+    return tag.strip().lower()[:MAX_TAG_CHARS]
 
 
 def set_tags(session: Session, run: Run, tags: Iterable[str]) -> None:
@@ -120,6 +124,8 @@ def set_tags(session: Session, run: Run, tags: Iterable[str]) -> None:
 
 
 def set_notes(session: Session, run_id: int, notes: str) -> None:
+    if len(notes) > MAX_NOTES_CHARS:  # the run page's box stops there; this is for every other caller
+        raise ValueError(f"Notes are limited to {MAX_NOTES_CHARS:,} characters; these have {len(notes):,}.")
     session.execute(update(Run).where(Run.id == run_id).values(notes=notes))
 
 

@@ -14,7 +14,7 @@ from studio.ui import gallery, measurements, selection, status
 from studio.ui.chain import chain_section
 from studio.ui.post import make_from
 from studio.ui.text import plain, text_block
-from studio.views import RunView, normalize_tag
+from studio.views import MAX_NOTES_CHARS, MAX_TAG_CHARS, RunView, normalize_tag
 
 LOG_TAIL_LINES = 200
 LINEAGE_LINKS = 12  # links shown per direction; a long chain shows its nearest runs
@@ -188,13 +188,15 @@ def _annotations(svc: Services, run: RunView) -> None:
                         "the gallery filters by them.")
     with st.form(f"detail-notes-{run.id}", border=False):
         notes = st.text_area("Notes", value=run.notes, height=100, placeholder="what worked, what to try next",
-                             help="Free text kept with the run.")
+                             max_chars=MAX_NOTES_CHARS, help="Free text kept with the run.")
         if st.form_submit_button("Save notes", icon=":material/save:", help="Store the notes with the run."):
             svc.history.set_notes(run.id, notes)
             st.toast("Notes saved.", icon=":material/save:")
 
 
 def _save_tags(svc: Services, run_id: int, key: str) -> None:
+    if any(len(t.strip()) > MAX_TAG_CHARS for t in st.session_state[key]):
+        st.toast(f"Tags are at most {MAX_TAG_CHARS} characters; the longer one was cut.", icon=":material/sell:")
     tags = sorted({normalize_tag(t) for t in st.session_state[key] if t.strip()})
     svc.history.set_tags(run_id, tags)
     st.session_state[key] = tags  # show them as stored (lower-case, no duplicates)

@@ -286,3 +286,17 @@ def test_a_run_number_is_never_given_twice_after_the_newest_runs_are_deleted_for
     services.history.empty_trash()
     [imported] = services.import_file(archive)
     assert imported > after
+
+
+def test_notes_are_bounded_as_an_export_carries_them(services, tmp_path):
+    """The run page took 200,000 characters of notes; an export then wrote a row the import refuses."""
+    from studio.views import MAX_NOTES_CHARS
+
+    run_id = make_video_run(services)
+    with pytest.raises(ValueError, match="Notes are limited to 10,000 characters"):
+        services.history.set_notes(run_id, "n" * 200_000)
+    assert services.history.get_run(run_id).notes == ""
+    services.history.set_notes(run_id, "n" * MAX_NOTES_CHARS)
+    archive = services.export_runs([run_id], tmp_path / "notes.zip")
+    [imported] = services.import_file(archive)
+    assert services.history.get_run(imported).notes == "n" * MAX_NOTES_CHARS
