@@ -6,7 +6,7 @@ import streamlit as st
 from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
-from studio.ui import forms, keyboard, status
+from studio.ui import forms, keyboard, repeat_guard, status
 from studio.ui.batch import batch_section
 from studio.ui.inputs import apply_edit_prefill, editing_banner, image_picker, restore_from_file, size_preset
 from studio.ui.keyframes import (
@@ -113,6 +113,12 @@ with right:
     if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
                  help="Queue this run (Ctrl+Enter, or Cmd+Enter on a Mac, from anywhere on the page). You can "
                       "queue more while it runs; they run one after another."):
+        pressed = repeat_guard.fingerprint(engine_id, request, picked.image_id, picked.name, picked.size, parent_id,
+                                           continues, end.sha256 if end else None)
+        if (earlier := repeat_guard.just_queued(pressed)) is not None:
+            st.toast(f"Run #{earlier} was queued a moment ago with these settings; press again in a second to "
+                     "queue another.", icon=":material/schedule:")
+            st.stop()
         try:
             run_id = svc.queue.submit(SubmitRequest(engine=engine_id, params=request, image=picked.image,
                                                     image_id=picked.image_id, image_name=picked.name,
@@ -125,6 +131,7 @@ with right:
         except DatabaseBusy as exc:  # the form keeps its values: the user presses Generate again
             st.warning(plain(exc), icon=":material/hourglass_top:")
         else:
+            repeat_guard.note_queued(pressed, run_id)
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
     keyboard.submit_shortcut("Generate")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from studio.ui.repeat_guard import REPEAT_WINDOW_S
 from tests.browser.conftest import explained, screenshot, wait_idle
 
 
@@ -40,6 +41,7 @@ def test_ctrl_enter_queues_with_the_text_just_typed(studio, page):
         screenshot(page, "30-queued-with-ctrl-enter")
 
         page.get_by_role("heading", name="Generate").click()  # focus off any field
+        time.sleep(REPEAT_WINDOW_S)  # the same settings again at once would be one press (studio.ui.repeat_guard)
         page.keyboard.press("Control+Enter")
         seen = wait_for_runs(studio, before + 2)
         assert seen[before + 1] == "typed just now, then Ctrl+Enter"
