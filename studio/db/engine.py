@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,6 +79,12 @@ def _sqlite_pragmas(dbapi_connection, _record, path: Path) -> None:
     # history of a busy studio cached (it only grows to the size of the file).
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
+
+
+def dialect_insert(session: Session):
+    """The INSERT construct of the session's database, for ON CONFLICT clauses (both dialects
+    spell them alike; SQLAlchemy's generic insert has none)."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,10 +4,9 @@ commits."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from studio.db.engine import dialect_insert
 from studio.db.models import Image, utcnow
 
 
@@ -16,7 +15,7 @@ def get_or_add_image(session: Session, *, sha256: str, path: str, width: int, he
     """The one row for this picture. Insert-if-absent in one statement: two tabs submitting the same
     new picture at once both get that row (a look-then-insert would fail the second submission on
     the unique sha256 and lose its run)."""
-    insert_into = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert_into = dialect_insert(session)
     session.execute(insert_into(Image).values(sha256=sha256, path=path, width=width, height=height, size_bytes=size_bytes,
                                               original_name=original_name[:255], created_at=utcnow())
                     .on_conflict_do_nothing(index_elements=[Image.sha256]))

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from studio.db.engine import dialect_insert
 from studio.db.models import Run, Worker, WorkerBinding, WorkerToken, utcnow
 
 # A prefix makes a token recognisable in a config file or a leaked log line.
@@ -104,7 +103,7 @@ def bind(session: Session, worker_id: str, name: str) -> bool:
         select(Run.id).where(Run.worker_id == worker_id).limit(1)) is not None
     if at_work:
         return False
-    insert_into = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert_into = dialect_insert(session)
     session.execute(insert_into(WorkerBinding).values(worker_id=worker_id, token_name=name, bound_at=utcnow())
                     .on_conflict_do_nothing(index_elements=[WorkerBinding.worker_id]))
     return bound_to(session, worker_id) == name
