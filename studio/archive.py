@@ -46,10 +46,13 @@ VIDEO_NOT_EXPORTED = ("Imported without its video: the file was gone from disk w
 
 
 def why_not_exported(run: Any) -> str | None:
-    """Why an export leaves this run (a Run row or a RunView) out, in words; None if it takes it.
+    """Why an export leaves this run (a Run row, a RunView, or None for an id with no run) out, in
+    words; None if it takes it.
     Queued, running and interrupted runs are left out because an import accepts only finished ones
     (nothing imported is ever run); a succeeded run whose video is gone from disk because its row
     alone would import as a run with nothing to play (an import keeps such a row as failed)."""
+    if run is None:
+        return "it does not exist"
     if run.status not in RunStatus.FINISHED:
         return f"it is {run.status}, not finished"
     if run.status == RunStatus.SUCCEEDED and not (run.video_path and Path(run.video_path).is_file()):

@@ -26,7 +26,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
         found = {run.id: run for run in services.history.get_runs(args.run_ids)}
         for run_id in dict.fromkeys(args.run_ids):
             run = found.get(run_id)
-            why = "it does not exist" if run is None else why_not_exported(run)
+            why = why_not_exported(run)
             if why is not None:
                 console.error(f"Run {run_id} is left out: {why}.")
         try:

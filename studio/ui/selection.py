@@ -58,8 +58,7 @@ def compare_bar() -> None:
                               query_params={"runs": ",".join(map(str, ids))})
         # Said before the click: the zip is made when the download is asked for, where no message shows.
         found = {run.id: run for run in services().history.get_runs(ids)}
-        left_out = {run_id: why for run_id in ids
-                    if (why := why_not_exported(found[run_id]) if run_id in found else "it no longer exists")}
+        left_out = {run_id: why for run_id in ids if (why := why_not_exported(found.get(run_id)))}
         notes = " ".join(f"#{run_id} is left out: {why}." for run_id, why in left_out.items())
         export.download_button("Export zip", data=lambda: services().export_runs(ids).read_bytes(),
                                file_name="studio-runs.zip", mime="application/zip", icon=":material/archive:",
