@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.media.opencv import cv2_single_threaded
 from studio.media.yuv import YuvFrame
 
 # Version of the recipe below; stored with each measurement so a changed recipe can be told apart.
@@ -145,11 +146,7 @@ class _Meter:
     """Takes frames one at a time, keeping only the previous one (and the first, for SSIM)."""
 
     def __init__(self, reference: np.ndarray | None):
-        import cv2
-
-        # The images are small and the encoder needs the other cores: OpenCV's own worker threads
-        # only wait on each other here (a third slower on a busy two-core machine).
-        cv2.setNumThreads(1)
+        cv2_single_threaded()  # the encoder needs the other cores (studio.media.opencv says why)
         self._reference = reference
         self._first: np.ndarray | None = None
         self._last: np.ndarray | None = None

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from studio.media.opencv import cv2_single_threaded
+
 # BT.709 luma weights, and the limited ("tv") range: luma 16..235, chroma 16..240 around 128.
 KR, KB = 0.2126, 0.0722
 KG = 1.0 - KR - KB
@@ -54,9 +56,7 @@ class YuvFrame:
     def grey(self) -> np.ndarray:
         """(H, W) uint8 full-range luminance: the luma plane stretched from 16..235 to 0..255 (a
         table lookup: measured 0.15 ms on a 720p frame, against 3.5 ms for the arithmetic)."""
-        import cv2
-
-        return cv2.LUT(self.y, _FULL_RANGE)
+        return cv2_single_threaded().LUT(self.y, _FULL_RANGE)
 
     def rgb(self) -> np.ndarray:
         """(H, W, 3) uint8 RGB, each chroma sample spread over its 2x2 pixels (a poster, a preview)."""
@@ -72,19 +72,26 @@ class YuvFrame:
 _FULL_RANGE = np.clip((np.arange(256, dtype=np.float32) - 16.0) / _Y_SCALE + 0.5, 0, 255).astype(np.uint8)
 
 
+# RGB (0..255) to limited-range BT.709 Y'CbCr: rows Y, U (Cb), V (Cr); the last column is added.
+_RGB_TO_YUV = np.array([
+    [_Y_SCALE * KR, _Y_SCALE * KG, _Y_SCALE * KB, 16.0],
+    [-_C_SCALE * KR / (2.0 * (1.0 - KB)), -_C_SCALE * KG / (2.0 * (1.0 - KB)), _C_SCALE / 2.0, 128.0],
+    [_C_SCALE / 2.0, -_C_SCALE * KG / (2.0 * (1.0 - KR)), -_C_SCALE * KB / (2.0 * (1.0 - KR)), 128.0],
+], dtype=np.float32)
+
+
 def source_planes(picture: Image.Image) -> tuple[Image.Image, Image.Image, Image.Image]:
     """An RGB picture as three 8-bit planes to resample: luma at its size, chroma at half its size
-    (each chroma sample the mean of its 2x2 pixels, as a 4:2:0 frame of this picture would have)."""
+    (each chroma sample the mean of its 2x2 pixels, as a 4:2:0 frame of this picture would have).
+    Computed in floating point and rounded once (OpenCV: 10 ms for a 1280x720 picture, where the
+    same arithmetic in numpy took 36 ms before the first frame of every clip)."""
     if picture.width % 2 or picture.height % 2:
         raise ValueError(f"A 4:2:0 picture needs even sides; got {picture.width}x{picture.height}.")
-    rgb = np.asarray(picture.convert("RGB"), dtype=np.float32)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    luma = KR * r + KG * g + KB * b
-    u = (b - luma) / (2.0 * (1.0 - KB))
-    v = (r - luma) / (2.0 * (1.0 - KR))
-    return (_plane(16.0 + _Y_SCALE * luma),
-            _plane(128.0 + _C_SCALE * _downsample(u)),
-            _plane(128.0 + _C_SCALE * _downsample(v)))
+    cv2 = cv2_single_threaded()
+    yuv = cv2.transform(np.asarray(picture.convert("RGB"), dtype=np.float32), _RGB_TO_YUV)
+    # A 2x2 area average is exactly the mean of each 2x2 block.
+    half = cv2.resize(yuv, (picture.width // 2, picture.height // 2), interpolation=cv2.INTER_AREA)
+    return (_plane(yuv[..., 0]), _plane(half[..., 1]), _plane(half[..., 2]))
 
 
 def as_rgb(frame: Any) -> np.ndarray:
@@ -93,12 +100,9 @@ def as_rgb(frame: Any) -> np.ndarray:
 
 
 def _plane(values: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.clip(values + 0.5, 0, 255).astype(np.uint8))
-
-
-def _downsample(plane: np.ndarray) -> np.ndarray:
-    height, width = plane.shape
-    return plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+    """Rounded to the nearest level, at most 255 (OpenCV's saturating conversion; it takes the
+    absolute value too, a no-op here: limited-range levels are never negative)."""
+    return Image.fromarray(cv2_single_threaded().convertScaleAbs(np.ascontiguousarray(values)))
 
 
 def _upsample(plane: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from PIL import Image, ImageFilter
 from studio.engines.base import Cancelled, InputError, RuntimeOptions
 from studio.engines import motion
 from studio.engines.motion import MOTIONS, MotionEngine, camera_path
+from studio.media.resample import Magnifier
 from studio.media.yuv import YuvFrame, source_planes
 from studio.requests import validate_for
 
@@ -144,14 +145,14 @@ def test_on_step_is_called_once_per_frame_in_order(engine, texture):
 def test_frames_render_at_a_lower_priority_than_the_caller(engine, texture, monkeypatch):
     """The encoder that takes the frames is the slow stage; rendering gives way to it."""
     seen: list[tuple[str, int]] = []
-    resize = Image.Image.resize
+    view = Magnifier.view
 
     def recording(self, *args, **kwargs):
         thread = threading.get_native_id()
         seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, thread)))
-        return resize(self, *args, **kwargs)
+        return view(self, *args, **kwargs)
 
-    monkeypatch.setattr(Image.Image, "resize", recording)
+    monkeypatch.setattr(Magnifier, "view", recording)
     caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     run(engine, texture, frames=4)
     rendering = {priority for name, priority in seen if name.startswith("motion")}
