@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from studio.engines.runtime import resolve_runtime
 from studio.jobs import chains, followups
 from studio.jobs import store as queue_store
 from studio.jobs.remote import DeliveryFailed, RemoteMedia, deliver_files, deliver_log
+from studio.jobs.stills import Stills
 from studio.jobs.status import RunStage, RunStatus
 from studio.jobs.store import Lease, LeaseLost
 from studio.media.atomic import atomic_write_text
@@ -251,8 +252,6 @@ class Executor:
         #    the two overlap; the others hand over all their frames at the end. Files are written
         #    under temporary names, then renamed, all or nothing.
         from studio.media.encode import gif_from_video, write_mp4
-        from studio.media.thumbs import write_poster, write_thumbnail
-        from studio.media.yuv import as_rgb
 
         streaming = isinstance(engine, StreamingEngine) or post_source is not None  # post tools stream too
         progress = _Progress(self.sessions, lease, self.stop, heartbeat, streaming=streaming)
@@ -291,18 +290,17 @@ class Executor:
         from studio.media.measure import FrameMeter
 
         meter = FrameMeter(reference=image)
-        timed = _TimedFrames(meter.watch(frames))
         with files.all_or_nothing():
             # A cancel during the encode (seconds for a long video) is honoured too: the block
             # removes what was written, so a cancelled run never shows a video.
-            write_mp4(timed, params["fps"], files.video, metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)},
-                      audio=audio)
+            with Stills(files.poster, files.thumb) as stills:  # written from the first frame meanwhile
+                timed = _TimedFrames(meter.watch(frames), on_first=stills.start)
+                write_mp4(timed, params["fps"], files.video,
+                          metadata={MP4_TAG: json.dumps(recipe.to_json(), sort_keys=True, default=str)}, audio=audio)
             encoded_at = time.perf_counter()
             progress.enter(RunStage.SAVING)
             progress.stop_if_cancelled()
-            first = as_rgb(timed.first)  # a streamed frame may be 4:2:0 planes (studio.media.yuv)
-            write_poster(first, files.poster)
-            write_thumbnail(first, files.thumb)
+            stills.check()
             if settings.always_gif:  # else made from the MP4 when first asked for (Services.gif_of)
                 gif_from_video(files.video, files.gif)
             progress.stop_if_cancelled()
@@ -445,18 +443,18 @@ class _Heartbeat:
 
 
 class _TimedFrames:
-    """The frames on their way to the encoder: keeps the first (for the poster) and notes when the
+    """The frames on their way to the encoder: hands the first on (for the poster) and notes when the
     last one was handed over (for the timings), whether they come from an array or a stream."""
 
-    def __init__(self, frames: Any):
+    def __init__(self, frames: Any, on_first: Callable[[Any], None]):
         self._frames = frames
-        self.first: Any = None
+        self._on_first = on_first
         self.last_at: float | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        for frame in self._frames:
-            if self.first is None:
-                self.first = frame
+        for index, frame in enumerate(self._frames):
+            if index == 0:
+                self._on_first(frame)
             yield frame
         self.last_at = time.perf_counter()
 

@@ -143,6 +143,32 @@ def test_a_cancel_during_the_encode_is_honoured_and_leaves_no_files(services, mo
     assert sorted(p.name for p in outputs.rglob("*") if p.is_file()) == []
 
 
+def test_the_poster_and_thumbnail_are_written_while_the_encoder_works(services, monkeypatch):
+    """Both come from the first frame, so they need not wait for the video: they are on disk before
+    the encoder is done (the test holds the encoder open until it has seen them, or 10 s)."""
+    from studio.media import encode as encoder
+
+    encode = encoder.write_mp4
+    outputs = services.paths.data_dir / "outputs"
+    seen_during_encode: list[str] = []
+
+    def encode_and_look(*args, **kwargs):
+        written = encode(*args, **kwargs)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(seen_during_encode) < 2:
+            seen_during_encode[:] = sorted(p.name.split(".", 1)[1] for p in outputs.rglob("*.jpg"))
+            time.sleep(0.02)
+        return written
+
+    monkeypatch.setattr(encoder, "write_mp4", encode_and_look)  # the worker imports it when it runs
+    run_id = submit(services, frames=12, width=256, height=256)
+    services.worker.run_until_idle()
+    run = services.history.get_run(run_id)
+    assert run.status == "succeeded", run.error
+    assert seen_during_encode == ["poster.jpg", "thumb.jpg"]
+    assert Path(run.poster_path).is_file() and Path(run.thumb_path).is_file()
+
+
 def test_runs_left_running_by_a_dead_worker_come_back_and_complete(services):
     run_id = submit(services)
     with session_scope(services.sessions) as session:
