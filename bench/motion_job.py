@@ -2,14 +2,15 @@
 
 Each rep queues one motion run (512x512, 48 frames, 24 fps by default) on a fresh SQLite history
 and lets the in-process worker run it exactly as the server's does: frames streamed into the
-encoder and measured on the way, then poster, thumbnail, sidecar and the row. Reported (medians):
+encoder and measured on the way (poster and thumbnail written from the first frame meanwhile),
+then the sidecar and the row. Reported (medians):
 
   job_s:       from submit to the row saying succeeded
   render_s:    the run's infer_seconds (until the encoder took the last frame)
   fixed_s:     the run's encode_seconds: everything after the last frame (the encoder finishing
-               the frames it still holds, poster, thumbnail, sidecar); the target is 0.2 s
-  files_s:     of that, what comes after the encoder has finished (poster, thumbnail, sidecar), read
-               from the run's log
+               the frames it still holds, then the rest); the target is 0.2 s
+  files_s:     of that, what comes after the encoder has finished (the sidecar, measuring's
+               last step), read from the run's log
   measure_s:   the run's own measurement time, and its share of the job (target: 10% at most)
 
     python bench/motion_job.py [--reps 7] [--size 512] [--frames 48]
