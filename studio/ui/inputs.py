@@ -17,6 +17,7 @@ from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms, loras
 from studio.ui import post as post_ui
+from studio.ui.format import excerpt
 from studio.ui.text import plain
 from studio.web.media import parse_id
 
@@ -39,10 +40,14 @@ def apply_edit_prefill(svc: Services) -> None:
     """`?edit=<run id>` fills the form with that run's engine, prompt, parameters, seed and image,
     once: the id then leaves the address, so a reload or a return to the page never fills the form
     over what the user has changed since. The run stays the parent of what is queued from here."""
-    edit = parse_id(st.query_params.get("edit") or "")  # a hand-edited id no run can have: ignored
+    asked = st.query_params.get("edit")
+    edit = parse_id(asked or "")
     if "edit" in st.query_params:
         del st.query_params["edit"]
     if edit is None:
+        if asked is not None:  # a hand-edited address: said, and the form is left as it is
+            st.session_state["prefill_error"] = (f"“{excerpt(asked, 40)}” in the address is not a run number, so "
+                                                 "the form was not filled from a run.")
         return
     run = svc.history.get_run(edit)
     if run is None or run.engine not in svc.registry:

@@ -66,3 +66,14 @@ def test_edit_and_rerun_records_its_parent_and_a_reload_keeps_the_edits(svc):
     at = prompt(at).input("something new").run()
     generate(at)
     assert svc.history.get_run(source + 2).parent_id is None
+
+
+@pytest.mark.parametrize("asked", ["abc", "0", "-3", "12345678901234567890123", "²"])
+def test_an_edit_address_that_is_not_a_run_number_says_so_and_fills_nothing(svc, asked):
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["edit"] = asked
+    at = at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("in the address is not a run number, so the form was not filled" in w for w in warnings), warnings
+    assert not banners(at) and prompt(at).value == "" and "edit" not in at.query_params
