@@ -9,9 +9,9 @@ at least 1, the centre is clamped) no black edge ever shows.
 Speed: the picture is enlarged once per clip and each frame is a bilinear sample of the enlarged
 copy (studio.media.resample): the bicubic frames, to within about 0.2 levels, at well under half
 the cost of resampling each window (per 1280x720 frame: ~2.8 ms, against ~7.3 ms with Pillow's
-resize of the window, ~15 ms with OpenCV's bicubic warp). Frames render in parallel threads (OpenCV and
-Pillow release the GIL); `iter_frames` streams them so an encoder can start before the last is
-drawn, and streams them in the encoder's own 4:2:0 format (studio.media.yuv): three planes
+resize of the window, ~15 ms with OpenCV's bicubic warp). Frames render in parallel threads
+(OpenCV and Pillow release the GIL); `iter_frames` streams them so an encoder can start before the
+last is drawn, and streams them in the encoder's own 4:2:0 format (studio.media.yuv): three planes
 resampled instead of an RGB frame, and nothing for ffmpeg to convert.
 """
 
