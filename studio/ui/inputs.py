@@ -45,7 +45,7 @@ def apply_edit_prefill(svc: Services) -> None:
     if "edit" in st.query_params:
         del st.query_params["edit"]
     if edit is None:
-        if asked is not None:  # a hand-edited address: said, and the form is left as it is
+        if asked:  # a hand-edited address: said, and the form is left as it is ("?edit=" alone: nothing to say)
             st.session_state["prefill_error"] = (f"“{excerpt(asked, 40)}” in the address is not a run number, so "
                                                  "the form was not filled from a run.")
         return

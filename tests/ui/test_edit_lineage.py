@@ -77,3 +77,11 @@ def test_an_edit_address_that_is_not_a_run_number_says_so_and_fills_nothing(svc,
     warnings = [w.value for w in at.warning]
     assert any("in the address is not a run number, so the form was not filled" in w for w in warnings), warnings
     assert not banners(at) and prompt(at).value == "" and "edit" not in at.query_params
+
+
+def test_an_empty_edit_in_the_address_is_simply_ignored(svc):
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["edit"] = ""
+    at = at.run()
+    assert not at.exception, at.exception
+    assert not [w.value for w in at.warning if "run number" in w.value] and not banners(at)
