@@ -2,9 +2,9 @@
 
 It needs no weights and no GPU, so a fresh install can make a video in seconds. Each frame is a
 window onto the source picture — a centre and a zoom, computed in floating point — resampled to the
-output size with a bicubic filter. Because the window's corners are real numbers, the motion is
-sub-pixel smooth (no one-pixel stepping), and because the window never leaves the picture (zoom is
-at least 1, the centre is clamped) no black edge ever shows.
+output size (bicubic; see Speed for how). Because the window's corners are real numbers, the
+motion is sub-pixel smooth (no one-pixel stepping), and because the window never leaves the picture
+(zoom is at least 1, the centre is clamped) no black edge ever shows.
 
 Speed: the picture is enlarged once per clip and each frame is a bilinear sample of the enlarged
 copy (studio.media.resample): the bicubic frames, to within about 0.2 levels, at well under half
