@@ -6,8 +6,9 @@ the pixel grid by a fraction) are made three ways: Pillow's 8-bit bicubic resize
 engine before), the Magnifier (enlarged three times bicubic once, then a bilinear sample per
 frame), and two references computed in floating point (Pillow's bicubic and Lanczos resize of the
 window on a float image). Printed: PSNR of each against each reference, by zoom (higher is closer;
-60 dB is an RMS difference of a quarter of a level), and the time per 4:2:0 frame (luma and both
-chroma planes) of each, on one thread.
+60 dB is an RMS difference of a quarter of a level); the same for rendered text, detail as fine as
+the pixels, as an RMS difference in levels; and the time per 4:2:0 frame (luma and both chroma
+planes) of each, on one thread.
 
     python bench/resample.py [--width 1280 --height 720] [--reps 60]
 
@@ -33,7 +34,7 @@ if __name__ == "__main__" and not __package__:
     os.execv(sys.executable, [sys.executable, "-m", "bench.resample", *sys.argv[1:]])
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
 
 from studio.media.images import fit_image, load_upload  # noqa: E402
 from studio.media.resample import Magnifier  # noqa: E402
@@ -83,6 +84,23 @@ def main() -> int:
             summary[f"psnr_{method}_vs_{reference_name}"] = row
             print(f"    {method:15s} " + " ".join(f"{value:6.2f}" for value in row))
 
+    # Detail as fine as the pixels: white text on black, against the floating-point bicubic (clipped
+    # to 0..255, as an 8-bit frame is): the RMS difference in levels, by zoom.
+    text = _text_picture(width, height)
+    whole_text = Magnifier(text)
+    floating_text = text.convert("F")
+    rms: dict[str, list[float]] = {"pillow_bicubic": [], "magnifier": []}
+    for zoom in ZOOMS:
+        box = _window(width, height, zoom)
+        reference = np.clip(np.asarray(floating_text.resize((width, height), Image.Resampling.BICUBIC, box=box)), 0, 255)
+        for method, view in (("pillow_bicubic", text.resize((width, height), Image.Resampling.BICUBIC, box=box)),
+                             ("magnifier", whole_text.view(box, (width, height)))):
+            difference = np.asarray(view, dtype=np.float64) - reference
+            rms[method].append(round(float(np.sqrt((difference ** 2).mean())), 2))
+    print("rendered text, RMS difference (levels) from the floating-point bicubic, by zoom: "
+          + "; ".join(f"{method} {values}" for method, values in rms.items()))
+    summary.update({f"text_rms_{method}": values for method, values in rms.items()})
+
     planes = source_planes(fit_image(load_upload(photos[0].path.read_bytes(), photos[0].path.name), width, height))
     started = time.perf_counter()
     magnified = [Magnifier(plane) for plane in planes]
@@ -111,6 +129,15 @@ def main() -> int:
                     "enlarge_ms": round(enlarge_s * 1000, 1)})
     print(json.dumps(summary))
     return 0
+
+
+def _text_picture(width: int, height: int) -> Image.Image:
+    """Lines of small white text on black: edges one pixel sharp."""
+    picture = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(picture)
+    for row in range(0, height - 12, 22):
+        draw.text((5, 5 + row), "The quick brown fox JUMPS over 0123456789 ||| /// " * 4, fill=255)
+    return picture
 
 
 def _window(width: int, height: int, zoom: float) -> tuple[float, float, float, float]:
