@@ -325,21 +325,16 @@ class MotionEngine:
 
         # 3. The pictures to resample: RGB, or (for the worker's encoder, at even sizes) the three
         #    planes of a 4:2:0 frame (chroma at half the size): half the pixels of an RGB frame,
-        #    and no colour conversion left for ffmpeg. Each is enlarged once here, on the threads
-        #    (studio.media.resample), so that a frame is a cheap sample of the enlarged copy.
+        #    and no colour conversion left for ffmpeg. Each is enlarged once, on the rendering
+        #    threads (studio.media.resample), so that a frame is a cheap sample of the enlarged copy.
         planar = planes and width % 2 == 0 and height % 2 == 0
         pictures = [source] if end is None else [source, end]
         if planar:
             pictures = [plane for picture in pictures for plane in source_planes(picture)]
         scales = (1, 2, 2) if planar else (1,)
         threads = _thread_count()
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="motion",
-                                initializer=_behind_the_encoder) as pool:
-            magnified = list(pool.map(Magnifier, pictures))
-        layers = list(zip(magnified[:len(scales)], scales, strict=True))
-        end_layers = magnified[len(scales):]
 
-        def render(index: int) -> Any:
+        def render(layers: list[tuple[Magnifier, int]], end_layers: list[Magnifier], index: int) -> Any:
             out: list[np.ndarray] = []
             for layer, (picture, scale) in enumerate(layers):
                 size = (width // scale, height // scale)
@@ -355,12 +350,15 @@ class MotionEngine:
         # 4. Render ahead on threads, hand out in order; check for cancel after every frame.
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="motion",
                                 initializer=_behind_the_encoder) as pool:
+            magnified = list(pool.map(Magnifier, pictures))
+            layers = list(zip(magnified[:len(scales)], scales, strict=True))
+            end_layers = magnified[len(scales):]
             ahead: deque[Future[np.ndarray]] = deque()
             submitted = 0
             try:
                 for index in range(count):
                     while submitted < count and len(ahead) < 2 * threads:
-                        ahead.append(pool.submit(render, submitted))
+                        ahead.append(pool.submit(render, layers, end_layers, submitted))
                         submitted += 1
                     frame = ahead.popleft().result()
                     if cancelled():
