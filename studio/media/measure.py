@@ -14,8 +14,8 @@ compression. The stored JSON says which (`source`: "frames" or "mp4").
 - fidelity: SSIM of the first and of the last frame against the input image at the video's size.
 
 Per-frame series have one value per frame (the first frame's motion and flicker are 0: nothing came
-before it). cv2 and imageio_ffmpeg are imported inside the functions: pages import this module's
-names without paying for OpenCV.
+before it). cv2 (through studio.media.opencv) and imageio_ffmpeg are imported inside the
+functions: pages import this module's names without paying for OpenCV.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class _Meter:
         self.sharpness: list[float] = []
 
     def add(self, frame: np.ndarray) -> None:
-        import cv2
+        cv2 = cv2_single_threaded()
 
         if self._first is None:
             self._first = frame
@@ -187,7 +187,7 @@ class _Meter:
                             ssim_last=_round(ssim_last), seconds=round(seconds, 4))
 
     def _downscale(self, frame: np.ndarray) -> np.ndarray:
-        import cv2
+        cv2 = cv2_single_threaded()
 
         height, width = frame.shape
         factor = FLOW_SIDE / max(height, width)
@@ -210,7 +210,7 @@ def _motion_and_flicker(previous: np.ndarray, current: np.ndarray,
                         grid: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
     """Flow from the current frame back to the previous one (where each pixel came from), its mean
     length, and the luminance change that remains once the previous frame is warped along it."""
-    import cv2
+    cv2 = cv2_single_threaded()
 
     flow = cv2.calcOpticalFlowFarneback(current, previous, None, pyr_scale=0.5, levels=2, winsize=11,
                                         iterations=1, poly_n=5, poly_sigma=1.1, flags=0)
@@ -228,7 +228,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     does, images over 256 px on their shorter side are first averaged down by the whole factor
     round(shorter / 256), the scale at which the index was calibrated against viewers (and, measured,
     0.7 ms instead of 4.8 ms at 512 px)."""
-    import cv2
+    cv2 = cv2_single_threaded()
 
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     factor = max(1, round(min(a.shape[:2]) / 256))
@@ -258,7 +258,7 @@ def _grey(image: Any) -> np.ndarray:
     array = np.asarray(image)
     if array.ndim == 2:
         return array.astype(np.uint8, copy=False)
-    import cv2
+    cv2 = cv2_single_threaded()
 
     return cv2.cvtColor(np.ascontiguousarray(array[..., :3]).astype(np.uint8, copy=False), cv2.COLOR_RGB2GRAY)
 
@@ -267,7 +267,7 @@ def _fit(reference: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The reference at the video's size (the encoder pads odd sizes to even by one pixel)."""
     if reference.shape == shape:
         return reference
-    import cv2
+    cv2 = cv2_single_threaded()
 
     return cv2.resize(reference, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
