@@ -16,9 +16,9 @@ from studio.db.models import ACTIVE_STATUSES, RUN_STATUSES, Image, Run, Sweep
 from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.db.runs import MAX_NOTES_CHARS, MAX_TAG_CHARS, normalize_tag
 
-__all__ = ["ACTIVE_STATUSES", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView", "RunPageView", "RunQuery",
-           "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "MAX_NOTES_CHARS", "MAX_TAG_CHARS", "page_view", "run_view",
-           "sweep_view"]
+__all__ = ["ACTIVE_STATUSES", "MAX_NOTES_CHARS", "MAX_TAG_CHARS", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView",
+           "RunPageView", "RunQuery", "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "page_view",
+           "run_view", "sweep_view"]
 
 
 @dataclass(frozen=True)
