@@ -43,6 +43,26 @@ if TYPE_CHECKING:
     from studio.jobs.hub import MediaHub
 
 
+def _check_output_folder(outputs: Path) -> None:
+    """Make the output folder and write a file in it, or raise ValueError saying which failed and
+    why: the OS's words alone mislead here ("No such file or directory" for /proc/x, which exists
+    but is a place no folder can be made; "File exists" for a file typed as the folder)."""
+    if outputs.exists() and not outputs.is_dir():
+        raise ValueError(f"The output folder {outputs} is a file, not a folder. "
+                         "Choose a folder; the settings were not saved.")
+    try:
+        outputs.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"The output folder {outputs} cannot be created there ({exc.strerror or exc}). "
+                         "Choose a folder on a disk this machine writes to; the settings were not saved.") from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=outputs, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"The output folder {outputs} cannot be written ({exc.strerror or exc}). "
+                         "Choose another folder; the settings were not saved.") from None
+
+
 @dataclass
 class Services:
     paths: Paths
@@ -94,14 +114,7 @@ class Services:
         if chosen and not Path(chosen).expanduser().is_absolute():
             raise ValueError(f"The output folder must be a full path, such as /data/videos or ~/videos: {chosen!r} "
                              "would be taken from wherever the studio was started. The settings were not saved.")
-        outputs = settings.outputs_dir(self.paths)
-        try:
-            outputs.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=outputs, prefix=".write-check-"):
-                pass
-        except OSError as exc:
-            raise ValueError(f"The output folder {outputs} cannot be written ({exc.strerror or exc}). "
-                             "Choose another folder; the settings were not saved.") from None
+        _check_output_folder(settings.outputs_dir(self.paths))
         check_lora_folders(settings.lora_dirs)
         self.history.save_settings(settings)
         self.storage = dataclasses.replace(self.storage, outputs_dir=settings.outputs_dir(self.paths))

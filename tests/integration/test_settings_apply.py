@@ -39,8 +39,28 @@ def test_an_output_folder_that_cannot_be_written_is_refused_and_nothing_is_saved
         settings = services.settings()
         settings.output_dir = str(blocker / "outputs")
         settings.developer_mode = True
-        with pytest.raises(ValueError, match="cannot be written"):
+        with pytest.raises(ValueError, match="cannot be created there"):
             services.apply_settings(settings)
         assert services.settings().output_dir == "" and not services.settings().developer_mode
+    finally:
+        services.close()
+
+
+@pytest.mark.parametrize(("chosen", "says"), [
+    # /proc exists, but no folder can be made in it: the OS says "No such file or directory".
+    ("/proc/studio-outputs", "/proc/studio-outputs cannot be created there"),
+    ("{tmp}/a-file", "is a file, not a folder"),
+])
+def test_an_output_folder_that_cannot_be_made_says_what_is_wrong_with_it(tmp_path, chosen, says):
+    services = build_services(Paths(data_dir=tmp_path / "data", logs_dir=tmp_path / "logs",
+                                    database_url=f"sqlite:///{tmp_path / 'data' / 'studio.db'}"))
+    try:
+        (tmp_path / "a-file").write_text("not a folder")
+        settings = services.settings()
+        settings.output_dir = chosen.format(tmp=tmp_path)
+        with pytest.raises(ValueError, match=says) as refused:
+            services.apply_settings(settings)
+        assert "the settings were not saved" in str(refused.value)
+        assert services.settings().output_dir == ""
     finally:
         services.close()
