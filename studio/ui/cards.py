@@ -20,6 +20,7 @@ import streamlit as st
 
 from studio.jobs.status import RunStatus
 from studio.ui import format as fmt
+from studio.ui.text import isolated
 from studio.views import RunView
 from studio.web.media import run_file_url
 
@@ -190,7 +191,7 @@ def card_for(run: RunView, *, link_params: dict[str, str | list[str]], selected:
         id=run.id, href="?" + urlencode(link_params, doseq=True),
         thumb=run_file_url(run.id, "thumb") if run.thumb_path else None,
         engine=run.engine, status=run.status, color=fmt.STATUS_COLORS[run.status], favorite=run.favorite,
-        prompt=fmt.excerpt(run.prompt or "(no prompt)", 90), facts=" · ".join(f for f in facts if f),
+        prompt=isolated(fmt.excerpt(run.prompt or "(no prompt)", 90)), facts=" · ".join(f for f in facts if f),
         tags=run.tag_names, selected=selected,
         aspect=round(run.width / run.height, 4) if run.width and run.height else None,
         video=run_file_url(run.id) if finished else None, badges=[b for b in badges if b], error=error,

@@ -18,6 +18,9 @@ keep their text unchanged:
   since Streamlit looks for emoji shortcodes in the raw text before Markdown unescapes it;
 - the slash of `:material/`, which Streamlit rewrites in the raw text into an icon;
 - at the start of a line: heading, quote, list and rule markers (# > + - * = and `1.` / `1)`).
+
+Text holding a bidirectional control (a right-to-left override, say, pasted with a prompt) is
+isolated: it flips the user's own text as typed, but not the words the studio shows after it.
 """
 
 from __future__ import annotations
@@ -39,12 +42,25 @@ _MARKUP = [re.compile(pattern, re.MULTILINE) for pattern in (
 )]
 
 
+# Characters that change the direction of the text after them: the embeddings and overrides
+# (U+202A-U+202E), the isolates (U+2066-U+2069) and the marks (LRM, RLM, ALM).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def isolated(text: str) -> str:
+    """`text` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE when it holds a bidirectional
+    control: the closing PDI ends every embedding and override opened inside (Unicode's bidi
+    algorithm, rule X6a), so an unclosed U+202E cannot reverse the " · 2.0 s" that follows a prompt.
+    Other text is returned unchanged (nothing invisible added to what a user copies)."""
+    return f"\u2068{text}\u2069" if _BIDI_CONTROLS.search(text) else text
+
+
 def plain(text: object) -> str:
     """`text` escaped so that Streamlit's Markdown shows it character for character.
 
     Line breaks stay line breaks (a hard break instead of Markdown joining the lines), so a
     multi-line prompt or note keeps its shape."""
-    text = str(text)
+    text = isolated(str(text))
     marked = {match.start(group) for pattern in _MARKUP for match in pattern.finditer(text)
               for group in ("c", "c2") if group in pattern.groupindex and match.start(group) >= 0}
     escaped = "".join("\\" + char if index in marked else char for index, char in enumerate(text))
@@ -58,4 +74,4 @@ def text_block(text: object, *, muted: bool = False) -> str:
     `http://…`, `www.…` or `name@host` became a link there (measured on the run page). st.html does
     no such thing, and html.escape makes the text inert."""
     style = "white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 1rem 0;" + (" opacity: 0.7;" if muted else "")
-    return f'<div class="user-text" style="{style}">{html.escape(str(text))}</div>'
+    return f'<div class="user-text" style="{style}">{html.escape(isolated(str(text)))}</div>'

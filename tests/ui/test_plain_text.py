@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.ui.runtime import services as cached_services
-from studio.ui.text import plain, text_block
+from studio.ui.text import isolated, plain, text_block
 
 FRAME = Path(__file__).resolve().parents[2] / "frame.py"
 HOSTILE = ["![x](http://127.0.0.1:9/x)", "# Heading", ":red[red]", "$x^2$", "<img src=x>"]
@@ -133,3 +133,13 @@ def test_no_directive_icon_or_shortcode_survives(text):
     assert not re.search(r":(?!material\/|streamlit:)[\w+-][\w_+-]*:", body), body
     assert ":material/" not in body and ":streamlit:" not in body
     assert not re.search(r"(?<!\\)(?:\\\\)*:(?=\S)", body.replace("\\\\", "")), body
+
+
+@pytest.mark.parametrize("text", ["sunset \u202eover the hills", "\u2067rtl isolate left open", "mark\u200f here"])
+def test_a_direction_control_in_user_text_cannot_reverse_what_follows_it(text):
+    """A right-to-left override pasted with a prompt flips the prompt as typed, but the text is
+    isolated (FSI ... PDI), so the studio's own words after it (" · 2.0 s") keep their direction."""
+    for shown in (plain(text), html.unescape(re.sub(r"<[^>]+>", "", text_block(text)))):
+        assert shown.startswith("\u2068") and shown.endswith("\u2069"), ascii(shown)
+        assert shown[1:-1] == text
+    assert isolated("plain words, no controls") == "plain words, no controls"
