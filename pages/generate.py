@@ -109,7 +109,8 @@ with right:
         error = exc
         forms.show_input_error(exc, engine_id, button_key="fix-param")
 
-    blocked = error is not None or picked is None or not weights.ready
+    end_problem = end.problem if end is not None else None  # an end image chosen but unusable
+    blocked = error is not None or picked is None or not weights.ready or end_problem is not None
     if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked, width="stretch",
                  help="Queue this run (Ctrl+Enter, or Cmd+Enter on a Mac, from anywhere on the page). You can "
                       "queue more while it runs; they run one after another."):
@@ -134,9 +135,13 @@ with right:
             repeat_guard.note_queued(pressed, run_id)
             st.session_state.setdefault("my_runs", []).append(run_id)
             st.toast(f"Run #{run_id} queued", icon=":material/schedule:")
+    if end_problem is not None:
+        st.caption(":material/block: Nothing is queued until the end image can be used (see the message "
+                   "under End image), or End image is set to None.")
     keyboard.submit_shortcut("Generate")
-    variants_section(svc, engine_id, request, picked, end_image=end.image if end else None)
-    batch_section(svc, engine_id, request, ready=error is None and weights.ready, end_image=end.image if end else None)
+    variants_section(svc, engine_id, request, picked, end_image=end.image if end else None, end_problem=end_problem)
+    batch_section(svc, engine_id, request, ready=error is None and weights.ready and end_problem is None,
+                  end_image=end.image if end else None)
 
 with results:  # this session's runs, or after a reload the history's newest ones
     status.session_runs(svc, st.session_state.get("my_runs") or svc.history.recent_run_ids(3))

@@ -33,7 +33,8 @@ def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], rea
             try:
                 images.append((load_upload(upload.getvalue(), upload.name), upload.name))
             except ImageRejected as exc:
-                refused.append(f"{upload.name}: {exc.message}")
+                # The message names the file already when the file's own check refused it.
+                refused.append(exc.message if upload.name in exc.message else f"{upload.name}: {exc.message}")
         for reason in refused:
             st.error(plain(reason), icon=":material/broken_image:")
         if len(images) > MAX_BATCH:

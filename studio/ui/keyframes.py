@@ -34,6 +34,14 @@ START_COLOUR, END_COLOUR = (0, 200, 90), (255, 140, 0)
 class PickedEnd:
     sha256: str
     image: Image.Image | None  # a new picture to store, or None for one already in the history
+    # Why the end image chosen cannot be used (unreadable upload, file gone); the page then queues
+    # nothing rather than a video without the end image the user asked for.
+    problem: str | None = None
+
+
+def _unusable(problem: str) -> PickedEnd:
+    st.error(plain(problem), icon=":material/broken_image:")
+    return PickedEnd(sha256="", image=None, problem=problem)
 
 
 def end_image_picker() -> PickedEnd | None:
@@ -59,15 +67,13 @@ def end_image_picker() -> PickedEnd | None:
             st.session_state["end_decoded"] = cached
         _, image, sha, error = cached
         if error:
-            st.error(plain(error), icon=":material/broken_image:")
-            return None
+            return _unusable(f"{error} Or set End image to None to make the video without one.")
         st.image(image, caption=f"End image · {plain(upload.name)} · {image.width}×{image.height}", width=240)
         return PickedEnd(sha256=sha, image=image)
     if source == "From history":
         sha, path, label = st.session_state[_END_HISTORY]
         if not Path(path).exists():
-            st.error(f"The end image of {plain(label)} is missing ({plain(path)}). Upload it again.")
-            return None
+            return _unusable(f"The end image of {label} is missing ({path}). Upload it again, or set End image to None.")
         st.image(path, caption=f"End image of {plain(label)}", width=240)
         return PickedEnd(sha256=sha, image=None)
     return None
@@ -217,4 +223,4 @@ def _framing_preview(info: EngineInfo, picked: PickedImage | None, boxes: dict) 
 
 
 def end_image_param(picked: PickedEnd | None) -> dict:
-    return {END_IMAGE: picked.sha256} if picked is not None else {}
+    return {END_IMAGE: picked.sha256} if picked is not None and picked.problem is None else {}

@@ -22,8 +22,9 @@ NONE = "—"
 
 
 def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], picked: PickedImage | None,
-                     end_image: Any = None) -> None:
-    """The "Variants (sweep)" expander. `request` is the Generate form's request: the sweep's base."""
+                     end_image: Any = None, end_problem: str | None = None) -> None:
+    """The "Variants (sweep)" expander. `request` is the Generate form's request: the sweep's base;
+    `end_problem` says why the end image chosen cannot be used (nothing is queued then)."""
     with st.expander("Variants (sweep)", icon=":material/grid_view:"):
         st.caption("Queue one run per value (or per combination of two parameters' values), then watch them "
                    "side by side. Type a list like `0.5, 1, 2` or a range like `6-12 (+3)`.")
@@ -52,6 +53,10 @@ def variants_section(svc: Services, engine_id: str, request: Mapping[str, Any], 
         blocked = picked is None
         if picked is None:
             st.info("Choose an input image above first.", icon=":material/image:")
+        if end_problem is not None:
+            st.info("The end image chosen cannot be used: choose another, or set End image to None.",
+                    icon=":material/broken_image:")
+            blocked = True
         missing = sorted({r.engine for r in planned if not svc.weights_status(r.engine).ready})
         if missing:
             st.warning(f"Not installed: {plain(', '.join(missing))}. Install their weights (see Settings) or leave them out.")
