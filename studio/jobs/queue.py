@@ -173,12 +173,23 @@ class JobQueue:
                 raise InputError("run", f"Run {run_id} does not exist.")
             params = dict(parent.params)
             engine, image_id, continues_id = parent.engine, parent.input_image_id, parent.continues_id
+            if engine in self._registry and self._registry.is_tool(engine) and not params.get("chain_from"):
+                _check_source_video(session, run_id, params.get("source_run"))
         if new_seed:
             params["seed"] = None
         params.update(overrides or {})
         # A re-run of a chain's link continues the same run: it re-makes that link only.
         return self.submit(SubmitRequest(engine=engine, params=params, image_id=image_id, parent_id=run_id,
                                          continues_id=continues_id))
+
+
+def _check_source_video(session: Session, run_id: int, source_id: Any) -> None:
+    """A post-processing run is made again from its source run's video: refuse before queueing
+    when that run is gone, rather than queue a run that fails at its first step."""
+    source = run_rows.get_run(session, source_id) if isinstance(source_id, int) else None
+    if source is None or not source.video_path:
+        raise InputError("source_run", f"Run #{run_id} was made from run #{source_id}, which has no video any more "
+                                       "(deleted for good), so it cannot be made again.")
 
 
 def with_end_image(request: SubmitRequest) -> SubmitRequest:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from studio.engines.base import InputError
+from studio.jobs.queue import DatabaseBusy
 from studio.jobs.status import RunStatus
 from studio.services import Services
 from studio.sweeps import param_label
@@ -44,8 +46,7 @@ def run_detail(svc: Services, run: RunView) -> None:
         if run.error_kind == "oom" and run.retry_mode:
             if st.button(f"Retry in {run.retry_mode.replace('_', ' ')} mode", type="primary", icon=":material/memory:",
                          help="Queue the same run with a lower-memory mode."):
-                new_id = svc.queue.rerun(run.id, overrides={"memory_mode": run.retry_mode})
-                st.switch_page("pages/gallery.py", query_params={"run": str(new_id)})
+                _queue_again(svc, run, overrides={"memory_mode": run.retry_mode})
     with right:
         st.subheader("Prompt")
         st.html(text_block(run.prompt or "(none)"))  # not Markdown: its URLs would become links
@@ -87,12 +88,13 @@ def run_detail(svc: Services, run: RunView) -> None:
 def _actions(svc: Services, run: RunView) -> None:
     # Two rows of three, so every label fits whole at a 1280 px window: making, then keeping.
     cols = st.columns(3) + st.columns(3)
+    refusal = st.container()  # under both rows: a column is too narrow for a sentence
     if cols[0].button("Re-run", icon=":material/replay:", width="stretch",
                       help="Same parameters and seed: a new run linked to this one."):
-        _go_to(svc.queue.rerun(run.id))
+        _queue_again(svc, run, shown_in=refusal)
     if cols[1].button("Re-run, new seed", icon=":material/casino:", width="stretch",
                       help="Same parameters with a fresh random seed."):
-        _go_to(svc.queue.rerun(run.id, new_seed=True))
+        _queue_again(svc, run, shown_in=refusal, new_seed=True)
     tool = svc.registry.is_tool(run.engine)  # a post-processing run has no Generate form to fill
     if cols[2].button("Edit & re-run", icon=":material/edit:", width="stretch", disabled=tool,
                       help="Made from another run's video: re-run it, or use the buttons below on its source." if tool
@@ -200,6 +202,22 @@ def _save_tags(svc: Services, run_id: int, key: str) -> None:
     tags = sorted({normalize_tag(t) for t in st.session_state[key] if t.strip()})
     svc.history.set_tags(run_id, tags)
     st.session_state[key] = tags  # show them as stored (lower-case, no duplicates)
+
+
+def _queue_again(svc: Services, run: RunView, *, shown_in=None, **options) -> None:
+    """Queue a re-run of `run` and open it, or say why not where the page shows it: a run can
+    outlive what re-running it needs (its engine removed, an imported run's parameters this
+    version refuses, its source run deleted)."""
+    try:
+        new_id = svc.queue.rerun(run.id, **options)
+    except InputError as exc:
+        with shown_in or st.container():
+            st.error(f"Run #{run.id} cannot be re-run: {plain(exc.message)}", icon=":material/block:")
+    except DatabaseBusy as exc:
+        with shown_in or st.container():
+            st.warning(plain(exc), icon=":material/hourglass_top:")
+    else:
+        _go_to(new_id)
 
 
 def _go_to(run_id: int) -> None:

@@ -57,7 +57,9 @@ def make_from(svc: Services, run: RunView) -> None:
     """Smooth / Upscale / Loop this run: each queues a child run and opens it. A post-processing
     run links to Compare with its source."""
     source = run.params.get("source_run") if svc.registry.is_tool(run.engine) else None
-    if source is not None and run.status == RunStatus.SUCCEEDED:
+    # Only while the source is in the gallery: Compare shows no run that is deleted or in the trash.
+    shown = svc.history.get_run(source) if isinstance(source, int) else None
+    if shown is not None and shown.deleted_at is None and run.status == RunStatus.SUCCEEDED:
         st.page_link("pages/compare.py", label=f"Compare with its source, #{source}", icon=":material/compare:",
                      query_params={"runs": f"{source},{run.id}"})
     if run.status != RunStatus.SUCCEEDED or run.deleted_at is not None:

@@ -213,3 +213,17 @@ def test_a_post_option_off_the_list_is_refused_with_the_choices():
     with pytest.raises(InputError) as refused:
         check_post_options({"interpolate": "x3"})
     assert refused.value.param == "interpolate" and "x2, x4" in refused.value.message
+
+
+def test_a_post_run_whose_source_is_deleted_for_good_is_refused_before_queueing_again(services):
+    """Re-run of a ping-pong run made from a run since deleted for good: said at once, nothing
+    queued (it used to queue a run that failed at its first step)."""
+    source = _generate(services)
+    looped = services.queue.post_process(source, "pingpong")
+    services.worker.run_until_idle(timeout=120)
+    services.history.trash([source])
+    services.history.purge([source])
+    newest = max(r.id for r in services.history.get_runs(list(range(1, looped + 5))))
+    with pytest.raises(InputError, match=f"made from run #{source}, which has no video any more"):
+        services.queue.rerun(looped)
+    assert services.history.get_run(newest + 1) is None

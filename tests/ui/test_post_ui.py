@@ -67,3 +67,15 @@ def test_smooth_this_run_makes_a_linked_child(studio):
     assert not page.exception, page.exception
     [edit] = [b for b in page.button if b.label == "Edit & re-run"]  # shown on the post run's page, disabled
     assert edit.disabled
+    links = [link.proto.label for link in page.get("page_link")]
+    assert f"Compare with its source, #{run_id}" in links
+
+    # Its source deleted for good: no link to a comparison that cannot show it.
+    svc.history.trash([run_id])
+    svc.history.purge([run_id])
+    page = AppTest.from_file(FRAME, default_timeout=60)
+    page.query_params["run"] = str(child.id)
+    page.run()
+    page.switch_page("pages/gallery.py").run()
+    assert not page.exception, page.exception
+    assert not [link for link in page.get("page_link") if "Compare with its source" in link.proto.label]
