@@ -3,7 +3,7 @@ watch it run, play the result."""
 
 import streamlit as st
 
-from studio.engines.base import InputError
+from studio.engines.base import MAX_SEED, InputError
 from studio.jobs.queue import DatabaseBusy, SubmitRequest
 from studio.requests import MEMORY_MODES
 from studio.ui import forms, keyboard, repeat_guard, status
@@ -86,7 +86,7 @@ with right:
     random_seed = seed_left.checkbox("Random seed", value=forms.initial("random_seed", True), key=forms.key("random_seed"),
                                      help="Draw a new seed for each run. The seed used is always recorded, "
                                           "so any run can be reproduced exactly.")
-    seed = seed_right.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, value=forms.initial("seed", 0),
+    seed = seed_right.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, value=forms.initial("seed", 0),
                                    key=forms.key("seed"), disabled=random_seed,
                                    help="Same seed + same parameters = same video.")
     request["seed"] = None if random_seed else int(seed)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from studio.engines.base import COMMON_FIELDS, Engine, InputError
+from studio.engines.base import COMMON_FIELDS, MAX_SEED, Engine, InputError
 from studio.engines.diffusion import run_options
 from studio.engines.diffusion.run_options import RUN_OPTION_KEYS
 from studio.engines.keyframes import KEYFRAME_KEYS, check_keyframes
@@ -37,7 +37,7 @@ __all__ = [
     "fingerprint", "known_keys", "load_stored", "validate", "validate_for",
 ]
 
-SEED_LIMIT = 2**32
+SEED_LIMIT = MAX_SEED + 1
 
 
 class EngineLookup(Protocol):

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from studio.engines.base import EngineInfo, InputError, ParamSpec
+from studio.engines.base import MAX_SEED, EngineInfo, InputError, ParamSpec
 from studio.engines.diffusion.run_options import LORA_STRENGTH
 from studio.post.steps import SWEEP_SPECS
 from studio.requests import draw_random_seed
 
 MAX_VALUES_PER_AXIS = 64
 _RANGE = re.compile(r"^\s*(-?[\d.]+)\s*(?:-|\.\.|to)\s*(-?[\d.]+)\s*(?:\(\s*\+\s*([\d.]+)\s*\))?\s*$")
-SEED_SPEC = ParamSpec("seed", "Seed", "int", 0, "", minimum=0, maximum=2**32 - 1)
+SEED_SPEC = ParamSpec("seed", "Seed", "int", 0, "", minimum=0, maximum=MAX_SEED)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ MemoryMode = Literal["auto", "full_gpu", "model_offload", "group_offload", "lowe
 COMMON_FIELDS = ("prompt", "negative_prompt", "seed")
 
 
+# Seeds are drawn and accepted as unsigned 32-bit numbers (torch and numpy generators both take them).
+MAX_SEED = 2**32 - 1
+
+
 class InputError(ValueError):
     """A request breaks a rule. Names the parameter, says the rule and, when one exists, the nearest
     valid value so the UI can offer it in one click."""
@@ -348,7 +352,7 @@ def validate_params(info: EngineInfo, params: Mapping[str, Any]) -> dict[str, An
     clean["negative_prompt"] = negative if info.supports_negative_prompt else ""
     seed = params.get("seed")
     if seed is not None and seed != "":
-        seed_spec = ParamSpec("seed", "Seed", "int", 0, "", minimum=0, maximum=2**32 - 1)
+        seed_spec = ParamSpec("seed", "Seed", "int", 0, "", minimum=0, maximum=MAX_SEED)
         clean["seed"] = seed_spec.check(seed)
     else:
         clean["seed"] = None

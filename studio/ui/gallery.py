@@ -10,9 +10,11 @@ from typing import Any
 
 import streamlit as st
 
+from studio.engines.base import MAX_SEED
 from studio.services import Services
 from studio.ui import cards, selection
 from studio.ui import format as fmt
+from studio.ui.text import plain
 from studio.web.media import parse_id
 from studio.views import RUN_STATUSES, SORTS, GalleryFacets, RunPageView, RunQuery
 
@@ -60,6 +62,12 @@ class GalleryView:
             queued_until=local_midnight_utc(date.fromordinal(self.date_to.toordinal() + 1)) if self.date_to else None,
             motion_min=self.motion_min, flicker_max=self.flicker_max, page=self.page, page_size=page_size,
         )
+
+
+def parse_seed(text: str | None) -> int | None:
+    """A typed seed (0 to MAX_SEED) as an int; None for anything else."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdecimal() and int(text) <= MAX_SEED else None
 
 
 def parse_resolution(text: str) -> tuple[int, int] | None:
@@ -112,7 +120,7 @@ def filter_bar(facets: GalleryFacets, *, trash: bool) -> GalleryView:
                                  "(frames ÷ fps), longest first. Most motion / least flicker: by the run's "
                                  "measurements (measured runs only). The trash lists the latest deleted first.")
     active = sum(bool(state.get(k)) for k in ("tag", "res", "frames", "fav", "from", "to")) + \
-        sum(state.get(k) is not None for k in ("seed", "motion", "flicker"))
+        sum(state.get(k) is not None for k in ("motion", "flicker")) + (parse_seed(state.get("seed")) is not None)
     with top[4].popover(f"Filters · {active}" if active else "Filters", icon=":material/filter_list:",
                         width="stretch", help="Tags, resolution, frames, seed, dates, favourites and measurements."):
         more = _more_filters(facets)
@@ -135,9 +143,14 @@ def _more_filters(facets: GalleryFacets) -> dict[str, Any]:
     frames = st.multiselect("Frames", _options(facets.frames, state.get("frames")), key="frames",
                             placeholder="any length", on_change=_first_page, **BOUND,
                             help="Number of frames; the counts present in the history are listed.")
-    seed = st.number_input("Seed", min_value=0, step=1, value=None, key="seed", placeholder="any seed", format="%d",
-                           on_change=_first_page, **BOUND,
-                           help="Show only runs made with exactly this seed (a run's page shows its seed).")
+    # A text field read here, not a number field: Streamlit converts a number field's URL value
+    # itself and fails on a hand-edited ?seed=1e400 (int of infinity).
+    typed = st.text_input("Seed", key="seed", placeholder="any seed", on_change=_first_page, **BOUND,
+                          help="Show only runs made with exactly this seed (a run's page shows its seed).")
+    seed = parse_seed(typed)
+    if typed.strip() and seed is None:
+        st.caption(f"“{plain(typed.strip()[:40])}” is not a seed (a whole number from 0 to {MAX_SEED}), so it "
+                   "filters nothing.")
     since, until = st.columns(2)
     date_from = since.date_input("Queued from", value=None, key="from", format="YYYY-MM-DD", on_change=_first_page,
                                  **BOUND, help="Show runs queued on or after this day (your local time). Empty: no limit.")
@@ -154,7 +167,7 @@ def _more_filters(facets: GalleryFacets) -> dict[str, Any]:
         help="Measured runs whose mean flicker (brightness change left after following the motion, 0–255) "
              "is at most this.")
     return {"favorites": favorites, "tags": tags, "resolutions": resolutions, "frames": frames,
-            "seed": int(seed) if seed is not None else None, "date_from": date_from, "date_to": date_to,
+            "seed": seed, "date_from": date_from, "date_to": date_to,
             "motion_min": motion, "flicker_max": flicker}
 
 

@@ -179,3 +179,19 @@ def test_pages_of_cards_follow_the_pager_and_restart_when_filters_change(history
     at.text_input(key="q").input("extra").run()  # a new filter starts at the first page again
     assert len(card_ids(at)) == 24 and at.pagination[0].value == 1
     assert card_ids(open_gallery({"page": "2"})) == second_page  # a bookmarked page opens on that page
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "-inf", "nan", "-5", "1.5", "abc", "٣", "4294967296", "9" * 30])
+def test_a_hand_edited_seed_in_the_address_filters_nothing_and_says_so(history, value):
+    """Streamlit's number field converted ?seed= itself and failed the page on "1e400"; the seed
+    filter now reads its text and names what it cannot use."""
+    _, made = history
+    at = open_gallery({"seed": value})
+    assert len(card_ids(at)) == len(made)
+    assert any("is not a seed" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_seed_in_the_address_filters_the_runs(history):
+    _, made = history
+    assert len(card_ids(open_gallery({"seed": "1"}))) == len(made)
+    assert card_ids(open_gallery({"seed": "2"})) == []
