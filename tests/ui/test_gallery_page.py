@@ -181,7 +181,7 @@ def test_pages_of_cards_follow_the_pager_and_restart_when_filters_change(history
     assert card_ids(open_gallery({"page": "2"})) == second_page  # a bookmarked page opens on that page
 
 
-@pytest.mark.parametrize("value", ["1e400", "inf", "-inf", "nan", "-5", "1.5", "abc", "٣", "4294967296", "9" * 30])
+@pytest.mark.parametrize("value", ["1e400", "-inf", "1.5", "٣", "4294967296"])
 def test_a_hand_edited_seed_in_the_address_filters_nothing_and_says_so(history, value):
     """Streamlit's number field converted ?seed= itself and failed the page on "1e400"; the seed
     filter now reads its text and names what it cannot use."""
