@@ -37,10 +37,15 @@ def _toggle(run_id: int, key: str) -> None:
     (add if st.session_state[key] else remove)(run_id)
 
 
-# The bar stays under the app's header while the cards scroll beneath it.
+# The bar stays under the app's header while the cards scroll beneath it. Sticky is set on the
+# element Streamlit wraps the keyed container in: an element sticks only within its parent, and the
+# wrapper is exactly as tall as the bar, so the bar itself would scroll away with it. The bar is
+# painted in the theme's own background, passed down to it (every box around it is transparent),
+# so the cards do not show through it in a dark or a light theme.
 BAR_CSS = """<style>
-.st-key-selection-bar { position: sticky; top: 3.75rem; z-index: 990; background: var(--st-background-color, #0e1117);
-  border-bottom: 1px solid rgba(128,128,128,0.3); padding: 0.35rem 0; }
+div:has(> .st-key-selection-bar) { position: sticky; top: 3.75rem; z-index: 990; }
+.stApp *:has(.st-key-selection-bar), .st-key-selection-bar { background-color: inherit; }
+.st-key-selection-bar { border-bottom: 1px solid rgba(128,128,128,0.3); padding: 0.35rem 0; }
 </style>"""
 
 

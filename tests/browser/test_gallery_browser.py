@@ -131,6 +131,18 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.get_by_text(f"Selected: #{neon}, #{harbour}").wait_for()
     page.get_by_role("link", name="Compare 2").wait_for()
     assert page.locator(f"{CARDS}[data-run-id='{neon}'] input[type=checkbox]").is_checked()
+    # The selection bar stays in view, under the header, while the cards scroll beneath it.
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": viewport["width"], "height": 480})
+    bar = page.locator(".st-key-selection-bar")
+    start = bar.bounding_box()
+    page.locator("[data-testid='stMain']").evaluate("main => main.scrollBy(0, 600)")
+    page.wait_for_function("() => document.querySelector('[data-testid=stMain]').scrollTop > 100")
+    moved = bar.bounding_box()
+    shots(page, "gallery-03b-sticky-selection")
+    assert 0 <= moved["y"] <= 100 and moved["y"] < start["y"], (start, moved)
+    page.locator("[data-testid='stMain']").evaluate("main => main.scrollTo(0, 0)")
+    page.set_viewport_size(viewport)
 
     # 5. The rarer filters sit behind one button; tags narrow the cards.
     page.get_by_role("button", name="Filters").click()
