@@ -90,18 +90,28 @@ def load_upload(data: bytes, name: str = "") -> Image.Image:
 
 
 def to_rgb(image: Image.Image, label: str = "The image") -> Image.Image:
-    """Any Pillow mode to 8-bit RGB: alpha is composited on white, 16-bit and float data are scaled
-    into 0..255 (not clipped), and an embedded colour profile is converted to sRGB when possible."""
+    """Any Pillow mode to 8-bit RGB: an embedded colour profile is converted to sRGB when possible,
+    alpha is composited on white, and 16-bit and float data are scaled into 0..255 (not clipped)."""
     mode = image.mode
+    # Read before any conversion: Pillow's conversions keep `info`, but a rebuilt image (the 16-bit
+    # branch) does not, and the profile describes the stored pixels whatever happens to them here.
+    profile = image.info.get("icc_profile")
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         grey = Image.fromarray(_scale_to_uint8(np.asarray(image), mode))
-        return grey.convert("RGB")
+        converted = _profile_to_srgb(grey, profile) if profile else None
+        return converted if converted is not None else grey.convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = image.convert("RGBA")
+        # The colours are brought to sRGB first and only then laid on the (sRGB) background, so a
+        # phone's P3 cut-out looks the same as the opaque photo it came from.
+        converted = _profile_to_srgb(image, profile) if profile else None
+        if converted is not None:
+            converted.putalpha(rgba.getchannel("A"))
+            rgba = converted
         background = Image.new("RGBA", rgba.size, (*ALPHA_BACKGROUND, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    if mode in ("RGB", "CMYK") and image.info.get("icc_profile"):
-        converted = _profile_to_srgb(image)
+    if profile:
+        converted = _profile_to_srgb(image, profile)
         if converted is not None:
             return converted
     if mode == "RGB":
@@ -170,14 +180,31 @@ def _scale_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def _profile_to_srgb(image: Image.Image) -> Image.Image | None:
-    """Convert using the embedded ICC profile (phones embed Display P3); None when that fails, and
-    the caller then converts naively."""
+# Modes whose pixels a grey (GRAY) profile can describe.
+_GREY_MODES = ("1", "L", "LA", "La")
+
+
+def _profile_to_srgb(image: Image.Image, profile: bytes) -> Image.Image | None:
+    """The colours of `image` (any mode; alpha is left out) converted from the embedded ICC profile to
+    sRGB, as an RGB image (phones embed Display P3; scanners embed grey profiles). None when the
+    profile is broken, exotic or does not fit the pixels, and the caller then converts naively."""
     try:
         from PIL import ImageCms
 
-        source = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
-        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        space = source.profile.xcolor_space.strip()
+        # Little CMS needs the pixels in the layout the profile describes: grey values for a GRAY
+        # profile, RGB (palette looked up, alpha dropped) for an RGB one, inks for a CMYK one.
+        if space == "GRAY" and image.mode in _GREY_MODES:
+            colour = image.convert("L") if image.mode in ("1", "L") else image.convert("LA").getchannel("L")
+        elif space == "RGB" and image.mode not in ("CMYK", "LAB"):
+            # Through RGBA, as Pillow wants for a palette with a transparent index.
+            colour = image if image.mode == "RGB" else image.convert("RGBA").convert("RGB")
+        elif space == "CMYK" and image.mode == "CMYK":
+            colour = image
+        else:
+            return None  # e.g. a grey profile on a colour picture: the profile cannot be right
+        return ImageCms.profileToProfile(colour, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
     except Exception:  # a broken or exotic profile must not cost the upload  # noqa: BLE001
         return None
 

@@ -96,6 +96,138 @@ def test_cmyk_is_converted(fmt):
     assert red < 20 and green > 235 and blue > 235
 
 
+# --- embedded colour profiles -------------------------------------------------------------------
+# Pillow can only make sRGB, LAB and XYZ profiles, so the test profiles are written here: a minimal
+# ICC v2 display profile (header, tag table, tags) is all Little CMS needs.
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ \0\0\0\0" + _s15(x) + _s15(y) + _s15(z)
+
+
+def _gamma(value: float) -> bytes:
+    return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(value * 256))
+
+
+def _desc(text: str) -> bytes:
+    ascii_text = text.encode("ascii") + b"\0"
+    return (b"desc\0\0\0\0" + struct.pack(">I", len(ascii_text)) + ascii_text
+            + struct.pack(">IIHB", 0, 0, 0, 0) + b"\0" * 67)
+
+
+_D50 = (0.9642, 1.0, 0.8249)
+
+
+def icc_profile(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    start = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += signature + struct.pack(">II", start + len(body), len(data))
+        body += data
+    header = (struct.pack(">I", start + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntr" + space
+              + b"XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + b"".join(_s15(v) for v in _D50) + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def display_p3() -> bytes:
+    """Display P3's primaries (adapted to D50, as in Apple's profile) with a plain 2.2 gamma."""
+    return icc_profile(b"RGB ", [
+        (b"desc", _desc("Test wide gamut")), (b"wtpt", _xyz(*_D50)),
+        (b"rXYZ", _xyz(0.515121, 0.241196, -0.001053)), (b"gXYZ", _xyz(0.291977, 0.692245, 0.041885)),
+        (b"bXYZ", _xyz(0.157104, 0.066574, 0.784073)),
+        (b"rTRC", _gamma(2.2)), (b"gTRC", _gamma(2.2)), (b"bTRC", _gamma(2.2)),
+    ])
+
+
+def linear_grey() -> bytes:
+    """A grey profile whose values are linear light: mid-grey 128 is much lighter in sRGB."""
+    return icc_profile(b"GRAY", [(b"desc", _desc("Test linear grey")), (b"wtpt", _xyz(*_D50)), (b"kTRC", _gamma(1.0))])
+
+
+P3_RED = (200, 60, 40)
+P3_RED_IN_SRGB = (219, 37, 13)  # the same colour, which lies outside sRGB's red, clipped into it
+
+
+def close(got, expected, tolerance: int = 2) -> bool:
+    return all(abs(g - e) <= tolerance for g, e in zip(got, expected))
+
+
+def test_rgb_with_a_wide_gamut_profile_is_converted_to_srgb():
+    image = Image.new("RGB", (2, 2), P3_RED)
+    assert close(rgb_at(load_upload(encoded(image, icc_profile=display_p3()), "p3.png")), P3_RED_IN_SRGB)
+
+
+def test_rgba_with_a_wide_gamut_profile_converts_like_rgb():
+    profile = display_p3()
+    opaque = load_upload(encoded(Image.new("RGB", (2, 2), P3_RED), icc_profile=profile), "p3.png")
+    image = Image.new("RGBA", (2, 1), (*P3_RED, 255))
+    image.putpixel((1, 0), (*P3_RED, 0))
+    out = load_upload(encoded(image, icc_profile=profile), "p3-cutout.png")
+    assert rgb_at(out, (0, 0)) == rgb_at(opaque)
+    assert close(rgb_at(out, (0, 0)), P3_RED_IN_SRGB)
+    assert rgb_at(out, (1, 0)) == (255, 255, 255)  # transparent areas still become the white background
+
+
+def test_half_transparent_p3_is_converted_before_it_is_laid_on_white():
+    image = Image.new("RGBA", (1, 1), (*P3_RED, 128))
+    out = rgb_at(load_upload(encoded(image, icc_profile=display_p3()), "p3-glass.png"))
+    expected = tuple(round((c * 128 + 255 * 127) / 255) for c in P3_RED_IN_SRGB)
+    assert close(out, expected)
+
+
+def test_palette_with_a_wide_gamut_profile_is_converted():
+    image = Image.new("P", (2, 1))
+    image.putpalette([*P3_RED, 0, 0, 255] + [0, 0, 0] * 254)
+    image.putpixel((1, 0), 1)
+    data = encoded(image, icc_profile=display_p3())
+    assert Image.open(io.BytesIO(data)).mode == "P"
+    assert close(rgb_at(load_upload(data, "p3-palette.png")), P3_RED_IN_SRGB)
+    with_transparency = encoded(image, icc_profile=display_p3(), transparency=1)
+    out = load_upload(with_transparency, "p3-palette-cutout.png")
+    assert close(rgb_at(out, (0, 0)), P3_RED_IN_SRGB)
+    assert rgb_at(out, (1, 0)) == (255, 255, 255)
+
+
+def test_grey_with_a_grey_profile_is_converted():
+    image = Image.new("L", (2, 2), 128)
+    out = rgb_at(load_upload(encoded(image, icc_profile=linear_grey()), "scan.png"))
+    assert out[0] == out[1] == out[2] and 180 <= out[0] <= 195  # linear 50 % is sRGB 188
+
+
+def test_grey_with_alpha_and_a_grey_profile_is_converted():
+    image = Image.new("LA", (2, 1), (128, 255))
+    image.putpixel((1, 0), (128, 0))
+    out = load_upload(encoded(image, icc_profile=linear_grey()), "scan-cutout.png")
+    red, green, blue = rgb_at(out, (0, 0))
+    assert red == green == blue and 180 <= red <= 195
+    assert rgb_at(out, (1, 0)) == (255, 255, 255)
+
+
+def test_16_bit_grey_with_a_grey_profile_is_converted():
+    image = Image.fromarray(np.full((2, 2), 32896, dtype=np.uint16))  # 128 * 257
+    data = encoded(image, icc_profile=linear_grey())
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    red, green, blue = rgb_at(load_upload(data, "scan-16.png"))
+    assert red == green == blue and 180 <= red <= 195
+
+
+@pytest.mark.parametrize("mode, colour", [("RGB", P3_RED), ("RGBA", (*P3_RED, 255)), ("L", 128), ("LA", (128, 255))])
+def test_a_corrupt_profile_is_ignored(mode, colour):
+    out = load_upload(encoded(Image.new(mode, (2, 2), colour), icc_profile=b"not a colour profile"), "odd.png")
+    stored = P3_RED if mode.startswith("RGB") else (128, 128, 128)
+    assert rgb_at(out) == stored
+
+
+def test_a_grey_profile_on_a_colour_picture_is_ignored():
+    out = load_upload(encoded(Image.new("RGBA", (2, 2), (*P3_RED, 255)), icc_profile=linear_grey()), "mixed.png")
+    assert rgb_at(out) == P3_RED
+
+
 def test_16_bit_grey_is_scaled_not_clipped():
     values = np.array([[0, 257 * 64, 32768, 65535]], dtype=np.uint16)
     image = Image.fromarray(values)
