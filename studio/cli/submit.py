@@ -17,10 +17,12 @@ from studio.cli.logfile import start_log
 from studio.cli.startup import open_services
 from studio.cli.submission import Refused, queue_runs, read_end_image, read_image, request_params, wait_for_results
 from studio.jobs.status import RunStatus
+from studio.media.images import picture_extensions, picture_formats_text
 
-# What --folder picks up: the suffixes of the formats the intake decodes. Anything else in the
-# folder (notes, sidecars) is skipped rather than failing the whole batch.
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+# What --folder picks up: the suffixes of the formats the intake decodes (the pages' uploaders take
+# the same list). Anything else in the folder (notes, sidecars) is skipped rather than failing the
+# whole batch.
+IMAGE_SUFFIXES = {f".{ending}" for ending in picture_extensions()}
 # How long --wait lets another worker (the server, `launch.py worker`) start the runs before this
 # process runs the queue itself: that worker polls about once a second. (--wait's help and the
 # README say 5 seconds.)
@@ -78,7 +80,7 @@ def image_files(images: list[str], folder: str | None) -> list[Path]:
         found = sorted(p for p in directory.iterdir()
                        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
         if not found:
-            raise Refused(f"--folder {directory}: no image files in it ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+            raise Refused(f"--folder {directory}: no image files in it ({picture_formats_text()}).")
         files += found
     if not files:
         raise Refused("Give at least one --image or a --folder of images.")

@@ -8,13 +8,14 @@ EXIF orientation is applied, and every Pillow mode is brought to 8-bit RGB. Engi
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
 import zlib
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 # Largest accepted upload. 40 MP covers every phone and most DSLRs (a 45 MP body is the exception
 # and can be scaled down); decoding it costs about 160 MB as RGBA, which a laptop can afford.
@@ -26,6 +27,30 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 ALPHA_BACKGROUND = (255, 255, 255)
 
 FIT_MODES = ("crop", "pad")
+
+# The picture formats the intake takes: (the name people know it by, its file name endings, the
+# Pillow feature it needs, or None where every Pillow decodes it). AVIF and JPEG 2000 depend on how
+# Pillow was built, so `picture_formats` asks this installation. The pages' uploaders, their help
+# and the CLI's --folder all follow this one list.
+_PICTURE_FORMATS = (
+    ("PNG", ("png", "apng"), None),
+    ("JPEG", ("jpg", "jpeg", "jpe", "jfif"), "jpg"),
+    ("WebP", ("webp",), "webp"),
+    ("AVIF", ("avif",), "avif"),
+    ("BMP", ("bmp", "dib"), None),
+    ("TIFF", ("tif", "tiff"), None),
+    ("GIF (first frame)", ("gif",), None),
+    ("JPEG 2000", ("jp2", "j2k", "jpf", "jpx"), "jpg_2000"),
+    ("TGA", ("tga",), None),
+    ("PPM", ("ppm", "pgm", "pbm", "pnm"), None),
+    ("QOI", ("qoi",), None),
+)
+
+# Files people drop that are not pictures the studio decodes, but that `load_upload` recognises and
+# refuses in a sentence saying what they are and what to do (an SVG drawing, a PDF page, an iPhone
+# HEIC photo, an AVIF where this Pillow lacks AVIF). A file picker lets them through to that check,
+# rather than refusing them by name with a browser message that explains nothing.
+EXPLAINED_EXTENSIONS = ("svg", "pdf", "heic", "heif", "avif")
 
 # What a failed decode tends to raise: truncated streams, broken chunks, bad zlib data.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)
@@ -87,6 +112,24 @@ def load_upload(data: bytes, name: str = "") -> Image.Image:
         pass
 
     return to_rgb(image, label)
+
+
+@functools.cache
+def picture_formats() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(name, file name endings) of each picture format this installation of Pillow decodes."""
+    return tuple((name, endings) for name, endings, feature in _PICTURE_FORMATS
+                 if feature is None or features.check(feature))
+
+
+def picture_extensions() -> tuple[str, ...]:
+    """The file name endings (lower case, no dot) of the pictures the studio decodes here."""
+    return tuple(ending for _, endings in picture_formats() for ending in endings)
+
+
+def picture_formats_text() -> str:
+    """The formats in words, for help texts: "PNG, JPEG, … or QOI"."""
+    names = [name for name, _ in picture_formats()]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def to_rgb(image: Image.Image, label: str = "The image") -> Image.Image:

@@ -14,7 +14,7 @@ from studio.engines.base import InputError
 from studio.jobs.queue import DatabaseBusy
 from studio.media.images import ImageRejected, load_upload
 from studio.services import Services
-from studio.ui.inputs import UPLOAD_TYPES
+from studio.ui.inputs import UPLOAD_FORMATS, UPLOAD_TYPES
 from studio.ui.text import plain
 
 MAX_BATCH = 100  # one click queues at most this many runs
@@ -27,7 +27,7 @@ def batch_section(svc: Services, engine_id: str, request: Mapping[str, Any], rea
     with st.expander("Batch: these settings for several images", icon=":material/photo_library:"):
         uploads = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="batch-upload",
                                    help="One run per image, all with the settings above (size, seed and all), "
-                                        "queued as one group shown as a grid.")
+                                        f"queued as one group shown as a grid. {UPLOAD_FORMATS}.")
         images, refused = [], []
         for upload in uploads or []:
             try:

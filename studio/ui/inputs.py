@@ -11,7 +11,8 @@ from PIL import Image
 
 from studio import sizing
 from studio.engines.base import EngineInfo
-from studio.media.images import ImageRejected, load_upload
+from studio.media.images import (EXPLAINED_EXTENSIONS, ImageRejected, load_upload, picture_extensions,
+                                 picture_formats_text)
 from studio.recipes import NotARecipe, form_values, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
@@ -21,7 +22,13 @@ from studio.ui.format import excerpt
 from studio.ui.text import plain
 from studio.web.media import parse_id
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
+# What every image uploader takes: the pictures this installation decodes, plus the files the intake
+# recognises and explains (an SVG drawing, a PDF page, a HEIC photo). The uploader would refuse those
+# with only a hover tooltip and a red file name; let through, the studio's own sentence shows.
+PICTURE_TYPES = picture_extensions()
+UPLOAD_TYPES = list(dict.fromkeys([*PICTURE_TYPES, *EXPLAINED_EXTENSIONS]))
+# The uploaders' help names the formats from the same list, so it cannot drift from what is taken.
+UPLOAD_FORMATS = picture_formats_text()
 SIZE_PRESETS = (256, 384, 512, 576, 720, 768, 1024, 1280)
 
 
@@ -98,8 +105,9 @@ def restore_from_file(svc: Services) -> None:
         if upload is None or st.session_state.get("recipe_applied") == upload.file_id:
             return
         st.session_state["recipe_applied"] = upload.file_id
-        if upload.name.lower().rsplit(".", 1)[-1] in UPLOAD_TYPES:
-            _take_photo(upload.name, upload.getvalue())
+        ending = upload.name.lower().rsplit(".", 1)[-1]
+        if ending in UPLOAD_TYPES:
+            _take_photo(upload.name, upload.getvalue(), picture=ending in PICTURE_TYPES)
             st.rerun()
         refusal = _restore(svc, upload.name, upload.getvalue())
         if refusal:  # said here and now: a rerun of the whole page would only delay it
@@ -142,14 +150,15 @@ DROPPED = "dropped_photo"  # (name, bytes) of a photo dropped where settings are
 DROPPED_SOURCE = "Dropped photo"
 
 
-def _take_photo(name: str, data: bytes) -> None:
+def _take_photo(name: str, data: bytes, *, picture: bool = True) -> None:
     """A photo dropped on Restore is what the user wants to animate: make it the input image, if it
-    is one the studio can use (else say why, and leave the input as it was)."""
+    is one the studio can use (else say why, and leave the input as it was). `picture` is False for
+    a file that is no picture by its name (an SVG, a PDF): it is not called a photo then."""
     try:
         load_upload(data, name)
     except ImageRejected as exc:
-        st.session_state["recipe_message"] = ("error", f"{name} is a photo, not a studio video or .json, and it "
-                                                       f"cannot be the input image either: {exc.message}")
+        what = f"{name} is a photo, not a studio video or .json," if picture else f"{name} is not a studio video or .json,"
+        st.session_state["recipe_message"] = ("error", f"{what} and it cannot be the input image either: {exc.message}")
         return
     st.session_state[DROPPED] = (name, data)
     forms.fill({"image_source": DROPPED_SOURCE})
@@ -171,7 +180,7 @@ def image_picker(svc: Services) -> PickedImage | None:
     picked: PickedImage | None = None
     if source == "Upload":
         upload = st.file_uploader("Image", type=UPLOAD_TYPES, key="upload", label_visibility="collapsed",
-                                  help="PNG, JPEG, WebP, BMP, TIFF or GIF (first frame). Very large images are refused.")
+                                  help=f"{UPLOAD_FORMATS}. Very large images are refused.")
         if upload is not None:
             picked = _decoded_upload(upload.file_id, upload.name, upload.getvalue())
     elif source == "Sample":
@@ -180,7 +189,7 @@ def image_picker(svc: Services) -> PickedImage | None:
                               help="Sample pictures made for the studio, free to use.")
         # A drop zone beside the samples too: dropping a photo switches to it.
         dropped = st.file_uploader("Or drop your own photo", type=UPLOAD_TYPES, key="sample_drop",
-                                   help="PNG, JPEG, WebP, BMP, TIFF or GIF (first frame): it becomes the input image.")
+                                   help=f"{UPLOAD_FORMATS}: it becomes the input image.")
         if dropped is not None and st.session_state.get("sample_drop_taken") != dropped.file_id:
             st.session_state["sample_drop_taken"] = dropped.file_id
             st.session_state[DROPPED] = (dropped.name, dropped.getvalue())

@@ -17,7 +17,7 @@ from studio.media.images import ImageRejected, fit_image, load_upload
 from studio.services import Services
 from studio.storage import image_digest
 from studio.ui import forms
-from studio.ui.inputs import EDITING, UPLOAD_TYPES, PickedImage
+from studio.ui.inputs import EDITING, UPLOAD_FORMATS, UPLOAD_TYPES, PickedImage
 from studio.ui.text import plain
 from studio.web.media import parse_id
 
@@ -54,7 +54,7 @@ def end_image_picker() -> PickedEnd | None:
                            "engine, Wan 2.1 FLF2V) move from the input to it; others say so before queueing.")
     if source == "Upload":
         upload = st.file_uploader("End image file", type=UPLOAD_TYPES, key="end_upload", label_visibility="collapsed",
-                                  help="PNG, JPEG, WebP, BMP, TIFF or GIF (first frame).")
+                                  help=f"{UPLOAD_FORMATS}.")
         if upload is None:
             return None
         cached = st.session_state.get("end_decoded")

@@ -10,9 +10,10 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, features
 
-from studio.media.images import MAX_PIXELS, ImageRejected, fit_image, load_upload
+from studio.media.images import (EXPLAINED_EXTENSIONS, MAX_PIXELS, ImageRejected, fit_image, load_upload,
+                                 picture_extensions, picture_formats_text)
 from studio.samples import sample_images, sample_title
 
 
@@ -314,6 +315,42 @@ def test_pdf_is_named():
 def test_message_without_a_name_still_reads_well():
     with pytest.raises(ImageRejected, match=r"^The uploaded file is empty"):
         load_upload(b"")
+
+
+# --- which files the uploaders take ---------------------------------------------------------------
+
+
+def test_every_picture_format_taken_is_one_this_pillow_opens():
+    Image.init()
+    opened = {ext.lstrip(".") for ext, plugin in Image.registered_extensions().items() if plugin in Image.OPEN}
+    assert set(picture_extensions()) <= opened
+    assert {"png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"} <= set(picture_extensions())
+
+
+def test_avif_is_taken_and_named_exactly_where_pillow_decodes_it():
+    decodes = features.check("avif")
+    assert ("avif" in picture_extensions()) == decodes
+    assert ("AVIF" in picture_formats_text()) == decodes
+    if decodes:
+        image = load_upload(encoded(Image.new("RGB", (32, 24), (200, 60, 40)), "AVIF"), "phone.avif")
+        assert image.size == (32, 24) and close(rgb_at(image), (200, 60, 40), tolerance=8)
+
+
+def test_format_help_is_a_plain_list():
+    text = picture_formats_text()
+    assert text.startswith("PNG, JPEG, WebP") and " or " in text and "GIF (first frame)" in text
+
+
+@pytest.mark.parametrize("name, data, said", [
+    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>', "it is an SVG drawing; export it as PNG"),
+    ("page.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "it is a PDF document"),
+    ("phone.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", "it is a HEIC/HEIF photo"),
+])
+def test_files_the_uploaders_let_through_for_explaining_get_a_sentence(name, data, said):
+    assert name.rsplit(".", 1)[1] in EXPLAINED_EXTENSIONS
+    with pytest.raises(ImageRejected) as refused:
+        load_upload(data, name)
+    assert name in refused.value.message and said in refused.value.message
 
 
 def test_decompression_bomb_is_refused_without_decoding():
