@@ -46,11 +46,6 @@ _PICTURE_FORMATS = (
     ("QOI", ("qoi",), None),
 )
 
-# Files people drop that are not pictures the studio decodes, but that `load_upload` recognises and
-# refuses in a sentence saying what they are and what to do (an SVG drawing, a PDF page, an iPhone
-# HEIC photo, an AVIF where this Pillow lacks AVIF). A file picker lets them through to that check,
-# rather than refusing them by name with a browser message that explains nothing.
-EXPLAINED_EXTENSIONS = ("svg", "pdf", "heic", "heif", "avif")
 
 # What a failed decode tends to raise: truncated streams, broken chunks, bad zlib data.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)

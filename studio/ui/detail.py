@@ -14,6 +14,7 @@ from studio.sweeps import param_label
 from studio.ui import format as fmt
 from studio.ui import gallery, measurements, selection, status
 from studio.ui.chain import chain_section
+from studio.ui.pictures import picture
 from studio.ui.post import make_from
 from studio.ui.text import plain, text_block
 from studio.views import MAX_NOTES_CHARS, MAX_TAG_CHARS, RunView, normalize_tag
@@ -53,9 +54,11 @@ def run_detail(svc: Services, run: RunView) -> None:
         if run.negative_prompt:
             st.html(text_block(f"Negative: {run.negative_prompt}", muted=True))
         if run.input_image and Path(run.input_image.path).exists():
-            st.image(run.input_image.path, caption=f"Input · {run.input_image.width}×{run.input_image.height}")
+            picture(run.input_image.path, f"Input · {run.input_image.width}×{run.input_image.height}",
+                    (run.input_image.width, run.input_image.height))
         if run.end_image and Path(run.end_image.path).exists():
-            st.image(run.end_image.path, caption=f"End image · {run.end_image.width}×{run.end_image.height}")
+            picture(run.end_image.path, f"End image · {run.end_image.width}×{run.end_image.height}",
+                    (run.end_image.width, run.end_image.height))
 
     _annotations(svc, run)
     st.subheader("Parameters")

@@ -51,3 +51,20 @@ def when(moment: datetime | None) -> str:
 def excerpt(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Pictures and videos are shown at most this tall (CSS pixels): a panorama stood on end (96x1920)
+# would otherwise push everything under it thousands of pixels down the page.
+MAX_SHOWN_HEIGHT = 540
+
+
+def shown_width(width: int | None, height: int | None, default: str = "content") -> int | str:
+    """The width to give st.image / st.video so that a picture or video of this size is at most
+    MAX_SHOWN_HEIGHT tall; `default` when it cannot be taller (or its size is unknown). Shown
+    narrower, a tall picture keeps its shape: Streamlit scales both sides together."""
+    if not width or not height:
+        return default
+    capped = max(1, int(MAX_SHOWN_HEIGHT * width / height))
+    if default == "content":  # shown at its own size at most: only a taller picture needs a cap
+        return capped if height > MAX_SHOWN_HEIGHT else default
+    return capped if capped < 1200 else default  # "stretch": as wide as the column, up to a page

@@ -11,22 +11,23 @@ from PIL import Image
 
 from studio import sizing
 from studio.engines.base import EngineInfo
-from studio.media.images import (EXPLAINED_EXTENSIONS, ImageRejected, load_upload, picture_extensions,
-                                 picture_formats_text)
+from studio.media.images import ImageRejected, load_upload, picture_extensions, picture_formats_text
 from studio.recipes import NotARecipe, form_values, read_recipe
 from studio.samples import sample_images
 from studio.services import Services
 from studio.ui import forms, loras
 from studio.ui import post as post_ui
 from studio.ui.format import excerpt
+from studio.ui.pictures import picture
 from studio.ui.text import plain
 from studio.web.media import parse_id
 
-# What every image uploader takes: the pictures this installation decodes, plus the files the intake
-# recognises and explains (an SVG drawing, a PDF page, a HEIC photo). The uploader would refuse those
-# with only a hover tooltip and a red file name; let through, the studio's own sentence shows.
+# What every image uploader takes: any file. The studio's own check then says in a sentence what a
+# file is and why it cannot be used (an SVG drawing, a PDF page, a video, a truncated photo); the
+# uploader itself would refuse a type it was not given with only a hover tooltip and a red file
+# name, and it lists every type it is given under the drop zone (25 endings, cut off at 1280 px).
 PICTURE_TYPES = picture_extensions()
-UPLOAD_TYPES = list(dict.fromkeys([*PICTURE_TYPES, *EXPLAINED_EXTENSIONS]))
+UPLOAD_TYPES = None
 # The uploaders' help names the formats from the same list, so it cannot drift from what is taken.
 UPLOAD_FORMATS = picture_formats_text()
 SIZE_PRESETS = (256, 384, 512, 576, 720, 768, 1024, 1280)
@@ -97,7 +98,7 @@ def restore_from_file(svc: Services) -> None:
                      expanded=message is not None):
         if message:
             (st.error if message[0] == "error" else st.success)(plain(message[1]))
-        upload = st.file_uploader("Studio file", type=["mp4", "json", *UPLOAD_TYPES], key="recipe_upload",
+        upload = st.file_uploader("Studio file", type=UPLOAD_TYPES, key="recipe_upload",
                                   label_visibility="collapsed",
                                   help="Every video the studio makes carries its parameters (and a .json file sits beside "
                                        "it). Drop one here to set the form to exactly those parameters. A photo dropped "
@@ -106,7 +107,7 @@ def restore_from_file(svc: Services) -> None:
             return
         st.session_state["recipe_applied"] = upload.file_id
         ending = upload.name.lower().rsplit(".", 1)[-1]
-        if ending in UPLOAD_TYPES:
+        if ending not in ("mp4", "json"):  # not a studio file: perhaps the picture to animate
             _take_photo(upload.name, upload.getvalue(), picture=ending in PICTURE_TYPES)
             st.rerun()
         refusal = _restore(svc, upload.name, upload.getvalue())
@@ -206,7 +207,7 @@ def image_picker(svc: Services) -> PickedImage | None:
             with Image.open(path) as stored:
                 size = stored.size
             picked = PickedImage(image=None, image_id=image_id, name=f"input of run #{run_id}", size=size)
-            st.image(path, caption=f"Input of run #{run_id} · {size[0]}×{size[1]}")
+            picture(path, f"Input of run #{run_id} · {size[0]}×{size[1]}", size)
         else:
             st.error(f"The input image of run #{run_id} is missing ({plain(path)}). Upload it again.")
     if picked is not None:
@@ -228,7 +229,7 @@ def _decoded_upload(cache_key: str, name: str, data: bytes) -> PickedImage | Non
     if error:
         st.error(plain(error), icon=":material/broken_image:")
         return None
-    st.image(image, caption=f"{plain(name)} · {image.width}×{image.height}")
+    picture(image, f"{plain(name)} · {image.width}×{image.height}", image.size)
     return PickedImage(image=image, image_id=None, name=name, size=image.size)
 
 

@@ -88,7 +88,7 @@ def video_with_downloads(run: RunView, *, key_prefix: str) -> None:
         st.warning(f"Run #{run.id}'s video file is missing ({plain(run.video_path)}).")
         return
     video = Path(run.video_path)
-    st.video(str(video), loop=True, autoplay=True, muted=True)
+    st.video(str(video), loop=True, autoplay=True, muted=True, width=fmt.shown_width(run.width, run.height, "stretch"))
     left, right = st.columns(2)
     # Short labels: the buttons sit side by side in the narrow column beside the form.
     left.download_button("MP4", data=video.read_bytes, file_name=video.name, mime="video/mp4",

@@ -38,14 +38,13 @@ def with_every_uploader(at: AppTest) -> tuple[AppTest, dict]:
     return at, uploaders
 
 
-def test_every_image_uploader_takes_avif_and_lets_svg_reach_the_studio_check(at):
+def test_every_image_uploader_lets_any_file_reach_the_studio_check(at):
+    """No type list: the browser would refuse a type left out with only a tooltip, and lists every
+    type given under the drop zone, too long for it. The studio's check names what it cannot use."""
     at, uploaders = with_every_uploader(at)
     assert set(IMAGE_UPLOADERS) <= set(uploaders), sorted(uploaders)
     for key in IMAGE_UPLOADERS:
-        allowed = {t.lstrip(".").lower() for t in uploaders[key].allowed_type}
-        assert {"png", "jpg", "webp", "svg", "pdf", "heic"} <= allowed, (key, sorted(allowed))
-        # An AVIF Pillow cannot decode is let through too: the studio then says so in a sentence.
-        assert "avif" in allowed, (key, sorted(allowed))
+        assert not list(uploaders[key].allowed_type), (key, list(uploaders[key].allowed_type))
 
 
 @pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF decoder")
