@@ -36,6 +36,8 @@ from studio.storage import Storage, touch_input
 __all__ = ["FORMAT", "VERSION", "ArchiveError", "export_runs", "import_runs", "upload_file_name", "why_not_exported"]
 
 MEDIA_COLUMNS = {"video_path": "mp4", "poster_path": "poster.jpg", "thumb_path": "thumb.jpg"}
+# A post run's parameters that name the run (and the extend chain's first run) it was made from.
+SOURCE_PARAMS = ("source_run", "chain_from")
 # Rows carry history, not queue state or local bookkeeping: those make no sense in another studio.
 SKIPPED_COLUMNS = {"id", "input_image_id", "end_image_id", "continues_id", "parent_id", "sweep_id", "log_path", "worker_id", "heartbeat_at",
                    "lease_until", "worker_boot", "stage", "stage_started_at",
@@ -103,8 +105,9 @@ def export_runs(sessions: sessionmaker[Session], run_ids: Sequence[int], destina
 
 def import_runs(sessions: sessionmaker[Session], storage: Storage, zip_path: Path) -> list[int]:
     """Add the zip's runs to this history as new runs (new ids, files copied into this studio's
-    folders). Lineage inside the zip is kept; links to runs outside it are dropped. The zip is
-    checked whole before anything is written, and any failure leaves no row and no file behind."""
+    folders). Lineage inside the zip is kept (a zip whose links loop is refused); links to runs
+    outside it are dropped. The zip is checked whole before anything is written, and any failure
+    leaves no row and no file behind."""
     rows, archive = _open(zip_path)
     with archive:
         # 1. Copy files first: if the disk fills up, no row points at a missing file.
@@ -152,11 +155,59 @@ def _renumbered_sources(params: dict[str, Any], new_ids: dict[int, int]) -> dict
     """A post-processing run's source (and the chain it joined) under their ids in this history;
     one that did not come in the zip is dropped, since its number names another run here (the run
     then shows no source, and a re-run is refused as having none)."""
-    sources = {key: params[key] for key in ("source_run", "chain_from") if params.get(key)}
+    sources = {key: params[key] for key in SOURCE_PARAMS if params.get(key)}
     if not sources:
         return params
-    kept = {key: new_ids[value] for key, value in sources.items() if value in new_ids}
+    kept = {key: new_ids[value] for key, value in sources.items() if _run_number(value) and value in new_ids}
     return {**{k: v for k, v in params.items() if k not in sources}, **kept}
+
+
+def _run_number(value: Any) -> bool:
+    # JSON true would equal run 1 and 2.0 run 2 as dict keys: only an integer names a run.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _links(row: ExportedRow) -> list[tuple[str, Any]]:
+    """Every run the row says it came from, by field: its parent, the run it continues, and a post
+    run's source and chain start; a value that is not a run number is no link, as the renumbering
+    drops it."""
+    links: list[tuple[str, Any]] = [("parent_export_id", row.parent_export_id),
+                                    ("continues_export_id", row.continues_export_id)]
+    links += [(f"params.{key}", row.params.get(key)) for key in SOURCE_PARAMS]
+    return [(field, value) for field, value in links if _run_number(value)]
+
+
+def _check_lineage(rows: list[ExportedRow], name: str) -> None:
+    """Refuse links within the zip that loop: a run that is its own parent, two runs continuing each
+    other, a post run made from itself. Imported as they are, every page that walks a run's lineage
+    (the chain, the re-runs, "made from") would go round the loop. A link to a run outside the zip
+    is no loop: the import drops it."""
+    index_of = {row.export_id: index for index, row in enumerate(rows, start=1)}
+    links = {row.export_id: [(field, to) for field, to in _links(row) if to in index_of] for row in rows}
+    # Depth first from each row, without recursion (10,000 rows in one line would exhaust the
+    # stack): a link to a run still on the path closes a loop.
+    done: set[int] = set()
+    for row in rows:
+        if row.export_id in done:
+            continue
+        path, stack = {row.export_id}, [(row.export_id, iter(links[row.export_id]))]
+        while stack:
+            run, pending = stack[-1]
+            field, to = next(pending, (None, None))
+            if field is None:
+                stack.pop()
+                path.discard(run)
+                done.add(run)
+            elif to == run:
+                raise ArchiveError(f"Not a studio export: {name}, run {index_of[run]}: {field} names the run itself; "
+                                   "a run cannot descend from itself.")
+            elif to in path:
+                raise ArchiveError(f"Not a studio export: {name}, run {index_of[run]}: {field} names run "
+                                   f"{index_of[to]}, which descends from run {index_of[run]}; a run cannot descend "
+                                   "from itself.")
+            elif to not in done:
+                path.add(to)
+                stack.append((to, iter(links[to])))
 
 
 def _open(zip_path: Path) -> tuple[list[ExportedRow], CheckedZip]:
@@ -181,6 +232,7 @@ def _open(zip_path: Path) -> tuple[list[ExportedRow], CheckedZip]:
             if row.export_id in seen:
                 raise ArchiveError(f"Not a studio export: {name}, run {index}: export_id {row.export_id} appears twice.")
             seen.add(row.export_id)
+        _check_lineage(validated, name)
     except BaseException:
         archive.close()
         raise

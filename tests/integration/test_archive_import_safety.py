@@ -290,6 +290,65 @@ def test_duplicate_export_ids_are_refused(bundle, target, tmp_path):
             "appears twice")
 
 
+# ----- lineage within the zip ---------------------------------------------------------------------------
+
+def with_links(bundle: Path, links: list[dict]) -> dict:
+    """The bundle's manifest with each row's links replaced; a link names a row by its position,
+    and params are added to the row's own."""
+    manifest = copy.deepcopy(manifest_of(bundle))
+    rows = manifest["runs"]
+    if len(links) > len(rows):  # a third run: the child again under a new number, sharing its files
+        rows.append({**copy.deepcopy(rows[1]), "export_id": max(r["export_id"] for r in rows) + 1})
+    ids = [row["export_id"] for row in rows]
+    for row, changes in zip(rows, links):
+        row.update(parent_export_id=None, continues_export_id=None)
+        params = {key: ids[at] for key, at in changes.pop("params", {}).items()}
+        row.update({key: ids[at] for key, at in changes.items()}, params={**row["params"], **params})
+    return manifest
+
+
+@pytest.mark.parametrize(("links", "match"), [
+    ([{"parent_export_id": 0}, {}], "run 1: parent_export_id names the run itself"),
+    ([{}, {"continues_export_id": 1}], "run 2: continues_export_id names the run itself"),
+    ([{"params": {"source_run": 0}}, {}], "run 1: params.source_run names the run itself"),
+    ([{}, {"params": {"chain_from": 1}}], "run 2: params.chain_from names the run itself"),
+    ([{"parent_export_id": 1, "continues_export_id": 1}, {"parent_export_id": 0, "continues_export_id": 0}],
+     "run 2: parent_export_id names run 1, which descends from run 2"),
+    ([{"params": {"source_run": 1}}, {"parent_export_id": 0}], "run 2: parent_export_id names run 1, which descends from run 2"),
+    ([{"parent_export_id": 2}, {"parent_export_id": 0}, {"continues_export_id": 1}],
+     "run 2: parent_export_id names run 1, which descends from run 2"),
+    ([{"params": {"chain_from": 1}}, {"params": {"source_run": 2}}, {"parent_export_id": 0}],
+     "run 3: parent_export_id names run 1, which descends from run 3"),
+], ids=["own parent", "continues itself", "own source", "chain from itself", "parents of each other",
+        "source and parent", "three runs", "three runs through params"])
+def test_a_run_that_descends_from_itself_is_refused_naming_the_row_and_link(bundle, target, tmp_path, links, match):
+    services, outside = target
+    message = refused(services, outside, tampered(bundle, tmp_path / "z.zip", with_links(bundle, links)), match)
+    assert message.endswith("a run cannot descend from itself."), message
+
+
+def test_links_that_do_not_loop_import_and_links_out_of_the_zip_are_dropped(bundle, target, tmp_path):
+    services, _outside = target
+    # Run 3 continues run 2 and was made from it; both came from run 1.
+    manifest = with_links(bundle, [{}, {"parent_export_id": 0},
+                                   {"parent_export_id": 1, "continues_export_id": 1, "params": {"source_run": 1}}])
+    first, second, third = import_runs(services.sessions, services.storage, tampered(bundle, tmp_path / "ok.zip", manifest))
+    run = services.history.get_run(third)
+    assert (run.parent_id, run.continues_id, run.params["source_run"]) == (second, second, second)
+    assert services.history.get_run(second).parent_id == first
+
+    # A link to a run the zip does not hold (even this row's number in the studio that exported
+    # it) is dropped, as before; so is a source that is not a run number (JSON true is not run 1).
+    outside_ids = copy.deepcopy(manifest_of(bundle))
+    outside_ids["runs"][0].update(parent_export_id=999, continues_export_id=998)
+    outside_ids["runs"][0]["params"].update(source_run=997)
+    outside_ids["runs"][1]["params"].update(source_run=True, chain_from=1.0)
+    parent, child = import_runs(services.sessions, services.storage, tampered(bundle, tmp_path / "out.zip", outside_ids))
+    parent, child = services.history.get_runs([parent, child])
+    assert (parent.parent_id, parent.continues_id, "source_run" in parent.params) == (None, None, False)
+    assert child.parent_id == parent.id and "source_run" not in child.params and "chain_from" not in child.params
+
+
 # ----- malformed manifests ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("manifest", "match"), [
