@@ -8,6 +8,7 @@ studio builds itself, and those are checked to lie inside the folder they belong
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import stat
@@ -105,9 +106,13 @@ class CheckedZip:
         """A member's bytes, never more than its header declared."""
         return b"".join(_chunks(self.archive, self.members[member], self.name))
 
-    def copy(self, member: str, out: BinaryIO) -> None:
+    def copy(self, member: str, out: BinaryIO) -> str:
+        """Write a member to `out`; returns the sha256 of what was written."""
+        digest = hashlib.sha256()
         for chunk in _chunks(self.archive, self.members[member], self.name):
+            digest.update(chunk)
             out.write(chunk)  # outside the "damaged" guard: a full disk is reported as such
+        return digest.hexdigest()
 
 
 def directory_bytes(path: Path) -> int:

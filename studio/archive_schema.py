@@ -122,10 +122,21 @@ class MediaMembers(_Strict):
     gif: MediaMember | None = None
 
 
+class MediaDigests(_Strict):
+    """The sha256 of each media member as the exporting studio wrote it. Exports made before these
+    were recorded have none; their videos are still checked to be MP4s this studio reads."""
+
+    video_path: Sha256 | None = None
+    poster_path: Sha256 | None = None
+    thumb_path: Sha256 | None = None
+    gif: Sha256 | None = None
+
+
 class RowFiles(_Strict):
     """The members a row refers to: checked first, so that a zip missing files says so."""
 
     media: MediaMembers = MediaMembers()
+    media_sha256: MediaDigests = MediaDigests()
     input: InputRef | None = None
     end_input: InputRef | None = None  # the end image (a keyframe), stored like the input
 

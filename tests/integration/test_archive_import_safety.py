@@ -349,6 +349,73 @@ def test_links_that_do_not_loop_import_and_links_out_of_the_zip_are_dropped(bund
     assert child.parent_id == parent.id and "source_run" not in child.params and "chain_from" not in child.params
 
 
+# ----- the files' contents ------------------------------------------------------------------------------
+
+VIDEO = "media/run-000002.mp4"  # the child's, so the parent's files are written first and removed again
+
+
+def with_member(bundle: Path, out: Path, member: str, content: bytes, *, digest: str) -> Path:
+    """The bundle with one member's bytes replaced; `digest` says what the manifest then records
+    for it: "kept" (the exporter's), "matching" (recomputed, as a careful hand edit would) or "none"
+    (an export from before digests were recorded)."""
+    manifest = copy.deepcopy(manifest_of(bundle))
+    for row in manifest["runs"]:
+        for column, name in row["media"].items():
+            if digest == "none":
+                row.pop("media_sha256", None)
+            elif name == member and digest == "matching":
+                row.setdefault("media_sha256", {})[column] = hashlib.sha256(content).hexdigest()
+    return tampered(bundle, out, manifest, replace={member: content})
+
+
+def real_video(bundle: Path) -> bytes:
+    with zipfile.ZipFile(bundle) as archive:
+        return archive.read(VIDEO)
+
+
+@pytest.mark.parametrize("digest", ["matching", "none"])
+@pytest.mark.parametrize(("content", "match"), [
+    (b"<html><script>alert(document.cookie)</script></html>", f"{VIDEO} is not an MP4 video."),
+    (b"", f"{VIDEO} is not an MP4 video."),
+    ("first half", f"{VIDEO} is cut short or damaged."),
+    ("no frames", f"{VIDEO} holds no video frames."),
+    ("junk index", f"{VIDEO} is not a video this studio can read (damaged or not an MP4)."),
+], ids=["html", "empty", "cut short", "no frames", "junk index"])
+def test_a_video_this_studio_cannot_read_is_refused_naming_it(bundle, target, tmp_path, content, match, digest):
+    services, outside = target
+    video = real_video(bundle)
+    if content == "first half":
+        content = video[:len(video) // 2]
+    elif content == "no frames":  # every box in place, every byte of picture data zeroed
+        at = video.index(b"mdat") + 4
+        content = video[:at] + bytes(len(video) - at)
+    elif content == "junk index":  # the file-type box, then an index box of noise
+        content = video[:int.from_bytes(video[:4], "big")] + (108).to_bytes(4, "big") + b"moov" + bytes(range(100))
+    refused(services, outside, with_member(bundle, tmp_path / "z.zip", VIDEO, content, digest=digest), match)
+
+
+@pytest.mark.parametrize("member", [VIDEO, "media/run-000002.poster.jpg", "media/run-000001.thumb.jpg"])
+def test_a_file_changed_after_the_export_is_refused_by_its_recorded_digest(bundle, target, tmp_path, member):
+    """A flipped byte inside the picture data leaves a video ffmpeg reads: the digest finds it."""
+    services, outside = target
+    with zipfile.ZipFile(bundle) as archive:
+        content = bytearray(archive.read(member))
+    content[len(content) * 3 // 4] ^= 0xFF
+    changed = with_member(bundle, tmp_path / "z.zip", member, bytes(content), digest="kept")
+    refused(services, outside, changed, f"{member} is not the file that was exported (the zip was altered or damaged).")
+
+
+def test_an_export_records_each_files_digest_and_one_without_digests_still_imports(bundle, target, tmp_path):
+    services, _outside = target
+    with zipfile.ZipFile(bundle) as archive:
+        for row in manifest_of(bundle)["runs"]:
+            assert row["media_sha256"].keys() == row["media"].keys()
+            for column, member in row["media"].items():
+                assert row["media_sha256"][column] == hashlib.sha256(archive.read(member)).hexdigest()
+    older = with_member(bundle, tmp_path / "older.zip", VIDEO, real_video(bundle), digest="none")
+    assert len(import_runs(services.sessions, services.storage, older)) == 2
+
+
 # ----- malformed manifests ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("manifest", "match"), [
