@@ -26,6 +26,9 @@ TABLE_CSS = """
 <style>
 table.compare-table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 table.compare-table th, table.compare-table td { border-bottom: 1px solid rgba(250,250,250,0.12); padding: 4px 10px; text-align: left; vertical-align: top; }
+/* A prompt's 400-letter "word" breaks inside the cell rather than widening the page past the window. */
+table.compare-table { table-layout: fixed; }
+table.compare-table td { overflow-wrap: anywhere; }
 table.compare-table tr.differs td, table.compare-table tr.differs th { background: rgba(255,107,74,0.22); font-weight: 600; }
 table.compare-table th[scope=row] { color: rgba(250,250,250,0.7); font-weight: 500; white-space: nowrap; }
 </style>

@@ -61,16 +61,25 @@ def unmeasured(runs: Sequence[RunView]) -> list[RunView]:
             and r.video_path and Path(r.video_path).is_file()]
 
 
+# What a chart's legend shows in one row before Vega-Lite cuts it off, in a third of a 1280 px page:
+# about 250 px, roughly 6 px a character and 28 px for each entry's symbol and gap.
+LEGEND_ROOM_PX, LEGEND_CHAR_PX, LEGEND_ENTRY_PX = 250, 6, 28
+
+
 def frame_series(runs: Sequence[RunView], labels: dict[int, str], key: str) -> pd.DataFrame:
-    """One column per measured run (its short label), one row per frame; shorter runs end early."""
-    return pd.DataFrame({series_name(labels.get(r.id, f"#{r.id}")): pd.Series(r.measurements[key], dtype="float64")
-                         for r in runs if r.measurements})
+    """One column per measured run (its legend name), one row per frame; shorter runs end early."""
+    measured = [r for r in runs if r.measurements]
+    names = legend_names([r.id for r in measured], labels)
+    return pd.DataFrame({names[r.id]: pd.Series(r.measurements[key], dtype="float64") for r in measured})
 
 
-def series_name(label: str) -> str:
-    """A run's label without the parameter names ('#4 · Motion amount=0.5' → '#4 · 0.5'): the players
-    above name them, and a chart's legend has room for a few characters a run."""
-    return " · ".join(part.split("=", 1)[-1] for part in label.split(" · "))
+def legend_names(run_ids: Sequence[int], labels: dict[int, str]) -> dict[int, str]:
+    """Each run's label without the parameter names ('#4 · Motion amount=0.5' → '#4 · 0.5'), when
+    all of them fit the legend's one row; else only the run numbers ('#4'), which the players and the
+    table above explain. A legend cut off hides which line is which run."""
+    short = {i: " · ".join(part.split("=", 1)[-1] for part in labels.get(i, f"#{i}").split(" · ")) for i in run_ids}
+    width = sum(LEGEND_CHAR_PX * len(name) + LEGEND_ENTRY_PX for name in short.values())
+    return short if width <= LEGEND_ROOM_PX else {i: f"#{i}" for i in run_ids}
 
 
 def measurement_charts(svc: Services, runs: Sequence[RunView], labels: dict[int, str], *, key: str) -> None:

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from studio.config import Paths
 from studio.services import build_services
+from studio.jobs.queue import SubmitRequest
 from studio.sweeps import Axis
 from tests.browser.conftest import explained, wait_idle
 
@@ -42,6 +43,23 @@ def make_sweep(studio) -> tuple[int, list[int]]:
             raise AssertionError([(r.id, r.status, r.error) for r in svc.history.get_runs(ids)])
         assert all(r.measurements is not None for r in runs)
         return runs[0].sweep_id, ids
+    finally:
+        svc.db.dispose()
+
+
+def make_run(studio, prompt: str, params: dict) -> int:
+    """One small camera-motion run, queued in the studio's database and made by the server's worker."""
+    paths = Paths(data_dir=studio.data_dir, logs_dir=studio.data_dir / "logs",
+                  database_url=f"sqlite:///{studio.data_dir / 'studio.db'}")
+    svc = build_services(paths, migrate_db=False)
+    try:
+        run_id = svc.queue.submit(SubmitRequest(engine="motion", params={"prompt": prompt, **params},
+                                                image=Image.new("RGB", (160, 120), (200, 90, 40))))
+        deadline = time.monotonic() + 120
+        while svc.history.get_run(run_id).status != "succeeded":
+            assert time.monotonic() < deadline, svc.history.get_run(run_id)
+            time.sleep(0.3)
+        return run_id
     finally:
         svc.db.dispose()
 
@@ -80,3 +98,19 @@ def test_a_sweep_charts_its_measurements_and_a_card_previews_on_hover(studio, pa
         shots(page, "measurements-02-card-preview", focus=cards.first)
         page.mouse.move(5, 5)  # leaving the card removes its preview (and stops its download)
         preview.wait_for(state="detached")
+
+        # 3. Four runs differing in many settings, one with a 400-letter word for a prompt, at 1280 px:
+        # every legend names all four runs in full, and the table wraps the word inside its cell.
+        other = make_run(studio, "a" * 400 + " and more", {"width": 128, "height": 96, "frames": 12, "fps": 12, "seed": 9})
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(f"{studio.url}/compare?runs={','.join(map(str, [*ids, other]))}")
+        page.get_by_role("heading", name="Measurements").wait_for()
+        wait_idle(page)
+        page.wait_for_function(f"() => ({LINES_PER_CHART})().length === 3 && ({LINES_PER_CHART})().every(n => n === 4)",
+                               timeout=30_000)
+        legends = page.evaluate(f"""() => Array.from(document.querySelectorAll("{CHARTS}")).slice(0, 3).map(chart =>
+            Array.from(chart.querySelectorAll("g.role-legend-label text")).map(t => t.textContent))""")
+        shots(page, "measurements-03-four-runs", focus=page.locator(CHARTS).first)
+        assert all(len(names) == 4 and not any(n.endswith("…") for n in names) for names in legends), legends
+        main = page.locator("[data-testid='stMain']")
+        assert main.evaluate("m => m.scrollWidth <= m.clientWidth"), main.evaluate("m => [m.scrollWidth, m.clientWidth]")
