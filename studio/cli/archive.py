@@ -14,9 +14,18 @@ from studio.cli.startup import open_services
 
 def export(args: argparse.Namespace, console: Console) -> int:
     paths = start_log(console, args.command)
+    if args.out is not None and not args.out.strip():
+        console.error("Error: --out is empty; give the zip's file name, e.g. --out runs.zip (or leave --out out "
+                      "for the data folder's exports/).")
+        return 2
     destination = Path(args.out).expanduser().resolve() if args.out else None
     if destination is not None and destination.is_dir():
         console.error(f"Error: --out {destination} is a folder; give the zip's file name, e.g. {destination / 'runs.zip'}.")
+        return 2
+    # The OS would only say "File exists" or "Not a directory" for a file standing where a folder must be.
+    blocking = next((p for p in destination.parents if p.exists() and not p.is_dir()), None) if destination else None
+    if blocking is not None:
+        console.error(f"Error: --out {destination}: {blocking} is a file, not a folder; choose a folder for the zip.")
         return 2
     services = open_services(paths, console)
     if services is None:

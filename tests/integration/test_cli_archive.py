@@ -65,6 +65,17 @@ def test_an_export_never_replaces_a_file_and_exports_a_run_named_twice_once(stud
     assert result.returncode == 0 and result.stdout.strip() == "1", result.stdout + result.stderr
 
 
+def test_an_export_to_an_empty_name_or_under_a_file_says_what_is_wrong(studio_env, finished_run, tmp_path):
+    result = launch("export", str(finished_run), "--out", "", env=studio_env)
+    assert result.returncode == 2 and "--out is empty" in result.stderr, result.stdout + result.stderr
+    assert not (Paths.from_env(studio_env).data_dir / "exports").exists()  # not quietly written elsewhere
+    existing = tmp_path / "existing.zip"
+    existing.write_bytes(b"an earlier export")
+    result = launch("export", str(finished_run), "--out", str(existing / "inner.zip"), env=studio_env)
+    assert result.returncode == 2 and f"{existing} is a file, not a folder" in result.stderr, result.stderr
+    assert existing.read_bytes() == b"an earlier export" and "Traceback" not in result.stderr
+
+
 def test_export_of_nothing_finished_is_one_line(studio_env):
     result = launch("export", "7", env=studio_env)
     assert result.returncode == 1
