@@ -49,7 +49,9 @@ GRID_CSS = """
 .run-prompt { margin: 0.25rem 0; opacity: 0.85; overflow-wrap: anywhere; }
 .run-facts { opacity: 0.65; font-size: 0.8rem; }
 .run-tag { display: inline-block; margin: 0.25rem 0.25rem 0 0; padding: 0 0.4rem; border-radius: 0.5rem;
-  background: var(--st-secondary-background-color); font-size: 0.75rem; }
+  background: var(--st-secondary-background-color); font-size: 0.75rem;
+  max-width: 100%; box-sizing: border-box; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  vertical-align: bottom; }
 .run-foot { display: flex; justify-content: space-between; align-items: center; padding: 0.25rem 0.75rem 0.5rem; }
 .run-foot label { display: flex; gap: 0.35rem; align-items: center; cursor: pointer; }
 .run-foot button { font: inherit; color: inherit; background: var(--st-secondary-background-color);
@@ -118,7 +120,11 @@ function card(run, data, setTriggerValue) {
     for (const badge of run.badges) badges.append(el("span", "run-badge", badge));
     body.append(badges);
   }
-  for (const tag of run.tags) body.append(el("span", "run-tag", tag));
+  for (const tag of run.tags) {  // a long tag ends in "…" inside the card; its whole text on hover
+    const chip = el("span", "run-tag", tag);
+    chip.title = tag;
+    body.append(chip);
+  }
   open.appendChild(body);
   article.appendChild(open);
 

@@ -16,7 +16,8 @@ from studio.services import build_services
 from tests.browser.conftest import act_until, wait_idle
 
 PROMPTS = ("a slow push-in on the harbour at dusk", "neon city street at night", "forest river in the rain")
-CARDS = ".run-card"  # inside the grid component's shadow root; Playwright's CSS engine pierces it
+CARDS = ".run-card"
+LONG_TAG = "w" * 64  # as long as a tag may be, and of the widest letter  # inside the grid component's shadow root; Playwright's CSS engine pierces it
 
 
 def query(studio, sql: str, *args):
@@ -44,7 +45,7 @@ def queue_runs(studio) -> list[int]:
             time.sleep(0.3)
         else:
             raise AssertionError([(r.id, r.status, r.error) for r in svc.history.get_runs(ids)])
-        svc.history.set_tags(ids[1], ["night"])
+        svc.history.set_tags(ids[1], ["night", LONG_TAG])
         return ids
     finally:
         svc.db.dispose()
@@ -76,6 +77,11 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
         thumbs.nth(index).scroll_into_view_if_needed()
         page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumbs.nth(index).element_handle())
     shots(page, "gallery-01-cards")
+    # A tag as long as a tag may be stays inside its card, cut short with "…", whole on hover.
+    chip = page.locator(f"{CARDS}[data-run-id='{neon}'] .run-tag", has_text="www")
+    card_box, chip_box = page.locator(f"{CARDS}[data-run-id='{neon}']").bounding_box(), chip.bounding_box()
+    assert chip_box["x"] + chip_box["width"] <= card_box["x"] + card_box["width"], (card_box, chip_box)
+    assert chip.get_attribute("title") == LONG_TAG
 
     # 2. A search narrows the cards and is kept in the URL.
     search = page.get_by_role("textbox", name="Search prompts")
