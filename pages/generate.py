@@ -18,6 +18,7 @@ from studio.ui.keyframes import (
     end_image_picker,
     extending,
     framing_section,
+    shape_notes,
 )
 from studio.ui.loras import speed_and_lora_inputs
 from studio.ui.post import after_generating
@@ -80,6 +81,7 @@ with right:
     request.update(forms.param_widgets(info, skip=BOX_NAMES))
     request.update(framing_section(info, picked))
     request.update(end_image_param(end))
+    shape_notes(picked, end, request)
     request.update(speed_and_lora_inputs(svc, engine_id))
 
     seed_left, seed_right = st.columns([1, 2])

@@ -119,3 +119,31 @@ def _on_grid(spec: ParamSpec, value: float) -> int:
     # nearest() clamps to the limits and snaps to the multiple-of / congruence rule, exactly as
     # validation checks it, so the result always passes.
     return int(spec.nearest(value))
+
+
+# A user is told when the video will not show the picture as it is: more than this share of it
+# cropped away to fill the frame, or the picture enlarged more than this many times.
+NOTED_CROP_SHARE = 0.10
+NOTED_ENLARGEMENT = 4.0
+
+
+def framing_notes(image_size: Size, out_size: Size, fit: str = "crop", *, what: str = "The picture") -> list[str]:
+    """Sentences for the person queueing a run, when the output size and fit do not show the
+    picture as it is: a share of it cropped away (a panorama beyond the engine's limits, an end
+    image of another shape, a size typed by hand), or a small picture blown up. Empty otherwise."""
+    (src_w, src_h), (out_w, out_h) = image_size, out_size
+    if min(src_w, src_h, out_w, out_h) < 1:
+        return []
+    cover, contain = max(out_w / src_w, out_h / src_h), min(out_w / src_w, out_h / src_h)
+    notes = []
+    scale = cover if fit == "crop" else contain
+    if fit == "crop":
+        kept = (out_w / cover) * (out_h / cover) / (src_w * src_h)
+        if 1 - kept > NOTED_CROP_SHARE:
+            side = "its sides" if src_w / src_h > out_w / out_h else "its top and bottom"
+            notes.append(f"{what} is {src_w}×{src_h} and the video {out_w}×{out_h}: {round(100 * (1 - kept))}% of "
+                         f"it ({side}) is cropped away to fill the frame. Fit image “pad” keeps all of it, with bars.")
+    if scale > NOTED_ENLARGEMENT:
+        notes.append(f"{what} is {src_w}×{src_h}: the video shows it {scale:.0f} times larger, so it will look "
+                     "soft. A larger picture, or a smaller size, keeps it sharp.")
+    return notes

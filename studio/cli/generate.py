@@ -21,6 +21,7 @@ from studio.cli.submission import (
 from studio.engines.base import InputError
 from studio.jobs.status import RunStatus
 from studio.requests import known_keys
+from studio.sizing import framing_notes
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.error(f"Error: {exc}")
             return exc.status
         console.info(f"Run {run_id} queued on engine {engine}; generating …")
+        for note in _framing_notes(services.history.get_run(run_id), image, end_image):
+            console.note(f"Note: {note}")
         # This process runs it at once; should another worker on the same database claim it first,
         # this one watches it finish there.
         rows = wait_for_results(services, [run_id], console, timeout=args.timeout, grace=0)
@@ -82,6 +85,16 @@ def _extension(services, args: argparse.Namespace, given: dict) -> tuple[str, di
     # flags given here are checked as a plain `run` checks them, so a wrong one is refused, not dropped.
     params = {**{k: v for k, v in start.params.items() if k in known}, **overrides}
     return engine, params, start.image, f"last frame of run #{args.extend}"
+
+
+def _framing_notes(run, image, end_image) -> list[str]:
+    """What the Generate page says under the size: a share of the picture (or the end image)
+    cropped away, or a small picture blown up (studio.sizing.framing_notes)."""
+    if not (run and run.width and run.height):
+        return []
+    out, fit = (run.width, run.height), str(run.params.get("fit", "crop"))
+    notes = framing_notes(image.size, out, fit) if image is not None else []
+    return notes + (framing_notes(end_image.size, out, fit, what="The end image") if end_image is not None else [])
 
 
 def _seconds(row) -> str:

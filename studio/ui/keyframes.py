@@ -15,6 +15,7 @@ from studio.engines.keyframes import END_IMAGE
 from studio.engines.motion import BOX_NAMES  # re-exported: the page leaves these to framing_section
 from studio.media.images import ImageRejected, fit_image, load_upload
 from studio.services import Services
+from studio.sizing import framing_notes
 from studio.storage import image_digest
 from studio.ui import forms
 from studio.ui.inputs import EDITING, UPLOAD_FORMATS, UPLOAD_TYPES, PickedImage
@@ -23,7 +24,7 @@ from studio.web.media import parse_id
 
 __all__ = ["BOX_NAMES", "PickedEnd", "apply_edit_keyframes", "apply_extend_prefill", "end_image_param",
            "end_image_picker", "extending", "framing_section", "keep_extending", "remember_end_image",
-           "apply_restored_end_image"]
+           "apply_restored_end_image", "shape_notes"]
 
 _END_HISTORY = "end_history_image"  # (sha256, path, label): an end image already in the history
 _EXTENDING = "extending"  # (source run id, image id): this form makes the next link of that run's chain
@@ -220,6 +221,20 @@ def _framing_preview(info: EngineInfo, picked: PickedImage | None, boxes: dict) 
         draw.rectangle((x * shown.width, y * shown.height, (x + w) * shown.width - 1, (y + w) * shown.height - 1),
                        outline=colour, width=3)
     return shown
+
+
+def shape_notes(picked: PickedImage | None, end: PickedEnd | None, request: dict) -> None:
+    """Under the form's size: when the video will not show the input or the end picture as it is
+    (a share cropped away, a small picture blown up), say so before anything is queued."""
+    size = (request.get("width"), request.get("height"))
+    if picked is None or not all(isinstance(side, int) and side > 0 for side in size):
+        return
+    fit = str(request.get("fit", "crop"))
+    notes = framing_notes(picked.size, size, fit)
+    if end is not None and end.image is not None:  # one from the history: its size is not at hand
+        notes += framing_notes(end.image.size, size, fit, what="The end image")
+    for note in notes:
+        st.caption(f":material/crop: {plain(note)}")
 
 
 def end_image_param(picked: PickedEnd | None) -> dict:

@@ -25,6 +25,15 @@ def photo(folder: Path, width: int, height: int) -> Path:
     return path
 
 
+def test_run_says_when_the_video_will_not_show_the_picture_as_it_is(studio_env, tmp_path):
+    result = launch("run", "--image", str(photo(tmp_path, 400, 100)), "--param", "width=128", "--param", "height=128",
+                    "--param", "frames=4", env=studio_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Note: The picture is 400×100 and the video 128×128: 75% of it (its sides) is cropped away" in result.stderr
+    result = launch("run", "--image", str(photo(tmp_path, 451, 300)), "--param", "frames=4", env=studio_env)
+    assert result.returncode == 0 and "Note:" not in result.stderr, result.stderr
+
+
 def run_count(env: dict[str, str]) -> int:
     engine = make_engine(Paths.from_env(env).database_url)
     try:

@@ -101,3 +101,18 @@ def test_edit_and_rerun_keeps_the_size_of_the_run_it_edits(studio):
     at = studio.run()
     assert not at.exception, at.exception
     assert size(at) == (400, 400) and preset(at).value == "custom"  # not reshaped to the photo
+
+
+def crop_notes(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption if "cropped away" in c.value or "times larger" in c.value]
+
+
+def test_the_form_says_when_the_video_will_not_show_the_picture_as_it_is(studio):
+    at = upload(studio, 451, 300)
+    assert crop_notes(at) == []  # its own shape at its own size: nothing to say
+    at = at.checkbox(key=widget_key(at.checkbox, "motion.keep_aspect")).uncheck().run()
+    at = at.number_input(key=widget_key(at.number_input, "motion.height")).set_value(640).run()
+    [note] = crop_notes(at)
+    assert "451×300 and the video 512×640" in note and "(its sides) is cropped away" in note
+    at = upload(at, 7, 5)
+    assert any("7×5" in n and "times larger" in n for n in crop_notes(at)), crop_notes(at)
