@@ -62,10 +62,17 @@ st.caption("Add runs exported from another studio (Gallery → select runs → E
            "their videos, inputs, tags and lineage come along.")
 bundle = st.file_uploader("Studio export (.zip)", type=["zip"], key="import_zip",
                           help="A zip made by a studio's Export button. Nothing changes if the file is not valid.")
-if bundle is not None and st.button("Import", icon=":material/unarchive:"):
+# The runs each file dropped here was imported as, this session: a second press adds every run again.
+done = st.session_state.setdefault("imported_files", {})
+earlier = done.get(bundle.file_id) if bundle is not None else None
+if earlier:
+    st.success(f"Imported {len(earlier)} run{'s' if len(earlier) != 1 else ''}: " + ", ".join(f"#{i}" for i in earlier) + ". Importing the same file "
+               "again adds its runs a second time.")
+if bundle is not None and st.button("Import again" if earlier else "Import", icon=":material/unarchive:"):
     try:
         imported = svc.import_upload(bundle.getvalue(), bundle.name)
     except ValueError as exc:
         st.error(plain(exc))
     else:
-        st.success(f"Imported {len(imported)} runs: " + ", ".join(f"#{i}" for i in imported))
+        done[bundle.file_id] = imported
+        st.rerun()
