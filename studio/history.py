@@ -21,7 +21,7 @@ from studio.db.models import Sweep
 from studio.jobs import store as queue_store
 from studio.jobs.status import RunStatus
 from studio.settings_cache import SettingsCache
-from studio.trash import PurgeOutcome, Trash, TrashOutcome
+from studio.trash import Dependent, PurgeOutcome, Trash, TrashOutcome
 from studio.views import (
     ImageView,
     RunPageView,
@@ -34,8 +34,9 @@ from studio.views import (
     sweep_view,
 )
 
-# TrashOutcome and PurgeOutcome are part of History's interface (trash, purge); they live with the trash.
-__all__ = ["History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
+# TrashOutcome, PurgeOutcome and Dependent are part of History's interface (trash, purge, purge_dependents);
+# they live with the trash.
+__all__ = ["Dependent", "History", "Lineage", "PurgeOutcome", "QueueEntry", "TrashOutcome"]
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,11 @@ class History:
     def purge(self, run_ids: Sequence[int]) -> PurgeOutcome:
         """Delete trashed runs for good, with their files and unused input images."""
         return self._trash.purge(run_ids)
+
+    def purge_dependents(self, run_ids: Sequence[int] | None = None) -> list[Dependent]:
+        """The runs that continue or were made from the trashed runs `run_ids` (None: the whole
+        trash) and would lose that link if they were deleted for good."""
+        return self._trash.dependents(run_ids)
 
     def empty_trash(self) -> PurgeOutcome:
         return self._trash.empty()

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from studio.db.engine import session_scope
 from studio.db.models import Image, Run, utcnow
+from studio.db.chains import MAX_CHAIN
 from studio.db.runs import get_run, get_runs, note_deleted_run_ids, update_run
 from studio.jobs.status import RunStatus
 
@@ -193,6 +194,64 @@ def delete_trashed_runs(session: Session, run_ids: Sequence[int]) -> tuple[list[
     return deleted, orphans
 
 
+# What a run that stays has to do with a run deleted for good (Dependent.link).
+CONTINUES = "continues"  # the next link of an extend chain: it starts from the deleted run's last frame
+LATER_LINK = "later link"  # further down that chain: the chain it plays in loses its start
+RERUN = "re-run"  # a re-run of the deleted run
+MADE_FROM = "made from"  # a post run (smooth, upscale, loop) made from the deleted run's video
+CHAIN = "chain"  # a post run made from a whole extend chain the deleted run is a link of
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A run that is not being deleted but is linked to one that is: deleting `source_id` leaves
+    it (its row and video stay) without that link."""
+
+    run_id: int
+    source_id: int
+    link: str
+
+
+def dependents(session: Session, run_ids: Sequence[int]) -> list[Dependent]:
+    """The runs outside `run_ids` that continue or were made from one of them, so that a deletion
+    for good can say what it breaks before it is confirmed: ON DELETE SET NULL quietly cuts the
+    link. Ordered by the deleted run, then the dependent run."""
+    doomed = set(run_ids)
+    if not doomed:
+        return []
+    found: dict[tuple[int, int], str] = {}
+    # Every later link of a chain through a deleted run, walked one link at a time (oldest first),
+    # remembering which deleted run each chain starts from.
+    start_of: dict[int, int] = {run_id: run_id for run_id in doomed}
+    frontier = set(doomed)
+    for _ in range(MAX_CHAIN):
+        rows = session.execute(select(Run.id, Run.continues_id).where(Run.continues_id.in_(frontier))).all()
+        frontier = {run_id for run_id, _ in rows if run_id not in start_of}
+        for run_id, continues_id in rows:
+            if run_id in frontier:
+                start_of[run_id] = start_of[continues_id]
+                if run_id not in doomed:
+                    found[(start_of[run_id], run_id)] = CONTINUES if continues_id in doomed else LATER_LINK
+        if not frontier:
+            break
+    # Re-runs and post runs of a deleted run, and post runs of a whole chain one of them is a link
+    # of (such a post run's parent is the chain's last link; it names the first in chain_from).
+    rows = session.execute(select(Run.id, Run.parent_id, Run.params)
+                           .where(Run.parent_id.in_(set(start_of)))).all()
+    for run_id, parent_id, params in rows:
+        if run_id in doomed:
+            continue
+        params = params or {}
+        first = params.get("chain_from")
+        if parent_id in doomed:
+            link = CHAIN if first else MADE_FROM if "source_run" in params else RERUN
+            found.setdefault((parent_id, run_id), link)
+        elif isinstance(first, int) and first in doomed:
+            found.setdefault((first, run_id), CHAIN)
+    return [Dependent(run_id=run_id, source_id=source_id, link=link)
+            for (source_id, run_id), link in sorted(found.items())]
+
+
 # ----- the service: one session per call ------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -261,6 +320,14 @@ class Trash:
             # attempt finishes the job (missing files are skipped).
             count, size = delete_files(files)
         return PurgeOutcome(runs=len(deleted), files=count, bytes=size)
+
+    def dependents(self, run_ids: Sequence[int] | None = None) -> list[Dependent]:
+        """The runs left without a link by purging `run_ids` (None: everything in the trash); see
+        `dependents`. Only trashed runs are purged, so only they count."""
+        with session_scope(self._sessions) as session:
+            trashed = trashed_run_ids(session)
+            doomed = trashed if run_ids is None else sorted(set(run_ids) & set(trashed))
+            return dependents(session, doomed)
 
     def empty(self) -> PurgeOutcome:
         """Purge every trashed run, and the input pictures refused submissions left behind."""

@@ -61,7 +61,9 @@ def _links(links: list[RunView], current: int) -> None:
     shown = links[:CHAIN_LINKS]
     cols = st.columns(min(len(shown), 6))
     for index, link in enumerate(shown):
-        label = f"#{link.id} · {link.status}" + (" (this run)" if link.id == current else "")
+        # A link in the trash still shows (its page offers Restore), marked as the lineage marks it.
+        trashed = " (in trash)" if link.deleted_at is not None else ""
+        label = f"#{link.id} · {link.status}{trashed}" + (" (this run)" if link.id == current else "")
         cols[index % len(cols)].page_link(
             "pages/gallery.py", label=label, icon=fmt.STATUS_ICONS[link.status], query_params=gallery.link_params(link.id),
             help=plain(fmt.excerpt(link.prompt, 120)) if link.prompt else "(no prompt)")

@@ -138,6 +138,7 @@ def _trashed(svc: Services, run: RunView) -> None:
                 st.session_state[key] = True
                 st.rerun()
             return
+        gallery.dependents_warning(svc.history.purge_dependents([run.id]))
         st.error("Delete this run, its video, poster, thumbnail and log for good? This cannot be undone.")
         yes, no, _ = st.columns([1.2, 1, 3])
         if yes.button("Delete for good", type="primary", key=f"{key}-yes", help="Delete it now."):

@@ -11,7 +11,9 @@ from typing import Any
 import streamlit as st
 
 from studio.engines.base import MAX_SEED
+from studio.history import Dependent
 from studio.services import Services
+from studio.trash import CHAIN, CONTINUES, LATER_LINK, MADE_FROM
 from studio.ui import cards, selection
 from studio.ui import format as fmt
 from studio.ui.text import plain
@@ -19,6 +21,7 @@ from studio.web.media import parse_id
 from studio.views import RUN_STATUSES, SORTS, GalleryFacets, RunPageView, RunQuery
 
 PAGE_SIZE = 24
+DEPENDENTS_SHOWN = 10  # sentences before a deletion for good; more are counted
 # Every filter widget is bound to the URL query parameter named by its key (st's bind="query-params"),
 # and keeps its value while a run's detail is shown on the same page.
 BOUND: dict[str, Any] = {"bind": "query-params", "persist_state": "page"}
@@ -240,6 +243,7 @@ def trash_bar(svc: Services, total: int) -> None:
             st.rerun()
         return
     with st.container(border=True):
+        dependents_warning(svc.history.purge_dependents())
         st.warning(f"Delete {runs(total)} and their videos, posters, thumbnails and logs for good? This cannot be "
                    "undone. Runs made from them stay; they just lose the link to their parent. Input pictures "
                    "no run uses any more are deleted too.",
@@ -255,3 +259,31 @@ def trash_bar(svc: Services, total: int) -> None:
         if no.button("Keep them", key="g_empty_no", help="Leave the trash as it is."):
             st.session_state["g_confirm_empty"] = False
             st.rerun()
+
+
+def dependent_sentence(dependent: Dependent) -> str:
+    """What deleting `dependent.source_id` for good does to a run that stays."""
+    run, source = f"#{dependent.run_id}", f"#{dependent.source_id}"
+    if dependent.link == CONTINUES:
+        return f"{run} continues {source}'s video; deleting {source} leaves {run} without its start."
+    if dependent.link == LATER_LINK:
+        return (f"{run} is a later link of the extend chain that starts at {source}; deleting {source} leaves "
+                "that chain without its start.")
+    if dependent.link == MADE_FROM:
+        return f"{run} was made from {source}'s video; it stays, without the link to {source}."
+    if dependent.link == CHAIN:
+        return f"{run} was made from the extend chain through {source}; it stays, without the link to {source}."
+    return f"{run} is a re-run of {source}; it stays, without the link to {source}."
+
+
+def dependents_warning(dependents: list[Dependent]) -> None:
+    """Before a deletion for good is confirmed: the runs that continue or were made from the runs
+    being deleted. Their rows and videos stay, but the links to the deleted runs go for good (an
+    extend chain then plays without its start), so the user hears it before, not after."""
+    if not dependents:
+        return
+    lines = [f"- {dependent_sentence(d)}" for d in dependents[:DEPENDENTS_SHOWN]]
+    if len(dependents) > DEPENDENTS_SHOWN:
+        lines.append(f"- … and {len(dependents) - DEPENDENTS_SHOWN} more.")
+    st.warning("Other runs continue from or were made from the runs being deleted:\n\n" + "\n".join(lines),
+               icon=":material/link_off:")
