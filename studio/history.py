@@ -92,6 +92,11 @@ class History:
         with session_scope(self._sessions) as session:
             return [run_view(r) for r in run_rows.sweep_runs(session, sweep_id)]
 
+    def trashed_sweep_runs(self, sweep_id: int) -> list[RunView]:
+        """A sweep's runs in the trash (sweep_runs leaves them out), oldest first."""
+        with session_scope(self._sessions) as session:
+            return [run_view(r) for r in run_rows.trashed_sweep_runs(session, sweep_id)]
+
     def set_sweep_compare_video(self, sweep_id: int, path: str | None) -> None:
         """Record (or with None, forget) the sweep's exported comparison video."""
         with session_scope(self._sessions) as session:

@@ -104,6 +104,13 @@ def sweep_runs(session: Session, sweep_id: int) -> list[Run]:
     ))
 
 
+def trashed_sweep_runs(session: Session, sweep_id: int) -> list[Run]:
+    """A sweep's runs in the trash, in the order they were queued."""
+    return list(session.scalars(
+        select(Run).where(Run.sweep_id == sweep_id, Run.deleted_at.is_not(None)).order_by(Run.id)
+    ))
+
+
 def set_sweep_compare_video(session: Session, sweep_id: int, path: str | None) -> None:
     session.execute(update(Sweep).where(Sweep.id == sweep_id).values(compare_video_path=path))
 

@@ -33,6 +33,7 @@ table.compare-table tr.differs td, table.compare-table tr.differs th { backgroun
 table.compare-table th[scope=row] { color: rgba(250,250,250,0.7); font-weight: 500; white-space: nowrap; }
 </style>
 """
+TRASHED_LINKS = 12  # links to a sweep's trashed runs; the caption names every one
 # Rows shown for context but never highlighted: they always differ and say nothing about the recipe.
 CONTEXT_ROWS = ("status", "re-run of", "generate time", *measurements.ROW_NAMES)
 
@@ -123,8 +124,9 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
     st.caption(f"Varies {axes} · everything else as in the base request "
                f"(engine {plain(base.get('engine', '–'))}, seed {plain(base.get('seed', '–'))}).")
     runs = svc.history.sweep_runs(sweep_id)
+    _trashed_members(svc, sweep_id)
     if not runs:
-        st.info("This sweep has no runs left (they may be in the trash).")
+        st.info("This sweep has no runs left outside the trash.")
         return
     finished = frozenset(r.id for r in runs if r.status not in RunStatus.ACTIVE)
     if len(finished) < len(runs):
@@ -136,6 +138,24 @@ def sweep_view(svc: Services, sweep_id: int) -> None:
     _sweep_measurements(placement.runs, sweep, names)
     parameter_table(placement.runs)
     _sweep_export(svc, sweep)
+
+
+def _trashed_members(svc: Services, sweep_id: int) -> None:
+    """The sweep's runs in the trash, each a link to its page (where Restore brings it back): the
+    grid leaves them out, and a cell that is simply missing would read as a run never made."""
+    trashed = svc.history.trashed_sweep_runs(sweep_id)
+    if not trashed:
+        return
+    numbers = ", ".join(f"#{run.id}" for run in trashed)
+    st.caption(f"{len(trashed)} of this sweep's runs {'is' if len(trashed) == 1 else 'are'} in the trash and not "
+               f"shown here: {numbers}. Open a run to restore it from its page.")
+    shown = trashed[:TRASHED_LINKS]
+    cols = st.columns(min(len(shown), 6))
+    for index, run in enumerate(shown):
+        cols[index % len(cols)].page_link("pages/gallery.py", label=f"#{run.id} · {run.status} (in trash)",
+                                          icon=":material/delete:", query_params={"run": str(run.id)})
+    if len(trashed) > len(shown):
+        st.caption(f"… and {len(trashed) - len(shown)} more in the trash.")
 
 
 def _sweep_measurements(runs: Sequence[RunView], sweep: SweepView, names: ParamNames) -> None:
