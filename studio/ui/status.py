@@ -18,7 +18,9 @@ from studio.views import RunView, StageTimes
 POLL_SECONDS = 1.0
 
 
-@st.fragment(run_every=2.0)
+# The badge rereads the queue as often as a run's progress panel does: on a slower timer it showed a
+# step the panel beside it had long passed (its ETA drawn for that step), until its next turn.
+@st.fragment(run_every=POLL_SECONDS)
 def queue_badge() -> None:
     entries = services().history.queue()
     running = [e.run for e in entries if e.run.status == RunStatus.RUNNING]
