@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, column, false, func, literal_column, or_, select, table, text
+from sqlalchemy import and_, column, false, func, literal_column, or_, select, table, text, true
 from sqlalchemy.orm import Session, joinedload
 
 from studio.db.models import Run, RunTag
@@ -32,7 +33,7 @@ class RunQuery:
 
     statuses: Sequence[str] = ()
     engines: Sequence[str] = ()
-    text: str = ""  # every word must appear in the prompt or negative prompt (prefix match)
+    text: str = ""  # every word must appear in the prompt or negative prompt (see prompt_matches)
     favorites_only: bool = False
     sweep_id: int | None = None
     tags: Sequence[str] = ()  # runs carrying all of these tags
@@ -174,13 +175,123 @@ def fts5_query(words: Sequence[str]) -> str:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Han, kana, Bopomofo and
+# Hangul (whose spaces fall between phrases: "한국어" holds the word "국어"). Both full-text indexes
+# take a run of such letters as one word ("你好世界", "東京タワーの夜"), and FTS5's unicode61 even
+# cuts Thai at its vowel marks, so a word of them matches only from the start of that run, if at
+# all. Half-open [start, end) code point ranges, sorted.
+UNSPACED_RANGES = (
+    (0x0E00, 0x0F00),    # Thai, Lao
+    (0x1000, 0x10A0),    # Myanmar
+    (0x1100, 0x1200),    # Hangul Jamo
+    (0x1780, 0x1800),    # Khmer
+    (0x19E0, 0x1A00),    # Khmer symbols
+    (0x2E80, 0x2FE0),    # CJK and Kangxi radicals
+    (0x3005, 0x3008),    # 々 〆 〇
+    (0x3021, 0x302A),    # Hangzhou numerals
+    (0x3031, 0x3036),    # kana repeat marks
+    (0x3038, 0x303D),    # 〸〹〺 〻 〼
+    (0x3041, 0x3190),    # Hiragana, Katakana (ー included), Bopomofo, Hangul compatibility Jamo
+    (0x31A0, 0x31C0),    # Bopomofo extended
+    (0x31F0, 0x3200),    # Katakana phonetic extensions
+    (0x3400, 0x4DC0),    # CJK extension A
+    (0x4E00, 0xA000),    # CJK unified ideographs
+    (0xA960, 0xA980),    # Hangul Jamo extended A
+    (0xA9E0, 0xAA00),    # Myanmar extended B
+    (0xAA60, 0xAA80),    # Myanmar extended A
+    (0xAC00, 0xD800),    # Hangul syllables, Jamo extended B
+    (0xF900, 0xFB00),    # CJK compatibility ideographs
+    (0xFF66, 0xFFDD),    # halfwidth Katakana and Hangul
+    (0x16FE0, 0x17000),  # ideographic symbols (Tangut and Nushu marks)
+    (0x1AFF0, 0x1B170),  # kana extended and supplement
+    (0x20000, 0x3FFFE),  # CJK extensions B to I, compatibility supplement
+)
+_UNSPACED_STARTS = [start for start, _ in UNSPACED_RANGES]
+
+
+def is_unspaced(char: str) -> bool:
+    """Whether a character belongs to a script written without spaces between words."""
+    code = ord(char)
+    i = bisect_right(_UNSPACED_STARTS, code) - 1
+    return i >= 0 and code < UNSPACED_RANGES[i][1]
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """A search's words as the two kinds of condition that find them: `prefixes` are matched by the
+    full-text index at the beginning of a word (accents and case ignored); `inside` are found
+    anywhere in the text, as written except for ASCII case, which is folded (to lower case here, in
+    the column by the query)."""
+
+    prefixes: list[str]
+    inside: list[str]
+
+
+def search_terms(search: str) -> SearchTerms:
+    """A word without a letter of a script written without spaces is a prefix, as it always was. A
+    word with one is cut at its punctuation and symbols (as both indexes cut the text: "「東京」",
+    "東京、" and "push-in東京" look for 東京), and each piece holding such a letter is looked for
+    inside the text; the other pieces are prefixes. Letters, digits and marks (Thai vowel signs)
+    stay in their piece."""
+    prefixes: list[str] = []
+    inside: list[str] = []
+    for word in search_words(search):
+        if not any(map(is_unspaced, word)):
+            prefixes.append(word)
+            continue
+        kept = "".join(c if unicodedata.category(c)[0] in "LNM" else " " for c in word)
+        for piece in kept.split():
+            if any(map(is_unspaced, piece)):
+                inside.append(piece.translate(_ASCII_LOWER))
+            elif any(c.isalnum() for c in piece):
+                prefixes.append(piece)
+    return SearchTerms(prefixes=prefixes, inside=list(dict.fromkeys(inside)))
+
+
 def prompt_matches(session: Session, search: str):
-    """Full-text condition: every word of `search` (as a prefix) appears in the prompt or negative
-    prompt. Uses the index migration 0002 built for the database in use. The caller only asks when
-    search_words(search) is not empty."""
-    words = search_words(search)
-    if session.get_bind().dialect.name == "postgresql":
-        return _postgres_prompt_matches(words)
+    """Full-text condition: every word of `search` appears in the prompt or negative prompt. A word
+    of Latin (or any spaced script) matches the beginning of a word, through the index migration
+    0002 built for the database in use; a word holding a letter of a script written without spaces
+    matches anywhere (SearchTerms). The caller only asks when search_words(search) is not empty.
+
+    Why a substring test rather than a new index: a word of those scripts is often one or two
+    characters ("世界"), below the three a trigram index (FTS5 trigram, pg_trgm) can look up, and
+    splitting the text into characters or bigrams at index time would put a function of the
+    studio's own into SQLite's triggers (so that any other client writing a run would fail) and
+    change both dialects' indexes. The substring test needs no migration and is the same on both
+    dialects. It reads the prompts of the rows walked, and the page's walk in the sort order's index
+    stops after a few pages of matches (PAGES_COUNTED_AHEAD), so a common word costs about what a
+    page does; only a word that matches few runs reads every prompt (some 30 ms for 100,000 runs on
+    SQLite). Latin words keep the index and its speed; beside one, the substring test only reads
+    the rows the index let through."""
+    terms = search_terms(search)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    conditions = []
+    if terms.prefixes:
+        prefixes = _postgres_prompt_matches if postgres else _sqlite_prompt_matches
+        conditions.append(prefixes(terms.prefixes))
+    for word in terms.inside:
+        conditions.append(or_(_contains(Run.prompt, word, postgres=postgres),
+                              _contains(Run.negative_prompt, word, postgres=postgres)))
+    return and_(*conditions) if conditions else true()
+
+
+def _contains(text_column, word: str, *, postgres: bool):
+    """`word` (ASCII lower case) occurs in `text_column` with its ASCII letters folded, identically on
+    both dialects (SQLite's lower() folds ASCII only; PostgreSQL's would fold more, by locale). The
+    word is a bound value: no character of it means anything to the query, unlike a LIKE pattern's %
+    and _. A word without ASCII letters skips the folding of every prompt read."""
+    folds = any("a" <= c <= "z" for c in word)
+    if postgres:
+        folded = func.translate(text_column, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+        return func.strpos(folded if folds else text_column, word) > 0
+    return func.instr(func.lower(text_column) if folds else text_column, word) > 0
+
+
+def _sqlite_prompt_matches(words: list[str]):
     # "id + 0": matched as a set, not looked up by id, so the page walks the sort order's index and
     # stops at a page of matches instead of fetching and sorting every match of a common word.
     return (Run.id + 0).in_(select(column("rowid")).select_from(table("runs_fts")).where(

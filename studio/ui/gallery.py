@@ -111,7 +111,8 @@ def filter_bar(facets: GalleryFacets, *, trash: bool) -> GalleryView:
     text = top[0].text_input(
         "Search prompts", key="q", placeholder="words from the prompt", on_change=_first_page, **BOUND,
         help="Finds runs whose prompt or negative prompt contains every word you type (word beginnings match "
-             "too: 'harb' finds 'harbour').")
+             "too: 'harb' finds 'harbour'; in Chinese, Japanese, Korean or Thai any part does: '世界' finds "
+             "'你好世界').")
     engines = top[1].multiselect(
         "Engine", _options(facets.engines, state.get("engine")), key="engine", placeholder="any engine",
         on_change=_first_page, help="Show only runs made with these engines.", **BOUND)

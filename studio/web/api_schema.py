@@ -142,7 +142,8 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Search runs",
                     "parameters": [
                         {"name": "q", "in": "query", "schema": {"type": "string"},
-                         "description": "Words the prompt must contain (prefix match)."},
+                         "description": "Words the prompt or negative prompt must contain (prefix match; any part of a "
+                                        "Chinese, Japanese, Korean or Thai word)."},
                         {"name": "status", "in": "query", "schema": {"type": "string"}},
                         {"name": "engine", "in": "query", "schema": {"type": "string"}},
                         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},

@@ -21,6 +21,8 @@ QUERIES = {
     "longest": RunQuery(sort="longest"),
     "trash": RunQuery(in_trash=True),
     "search": RunQuery(text="harbour dusk"),
+    "search inside words": RunQuery(text="世界"),
+    "search of both kinds": RunQuery(text="harbour 世界"),
     "engine": RunQuery(engines=["motion", "svd"]),
     "status": RunQuery(statuses=["failed"]),
     "favourites": RunQuery(favorites_only=True),
@@ -87,6 +89,7 @@ def test_gallery_queries_use_indexes(database, name):
     ("trash", "ix_runs_trashed"),
     ("seed", "ix_runs_seed"),
     ("dates", "ix_runs_live_queued_at"),
+    ("search inside words", "ix_runs_live_queued_at"),
     ("most motion", "ix_runs_live_motion_mean"),
     ("least flicker", "ix_runs_live_flicker_mean"),
 ])

@@ -10,13 +10,14 @@ import io
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from studio.config import Paths
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
+from studio.db.gallery import is_unspaced, search_terms, search_words
 from studio.media.images import ImageRejected, load_upload
 from studio.recipes import FORMAT, NotARecipe, form_values, from_json_text, read_recipe
 from studio.services import build_services
@@ -40,6 +41,9 @@ def image_bytes(fmt: str) -> bytes:
 
 
 SEEDS = [image_bytes(fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")]
+# A negative prompt in scripts written without spaces (one run of characters each), for the gallery
+# search's properties: any piece of it finds it.
+UNSPACED_PROMPT = "東京タワーの夜景 你好世界 서울에서한국어 สวัสดีชาวโลก"
 
 
 # ----- image intake --------------------------------------------------------------------------------
@@ -99,7 +103,8 @@ def studio(tmp_path_factory):
     built = build_services(Paths(data_dir=root / "data", logs_dir=root / "logs",
                                  database_url=f"sqlite:///{root / 'data' / 'studio.db'}"), poll_interval=0.05)
     with session_scope(built.sessions) as session:
-        for prompt, negative in (("a slow push-in on the harbour at dusk", ""), ('neon "city" street', "blurry")):
+        for prompt, negative in (("a slow push-in on the harbour at dusk", ""), ('neon "city" street', "blurry"),
+                                 ("夕暮れ", UNSPACED_PROMPT)):
             params = {"width": 64, "height": 64, "frames": 16, "fps": 8, "seed": 1, "prompt": prompt,
                       "negative_prompt": negative}
             run = run_rows.add_run(session, engine="motion", model_id=None, params=params, input_image_id=None)
@@ -135,6 +140,26 @@ def test_any_search_text_lists_runs(studio, search):
 def test_a_prefix_of_a_prompt_word_still_matches_whatever_surrounds_it(studio, before, after, length):
     found = studio.history.list_runs(RunQuery(text=before + "harbour"[:length] + after)).runs
     assert [r.prompt for r in found] == ["a slow push-in on the harbour at dusk"]
+
+
+@PROPERTY
+@given(run=st.sampled_from(UNSPACED_PROMPT.split()), start=st.integers(0, 11), length=st.integers(1, 12),
+       before=st.text(alphabet='"\x00*^ 「」、。%_', max_size=4), after=st.text(alphabet='"\x00*^ 「」、。%_', max_size=4))
+def test_any_piece_of_a_word_without_spaces_finds_its_prompt(studio, run, start, length, before, after):
+    piece = run[start:start + length]
+    assume(any(c.isalnum() for c in piece))  # not a Thai vowel sign alone
+    found = studio.history.list_runs(RunQuery(text=before + piece + after)).runs
+    assert [r.negative_prompt for r in found] == [UNSPACED_PROMPT]
+
+
+@PROPERTY
+@given(search=TEXT | st.text(alphabet="ab AB-東京の夜ー한국어สวัสดี\"*「」1%", max_size=20))
+def test_search_words_are_prefixes_or_looked_for_inside(search):
+    terms = search_terms(search)
+    assert not any(is_unspaced(c) for word in terms.prefixes for c in word)
+    for word in terms.inside:
+        assert any(map(is_unspaced, word)) and not any("A" <= c <= "Z" for c in word) and " " not in word
+    assert bool(terms.prefixes or terms.inside) == bool(search_words(search))
 
 
 @PROPERTY
