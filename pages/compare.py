@@ -27,27 +27,32 @@ if sweep_param:
 
 st.title("Compare")
 
-# Each run once (a run beside itself compares nothing), at most MAX_COMPARE, and said when cut.
+# The runs come from the address (a link, the gallery's Compare) or else from the gallery's selection;
+# each run once (a run beside itself compares nothing), at most MAX_COMPARE, and said when cut. The
+# selection itself is left as it is: it may hold many runs gathered for an export or the trash.
 from_url = list(dict.fromkeys(i for i in (parse_id(x.strip()) for x in st.query_params.get("runs", "").split(","))
                               if i is not None))
-if from_url:
-    st.session_state["compare_ids"] = from_url[: selection.MAX_COMPARE]
-    if len(from_url) > selection.MAX_COMPARE:
-        st.caption(f"Compare shows {selection.MAX_COMPARE} runs at a time: "
-                   f"{', '.join(f'#{i}' for i in from_url[selection.MAX_COMPARE:])} left out.")
+offered = from_url or selection.selected()
+shown = offered[: selection.MAX_COMPARE]
+if len(offered) > selection.MAX_COMPARE:
+    cut = selection.numbers(offered[selection.MAX_COMPARE:])
+    st.caption(f"Compare shows {selection.MAX_COMPARE} runs at a time: " + (
+        f"{cut} left out." if from_url else
+        f"of the {len(offered)} runs selected in the gallery, {cut} are left out. Choose others below."))
 
 recent = svc.history.list_runs(RunQuery(statuses=(RunStatus.SUCCEEDED,), page_size=48)).runs
-choices = list(dict.fromkeys(selection.selected() + [r.id for r in recent]))
-picked = st.multiselect("Runs", choices, default=selection.selected(), max_selections=selection.MAX_COMPARE,
+# The widget's own value stays among the choices: it keeps it when the address changes under it.
+choices = list(dict.fromkeys(shown + st.session_state.get("compare_pick", []) + offered + [r.id for r in recent]))
+picked = st.multiselect("Runs", choices, default=shown, max_selections=selection.MAX_COMPARE,
                         format_func=lambda i: f"#{i}", key="compare_pick",
-                        help="Pick 2 to 4 runs; the gallery's Compare checkboxes fill this too.")
-if picked != selection.selected():
-    st.session_state["compare_ids"] = picked
+                        help=f"Pick 2 to {selection.MAX_COMPARE} runs; opened without a choice, Compare shows the "
+                             "runs selected in the gallery.")
+if picked != shown:
     st.query_params["runs"] = ",".join(map(str, picked))
 
 runs = svc.history.get_runs(picked)
 if len(runs) < 2:
-    st.info("Pick at least two runs to compare (tick Compare on gallery cards, or choose above).")
+    st.info("Pick at least two runs to compare (select them on gallery cards, or choose above).")
     st.stop()
 
 placement = selection_placement(runs, names=param_names(svc.registry.infos()))

@@ -35,7 +35,7 @@ if view.text.strip() and not svc.history.searchable_words(view.text):
 if view.trash:
     gallery.trash_bar(svc, trash_count)
 else:
-    selection.compare_bar()
+    selection.selection_bar()
 
 if result.total == 0:
     st.info("No runs match these filters." if view.filtered else

@@ -5,7 +5,7 @@ texts, a link and a checkbox each); one component element keeps a page of 24 car
 of an empty page. Thumbnails load from the media routes (studio.web.media), so the server does not
 read image files on every run, and the browser caches them.
 
-A card is a link (middle-click opens the run in a new tab); a plain click, the Compare box and the
+A card is a link (middle-click opens the run in a new tab); a plain click, the Select box and the
 Restore button send events back to Python (st.components.v2 trigger values) without reloading the
 app. Prompts and tags are user text: the script only ever sets them as textContent.
 """
@@ -75,7 +75,7 @@ function card(run, data, setTriggerValue) {
   open.title = "Open run #" + run.id;
   open.addEventListener("click", (event) => {
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-    event.preventDefault();  // open inside this session (keeps the compare selection)
+    event.preventDefault();  // open inside this session (keeps the selection)
     setTriggerValue("open", run.id);
   });
   const media = el("div", "run-media");
@@ -141,9 +141,9 @@ function card(run, data, setTriggerValue) {
     box.type = "checkbox";
     box.checked = run.selected;
     box.disabled = !run.selected && !data.can_select_more;
-    label.title = box.disabled ? data.full_hint : data.compare_hint;
-    box.addEventListener("change", () => setTriggerValue("compare", { id: run.id, selected: box.checked }));
-    label.append(box, el("span", "", "Compare"));
+    label.title = box.disabled ? data.full_hint : data.select_hint;
+    box.addEventListener("change", () => setTriggerValue("select", { id: run.id, selected: box.checked }));
+    label.append(box, el("span", "", "Select"));
     foot.appendChild(label);
   }
   article.appendChild(foot);
@@ -204,14 +204,16 @@ def card_for(run: RunView, *, link_params: dict[str, str | list[str]], selected:
     )
 
 
-def run_grid(cards: Sequence[Card], *, key: str, trash: bool, can_select_more: bool, max_compare: int,
-             on_open: Callable[[int], None], on_compare: Callable[[int, bool], None],
+def run_grid(cards: Sequence[Card], *, key: str, trash: bool, can_select_more: bool, max_selected: int,
+             max_compare: int, on_open: Callable[[int], None], on_select: Callable[[int, bool], None],
              on_restore: Callable[[int], None]) -> None:
     """Mount the grid. The callbacks run before the next script run, like a widget's on_change."""
     data = {
         "cards": [vars(c) for c in cards], "mode": "trash" if trash else "gallery",
-        "can_select_more": can_select_more, "compare_hint": f"Select up to {max_compare} runs, then open Compare.",
-        "full_hint": f"{max_compare} runs are selected for comparison; unselect one first.",
+        "can_select_more": can_select_more,
+        "select_hint": f"Select runs on any page to export or trash them together, or 2 to {max_compare} "
+                       "to compare.",
+        "full_hint": f"{max_selected} runs are selected, the most there can be; unselect one first.",
     }
 
     def event(name: str) -> dict | int | None:
@@ -221,12 +223,12 @@ def run_grid(cards: Sequence[Card], *, key: str, trash: bool, can_select_more: b
         if (run_id := event("open")) is not None:
             on_open(int(run_id))
 
-    def compared() -> None:
-        if isinstance(value := event("compare"), dict):
-            on_compare(int(value["id"]), bool(value["selected"]))
+    def selected() -> None:
+        if isinstance(value := event("select"), dict):
+            on_select(int(value["id"]), bool(value["selected"]))
 
     def restored() -> None:
         if (run_id := event("restore")) is not None:
             on_restore(int(run_id))
 
-    _run_grid(key=key, data=data, on_open_change=opened, on_compare_change=compared, on_restore_change=restored)
+    _run_grid(key=key, data=data, on_open_change=opened, on_select_change=selected, on_restore_change=restored)

@@ -103,9 +103,14 @@ def _actions(svc: Services, run: RunView) -> None:
                       help="Made from another run's video: re-run it, or use the buttons below on its source." if tool
                       else "Open Generate with this run's settings filled in."):
         st.switch_page("pages/generate.py", query_params={"edit": str(run.id)})
-    in_compare = run.id in selection.selected()
-    if cols[3].button("Remove from compare" if in_compare else "Add to compare", icon=":material/compare:", width="stretch"):
-        (selection.remove if in_compare else selection.add)(run.id)
+    picked = run.id in selection.selected()
+    full = not picked and selection.is_full()
+    why = (f"{selection.MAX_SELECTED} runs are selected, the most there can be; unselect one in the gallery first."
+           if full else f"Selected runs gather in the gallery's bar: compare 2 to {selection.MAX_COMPARE} of them, "
+           "or export or trash them together.")
+    if cols[3].button("Remove from selection" if picked else "Add to selection", width="stretch", disabled=full,
+                      icon=":material/check_box:" if picked else ":material/check_box_outline_blank:", help=why):
+        (selection.remove if picked else selection.add)(run.id)
         st.rerun()
     if cols[4].button("Unfavourite" if run.favorite else "Favourite", icon=":material/star:", width="stretch",
                       help="Favourites can be shown alone in the gallery (Filters → Favourites only)."):

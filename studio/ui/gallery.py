@@ -206,8 +206,8 @@ def run_grid(svc: Services, result: RunPageView, *, trash: bool) -> None:
     kept = link_params(0)  # the current filters, read from the URL once for every card
     cards.run_grid(
         [cards.card_for(run, link_params={**kept, "run": str(run.id)}, selected=run.id in picked) for run in result.runs],
-        key="g_grid", trash=trash, can_select_more=len(picked) < selection.MAX_COMPARE,
-        max_compare=selection.MAX_COMPARE, on_open=_open, on_compare=_compare,
+        key="g_grid", trash=trash, can_select_more=len(picked) < selection.MAX_SELECTED,
+        max_selected=selection.MAX_SELECTED, max_compare=selection.MAX_COMPARE, on_open=_open, on_select=_select,
         on_restore=lambda run_id: svc.history.restore([run_id]),
     )
 
@@ -216,7 +216,7 @@ def _open(run_id: int) -> None:
     st.query_params["run"] = str(run_id)
 
 
-def _compare(run_id: int, selected: bool) -> None:
+def _select(run_id: int, selected: bool) -> None:
     (selection.add if selected else selection.remove)(run_id)
 
 

@@ -1,4 +1,5 @@
-"""The runs picked for comparison, kept in the browser session across pages."""
+"""The runs selected in the gallery, kept in the browser session across pages and filters: the
+selection bar compares, exports or trashes them together."""
 
 from __future__ import annotations
 
@@ -8,33 +9,42 @@ from studio.archive import why_not_exported
 from studio.ui.runtime import services
 from studio.ui.text import plain
 
-MAX_COMPARE = 4
+MAX_COMPARE = 4  # runs the Compare page plays side by side
+# Enough to gather a whole evening's runs across pages and filters for one export or one trash;
+# bounded so the bar's one query and its file checks stay quick and one zip stays a sensible size.
+MAX_SELECTED = 200
+KEY = "selected_runs"  # in the order ticked: opened from the sidebar, Compare takes the first ones
+SHOWN_IDS = 12  # run numbers the bar spells out; past that it counts
 
 
 def selected() -> list[int]:
-    return list(st.session_state.setdefault("compare_ids", []))
+    return list(st.session_state.setdefault(KEY, []))
 
 
-def add(run_id: int) -> None:
+def is_full() -> bool:
+    return len(selected()) >= MAX_SELECTED
+
+
+def add(run_id: int) -> bool:
+    """Select a run; False when MAX_SELECTED are selected already (nothing is dropped to make room:
+    the user chose each of them)."""
     ids = selected()
-    if run_id not in ids:
-        ids.append(run_id)
-    st.session_state["compare_ids"] = ids[-MAX_COMPARE:]
+    if run_id in ids:
+        return True
+    if len(ids) >= MAX_SELECTED:
+        return False
+    st.session_state[KEY] = [*ids, run_id]
+    return True
 
 
 def remove(run_id: int) -> None:
-    st.session_state["compare_ids"] = [i for i in selected() if i != run_id]
+    st.session_state[KEY] = [i for i in selected() if i != run_id]
 
 
-def checkbox(container, run_id: int) -> None:
-    # The key carries the state so a checkbox follows changes made elsewhere (detail page, Compare).
-    key = f"pick-{run_id}-{run_id in selected()}"
-    container.checkbox("Compare", value=run_id in selected(), key=key, on_change=_toggle, args=(run_id, key),
-                       help=f"Select up to {MAX_COMPARE} runs, then open Compare.")
-
-
-def _toggle(run_id: int, key: str) -> None:
-    (add if st.session_state[key] else remove)(run_id)
+def numbers(ids: list[int], shown: int = SHOWN_IDS) -> str:
+    """'#3, #5, #9', or the first `shown` of them and how many more."""
+    listed = ", ".join(f"#{i}" for i in ids[:shown])
+    return f"{listed} and {len(ids) - shown} more" if len(ids) > shown else listed
 
 
 # The bar stays under the app's header while the cards scroll beneath it. Sticky is set on the
@@ -49,7 +59,7 @@ div:has(> .st-key-selection-bar) { position: sticky; top: 3.75rem; z-index: 990;
 </style>"""
 
 
-def compare_bar() -> None:
+def selection_bar() -> None:
     """The runs selected in the gallery, with what to do with them: Compare, Export zip, Trash."""
     ids = selected()
     if not ids:
@@ -57,10 +67,20 @@ def compare_bar() -> None:
     st.html(BAR_CSS)
     with st.container(key="selection-bar"):
         left, compare, export, trash, clear = st.columns([3, 1.2, 1.2, 1, 0.9], vertical_alignment="center")
-        left.caption("Selected: " + ", ".join(f"#{i}" for i in ids))
-        if len(ids) >= 2:
+        note = f"{len(ids)} selected: {numbers(ids)}"
+        # Said in the bar, not only in a tooltip: a greyed-out button alone does not say why.
+        if len(ids) > MAX_COMPARE:
+            note += f". Compare shows at most {MAX_COMPARE} runs; unselect down to {MAX_COMPARE} to compare them."
+        if len(ids) >= MAX_SELECTED:
+            note += f" {MAX_SELECTED} is the most that can be selected."
+        left.caption(note)
+        if 2 <= len(ids) <= MAX_COMPARE:
             compare.page_link("pages/compare.py", label=f"Compare {len(ids)}", icon=":material/compare:",
                               query_params={"runs": ",".join(map(str, ids))})
+        else:
+            compare.button("Compare", icon=":material/compare:", key="compare-selected", disabled=True,
+                           help=f"Compare plays 2 to {MAX_COMPARE} runs side by side; {len(ids)} "
+                                f"{'is' if len(ids) == 1 else 'are'} selected.")
         # Said before the click: the zip is made when the download is asked for, where no message shows.
         found = {run.id: run for run in services().history.get_runs(ids)}
         left_out = {run_id: why for run_id in ids if (why := why_not_exported(found.get(run_id)))}
@@ -68,15 +88,20 @@ def compare_bar() -> None:
         export.download_button("Export zip", data=lambda: services().export_runs(ids).read_bytes(),
                                file_name="studio-runs.zip", mime="application/zip", icon=":material/archive:",
                                key="export-selected", disabled=len(left_out) == len(ids),
-                               help=plain("The selected runs with their videos, inputs and parameters, for another "
-                                          "studio's Settings → Import. " + notes))
+                               help=plain(f"The {len(ids)} selected runs with their videos, inputs and parameters, "
+                                          "for another studio's Settings → Import. " + notes))
         if trash.button("Trash", icon=":material/delete:", key="trash-selected",
-                        help="Move the selected runs and their files to the trash (restore them from there)."):
+                        help=f"Move the {len(ids)} selected runs and their files to the trash (restore them "
+                             "from there)."):
             outcome = services().history.trash(ids)
-            st.session_state["compare_ids"] = [i for i in ids if i not in outcome.moved]
+            st.session_state[KEY] = [i for i in ids if i not in outcome.moved]
+            # One toast per reason, not per run: a long selection would stack dozens of them.
+            stayed: dict[str, list[int]] = {}
             for run_id, why in outcome.refused.items():
-                st.toast(f"#{run_id} stayed: {why}", icon=":material/info:")
+                stayed.setdefault(why, []).append(run_id)
+            for why, runs in stayed.items():
+                st.toast(f"{numbers(runs)} stayed: {why}", icon=":material/info:")
             st.rerun()
         if clear.button("Clear", key="clear-selected", help="Unselect every run."):
-            st.session_state["compare_ids"] = []
+            st.session_state[KEY] = []
             st.rerun()

@@ -1,6 +1,7 @@
 """The gallery in a real browser: cards with thumbnails from the media routes, a search that narrows
 them and stays in the URL, a card click that opens the run in the same session and the way back,
-compare checkboxes, the filters popover, and the trash (move, list, restore)."""
+the Select boxes and their bar (Compare for two, more than Compare takes exported or trashed
+together), the filters popover, and the trash (move, list, restore)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from PIL import Image, ImageDraw
 from studio.config import Paths
 from studio.jobs.queue import SubmitRequest
 from studio.services import build_services
-from tests.browser.conftest import act_until, wait_idle
+from tests.browser.conftest import act_until, open_page, wait_idle
+from tests.browser.test_result_in_view import TRUNCATED
 
 PROMPTS = ("a slow push-in on the harbour at dusk", "neon city street at night", "forest river in the rain")
 CARDS = ".run-card"
@@ -125,7 +127,7 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.locator(f"{CARDS}[data-run-id='{rerun}']").wait_for()
     assert page.locator(CARDS).count() == 2  # the original and its re-run
 
-    # 4. Compare: tick two cards, the selection bar offers the comparison.
+    # 4. Compare: select two cards, the selection bar offers the comparison.
     search.fill("")
     search.press("Enter")
     wait_idle(page)
@@ -134,7 +136,7 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     for run_id in (neon, harbour):
         page.locator(f"{CARDS}[data-run-id='{run_id}'] input[type=checkbox]").check()
         wait_idle(page)
-    page.get_by_text(f"Selected: #{neon}, #{harbour}").wait_for()
+    page.get_by_text(f"2 selected: #{neon}, #{harbour}").wait_for()
     page.get_by_role("link", name="Compare 2").wait_for()
     assert page.locator(f"{CARDS}[data-run-id='{neon}'] input[type=checkbox]").is_checked()
     # The selection bar stays in view, under the header, while the cards scroll beneath it.
@@ -178,3 +180,35 @@ def test_gallery_cards_search_open_compare_and_trash(studio, page, shots):
     page.get_by_text("The trash is empty.").wait_for()
     page.goto(studio.url + "/gallery")
     page.locator(f"{CARDS}[data-run-id='{forest}']").wait_for()
+
+
+def test_more_runs_than_compare_takes_are_selected_and_trashed_together(studio, browser, shots):
+    """Six runs ticked at a 1280x800 window: every box stays open (the selection is not capped at
+    Compare's four), the bar says Compare takes at most four, every label fits, and Trash moves all six."""
+    with open_page(browser, 1280, 800, 30_000) as page:  # a session of its own: nothing selected yet
+        page.goto(studio.url)
+        page.get_by_role("heading", name="Generate").wait_for()
+        queue_runs(studio)
+        queue_runs(studio)
+        chosen = [row[0] for row in query(studio, "SELECT id FROM runs WHERE deleted_at IS NULL ORDER BY id DESC")][:6]
+        page.goto(studio.url + "/gallery")
+        page.get_by_role("heading", name="Gallery").wait_for()
+        for count, run_id in enumerate(chosen, start=1):
+            box = page.locator(f"{CARDS}[data-run-id='{run_id}'] input[type=checkbox]")
+            assert box.is_enabled(), f"the box of run #{run_id} is off with {count - 1} selected"
+            box.check()
+            wait_idle(page)
+            page.get_by_text(f"{count} selected: ").wait_for()
+        assert page.locator(f"{CARDS} label", has_text="Select").count() >= 6
+        bar = page.locator(".st-key-selection-bar")
+        bar.get_by_text("Compare shows at most 4 runs").wait_for()
+        assert bar.get_by_role("button", name="Compare").is_disabled()
+        assert bar.get_by_role("link", name=re.compile("^Compare")).count() == 0
+        assert bar.get_by_role("button", name="Export zip").is_enabled()
+        cut = page.evaluate(TRUNCATED)
+        assert cut == [], f"labels cut short at 1280 px: {cut}"
+        shots(page, "gallery-07-six-selected")
+        bar.get_by_role("button", name="Trash").click()
+        page.wait_for_function("() => !document.querySelector('.st-key-selection-bar')")
+        trashed = query(studio, "SELECT id FROM runs WHERE deleted_at IS NOT NULL ORDER BY id DESC")
+        assert [row[0] for row in trashed] == chosen

@@ -119,11 +119,11 @@ def test_a_run_named_twice_in_the_address_is_compared_once_and_a_cut_is_said(thr
     at.run()
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    assert at.session_state["compare_ids"] == [ids[0]]
+    assert at.multiselect(key="compare_pick").value == [ids[0]]
     assert any("Pick at least two runs" in i.value for i in at.info)
     many = AppTest.from_file(FRAME, default_timeout=60)
     many.query_params["runs"] = ",".join(map(str, [*ids, 99997, 99998, ids[1]]))
     many.run()
     many.switch_page("pages/compare.py").run()
-    assert many.session_state["compare_ids"] == [*ids, 99997]
+    assert many.multiselect(key="compare_pick").value == [*ids, 99997]
     assert any("#99998 left out" in c.value for c in many.caption), [c.value for c in many.caption]
