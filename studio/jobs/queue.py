@@ -173,8 +173,10 @@ class JobQueue:
                 raise InputError("run", f"Run {run_id} does not exist.")
             params = dict(parent.params)
             engine, image_id, continues_id = parent.engine, parent.input_image_id, parent.continues_id
-            if engine in self._registry and self._registry.is_tool(engine) and not params.get("chain_from"):
-                _check_source_video(session, run_id, params.get("source_run"))
+            # (A post run that names no source, imported without it, is refused by its engine's own check.)
+            if (engine in self._registry and self._registry.is_tool(engine) and not params.get("chain_from")
+                    and params.get("source_run") not in (None, "")):
+                _check_source_video(session, run_id, params["source_run"])
         if new_seed:
             params["seed"] = None
         params.update(overrides or {})
