@@ -4,16 +4,14 @@ emptying the trash) names the runs that continue or were made from it before the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.ui.runtime import services as cached_services
+from tests.ui.conftest import FRAME
 
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
 
 pytestmark = pytest.mark.both_dialects
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
-
 import pytest
 from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 from streamlit.testing.v1 import AppTest
@@ -15,8 +13,7 @@ from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.ui.runtime import services as cached_services
 from studio.ui.status import POLL_SECONDS
-
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
+from tests.ui.conftest import FRAME
 
 
 @pytest.fixture()

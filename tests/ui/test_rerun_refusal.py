@@ -3,16 +3,13 @@ as after importing another studio's runs): the page says why instead of failing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.db import runs as run_rows
 from studio.db.engine import session_scope
 from studio.ui.runtime import services as cached_services
-
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
+from tests.ui.conftest import FRAME
 
 
 @pytest.fixture()

@@ -3,16 +3,13 @@ imported once per press, and the page says what the file became, so a second pre
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio.jobs.queue import SubmitRequest
 from studio.ui.runtime import services as cached_services
 from tests.integration.conftest import SMALL, picture
-
-FRAME = Path(__file__).resolve().parents[2] / "frame.py"
+from tests.ui.conftest import FRAME
 
 
 @pytest.fixture()
