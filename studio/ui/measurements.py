@@ -61,9 +61,10 @@ def unmeasured(runs: Sequence[RunView]) -> list[RunView]:
             and r.video_path and Path(r.video_path).is_file()]
 
 
-# What a chart's legend shows in one row before Vega-Lite cuts it off, in a third of a 1280 px page:
-# about 250 px, roughly 6 px a character and 28 px for each entry's symbol and gap.
-LEGEND_ROOM_PX, LEGEND_CHAR_PX, LEGEND_ENTRY_PX = 250, 6, 28
+# What a chart's legend shows in one row before Vega-Lite cuts it off, in a chart as wide as the page
+# at a 1280 px window: about 700 px, roughly 6 px a character and 28 px for each entry's symbol and
+# gap. (Side by side, a third of the page each, even four bare run numbers did not always fit.)
+LEGEND_ROOM_PX, LEGEND_CHAR_PX, LEGEND_ENTRY_PX = 700, 6, 28
 
 
 def frame_series(runs: Sequence[RunView], labels: dict[int, str], key: str) -> pd.DataFrame:
@@ -90,11 +91,11 @@ def measurement_charts(svc: Services, runs: Sequence[RunView], labels: dict[int,
     measured = [r for r in runs if r.measurements]
     if not measured:
         return
-    for column, measure in zip(st.columns(len(MEASURES)), MEASURES):
-        with column:
-            st.markdown(f"**{measure.title}**", help=measure.help)
-            st.line_chart(frame_series(measured, labels, measure.key), x_label="frame", y_label=measure.unit,
-                          height=240)
+    # One under another, each as wide as the page: a legend has room for every run's name in one row.
+    for measure in MEASURES:
+        st.markdown(f"**{measure.title}**", help=measure.help)
+        st.line_chart(frame_series(measured, labels, measure.key), x_label="frame", y_label=measure.unit,
+                      height=280)
 
 
 def measure_button(svc: Services, runs: Sequence[RunView], *, key: str) -> None:

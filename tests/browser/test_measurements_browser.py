@@ -108,9 +108,13 @@ def test_a_sweep_charts_its_measurements_and_a_card_previews_on_hover(studio, pa
         wait_idle(page)
         page.wait_for_function(f"() => ({LINES_PER_CHART})().length === 3 && ({LINES_PER_CHART})().every(n => n === 4)",
                                timeout=30_000)
-        legends = page.evaluate(f"""() => Array.from(document.querySelectorAll("{CHARTS}")).slice(0, 3).map(chart =>
-            Array.from(chart.querySelectorAll("g.role-legend-label text")).map(t => t.textContent))""")
+        # Each legend name whole and inside its chart (a name past the chart's edge is cut off unseen).
+        legends = page.evaluate(f"""() => Array.from(document.querySelectorAll("{CHARTS}")).slice(0, 3).map(chart => {{
+            const edge = chart.getBoundingClientRect().right;
+            return Array.from(chart.querySelectorAll("g.role-legend-label text")).map(t =>
+                [t.textContent, t.getBoundingClientRect().right <= edge]); }})""")
         shots(page, "measurements-03-four-runs", focus=page.locator(CHARTS).first)
-        assert all(len(names) == 4 and not any(n.endswith("…") for n in names) for names in legends), legends
+        assert all(len(names) == 4 and all(inside and not name.endswith("…") for name, inside in names)
+                   for names in legends), legends
         main = page.locator("[data-testid='stMain']")
         assert main.evaluate("m => m.scrollWidth <= m.clientWidth"), main.evaluate("m => [m.scrollWidth, m.clientWidth]")
