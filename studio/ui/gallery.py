@@ -123,8 +123,13 @@ def filter_bar(facets: GalleryFacets, *, trash: bool) -> GalleryView:
                             help="Newest/oldest by the time the run was queued. Longest: the length of the video "
                                  "(frames ÷ fps), longest first. Most motion / least flicker: by the run's "
                                  "measurements (measured runs only). The trash lists the latest deleted first.")
-    active = sum(bool(state.get(k)) for k in ("tag", "res", "frames", "fav", "from", "to")) + \
-        sum(state.get(k) is not None for k in ("motion", "flicker")) + (parse_seed(state.get("seed")) is not None)
+    # Counted before the popover's fields exist in this run: on a page opened from an address, a
+    # filter's value is still only in the address, so that is read too.
+    def given(key: str) -> Any:
+        return state[key] if key in state else st.query_params.get(key)
+
+    active = sum(bool(given(k)) for k in ("tag", "res", "frames", "fav", "from", "to")) + \
+        sum(given(k) is not None for k in ("motion", "flicker")) + (parse_seed(given("seed")) is not None)
     with top[4].popover(f"Filters · {active}" if active else "Filters", icon=":material/filter_list:",
                         width="stretch", help="Tags, resolution, frames, seed, dates, favourites and measurements."):
         more = _more_filters(facets)

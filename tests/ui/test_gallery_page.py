@@ -195,3 +195,9 @@ def test_a_seed_in_the_address_filters_the_runs(history):
     _, made = history
     assert len(card_ids(open_gallery({"seed": "1"}))) == len(made)
     assert card_ids(open_gallery({"seed": "2"})) == []
+
+
+def test_a_filter_given_in_the_address_is_counted_on_the_filters_button(history):
+    at = open_gallery({"seed": "2"})
+    labels = [p.proto.popover.label for p in at.get("popover")]
+    assert "Filters · 1" in labels, labels
