@@ -27,7 +27,9 @@ class Registry:
         try:
             return self._engines[engine_id]
         except KeyError:
-            known = ", ".join(self._engines)
+            # The engines a person can pick: the developer-only test engines and the post-processing
+            # tools are not named (a message listed all 31 ids, tiny test engines among them).
+            known = ", ".join(e.info.id for e in self.engines(include_developer=False))
             raise InputError("engine", f"Unknown engine {engine_id!r}. Known engines: {known}.") from None
 
     def __contains__(self, engine_id: object) -> bool:

@@ -40,3 +40,14 @@ def test_rerun_of_a_run_whose_engine_is_gone_says_so(orphan, button):
     assert not at.exception, at.exception
     assert any(f"Run #{run_id} cannot be re-run" in e.value for e in at.error), [e.value for e in at.error]
     assert svc.history.get_run(run_id + 1) is None
+
+
+def test_the_refusal_names_only_engines_a_person_can_pick(orphan):
+    svc, run_id = orphan
+    at = AppTest.from_file(FRAME, default_timeout=60)
+    at.query_params["run"] = str(run_id)
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    at = next(b for b in at.button if b.label == "Re-run").click().run()
+    [said] = [e.value for e in at.error if "cannot be re-run" in e.value]
+    assert "motion" in said and "tiny" not in said and "smooth" not in said, said
