@@ -114,6 +114,19 @@ def joined_source(session: Session, first_id: int, last_id: int) -> tuple[list[P
     return [Path(link.video_path) for link in links], int(links[0].fps or 24)
 
 
+def post_source(session: Session, params: Mapping[str, Any]) -> tuple[list[Path], int]:
+    """A post-processing run's source: the video of the run it names, or the videos of the extend
+    chain from `chain_from` to it, and their frame rate; InputError when it is gone. Asked when the
+    run is made, and before a re-run of it is queued."""
+    if params.get("chain_from"):
+        return joined_source(session, int(params["chain_from"]), int(params["source_run"]))
+    source = run_rows.get_run(session, int(params["source_run"]))
+    if source is None or not source.video_path:
+        raise InputError("source_run", f"The source run #{params['source_run']} has no video (deleted, or it did not "
+                                       "finish).")
+    return [Path(source.video_path)], int(source.fps or 24)
+
+
 def join_for_post(videos: list[Path], fps: int, outputs_dir: Path, run_id: int) -> Path:
     """The chain's videos as one MP4 for post run `run_id` to read (in the outputs' chains/ folder,
     written atomically; its name says which run it was joined for). The worker deletes it once the

@@ -460,17 +460,8 @@ class _TimedFrames:
 
 
 def _source_videos(session: Session, engine: Engine, params: dict[str, Any]) -> tuple[list[Path], int] | None:
-    """A post-processing run's source: the video of the run it names, or the videos of the extend
-    chain from `chain_from` to it, and their frame rate (None for any other engine)."""
-    if not isinstance(engine, PostEngine):
-        return None
-    if params.get("chain_from"):
-        return chains.joined_source(session, int(params["chain_from"]), int(params["source_run"]))
-    source = run_rows.get_run(session, int(params["source_run"]))
-    if source is None or not source.video_path:
-        raise InputError("source_run", f"The source run #{params['source_run']} has no video (deleted, or it did not "
-                                       "finish).")
-    return [Path(source.video_path)], int(source.fps or 24)
+    """A post-processing run's source videos and frame rate (None for any other engine)."""
+    return chains.post_source(session, params) if isinstance(engine, PostEngine) else None
 
 
 def _measured(run_id: int, meter: Any) -> dict[str, Any]:

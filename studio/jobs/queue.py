@@ -17,7 +17,7 @@ from studio.db.images import get_or_add_image, image_by_sha256
 from studio.engines.base import InputError
 from studio.engines.keyframes import END_IMAGE
 from studio.engines.registry import Registry
-from studio.jobs import followups
+from studio.jobs import chains, followups
 from studio.jobs import store as queue_store
 from studio.jobs.wakeup import notify_queued
 from studio.requests import REQUEST_VERSION, GenerationRequest, known_keys, validate
@@ -173,25 +173,18 @@ class JobQueue:
                 raise InputError("run", f"Run {run_id} does not exist.")
             params = dict(parent.params)
             engine, image_id, continues_id = parent.engine, parent.input_image_id, parent.continues_id
-            # (A post run that names no source, imported without it, is refused by its engine's own check.)
-            if (engine in self._registry and self._registry.is_tool(engine) and not params.get("chain_from")
+            # A post run is made again from its source's video: refused now if that is gone, rather
+            # than queued to fail at its first step. (One that names no source, imported without
+            # it, is refused by its engine's own check.)
+            if (engine in self._registry and self._registry.is_tool(engine)
                     and params.get("source_run") not in (None, "")):
-                _check_source_video(session, run_id, params["source_run"])
+                chains.post_source(session, params)
         if new_seed:
             params["seed"] = None
         params.update(overrides or {})
         # A re-run of a chain's link continues the same run: it re-makes that link only.
         return self.submit(SubmitRequest(engine=engine, params=params, image_id=image_id, parent_id=run_id,
                                          continues_id=continues_id))
-
-
-def _check_source_video(session: Session, run_id: int, source_id: Any) -> None:
-    """A post-processing run is made again from its source run's video: refuse before queueing
-    when that run is gone, rather than queue a run that fails at its first step."""
-    source = run_rows.get_run(session, source_id) if isinstance(source_id, int) else None
-    if source is None or not source.video_path:
-        raise InputError("source_run", f"Run #{run_id} was made from run #{source_id}, which has no video any more "
-                                       "(deleted for good), so it cannot be made again.")
 
 
 def with_end_image(request: SubmitRequest) -> SubmitRequest:

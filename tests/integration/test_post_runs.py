@@ -224,6 +224,6 @@ def test_a_post_run_whose_source_is_deleted_for_good_is_refused_before_queueing_
     services.history.trash([source])
     services.history.purge([source])
     newest = max(r.id for r in services.history.get_runs(list(range(1, looped + 5))))
-    with pytest.raises(InputError, match=f"made from run #{source}, which has no video any more"):
+    with pytest.raises(InputError, match=f"The source run #{source} has no video"):
         services.queue.rerun(looped)
     assert services.history.get_run(newest + 1) is None
