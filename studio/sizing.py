@@ -127,6 +127,13 @@ NOTED_CROP_SHARE = 0.10
 NOTED_ENLARGEMENT = 4.0
 
 
+def run_framing_notes(out_size: Size, fit: str, image_size: Size | None, end_size: Size | None = None) -> list[str]:
+    """framing_notes for a run's input picture and its end image (either may be unknown: None), as
+    Generate shows them under the size and `launch.py run` prints them."""
+    notes = framing_notes(image_size, out_size, fit) if image_size else []
+    return notes + (framing_notes(end_size, out_size, fit, what="The end image") if end_size else [])
+
+
 def framing_notes(image_size: Size, out_size: Size, fit: str = "crop", *, what: str = "The picture") -> list[str]:
     """Sentences for the person queueing a run, when the output size and fit do not show the
     picture as it is: a share of it cropped away (a panorama beyond the engine's limits, an end

@@ -21,7 +21,7 @@ from studio.cli.submission import (
 from studio.engines.base import InputError
 from studio.jobs.status import RunStatus
 from studio.requests import known_keys
-from studio.sizing import framing_notes
+from studio.sizing import run_framing_notes
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -92,9 +92,8 @@ def _framing_notes(run, image, end_image) -> list[str]:
     cropped away, or a small picture blown up (studio.sizing.framing_notes)."""
     if not (run and run.width and run.height):
         return []
-    out, fit = (run.width, run.height), str(run.params.get("fit", "crop"))
-    notes = framing_notes(image.size, out, fit) if image is not None else []
-    return notes + (framing_notes(end_image.size, out, fit, what="The end image") if end_image is not None else [])
+    return run_framing_notes((run.width, run.height), str(run.params.get("fit", "crop")),
+                             image.size if image is not None else None, end_image.size if end_image is not None else None)
 
 
 def _seconds(row) -> str:

@@ -15,7 +15,7 @@ from studio.engines.keyframes import END_IMAGE
 from studio.engines.motion import BOX_NAMES  # re-exported: the page leaves these to framing_section
 from studio.media.images import ImageRejected, fit_image, load_upload
 from studio.services import Services
-from studio.sizing import framing_notes
+from studio.sizing import run_framing_notes
 from studio.storage import image_digest
 from studio.ui import forms
 from studio.ui.inputs import EDITING, UPLOAD_FORMATS, UPLOAD_TYPES, PickedImage
@@ -229,11 +229,9 @@ def shape_notes(picked: PickedImage | None, end: PickedEnd | None, request: dict
     size = (request.get("width"), request.get("height"))
     if picked is None or not all(isinstance(side, int) and side > 0 for side in size):
         return
-    fit = str(request.get("fit", "crop"))
-    notes = framing_notes(picked.size, size, fit)
-    if end is not None and end.image is not None:  # one from the history: its size is not at hand
-        notes += framing_notes(end.image.size, size, fit, what="The end image")
-    for note in notes:
+    # An end image from the history has no size at hand here: only a new upload's is said.
+    end_size = end.image.size if end is not None and end.image is not None else None
+    for note in run_framing_notes(size, str(request.get("fit", "crop")), picked.size, end_size):
         st.caption(f":material/crop: {plain(note)}")
 
 

@@ -26,3 +26,11 @@ def test_a_picture_at_its_own_shape_and_size_says_nothing():
     assert framing_notes((1000, 872), (512, 446)) == []
     assert framing_notes((6000, 300), (1920, 256), "pad") == []  # pad keeps all of it: the user chose bars
     assert framing_notes((0, 10), (64, 64)) == []
+
+
+def test_a_runs_notes_name_the_picture_then_the_end_image():
+    from studio.sizing import run_framing_notes
+
+    notes = run_framing_notes((640, 480), "crop", (640, 480), (300, 900))
+    assert len(notes) == 1 and notes[0].startswith("The end image is 300×900")
+    assert run_framing_notes((640, 480), "crop", None, None) == []
