@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # The newest migration's revision (a unit test checks it against Alembic's scripts). Known here so
 # that the common start, a database already at it, reads one row and never imports Alembic or
 # parses the migration scripts (measured: about 0.1 s of every `launch.py run`).
-HEAD_REVISION = "0010_id_watermarks"
+HEAD_REVISION = "0011_search_prefixes"
 
 # Objects that migrations create by hand and the ORM does not map: the full-text index (SQLite's
 # FTS5 table and its shadow tables; PostgreSQL's GIN expression index over a tsvector, which the
