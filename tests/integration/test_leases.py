@@ -26,8 +26,10 @@ from tests.integration.conftest import SMALL, picture
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
-# Big enough that a camera-motion run takes several seconds, so a worker can be paused in the middle.
-SLOW = {"width": 640, "height": 360, "frames": 240, "fps": 24}
+# Big enough that a camera-motion run takes seconds, so a worker can be paused in the middle: its
+# progress is written twice a second (execute.PROGRESS_INTERVAL_S), and at 640x360 a fast machine
+# drew all 240 frames in 0.55 s, between two polls of the test.
+SLOW = {"width": 1280, "height": 720, "frames": 240, "fps": 24}
 LONG = {"width": 1920, "height": 1080, "frames": 240, "fps": 24}  # the largest motion run: seconds even when streamed
 
 
@@ -232,10 +234,10 @@ def test_a_worker_paused_past_its_lease_loses_the_run_and_its_files(tmp_path):
     try:
         run_id = submit_with_cli(data_dir, tmp_path)
         wait_for(lambda: (r := row(client, run_id))["status"] == "running" and f":{first.pid}:" in r["worker_id"]
-                 and r["step"] >= 2, 120, "the first worker is mid-run", report)
+                 and r["step"] >= 1, 120, "the first worker is mid-run", report)
         os.kill(first.pid, signal.SIGSTOP)  # paused (a debugger, a suspended laptop, a stalled VM)
-        # Paused mid-run: drawing frames, or (on a fast machine, where 240 frames take half a
-        # second) encoding them; either way the run is still the first worker's.
+        # Paused mid-run: drawing frames, or (on a fast machine, where 240 frames take a
+        # second or two) encoding them; either way the run is still the first worker's.
         paused_at = row(client, run_id)
         assert paused_at["status"] == "running" and f":{first.pid}:" in paused_at["worker_id"], report()
 
