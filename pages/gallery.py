@@ -27,7 +27,7 @@ if run_param:
 trash_count = svc.history.trash_count()
 trash = gallery.header(trash_count)
 view = gallery.filter_bar(svc.history.facets(), trash=trash)
-result = svc.history.list_runs(view.to_query())
+result = svc.history.list_cards(view.to_query())
 if view.text.strip() and not svc.history.searchable_words(view.text):
     st.caption(f"“{plain(view.text.strip()[:60])}” has no letters or digits to search for, so it filters nothing: "
                "every run is shown.")

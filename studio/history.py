@@ -24,10 +24,12 @@ from studio.settings_cache import SettingsCache
 from studio.trash import Dependent, PurgeOutcome, Trash, TrashOutcome
 from studio.views import (
     ImageView,
+    RunCardView,
     RunPageView,
     RunView,
     StageTimes,
     SweepView,
+    card_page_view,
     image_view,
     page_view,
     run_view,
@@ -61,6 +63,11 @@ class History:
     def list_runs(self, query: RunQuery) -> RunPageView:
         with session_scope(self._sessions) as session:
             return page_view(gallery.list_runs(session, query))
+
+    def list_cards(self, query: RunQuery) -> RunPageView[RunCardView]:
+        """The gallery's page: each run as its card shows it (not whole, see gallery.CARD_COLUMNS)."""
+        with session_scope(self._sessions) as session:
+            return card_page_view(gallery.list_cards(session, query))
 
     def recent_run_ids(self, limit: int) -> list[int]:
         """The newest runs' ids, oldest first (as a session lists the runs it queued)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import inspect
 
@@ -17,8 +17,8 @@ from studio.db.gallery import SORTS, GalleryFacets, RunPage, RunQuery
 from studio.db.runs import MAX_NOTES_CHARS, MAX_TAG_CHARS, normalize_tag
 
 __all__ = ["ACTIVE_STATUSES", "MAX_NOTES_CHARS", "MAX_TAG_CHARS", "RUN_STATUSES", "SORTS", "GalleryFacets", "ImageView",
-           "RunPageView", "RunQuery", "RunView", "StageTimes", "SweepView", "image_view", "normalize_tag", "page_view",
-           "run_view", "sweep_view"]
+           "RunCardView", "RunPageView", "RunQuery", "RunView", "StageTimes", "SweepView", "card_page_view", "image_view",
+           "normalize_tag", "page_view", "run_view", "sweep_view"]
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,34 @@ class SweepView:
 
 
 @dataclass(frozen=True)
-class RunPageView:
-    runs: list[RunView]
+class RunCardView:
+    """What a gallery card shows of a run (studio.db.gallery.CARD_COLUMNS and its tags)."""
+
+    id: int
+    status: str
+    engine: str
+    prompt: str
+    width: int | None
+    height: int | None
+    frames: int | None
+    video_seconds: float | None
+    queued_at: datetime
+    sweep_id: int | None
+    parent_id: int | None
+    continues_id: int | None
+    error: str | None
+    thumb_path: str | None
+    video_path: str | None
+    favorite: bool
+    tag_names: list[str]
+
+
+R = TypeVar("R", RunView, RunCardView)
+
+
+@dataclass(frozen=True)
+class RunPageView(Generic[R]):
+    runs: list[R]
     total: int
     page: int
     page_size: int
@@ -149,6 +175,11 @@ def sweep_view(sweep: Sweep) -> SweepView:
                      compare_video_path=sweep.compare_video_path, created_at=sweep.created_at)
 
 
-def page_view(page: RunPage) -> RunPageView:
+def page_view(page: RunPage) -> RunPageView[RunView]:
     return RunPageView(runs=[run_view(r) for r in page.runs], total=page.total, page=page.page,
+                       page_size=page.page_size, more=page.more)
+
+
+def card_page_view(page: RunPage) -> RunPageView[RunCardView]:
+    return RunPageView(runs=[RunCardView(**r) for r in page.runs], total=page.total, page=page.page,
                        page_size=page.page_size, more=page.more)

@@ -21,7 +21,7 @@ import streamlit as st
 from studio.jobs.status import RunStatus
 from studio.ui import format as fmt
 from studio.ui.text import isolated
-from studio.views import RunView
+from studio.views import RunCardView
 from studio.web.media import run_file_url
 
 GRID_CSS = """
@@ -184,7 +184,7 @@ class Card:
     error: str = ""  # a failed run's reason, shown instead of its facts
 
 
-def card_for(run: RunView, *, link_params: dict[str, str | list[str]], selected: bool) -> Card:
+def card_for(run: RunCardView, *, link_params: dict[str, str | list[str]], selected: bool) -> Card:
     finished = run.status == RunStatus.SUCCEEDED and bool(run.video_path)
     facts = [f"{run.width}×{run.height}" if run.width and run.height else "",
              f"{run.frames} frames" if run.frames else "",

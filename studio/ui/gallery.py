@@ -18,7 +18,7 @@ from studio.ui import cards, selection
 from studio.ui import format as fmt
 from studio.ui.text import plain
 from studio.web.media import parse_id
-from studio.views import RUN_STATUSES, SORTS, GalleryFacets, RunPageView, RunQuery
+from studio.views import RUN_STATUSES, SORTS, GalleryFacets, RunCardView, RunPageView, RunQuery
 
 PAGE_SIZE = 24
 DEPENDENTS_SHOWN = 10  # sentences before a deletion for good; more are counted
@@ -206,7 +206,7 @@ def link_params(run_id: int) -> dict[str, str | list[str]]:
 
 # ----- the grid ------------------------------------------------------------------------------------
 
-def run_grid(svc: Services, result: RunPageView, *, trash: bool) -> None:
+def run_grid(svc: Services, result: RunPageView[RunCardView], *, trash: bool) -> None:
     picked = set(selection.selected())
     kept = link_params(0)  # the current filters, read from the URL once for every card
     cards.run_grid(

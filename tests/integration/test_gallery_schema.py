@@ -12,7 +12,7 @@ from studio.db import gallery, migrate
 from studio.db.engine import make_engine, make_session_factory, session_scope
 from studio.db.gallery import RunQuery
 from studio.db.models import Run
-from studio.db.runs import add_run
+from studio.db.runs import add_run, set_tags
 
 QUERIES = {
     "default page": RunQuery(),
@@ -143,3 +143,30 @@ def test_migration_0003_backfills_video_length_and_keeps_prompt_search(tmp_path)
     with session_scope(make_session_factory(engine)) as session:
         assert [r.prompt for r in gallery.list_runs(session, RunQuery(text="lighthouse")).runs] == ["new lighthouse"]
     engine.dispose()
+
+
+def test_a_page_of_cards_reads_only_what_a_card_shows(tmp_path):
+    """The gallery's cards come from list_cards, which selects gallery.CARD_COLUMNS and the tags: not
+    the runs' recipes, manifests and per-frame measurements, which a card never shows."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'studio.db'}")
+    migrate.run(engine, "upgrade", "head")
+    with session_scope(make_session_factory(engine)) as session:
+        made = [add_run(session, engine="motion", model_id=None, params={"prompt": f"harbour {n}", "frames": 16},
+                        input_image_id=None) for n in range(3)]
+        set_tags(session, made[1], ["keeper", "b-roll"])
+        session.flush()
+        made[2].measurements = {"motion": [0.5] * 240}
+    try:
+        statements = captured(engine, lambda session: gallery.list_cards(session, RunQuery()))
+        read = " ".join(statement for statement, _ in statements)
+        for heavy in ("params", "manifest", "measurements", "notes"):
+            assert f"runs.{heavy}" not in read, read
+        with session_scope(make_session_factory(engine)) as session:
+            cards = gallery.list_cards(session, RunQuery()).runs
+            whole = gallery.list_runs(session, RunQuery()).runs
+            assert [c["id"] for c in cards] == [r.id for r in whole] == [3, 2, 1]
+            assert [c["tag_names"] for c in cards] == [r.tag_names for r in whole] == [[], ["b-roll", "keeper"], []]
+            assert all(c[column.key] == getattr(r, column.key) for c, r in zip(cards, whole, strict=True)
+                       for column in gallery.CARD_COLUMNS)
+    finally:
+        engine.dispose()

@@ -5,16 +5,15 @@ from dataclasses import fields
 from datetime import datetime
 
 from studio.ui.cards import card_for
-from studio.views import RunView
+from studio.views import RunCardView
 
 
-def run(**values) -> RunView:
-    defaults = {f.name: None for f in fields(RunView)}
-    defaults.update(id=7, status="succeeded", engine="motion", prompt="harbour", negative_prompt="", params={},
-                    step=0, total_steps=0, queued_at=datetime(2026, 1, 1), favorite=False, notes="", manifest={},
-                    attempts=1, cancel_requested=False, tag_names=[], width=480, height=832, frames=16, fps=8,
-                    video_seconds=2.0, video_path="/v.mp4", thumb_path="/t.jpg")
-    return RunView(**{**defaults, **values})
+def run(**values) -> RunCardView:
+    defaults = {f.name: None for f in fields(RunCardView)}
+    defaults.update(id=7, status="succeeded", engine="motion", prompt="harbour", queued_at=datetime(2026, 1, 1),
+                    favorite=False, tag_names=[], width=480, height=832, frames=16, video_seconds=2.0,
+                    video_path="/v.mp4", thumb_path="/t.jpg")
+    return RunCardView(**{**defaults, **values})
 
 
 def test_a_finished_portrait_run_keeps_its_shape_and_previews_its_video():
