@@ -85,6 +85,17 @@ def second_database_url(request, backend, tmp_path):
     cluster.drop(url)
 
 
+def pytest_sessionfinish(session):
+    # A pytest-xdist worker hands its reason to the controller, which prints the banner.
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["pg_skipped"] = list(_pg_skipped)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _pg_skipped.extend(getattr(node, "workeroutput", {}).get("pg_skipped", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     if _pg_skipped:
         terminalreporter.section("POSTGRESQL NOT TESTED", sep="!", red=True, bold=True)

@@ -18,13 +18,34 @@ from studio.cli.logfile import start_log
 from studio.config import PROJECT_ROOT
 
 
+# The browser tests: each drives Chromium against a studio server of its own.
+BROWSER_TESTS = "tests/browser"
+
+
 def run_tests(args: argparse.Namespace, console: Console) -> int:
     start_log(console, args.command)
     _ensure_chromium(console)
     _ensure_postgresql(console)
-    # Paths among the extra arguments replace the default `tests` (e.g. `test tests/unit -x`).
-    names_paths = any(not a.startswith("-") and (PROJECT_ROOT / a.split("::")[0]).exists() for a in args.pytest_args)
-    command = [sys.executable, "-m", "pytest", *([] if names_paths else ["tests"]), "-q", *args.pytest_args]
+    if args.pytest_args:
+        # Paths among the extra arguments replace the default `tests` (e.g. `test tests/unit -x`).
+        names_paths = any(not a.startswith("-") and (PROJECT_ROOT / a.split("::")[0]).exists() for a in args.pytest_args)
+        return _pytest(console, [*([] if names_paths else ["tests"]), *args.pytest_args])
+    return sum(1 for part in whole_suite(os.cpu_count() or 1) if _pytest(console, part) != 0)
+
+
+def whole_suite(cpus: int) -> list[list[str]]:
+    """The whole suite as the pytest runs that make it up. With two cores or more, everything but the
+    browser tests runs on two processes (pytest-xdist; a file's tests stay together, in order), then
+    the browser tests alone, one at a time: most tests spend their time waiting (on a server, a
+    worker, a lock), so two at a time took 10 rather than 17 minutes, but a browser test with
+    another test's processes beside it lost typed input and failed to load the page's scripts."""
+    if cpus < 2:
+        return [["tests"]]
+    return [["tests", "--ignore", BROWSER_TESTS, "-n", "2", "--dist", "loadfile"], [BROWSER_TESTS]]
+
+
+def _pytest(console: Console, args: list[str]) -> int:
+    command = [sys.executable, "-m", "pytest", *args[:1], "-q", *args[1:]]
     console.info(f"Running: {' '.join(command[1:])}")
     return subprocess.call(command, cwd=PROJECT_ROOT)
 
