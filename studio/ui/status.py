@@ -10,6 +10,7 @@ import streamlit as st
 
 from studio.jobs.status import RunStage, RunStatus
 from studio.ui import format as fmt
+from studio.ui import reveal
 from studio.ui.runtime import services
 from studio.ui.progress_text import step_text
 from studio.ui.text import plain
@@ -128,10 +129,12 @@ def session_runs(svc, run_ids: list[int]) -> None:
     if not finished:
         return
     newest, earlier = finished[0], finished[1:4]
-    with st.container(border=True):
+    with st.container(border=True, key=reveal.PANEL_KEY):
         outcome(newest, key_prefix="mine")
         st.page_link("pages/gallery.py", label=f"Open run #{newest.id} in the gallery", icon=":material/open_in_new:",
                      query_params={"run": str(newest.id)})
+    if newest.id in st.session_state.get("my_runs", ()):  # queued here, not the history's after a reload
+        reveal.reveal_result(newest.id)
     if earlier:  # a compact strip of the ones before it, each a link to its run page
         for column, run in zip(st.columns(3), earlier, strict=False):
             if run.thumb_path and Path(run.thumb_path).is_file():

@@ -5,8 +5,9 @@ not from the browser session)."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
-from tests.browser.conftest import explained, open_page, screenshot, wait_idle
+from tests.browser.conftest import choose_upload, explained, open_page, screenshot, upload_input_image, wait_idle
 
 IN_VIEW_AND_PLAYING = """() => {
     const v = document.querySelector('video');
@@ -60,3 +61,21 @@ def test_the_result_plays_in_view_after_generate_and_survives_a_reload(studio, l
             cut = page.evaluate(TRUNCATED)
             assert cut == [], f"labels cut short at 1280 px on {path}: {cut}"
 
+
+def test_a_portrait_upload_s_result_is_brought_into_view_when_it_arrives(studio, laptop, tmp_path):
+    """Beside a portrait picture's tall preview the result's video came out with its lower half below
+    a 1280x800 window: when the run this page queued finishes, the page scrolls to its video."""
+    page = laptop
+    picture = tmp_path / "portrait.png"
+    Image.new("RGB", (600, 900), (40, 90, 160)).save(picture)
+    with explained(studio, [page], "portrait-result-in-view"):
+        page.goto(studio.url)
+        page.get_by_role("heading", name="Generate").wait_for()
+        choose_upload(page)
+        upload_input_image(page, picture, "portrait.png · 600×900")
+        page.get_by_role("spinbutton", name="Frames", exact=True).fill("24")
+        page.get_by_role("spinbutton", name="Frames", exact=True).press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name="Generate").click()  # scrolled to, as a person would
+        page.wait_for_function(IN_VIEW_AND_PLAYING, timeout=120_000)
+        screenshot(page, "22-portrait-result-in-view")
