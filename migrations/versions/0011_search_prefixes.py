@@ -23,7 +23,7 @@ down_revision = "0010_id_watermarks"
 branch_labels = None
 depends_on = None
 
-# The prefix lengths indexed; studio.db.gallery.INDEXED_PREFIX_LENGTH names the longest.
+# The prefix lengths indexed. A longer search word still matches, by FTS5's merge of every term it begins.
 PREFIXES = "1 2 3 4 5 6 7 8 9 10 11 12"
 
 

@@ -6,8 +6,8 @@ Only the browser's own session's runs, once each: the run's number is kept in th
 sessionStorage, so later redraws and a reload (which shows the newest runs from the history) leave
 the page where the person put it. The script runs in the page itself (st.iframe's HTML iframe is
 same-origin, as studio.ui.keyboard's), and waits for the video's size to be known; a video not
-wholly in view is then centred (aligning its edge to the window's left it a fraction of a pixel
-out)."""
+wholly in view is then centred ("nearest" aligned its bottom edge with the window's and left it a
+fraction of a pixel outside)."""
 
 from __future__ import annotations
 
