@@ -30,7 +30,9 @@ def run_tests(args: argparse.Namespace, console: Console) -> int:
         # Paths among the extra arguments replace the default `tests` (e.g. `test tests/unit -x`).
         names_paths = any(not a.startswith("-") and (PROJECT_ROOT / a.split("::")[0]).exists() for a in args.pytest_args)
         return _pytest(console, [*([] if names_paths else ["tests"]), *args.pytest_args])
-    return sum(1 for part in whole_suite(os.cpu_count() or 1) if _pytest(console, part) != 0)
+    # Every part runs; the exit status is the first failing part's (pytest's own codes), else 0.
+    statuses = [_pytest(console, part) for part in whole_suite(os.cpu_count() or 1)]
+    return next((status for status in statuses if status != 0), 0)
 
 
 def whole_suite(cpus: int) -> list[list[str]]:
@@ -45,7 +47,7 @@ def whole_suite(cpus: int) -> list[list[str]]:
 
 
 def _pytest(console: Console, args: list[str]) -> int:
-    command = [sys.executable, "-m", "pytest", *args[:1], "-q", *args[1:]]
+    command = [sys.executable, "-m", "pytest", "-q", *args]
     console.info(f"Running: {' '.join(command[1:])}")
     return subprocess.call(command, cwd=PROJECT_ROOT)
 

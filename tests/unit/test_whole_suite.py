@@ -16,3 +16,20 @@ def test_on_two_cores_the_browser_tests_run_alone_after_the_rest():
 
 def test_on_one_core_the_suite_is_one_plain_run():
     assert whole_suite(1) == [["tests"]]
+
+
+def test_the_exit_status_is_the_first_failing_part_s_own(monkeypatch):
+    """pytest's codes keep their meaning (1: tests failed, 5: none collected), and every part runs."""
+    import argparse
+
+    from studio.cli import testing
+
+    ran: list[list[str]] = []
+    statuses = iter([0, 5])
+    monkeypatch.setattr(testing, "start_log", lambda *a: None)
+    monkeypatch.setattr(testing, "_ensure_chromium", lambda console: None)
+    monkeypatch.setattr(testing, "_ensure_postgresql", lambda console: None)
+    monkeypatch.setattr(testing, "_pytest", lambda console, args: ran.append(args) or next(statuses))
+    monkeypatch.setattr(testing.os, "cpu_count", lambda: 2)
+    assert testing.run_tests(argparse.Namespace(command="test", pytest_args=[]), console=None) == 5
+    assert ran == whole_suite(2)
