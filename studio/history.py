@@ -71,7 +71,8 @@ class History:
 
     def recent_run_ids(self, limit: int) -> list[int]:
         """The newest runs' ids, oldest first (as a session lists the runs it queued)."""
-        return [run.id for run in reversed(self.list_runs(RunQuery(page_size=limit)).runs)]
+        with session_scope(self._sessions) as session:
+            return list(reversed(gallery.page_ids(session, RunQuery(page_size=limit)).ids))
 
     def searchable_words(self, text: str) -> list[str]:
         """The words of a search the gallery can look for (studio.db.gallery.search_words): none
@@ -79,7 +80,8 @@ class History:
         return gallery.search_words(text)
 
     def list_runs_count(self) -> int:
-        return self.list_runs(RunQuery(page_size=1, exact_total=True)).total
+        with session_scope(self._sessions) as session:
+            return gallery.page_ids(session, RunQuery(page_size=1, exact_total=True)).total
 
     def get_run(self, run_id: int) -> RunView | None:
         with session_scope(self._sessions) as session:
