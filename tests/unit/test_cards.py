@@ -29,3 +29,11 @@ def test_a_failed_run_shows_its_error_not_a_video_length():
                     link_params={}, selected=False)
     assert card.error == "Out of memory. Try lowest." and card.video is None
     assert card.badges == []
+
+
+def test_a_card_view_holds_exactly_the_columns_a_page_of_cards_loads():
+    """gallery.list_cards selects CARD_COLUMNS (and the tags) and card_page_view builds RunCardView
+    from them by name: the two lists are one decision, kept in step here."""
+    from studio.db.gallery import CARD_COLUMNS
+
+    assert {f.name for f in fields(RunCardView)} == {c.key for c in CARD_COLUMNS} | {"tag_names"}
